@@ -1,0 +1,77 @@
+# sentc-backend: FastCGI route programs for apps built on sentc.
+#
+#   make            build the library and every route program
+#   make run        start nginx, every program and the simulator (PORT=8080)
+#   make test       install what the tests need, build, run every test
+#   make asan       the same programs with AddressSanitizer + UBSan
+#   make clean
+
+PORT		?= 8080
+BUILD		?= build
+CC		?= cc
+PKGS		 = libcurl json-c sqlite3 libcrypto fcgi
+
+WARN		 = -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
+		   -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+		   -Wno-unused-parameter
+CFLAGS		?= -O2 -g
+CPPFLAGS	+= -D_GNU_SOURCE -Ilib $(shell pkg-config --cflags $(PKGS))
+LDLIBS		+= $(shell pkg-config --libs $(PKGS))
+ALL_CFLAGS	 = -std=c11 $(WARN) $(CFLAGS) $(SAN)
+
+ifeq ($(BUILD),build-asan)
+SAN		 = -fsanitize=address,undefined -fno-sanitize-recover=all \
+		   -fno-omit-frame-pointer
+endif
+
+LIB_SRC		 = $(wildcard lib/*.c)
+LIB_OBJ		 = $(LIB_SRC:lib/%.c=$(BUILD)/lib/%.o)
+LIB		 = $(BUILD)/libsb.a
+PROGRAMS	 = $(sort $(basename $(notdir $(wildcard cgi-bin/*.c))))
+BINS		 = $(PROGRAMS:%=$(BUILD)/bin/%)
+HEADERS		 = $(wildcard lib/*.h)
+
+.PHONY: all asan run test unit integration clean deps
+
+all: $(BINS)
+
+$(BUILD)/lib/%.o: lib/%.c $(HEADERS) Makefile
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/bin/%: cgi-bin/%.c $(LIB) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -DSB_PROGRAMS='"$(PROGRAMS)"' \
+	    -o $@ $< $(LIB) $(LDLIBS)
+
+asan:
+	$(MAKE) BUILD=build-asan all
+
+# ---- unit tests: lib/ in C, with cmocka --------------------------------
+UNIT_SRC	 = $(wildcard tests/unit/test_*.c)
+UNIT_BINS	 = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -o $@ $< $(LIB) $(LDLIBS) \
+	    -lcmocka $(shell pkg-config --libs libjwt)
+
+unit: $(UNIT_BINS)
+
+# ---- the two commands ---------------------------------------------------
+run: all
+	tests/deps --run
+	PORT=$(PORT) BUILD=$(BUILD) nginx/stack run
+
+test:
+	tests/deps
+	$(MAKE) all unit
+	$(MAKE) BUILD=build-asan all unit
+	tests/run
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,36 @@
+/*
+ * POST /api/v1/user/prepare_register_device
+ *
+ * Relayed with the token kind SENTC_BACKEND_REGISTER_DEVICE_TOKEN names,
+ * once the body is known to be a JSON object.
+ */
+#include "sb.h"
+
+static void
+handle(struct sb_req *req)
+{
+	struct sb_upstream_res	 up = { 0 };
+	json_object		*body;
+
+	if ((body = sb_body_object(req)) == NULL)
+		return;
+	if (sb_relay(req, SB_POST, "/user/prepare_register_device",
+	    sb_cfg->register_device_token, NULL, req->body, req->bodylen,
+	    &up) == 0)
+		sb_reply_upstream(req, &up);
+	sb_upstream_res_free(&up);
+	json_object_put(body);
+}
+
+static const struct sb_route route = {
+	.name = "register-device",
+	.patterns = { "/api/v1/user/prepare_register_device", NULL },
+	.methods = SB_M(SB_POST),
+	.handle = handle,
+};
+
+int
+main(int argc, char *argv[])
+{
+	return sb_main(argc, argv, &route);
+}

@@ -1,0 +1,307 @@
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sb_config.h"
+#include "sb_jwt.h"
+#include "sb_util.h"
+
+#define CONFIG_FILE_MAX	(64 * 1024)
+#define VALUE_MAX	4096
+
+const struct sb_config *sb_cfg;
+
+enum kind {
+	K_SECRET,	/* string, never logged, required */
+	K_STRING,	/* string */
+	K_URL,		/* http:// or https://, trailing slash removed */
+	K_LONG,		/* integer in [min, max] */
+	K_TOKEN_KIND,	/* "public" or "secret" */
+	K_JWT_KEYS,	/* parsed after the others: needs the key id */
+	K_IGNORED	/* accepted for compatibility, never used */
+};
+
+struct key {
+	const char	*name;
+	enum kind	 kind;
+	const char	*def;		/* NULL: required */
+	long		 min, max;
+	size_t		 off;
+};
+
+#define OFF(m) offsetof(struct sb_config, m)
+
+/* Every key the backend reads; README.md lists the same. */
+static const struct key keys[] = {
+	{ "SENTC_SECRET_TOKEN", K_SECRET, NULL, 0, 0, OFF(secret_token) },
+	{ "SENTC_PUBLIC_TOKEN", K_SECRET, NULL, 0, 0, OFF(public_token) },
+	{ "SENTC_JWT_KEY_ID", K_STRING, "", 0, 0, OFF(jwt_key_id) },
+	{ "SENTC_JWT_VERIFY_KEY", K_JWT_KEYS, NULL, 0, 0, OFF(jwt_keys) },
+	{ "SENTC_JWT_SIGN_KEY", K_IGNORED, "", 0, 0, 0 },
+	{ "SENTC_API_URL", K_URL, "https://api.sentc.com", 0, 0,
+	    OFF(api_url) },
+	{ "SENTC_BACKEND_DB", K_STRING,
+	    "/var/lib/sentc-backend/sentc-backend.db", 0, 0, OFF(db) },
+	{ "SENTC_BACKEND_SOCKET_DIR", K_STRING, "/run/sentc-backend", 0, 0,
+	    OFF(socket_dir) },
+	{ "SENTC_BACKEND_CA_FILE", K_STRING, "", 0, 0, OFF(ca_file) },
+	{ "SENTC_BACKEND_WORKERS", K_LONG, "2", 1, 256, OFF(workers) },
+	{ "SENTC_BACKEND_UPSTREAM_TIMEOUT_MS", K_LONG, "10000", 100, 600000,
+	    OFF(upstream_timeout_ms) },
+	{ "SENTC_BACKEND_UPSTREAM_CONNECT_TIMEOUT_MS", K_LONG, "3000", 50,
+	    60000, OFF(upstream_connect_timeout_ms) },
+	{ "SENTC_BACKEND_UPSTREAM_MAX_RESPONSE", K_LONG, "4194304", 1024,
+	    1L << 30, OFF(upstream_max_response) },
+	{ "SENTC_BACKEND_MAX_BODY", K_LONG, "1048576", 1024, 1L << 30,
+	    OFF(max_body) },
+	{ "SENTC_BACKEND_MAX_USER_DATA", K_LONG, "16384", 2, 1L << 24,
+	    OFF(max_user_data) },
+	{ "SENTC_BACKEND_JWT_LEEWAY", K_LONG, "10", 0, 300,
+	    OFF(jwt_leeway) },
+	{ "SENTC_BACKEND_JWT_CACHE_SIZE", K_LONG, "4096", 0, 1L << 20,
+	    OFF(jwt_cache_size) },
+	{ "SENTC_BACKEND_REGISTER_DEVICE_TOKEN", K_TOKEN_KIND, "public", 0, 0,
+	    OFF(register_device_token) },
+};
+
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static const struct key *
+key_find(const char *name, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strlen(keys[i].name) == len &&
+		    memcmp(keys[i].name, name, len) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+static bool
+is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+/*
+ * Parses one "KEY=VALUE" line into vals[]. Blank lines, "# comments" and
+ * an "export " prefix are allowed; a value may be quoted with ' or ".
+ * Returns 0, or -1 with err set (naming the line, never the value).
+ */
+static int
+parse_line(const char *p, const char *end, size_t lineno, char **vals,
+    char *err, size_t errlen)
+{
+	const char	*name, *v, *vend;
+	const struct key *k;
+	size_t		 nlen;
+
+	while (p < end && is_space(*p))
+		p++;
+	while (end > p && is_space(end[-1]))
+		end--;
+	if (p == end || *p == '#')
+		return 0;
+	if ((size_t)(end - p) > 7 && memcmp(p, "export ", 7) == 0)
+		for (p += 7; p < end && is_space(*p); p++)
+			continue;
+
+	for (name = p; p < end && (isupper((unsigned char)*p) ||
+	    isdigit((unsigned char)*p) || *p == '_'); p++)
+		continue;
+	nlen = (size_t)(p - name);
+	if (nlen == 0 || p == end || *p != '=') {
+		snprintf(err, errlen, "config line %zu: expected KEY=VALUE",
+		    lineno);
+		return -1;
+	}
+	v = p + 1;
+	vend = end;
+	if (v < vend && (*v == '"' || *v == '\'')) {
+		if (vend - v < 2 || vend[-1] != *v) {
+			snprintf(err, errlen, "config line %zu: %.*s: "
+			    "unterminated quote", lineno, (int)nlen, name);
+			return -1;
+		}
+		v++, vend--;
+	}
+	if ((size_t)(vend - v) > VALUE_MAX || !sb_printable(v, vend - v)) {
+		snprintf(err, errlen, "config line %zu: %.*s: value too long "
+		    "or has control characters", lineno, (int)nlen, name);
+		return -1;
+	}
+
+	if ((k = key_find(name, nlen)) == NULL) {
+		/* A typo in one of our own keys must not pass silently. */
+		if (nlen > 14 && memcmp(name, "SENTC_BACKEND_", 14) == 0) {
+			snprintf(err, errlen, "config line %zu: unknown key "
+			    "%.*s", lineno, (int)nlen, name);
+			return -1;
+		}
+		return 0;
+	}
+	free(vals[k - keys]);
+	if ((vals[k - keys] = strndup(v, (size_t)(vend - v))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+convert(struct sb_config *cfg, const struct key *k, const char *v,
+    char *err, size_t errlen)
+{
+	char	*s, **sp = (char **)((char *)cfg + k->off);
+	long	 n;
+	size_t	 len;
+
+	switch (k->kind) {
+	case K_SECRET:
+		if (*v == '\0') {
+			snprintf(err, errlen, "%s must not be empty", k->name);
+			return -1;
+		}
+		/* FALLTHROUGH */
+	case K_STRING:
+		if ((*sp = strdup(v)) == NULL)
+			goto nomem;
+		return 0;
+	case K_URL:
+		if (strncmp(v, "http://", 7) != 0 &&
+		    strncmp(v, "https://", 8) != 0) {
+			snprintf(err, errlen, "%s must start with http:// or "
+			    "https://", k->name);
+			return -1;
+		}
+		if ((s = strdup(v)) == NULL)
+			goto nomem;
+		for (len = strlen(s); len > 8 && s[len - 1] == '/'; len--)
+			s[len - 1] = '\0';
+		*sp = s;
+		return 0;
+	case K_LONG:
+		if (sb_parse_long(v, k->min, k->max, &n) == -1) {
+			snprintf(err, errlen, "%s must be a whole number from "
+			    "%ld to %ld", k->name, k->min, k->max);
+			return -1;
+		}
+		*(long *)((char *)cfg + k->off) = n;
+		return 0;
+	case K_TOKEN_KIND:
+		if (strcmp(v, "public") == 0)
+			*(enum sb_token *)((char *)cfg + k->off) =
+			    SB_TOKEN_PUBLIC;
+		else if (strcmp(v, "secret") == 0)
+			*(enum sb_token *)((char *)cfg + k->off) =
+			    SB_TOKEN_SECRET;
+		else {
+			snprintf(err, errlen, "%s must be public or secret",
+			    k->name);
+			return -1;
+		}
+		return 0;
+	case K_JWT_KEYS:
+		cfg->jwt_keys = sb_jwt_keys_parse(v, cfg->jwt_key_id,
+		    err, errlen);
+		return cfg->jwt_keys == NULL ? -1 : 0;
+	case K_IGNORED:
+		return 0;
+	}
+nomem:
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
+int
+sb_config_parse(struct sb_config *cfg, const char *text, size_t len,
+    sb_getenv_fn env, char *err, size_t errlen)
+{
+	char		*vals[NKEYS] = { NULL };
+	const char	*p, *end, *nl, *v;
+	size_t		 i, lineno = 0;
+	int		 rc = -1;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (text != NULL) {
+		if (memchr(text, '\0', len) != NULL) {
+			snprintf(err, errlen, "config file holds a NUL byte");
+			return -1;
+		}
+		for (p = text, end = text + len; p < end; p = nl + 1) {
+			if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+				nl = end;
+			if (parse_line(p, nl, ++lineno, vals, err, errlen))
+				goto out;
+		}
+	}
+
+	/* Keys are converted in table order: the key id before the keys. */
+	for (i = 0; i < NKEYS; i++) {
+		if (env != NULL && (v = env(keys[i].name)) != NULL) {
+			if (strlen(v) > VALUE_MAX ||
+			    !sb_printable(v, strlen(v))) {
+				snprintf(err, errlen, "%s: value too long or has "
+				    "control characters", keys[i].name);
+				goto out;
+			}
+		} else if ((v = vals[i]) == NULL && (v = keys[i].def) == NULL) {
+			snprintf(err, errlen, "%s is required", keys[i].name);
+			goto out;
+		}
+		if (convert(cfg, &keys[i], v, err, errlen) == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	for (i = 0; i < NKEYS; i++)
+		free(vals[i]);
+	return rc;
+}
+
+int
+sb_config_load(struct sb_config *cfg, const char *path, char *err,
+    size_t errlen)
+{
+	char	*text = NULL;
+	size_t	 len = 0;
+	int	 rc;
+
+	if (path != NULL &&
+	    sb_read_file(path, CONFIG_FILE_MAX, &text, &len) == -1) {
+		memset(cfg, 0, sizeof(*cfg));
+		snprintf(err, errlen, "config file %s: %s", path,
+		    errno == EFBIG ? "larger than 64 KiB" : strerror(errno));
+		return -1;
+	}
+	rc = sb_config_parse(cfg, text, len, getenv, err, errlen);
+	free(text);
+	return rc;
+}
+
+void
+sb_config_free(struct sb_config *cfg)
+{
+	size_t	 i;
+
+	if (cfg == NULL)
+		return;
+	for (i = 0; i < NKEYS; i++)
+		if (keys[i].kind == K_SECRET || keys[i].kind == K_STRING ||
+		    keys[i].kind == K_URL) {
+			char **sp = (char **)((char *)cfg + keys[i].off);
+
+			if (*sp != NULL && keys[i].kind == K_SECRET)
+				sb_wipe(*sp, strlen(*sp));
+			free(*sp);
+			*sp = NULL;
+		}
+	sb_jwt_keys_free(cfg->jwt_keys);
+	cfg->jwt_keys = NULL;
+}

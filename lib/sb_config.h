@@ -1,0 +1,63 @@
+/*
+ * sb_config.h: the configuration, read once at start-up.
+ *
+ * An env-style file with the keys of the .env that the sentc dashboard
+ * exports, plus the backend's own SENTC_BACKEND_* keys. Environment
+ * variables override the file. Every key, its default and its range are
+ * listed in one table in sb_config.c and in the README.
+ */
+#ifndef SB_CONFIG_H
+#define SB_CONFIG_H
+
+#include <stddef.h>
+
+enum sb_token {
+	SB_TOKEN_PUBLIC,
+	SB_TOKEN_SECRET,
+	SB_TOKEN__MAX
+};
+
+struct sb_jwt_keys;
+
+struct sb_config {
+	char			*secret_token;
+	char			*public_token;
+	struct sb_jwt_keys	*jwt_keys;
+	char			*jwt_key_id;
+	char			*api_url;	/* no trailing slash */
+	char			*db;
+	char			*socket_dir;
+	char			*ca_file;	/* "" for the system store */
+	long			 workers;
+	long			 upstream_timeout_ms;
+	long			 upstream_connect_timeout_ms;
+	long			 upstream_max_response;
+	long			 max_body;
+	long			 max_user_data;
+	long			 jwt_leeway;
+	long			 jwt_cache_size;
+	enum sb_token		 register_device_token;
+};
+
+/* Looks a name up in the environment; getenv(3) in production. */
+typedef char *(*sb_getenv_fn)(const char *);
+
+/*
+ * Parses the text of a config file (NULL for none) and applies the
+ * environment on top. Returns 0, or -1 with a message naming the key in
+ * err; the message never holds a secret value. The caller frees cfg with
+ * sb_config_free() in both cases.
+ */
+int	 sb_config_parse(struct sb_config *cfg, const char *text, size_t len,
+	    sb_getenv_fn env, char *err, size_t errlen);
+
+/* Reads the file at path (NULL: none) and parses it as above. */
+int	 sb_config_load(struct sb_config *cfg, const char *path,
+	    char *err, size_t errlen);
+
+void	 sb_config_free(struct sb_config *cfg);
+
+/* The configuration of this process, set once by sb_main(). */
+extern const struct sb_config *sb_cfg;
+
+#endif

@@ -1,0 +1,307 @@
+/*
+ * The store on SQLite: one connection per worker, WAL, a busy timeout,
+ * statements prepared once per connection.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "sb_config.h"
+#include "sb_db.h"
+#include "sb_log.h"
+#include "sb_util.h"
+
+#define BUSY_TIMEOUT_MS	2000
+
+enum stmt {
+	ST_USER_CREATE,
+	ST_USER_DATA,
+	ST_USER_SET_DATA,
+	ST_USER_DELETE,
+	ST_USER_BY_IDENTIFIER,
+	ST__MAX
+};
+
+static const char *const stmt_sql[ST__MAX] = {
+	"INSERT INTO users (user_id, identifier, user_data, created_at) "
+	    "VALUES (?1, ?2, ?3, ?4)",
+	"SELECT user_data FROM users WHERE user_id = ?1",
+	"UPDATE users SET user_data = ?2 WHERE user_id = ?1",
+	"DELETE FROM users WHERE user_id = ?1",
+	"SELECT user_id FROM users WHERE identifier = ?1 "
+	    "ORDER BY created_at DESC LIMIT 1",
+};
+
+/* Migrations, in order: migrations[i] brings version i to i + 1. */
+static const char *const migrations[] = {
+	"CREATE TABLE users ("
+	"  user_id TEXT PRIMARY KEY NOT NULL,"
+	"  identifier TEXT NOT NULL,"
+	"  user_data TEXT NOT NULL DEFAULT '{}'"
+	"    CHECK (json_valid(user_data) AND json_type(user_data) = 'object'),"
+	"  created_at INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE INDEX users_by_identifier ON users (identifier);",
+};
+
+#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+struct sb_db {
+	sqlite3		*db;
+	sqlite3_stmt	*stmt[ST__MAX];
+};
+
+static struct sb_db	*worker_db;
+
+int
+sb_db_schema_version(void)
+{
+	return NMIGRATIONS;
+}
+
+static int
+exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+	char	*msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK)
+		return 0;
+	snprintf(err, errlen, "%s", msg != NULL ? msg : sqlite3_errmsg(db));
+	sqlite3_free(msg);
+	return -1;
+}
+
+static int
+version(sqlite3 *db, int *v)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	*v = 0;
+	if (sqlite3_prepare_v2(db, "SELECT version FROM schema_version", -1,
+	    &st, NULL) != SQLITE_OK)
+		return -1;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Brings the schema to the current version, in one transaction. */
+static int
+migrate(sqlite3 *db, char *err, size_t errlen)
+{
+	char	 sql[128];
+	int	 v, i;
+
+	if (exec(db, "CREATE TABLE IF NOT EXISTS schema_version "
+	    "(version INTEGER NOT NULL)", err, errlen) == -1)
+		return -1;
+	if (version(db, &v) == 0 && v == NMIGRATIONS)
+		return 0;
+	if (exec(db, "BEGIN IMMEDIATE", err, errlen) == -1)
+		return -1;
+	if (version(db, &v) == -1) {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+		goto fail;
+	}
+	if (v > NMIGRATIONS) {
+		snprintf(err, errlen, "schema version %d is newer than this "
+		    "program's %d", v, NMIGRATIONS);
+		goto fail;
+	}
+	for (i = v; i < NMIGRATIONS; i++)
+		if (exec(db, migrations[i], err, errlen) == -1)
+			goto fail;
+	snprintf(sql, sizeof(sql), "DELETE FROM schema_version;"
+	    "INSERT INTO schema_version VALUES (%d)", NMIGRATIONS);
+	if (exec(db, sql, err, errlen) == -1 ||
+	    exec(db, "COMMIT", err, errlen) == -1)
+		goto fail;
+	return 0;
+fail:
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+enum sb_err
+sb_db_open(const char *spec, struct sb_db **out, char *err, size_t errlen)
+{
+	struct sb_db	*d;
+
+	*out = NULL;
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return SB_ERR_STORAGE;
+	}
+	if (sqlite3_open_v2(spec, &d->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s", d->db != NULL ?
+		    sqlite3_errmsg(d->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(d->db, BUSY_TIMEOUT_MS);
+	sqlite3_extended_result_codes(d->db, 1);
+	if (exec(d->db, "PRAGMA journal_mode = WAL", err, errlen) == -1 ||
+	    exec(d->db, "PRAGMA synchronous = FULL", err, errlen) == -1 ||
+	    migrate(d->db, err, errlen) == -1)
+		goto fail;
+	*out = d;
+	return SB_OK;
+fail:
+	sb_db_close(d);
+	return SB_ERR_STORAGE;
+}
+
+void
+sb_db_close(struct sb_db *d)
+{
+	size_t	 i;
+
+	if (d == NULL)
+		return;
+	for (i = 0; i < ST__MAX; i++)
+		sqlite3_finalize(d->stmt[i]);
+	sqlite3_close(d->db);
+	free(d);
+}
+
+struct sb_db *
+sb_db(void)
+{
+	char	 err[256];
+
+	if (worker_db == NULL &&
+	    sb_db_open(sb_cfg->db, &worker_db, err, sizeof(err)) != SB_OK)
+		sb_log(SB_LOG_ERR, "database: %s", err);
+	return worker_db;
+}
+
+void
+sb_db_release(void)
+{
+	sb_db_close(worker_db);
+	worker_db = NULL;
+}
+
+/* The prepared statement s, reset and with its bindings cleared. */
+static sqlite3_stmt *
+stmt(struct sb_db *d, enum stmt s)
+{
+	if (d->stmt[s] == NULL && sqlite3_prepare_v3(d->db, stmt_sql[s], -1,
+	    SQLITE_PREPARE_PERSISTENT, &d->stmt[s], NULL) != SQLITE_OK) {
+		sb_log(SB_LOG_ERR, "database: %s", sqlite3_errmsg(d->db));
+		return NULL;
+	}
+	sqlite3_reset(d->stmt[s]);
+	sqlite3_clear_bindings(d->stmt[s]);
+	return d->stmt[s];
+}
+
+static enum sb_err
+failed(struct sb_db *d, sqlite3_stmt *st)
+{
+	sb_log(SB_LOG_ERR, "database: %s", sqlite3_errmsg(d->db));
+	sqlite3_reset(st);
+	return SB_ERR_STORAGE;
+}
+
+/* Runs a statement that returns no rows; *changes gets the row count. */
+static enum sb_err
+run(struct sb_db *d, sqlite3_stmt *st, int *changes)
+{
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return failed(d, st);
+	if (changes != NULL)
+		*changes = sqlite3_changes(d->db);
+	sqlite3_reset(st);
+	return SB_OK;
+}
+
+enum sb_err
+sb_db_user_create(struct sb_db *d, const char *user_id,
+    const char *identifier, const char *user_data)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = stmt(d, ST_USER_CREATE)) == NULL)
+		return SB_ERR_STORAGE;
+	sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, identifier, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, user_data != NULL ? user_data : "{}", -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, sb_now());
+	return run(d, st, NULL);
+}
+
+enum sb_err
+sb_db_user_data(struct sb_db *d, const char *user_id, char **out)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	*out = NULL;
+	if ((st = stmt(d, ST_USER_DATA)) == NULL)
+		return SB_ERR_STORAGE;
+	sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_DONE) {
+		sqlite3_reset(st);
+		return SB_ERR_NO_USER_DATA;
+	}
+	if (rc != SQLITE_ROW)
+		return failed(d, st);
+	*out = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	return *out == NULL ? SB_ERR_INTERNAL : SB_OK;
+}
+
+enum sb_err
+sb_db_user_set_data(struct sb_db *d, const char *user_id,
+    const char *user_data)
+{
+	sqlite3_stmt	*st;
+	enum sb_err	 e;
+	int		 changes;
+
+	if ((st = stmt(d, ST_USER_SET_DATA)) == NULL)
+		return SB_ERR_STORAGE;
+	sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, user_data, -1, SQLITE_STATIC);
+	if ((e = run(d, st, &changes)) != SB_OK)
+		return e;
+	return changes == 0 ? SB_ERR_NO_USER_DATA : SB_OK;
+}
+
+enum sb_err
+sb_db_user_delete(struct sb_db *d, const char *user_id)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = stmt(d, ST_USER_DELETE)) == NULL)
+		return SB_ERR_STORAGE;
+	sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
+	return run(d, st, NULL);
+}
+
+enum sb_err
+sb_db_user_by_identifier(struct sb_db *d, const char *identifier,
+    char *out, size_t outsz)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = stmt(d, ST_USER_BY_IDENTIFIER)) == NULL)
+		return SB_ERR_STORAGE;
+	sqlite3_bind_text(st, 1, identifier, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_DONE) {
+		sqlite3_reset(st);
+		return SB_ERR_NO_USER_DATA;
+	}
+	if (rc != SQLITE_ROW)
+		return failed(d, st);
+	snprintf(out, outsz, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	return SB_OK;
+}

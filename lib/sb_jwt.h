@@ -1,0 +1,65 @@
+/*
+ * sb_jwt.h: verification of the JWTs that the sentc API issues.
+ *
+ * ES384 only, whatever the token's header says: the key set decides the
+ * algorithm, the header's "kid" picks the key. Keys come in the sentc
+ * dashboard's format, base64 of the raw uncompressed P-384 point.
+ */
+#ifndef SB_JWT_H
+#define SB_JWT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sb_error.h"
+
+#define SB_JWT_MAX	8192	/* longest token accepted */
+#define SB_CLAIM_MAX	64	/* longest aud or sub accepted */
+#define SB_KID_MAX	128	/* longest key id accepted */
+
+struct sb_jwt_keys;
+
+struct sb_jwt_claims {
+	char	 aud[SB_CLAIM_MAX + 1];	/* sentc user id */
+	char	 sub[SB_CLAIM_MAX + 1];	/* sentc device id */
+	int64_t	 exp;
+	int64_t	 iat;			/* 0 if absent */
+	bool	 fresh;			/* true right after a login */
+};
+
+/* Flags for sb_jwt_verify(). */
+#define SB_JWT_ALLOW_EXPIRED	0x01	/* signature only: for refresh */
+
+/*
+ * Parses SENTC_JWT_VERIFY_KEY: one or more keys separated by commas or
+ * white space, each "kid:base64" or a bare base64 key, which then takes
+ * the id default_kid (SENTC_JWT_KEY_ID). Returns the set, or NULL with a
+ * message in err. Free with sb_jwt_keys_free().
+ */
+struct sb_jwt_keys *sb_jwt_keys_parse(const char *spec,
+	    const char *default_kid, char *err, size_t errlen);
+void	 sb_jwt_keys_free(struct sb_jwt_keys *);
+size_t	 sb_jwt_keys_count(const struct sb_jwt_keys *);
+
+/*
+ * Verifies tok[0..len) against keys at time now, allowing leeway seconds
+ * on exp, nbf and iat. Fills out on SB_OK; returns the SB_ERR_JWT_* that
+ * says why not otherwise. Pure: no cache, no globals.
+ */
+enum sb_err sb_jwt_verify(const struct sb_jwt_keys *keys, const char *tok,
+	    size_t len, int64_t now, long leeway, unsigned flags,
+	    struct sb_jwt_claims *out);
+
+/*
+ * As sb_jwt_verify(), through this process's cache of verified tokens
+ * (keyed by a hash of the token, valid until exp, bounded by
+ * SENTC_BACKEND_JWT_CACHE_SIZE), with the keys and leeway of sb_cfg.
+ */
+enum sb_err sb_jwt_check(const char *tok, size_t len, unsigned flags,
+	    struct sb_jwt_claims *out);
+
+/* Counters of the cache, for tests and metrics. */
+void	 sb_jwt_cache_stats(uint64_t *hits, uint64_t *misses);
+
+#endif

@@ -1,0 +1,109 @@
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sb_request.h"
+
+const char *const sb_method_names[SB_METHOD__MAX] = {
+	"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "OTHER",
+};
+
+const char *
+sb_req_param(const struct sb_req *req, const char *name)
+{
+	return FCGX_GetParam(name, req->fcgi->envp);
+}
+
+const char *
+sb_req_header(const struct sb_req *req, const char *name, enum sb_err *err)
+{
+	const char	*v;
+	size_t		 len;
+
+	*err = SB_OK;
+	if ((v = sb_req_param(req, name)) == NULL)
+		return NULL;
+	len = strnlen(v, SB_HEADER_MAX + 1);
+	if (len > SB_HEADER_MAX || !sb_printable(v, len)) {
+		*err = SB_ERR_HEADER;
+		return NULL;
+	}
+	return v;
+}
+
+enum sb_err
+sb_req_read_body(struct sb_req *req, size_t cap)
+{
+	const char	*cl;
+	long		 declared = -1;
+	size_t		 have = 0, want;
+	int		 n;
+
+	if (req->body != NULL)
+		return SB_OK;
+	if ((cl = sb_req_param(req, "CONTENT_LENGTH")) != NULL && *cl != '\0'
+	    && sb_parse_long(cl, 0, 1L << 40, &declared) == -1)
+		return SB_ERR_HEADER;
+	if (declared > (long)cap)
+		return SB_ERR_BODY_TOO_LARGE;
+
+	/* Trust the length only as an upper bound: read to the end. */
+	want = declared >= 0 ? (size_t)declared : cap;
+	if ((req->body = malloc(want + 1)) == NULL)
+		return SB_ERR_INTERNAL;
+	while (have < want &&
+	    (n = FCGX_GetStr(req->body + have, (int)(want - have),
+	    req->fcgi->in)) > 0)
+		have += (size_t)n;
+	if (have == want && declared < 0 && FCGX_GetChar(req->fcgi->in) != EOF)
+		return SB_ERR_BODY_TOO_LARGE;
+	req->body[have] = '\0';
+	req->bodylen = have;
+	return SB_OK;
+}
+
+enum sb_err
+sb_path_match(const char *pattern, const char *path, size_t pathlen,
+    char ids[][SB_ID_LEN + 1], size_t *nids)
+{
+	const char	*p = path, *end = path + pathlen, *seg;
+	const char	*pat = pattern, *patseg;
+	size_t		 seglen, patlen, i, n = 0;
+	int		 badid = 0;
+
+	*nids = 0;
+	while (*pat != '\0') {
+		if (*pat != '/' || p == end || *p != '/')
+			return SB_ERR_NOT_FOUND;
+		pat++, p++;
+		patseg = pat;
+		while (*pat != '\0' && *pat != '/')
+			pat++;
+		patlen = (size_t)(pat - patseg);
+		seg = p;
+		while (p < end && *p != '/')
+			p++;
+		seglen = (size_t)(p - seg);
+
+		if (patlen == 4 && memcmp(patseg, "{id}", 4) == 0) {
+			if (n == SB_IDS_MAX)
+				return SB_ERR_NOT_FOUND;
+			if (!sb_is_uuid(seg, seglen)) {
+				badid = 1;
+				ids[n++][0] = '\0';
+				continue;
+			}
+			for (i = 0; i < seglen; i++)
+				ids[n][i] = (char)tolower((unsigned char)seg[i]);
+			ids[n++][seglen] = '\0';
+		} else if (patlen != seglen || memcmp(patseg, seg, seglen) != 0)
+			return SB_ERR_NOT_FOUND;
+	}
+	if (p != end)
+		return SB_ERR_NOT_FOUND;
+	if (badid)
+		return SB_ERR_BAD_ID;
+	*nids = n;
+	return SB_OK;
+}

@@ -1,0 +1,38 @@
+/*
+ * sb_serve.h: a route program's main loop.
+ *
+ * A route is a table: its name, its path patterns, its methods and its
+ * handler. sb_main() loads the config, binds or inherits the FastCGI
+ * socket, forks the workers, restarts one that dies and drains on
+ * SIGTERM. Each worker answers one request at a time: it matches the path
+ * and method, calls the handler, and logs one line.
+ */
+#ifndef SB_SERVE_H
+#define SB_SERVE_H
+
+#include "sb_request.h"
+
+#define SB_PATTERNS_MAX	4
+
+/* Flags of a route. */
+#define SB_ROUTE_DB	0x01	/* uses the database: checked at start-up */
+
+struct sb_route {
+	const char	*name;		/* program name: log, socket file */
+	const char	*patterns[SB_PATTERNS_MAX + 1];	/* NULL-terminated */
+	unsigned	 methods;	/* SB_M(SB_POST) | ... */
+	unsigned	 flags;
+	/* Answers the request; anything it leaves unanswered is a 500. */
+	void		(*handle)(struct sb_req *);
+};
+
+/*
+ * Runs the program: options -c config file (default $SENTC_CONFIG),
+ * -s socket (a path, or host:port; default SOCKET_DIR/NAME.sock) unless
+ * one is inherited from systemd or spawn-fcgi, -m socket mode (octal,
+ * default 0660), -t to check the config and exit. Returns the exit
+ * status for main().
+ */
+int	 sb_main(int argc, char *argv[], const struct sb_route *);
+
+#endif

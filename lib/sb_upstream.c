@@ -1,0 +1,322 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "sb_json.h"
+#include "sb_log.h"
+#include "sb_response.h"
+#include "sb_upstream.h"
+#include "sb_util.h"
+
+#define URL_MAX		1024
+#define AUTH_MAX	(SB_JWT_MAX + 32)
+
+static CURL		*curl;
+static char		 base[URL_MAX];
+static char		*token_hdr[SB_TOKEN__MAX];
+static long		 connects;
+
+struct buf {
+	char	*p;
+	size_t	 len, cap, max;
+	bool	 over;
+};
+
+static size_t
+on_data(char *data, size_t size, size_t n, void *arg)
+{
+	struct buf	*b = arg;
+	size_t		 len = size * n, ncap;
+	char		*np;
+
+	if (b->len + len > b->max) {
+		b->over = true;
+		return 0;	/* aborts the transfer */
+	}
+	if (b->len + len + 1 > b->cap) {
+		for (ncap = b->cap ? b->cap : 4096; ncap < b->len + len + 1;)
+			ncap *= 2;
+		if ((np = realloc(b->p, ncap)) == NULL)
+			return 0;
+		b->p = np, b->cap = ncap;
+	}
+	memcpy(b->p + b->len, data, len);
+	b->len += len;
+	b->p[b->len] = '\0';
+	return len;
+}
+
+/* Counts new connections: libcurl opens a socket only for those. */
+static curl_socket_t
+on_open(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	(void)arg;
+	(void)purpose;
+	connects++;
+	return socket(a->family, a->socktype, a->protocol);
+}
+
+static char *
+header_line(const char *name, const char *value)
+{
+	size_t	 len = strlen(name) + strlen(value) + 3;
+	char	*s;
+
+	if ((s = malloc(len)) != NULL)
+		snprintf(s, len, "%s: %s", name, value);
+	return s;
+}
+
+int
+sb_upstream_init(void)
+{
+	int	 n;
+
+	if (curl != NULL)
+		return 0;
+	n = snprintf(base, sizeof(base), "%s/api/v1", sb_cfg->api_url);
+	if (n < 0 || (size_t)n >= sizeof(base))
+		return -1;
+	if ((token_hdr[SB_TOKEN_PUBLIC] = header_line("x-sentc-app-token",
+	    sb_cfg->public_token)) == NULL ||
+	    (token_hdr[SB_TOKEN_SECRET] = header_line("x-sentc-app-token",
+	    sb_cfg->secret_token)) == NULL)
+		return -1;
+	if ((curl = curl_easy_init()) == NULL)
+		return -1;
+
+	/* Everything that is the same for every call is set once here. */
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (sb_cfg->ca_file[0] != '\0')
+		curl_easy_setopt(curl, CURLOPT_CAINFO, sb_cfg->ca_file);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, sb_cfg->upstream_timeout_ms);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
+	    sb_cfg->upstream_connect_timeout_ms);
+	curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
+	    (curl_off_t)sb_cfg->upstream_max_response);
+	curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(curl, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(curl, CURLOPT_MAXCONNECTS, 4L);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, on_open);
+	curl_easy_setopt(curl, CURLOPT_USERAGENT, "sentc-backend");
+	return 0;
+}
+
+void
+sb_upstream_cleanup(void)
+{
+	size_t	 i;
+
+	if (curl != NULL)
+		curl_easy_cleanup(curl);
+	curl = NULL;
+	for (i = 0; i < SB_TOKEN__MAX; i++) {
+		if (token_hdr[i] != NULL)
+			sb_wipe(token_hdr[i], strlen(token_hdr[i]));
+		free(token_hdr[i]);
+		token_hdr[i] = NULL;
+	}
+}
+
+long
+sb_upstream_connects(void)
+{
+	return connects;
+}
+
+void
+sb_upstream_res_free(struct sb_upstream_res *res)
+{
+	json_object_put(res->envelope);
+	free(res->body);
+	memset(res, 0, sizeof(*res));
+}
+
+enum sb_err
+sb_envelope_parse(const char *body, size_t len, struct sb_upstream_res *res)
+{
+	json_object	*env, *v;
+
+	res->envelope = res->result = NULL;
+	res->ok = false;
+	res->err_code = 0;
+	if (sb_json_parse(body, len, &env) != SB_OK)
+		return SB_ERR_UPSTREAM_BAD;
+	if (!json_object_is_type(env, json_type_object) ||
+	    !json_object_object_get_ex(env, "status", &v) ||
+	    !json_object_is_type(v, json_type_boolean))
+		goto bad;
+	if ((res->ok = json_object_get_boolean(v))) {
+		if (!json_object_object_get_ex(env, "result", &res->result))
+			goto bad;
+	} else {
+		if (!json_object_object_get_ex(env, "err_code", &v) ||
+		    !json_object_is_type(v, json_type_int))
+			goto bad;
+		res->err_code = (long)json_object_get_int64(v);
+	}
+	res->envelope = env;
+	return SB_OK;
+bad:
+	json_object_put(env);
+	res->ok = false;
+	res->result = NULL;
+	return SB_ERR_UPSTREAM_BAD;
+}
+
+static enum sb_err
+map_curl(CURLcode cc, const struct buf *b)
+{
+	switch (cc) {
+	case CURLE_OK:
+		return SB_OK;
+	case CURLE_OPERATION_TIMEDOUT:
+		return SB_ERR_UPSTREAM_TIMEOUT;
+	case CURLE_WRITE_ERROR:
+	case CURLE_FILESIZE_EXCEEDED:
+		return b->over || cc == CURLE_FILESIZE_EXCEEDED ?
+		    SB_ERR_UPSTREAM_BAD : SB_ERR_INTERNAL;
+	case CURLE_OUT_OF_MEMORY:
+		return SB_ERR_INTERNAL;
+	default:
+		return SB_ERR_UPSTREAM_DOWN;
+	}
+}
+
+enum sb_err
+sb_upstream(struct sb_req *req, enum sb_method method, const char *path,
+    enum sb_token token, const char *jwt, const char *body, size_t len,
+    struct sb_upstream_res *res)
+{
+	struct curl_slist	*hdrs = NULL, *h;
+	struct buf		 b = { .max = (size_t)sb_cfg->upstream_max_response };
+	char			 url[URL_MAX], auth[AUTH_MAX];
+	int64_t			 t0;
+	CURLcode		 cc;
+	enum sb_err		 rc;
+	int			 n;
+
+	memset(res, 0, sizeof(*res));
+	if (curl == NULL && sb_upstream_init() == -1)
+		return SB_ERR_INTERNAL;
+	n = snprintf(url, sizeof(url), "%s%s", base, path);
+	if (n < 0 || (size_t)n >= sizeof(url) || !sb_printable(url, (size_t)n))
+		return SB_ERR_INTERNAL;
+
+	h = hdrs = curl_slist_append(NULL, token_hdr[token]);
+	if (h != NULL && jwt != NULL) {
+		n = snprintf(auth, sizeof(auth), "Authorization: Bearer %s", jwt);
+		if (n < 0 || (size_t)n >= sizeof(auth) ||
+		    !sb_printable(auth, (size_t)n)) {
+			curl_slist_free_all(hdrs);
+			return SB_ERR_INTERNAL;
+		}
+		h = curl_slist_append(hdrs, auth);
+	}
+	if (h != NULL && body != NULL)
+		h = curl_slist_append(hdrs, "Content-Type: application/json");
+	if (h != NULL)
+		h = curl_slist_append(hdrs, "Expect:");
+	if (h == NULL) {
+		curl_slist_free_all(hdrs);
+		return SB_ERR_INTERNAL;
+	}
+
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
+	if (body != NULL) {
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)len);
+	} else
+		curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method == SB_GET ||
+	    (method == SB_POST && body != NULL) ? NULL :
+	    sb_method_names[method]);
+
+	t0 = sb_now_ms();
+	cc = curl_easy_perform(curl);
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &res->status);
+	curl_slist_free_all(hdrs);
+	sb_wipe(auth, sizeof(auth));
+	/* The handle keeps pointers to these; they die with this frame. */
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, NULL);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, NULL);
+
+	if (req != NULL) {
+		req->upstream_ms += sb_now_ms() - t0;
+		req->upstream_status = res->status;
+	}
+	res->body = b.p;
+	res->len = b.len;
+	if ((rc = map_curl(cc, &b)) != SB_OK) {
+		sb_log(SB_LOG_WARN, "upstream %s %s: %s",
+		    sb_method_names[method], path, curl_easy_strerror(cc));
+		return rc;
+	}
+	if (res->body == NULL ||
+	    (rc = sb_envelope_parse(res->body, res->len, res)) != SB_OK) {
+		sb_log(SB_LOG_WARN, "upstream %s %s: HTTP %ld without a sentc "
+		    "envelope", sb_method_names[method], path, res->status);
+		return SB_ERR_UPSTREAM_BAD;
+	}
+	/* A server error is a fault of the gateway's peer, not an answer. */
+	if (res->status >= 500) {
+		sb_log(SB_LOG_WARN, "upstream %s %s: HTTP %ld, err_code %ld",
+		    sb_method_names[method], path, res->status, res->err_code);
+		return SB_ERR_UPSTREAM_ERROR;
+	}
+	return SB_OK;
+}
+
+int
+sb_relay(struct sb_req *req, enum sb_method method, const char *path,
+    enum sb_token token, const char *jwt, const char *body, size_t len,
+    struct sb_upstream_res *res)
+{
+	enum sb_err	 e;
+
+	if ((e = sb_upstream(req, method, path, token, jwt, body, len, res)) !=
+	    SB_OK) {
+		sb_reply_err(req, e, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+void
+sb_compensate(struct sb_req *req, enum sb_method method, const char *path,
+    enum sb_token token, const char *jwt)
+{
+	struct sb_upstream_res	 res;
+	enum sb_err		 e;
+
+	e = sb_upstream(req, method, path, token, jwt, NULL, 0, &res);
+	if (e == SB_OK && res.ok) {
+		sb_log(SB_LOG_WARN, "undone at sentc: %s %s",
+		    sb_method_names[method], path);
+		sb_reply_err(req, SB_ERR_COMPENSATED, NULL);
+	} else {
+		sb_log(SB_LOG_ERR, "INCONSISTENT: could not undo %s %s at "
+		    "sentc (%s, err_code %ld)", sb_method_names[method], path,
+		    sb_err_str(e), res.err_code);
+		sb_reply_err(req, SB_ERR_INCONSISTENT, NULL);
+	}
+	sb_upstream_res_free(&res);
+}
+
+void
+sb_reply_upstream(struct sb_req *req, const struct sb_upstream_res *res)
+{
+	sb_reply_raw(req, (int)res->status, "application/json", res->body,
+	    res->len);
+}

@@ -1,0 +1,80 @@
+/*
+ * sb_upstream.h: the client for the sentc API.
+ *
+ * One libcurl handle per worker, so that connections are kept alive and
+ * reused. Connect and total timeouts and the response cap come from the
+ * config; TLS is verified. An answer counts only if it is a sentc
+ * envelope: anything else is a fault, mapped to 502 or 504.
+ */
+#ifndef SB_UPSTREAM_H
+#define SB_UPSTREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+#include "sb_config.h"
+#include "sb_error.h"
+#include "sb_request.h"
+
+struct sb_upstream_res {
+	long		 status;	/* HTTP status */
+	char		*body;		/* as received, NUL-terminated */
+	size_t		 len;
+	json_object	*envelope;
+	bool		 ok;		/* envelope's "status" */
+	json_object	*result;	/* when ok: borrowed from envelope */
+	long		 err_code;	/* when !ok */
+};
+
+/* Sets up this worker's handle. Returns 0, or -1. */
+int		 sb_upstream_init(void);
+void		 sb_upstream_cleanup(void);
+
+/*
+ * Calls method path (below /api/v1, e.g. "/register") with the app token
+ * of kind token, the user's jwt (NULL: none) and body (NULL: none).
+ * Returns SB_OK with res filled whenever a sentc envelope came back with
+ * a status below 500, success or not; otherwise
+ * SB_ERR_UPSTREAM_{DOWN,BAD,TIMEOUT,ERROR}. req may be
+ * NULL; if not, its log fields are updated. Free res with
+ * sb_upstream_res_free() in every case.
+ */
+enum sb_err	 sb_upstream(struct sb_req *req, enum sb_method method,
+		    const char *path, enum sb_token token, const char *jwt,
+		    const char *body, size_t len, struct sb_upstream_res *res);
+
+/*
+ * As sb_upstream(), but answers the request itself on a fault. Returns
+ * 0 with an envelope in res, or -1 once answered.
+ */
+int		 sb_relay(struct sb_req *req, enum sb_method method,
+		    const char *path, enum sb_token token, const char *jwt,
+		    const char *body, size_t len, struct sb_upstream_res *res);
+
+/*
+ * Undoes at sentc what a route could not record in its own store (method
+ * path with the given token and jwt), then answers SB_ERR_COMPENSATED, or
+ * SB_ERR_INCONSISTENT (logged as an error) if the undo failed too.
+ */
+void		 sb_compensate(struct sb_req *req, enum sb_method method,
+		    const char *path, enum sb_token token, const char *jwt);
+
+/* Answers with the upstream's status and envelope, byte for byte. */
+void		 sb_reply_upstream(struct sb_req *req,
+		    const struct sb_upstream_res *res);
+
+/*
+ * Parses body[0..len) as a sentc envelope into res (status untouched).
+ * Returns SB_OK or SB_ERR_UPSTREAM_BAD. Pure: the fuzzers call it.
+ */
+enum sb_err	 sb_envelope_parse(const char *body, size_t len,
+		    struct sb_upstream_res *res);
+
+void		 sb_upstream_res_free(struct sb_upstream_res *);
+
+/* Upstream TCP connections this worker opened, for tests and metrics. */
+long		 sb_upstream_connects(void);
+
+#endif

@@ -1,0 +1,217 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "sb_util.h"
+
+bool
+sb_printable(const char *s, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+	return true;
+}
+
+static bool
+is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	    (c >= 'A' && c <= 'F');
+}
+
+bool
+sb_is_uuid(const char *s, size_t len)
+{
+	size_t	 i;
+
+	if (len != SB_ID_LEN)
+		return false;
+	for (i = 0; i < len; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return false;
+		} else if (!is_hex(s[i]))
+			return false;
+	}
+	return true;
+}
+
+int
+sb_parse_long(const char *s, long min, long max, long *out)
+{
+	char	*end;
+	long	 n;
+
+	if (*s == '\0' || *s == ' ' || *s == '+')
+		return -1;
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || n < min || n > max)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+int
+sb_read_file(const char *path, size_t max, char **out, size_t *len)
+{
+	struct stat	 st;
+	char		*buf;
+	size_t		 have = 0;
+	ssize_t		 n;
+	int		 fd, saved;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1)
+		goto fail;
+	if (st.st_size < 0 || (size_t)st.st_size > max) {
+		errno = EFBIG;
+		goto fail;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
+		goto fail;
+	while (have < (size_t)st.st_size) {
+		n = read(fd, buf + have, (size_t)st.st_size - have);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			saved = n == 0 ? EIO : errno;
+			free(buf);
+			close(fd);
+			errno = saved;
+			return -1;
+		}
+		have += (size_t)n;
+	}
+	close(fd);
+	buf[have] = '\0';
+	*out = buf;
+	*len = have;
+	return 0;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+static int
+b64_value(char c, bool url)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == (url ? '-' : '+'))
+		return 62;
+	if (c == (url ? '_' : '/'))
+		return 63;
+	return -1;
+}
+
+/*
+ * Decodes len characters of one alphabet. Leftover bits must be zero, so
+ * that each byte string has exactly one encoding.
+ */
+static long
+b64_decode(const char *in, size_t len, unsigned char *out, size_t outsz,
+    bool url)
+{
+	unsigned long	 acc = 0;
+	size_t		 i, n = 0;
+	int		 bits = 0, v;
+
+	if (len % 4 == 1)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if ((v = b64_value(in[i], url)) == -1)
+			return -1;
+		acc = (acc << 6) | (unsigned long)v;
+		if ((bits += 6) >= 8) {
+			bits -= 8;
+			if (n == outsz)
+				return -1;
+			out[n++] = (unsigned char)(acc >> bits);
+			acc &= (1UL << bits) - 1;
+		}
+	}
+	if (acc != 0)
+		return -1;
+	return (long)n;
+}
+
+long
+sb_b64_decode(const char *in, size_t len, unsigned char *out, size_t outsz)
+{
+	size_t	 pad = 0;
+
+	if (len % 4 != 0)
+		return -1;
+	while (pad < 2 && len > pad && in[len - 1 - pad] == '=')
+		pad++;
+	return b64_decode(in, len - pad, out, outsz, false);
+}
+
+long
+sb_b64url_decode(const char *in, size_t len, unsigned char *out,
+    size_t outsz)
+{
+	return b64_decode(in, len, out, outsz, true);
+}
+
+long
+sb_b64url_encode(const unsigned char *in, size_t len, char *out,
+    size_t outsz)
+{
+	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789-_";
+	unsigned long	 acc = 0;
+	size_t		 i, n = 0;
+	int		 bits = 0;
+
+	if (outsz < (len * 4 + 2) / 3 + 1)
+		return -1;
+	for (i = 0; i < len; i++) {
+		acc = (acc << 8) | in[i];
+		for (bits += 8; bits >= 6; bits -= 6)
+			out[n++] = abc[(acc >> (bits - 6)) & 63];
+	}
+	if (bits > 0)
+		out[n++] = abc[(acc << (6 - bits)) & 63];
+	out[n] = '\0';
+	return (long)n;
+}
+
+void
+sb_wipe(void *p, size_t len)
+{
+	OPENSSL_cleanse(p, len);
+}
+
+int64_t
+sb_now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+sb_now(void)
+{
+	return (int64_t)time(NULL);
+}

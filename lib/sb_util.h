@@ -1,0 +1,52 @@
+/*
+ * sb_util.h: small validators and helpers that every other part uses.
+ */
+#ifndef SB_UTIL_H
+#define SB_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SB_ID_LEN	36	/* 8-4-4-4-12 hex digits and dashes */
+
+/* True if s[0..len) holds no control character (and no NUL). */
+bool	 sb_printable(const char *s, size_t len);
+
+/* True if s[0..len) is UUID-shaped: 8-4-4-4-12 hex digits. */
+bool	 sb_is_uuid(const char *s, size_t len);
+
+/*
+ * Parses a whole decimal number in [min, max]. Returns 0, or -1 for
+ * anything else (empty, trailing characters, out of range).
+ */
+int	 sb_parse_long(const char *s, long min, long max, long *out);
+
+/*
+ * Reads a whole file of at most max bytes into a NUL-terminated buffer
+ * that the caller frees. Returns 0, or -1 with errno (EFBIG if larger).
+ */
+int	 sb_read_file(const char *path, size_t max, char **out, size_t *len);
+
+/*
+ * Base64 (standard alphabet, padding required) and base64url (no
+ * padding) decoding into out, of size outsz. Returns the decoded length,
+ * or -1 on bad input or if out is too small.
+ */
+long	 sb_b64_decode(const char *in, size_t len, unsigned char *out,
+	    size_t outsz);
+long	 sb_b64url_decode(const char *in, size_t len, unsigned char *out,
+	    size_t outsz);
+
+/* Base64url without padding; returns the length, or -1 if too small. */
+long	 sb_b64url_encode(const unsigned char *in, size_t len, char *out,
+	    size_t outsz);
+
+/* Overwrites memory that held a secret. */
+void	 sb_wipe(void *p, size_t len);
+
+/* Milliseconds of CLOCK_MONOTONIC; seconds of the wall clock. */
+int64_t	 sb_now_ms(void);
+int64_t	 sb_now(void);
+
+#endif

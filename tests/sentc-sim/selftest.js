@@ -1,0 +1,448 @@
+'use strict';
+// Self-test of the sentc API simulator: node --test tests/sentc-sim/selftest.js
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { spawn } = require('node:child_process');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const http = require('node:http');
+const os = require('node:os');
+const path = require('node:path');
+
+const { genKeyEnv } = require('./keys.js');
+
+const SIM = path.join(__dirname, 'sim.js');
+const PUBLIC = 'public-token-for-selftest';
+const SECRET = 'secret-token-for-selftest';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sentc-sim-test-'));
+const keys = genKeyEnv();
+
+function writeEnv(name, lines) {
+  const file = path.join(tmp, name);
+  fs.writeFileSync(file, `${lines.join('\n')}\n`);
+  return file;
+}
+
+const goodEnv = () => writeEnv('good.env', [
+  '# as the dashboard exports it, with some quoting',
+  `export SENTC_PUBLIC_TOKEN="${PUBLIC}"`,
+  `SENTC_SECRET_TOKEN='${SECRET}'`,
+  `SENTC_JWT_SIGN_KEY=${keys.signKeyB64}`,
+  `SENTC_JWT_KEY_ID=${keys.kid}`,
+  `SENTC_JWT_VERIFY_KEY=${keys.verifyKeyB64}`,
+]);
+
+/* Start the sim; resolves {proc, base} once it printed its port, rejects with its stderr. */
+function startSim(configFile) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [SIM, '--config', configFile, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = /^sentc-sim listening on 127\.0\.0\.1:(\d+)\n/.exec(out);
+      if (m) resolve({ proc, base: `http://127.0.0.1:${m[1]}`, stdout: () => out });
+    });
+    proc.stderr.on('data', (d) => { err += d; });
+    proc.on('exit', (code) => reject(Object.assign(new Error(`sim exited ${code}: ${err}`), { code, stderr: err })));
+  });
+}
+
+let sim;
+
+async function request(method, urlPath, { token, jwt, auth, body, raw } = {}) {
+  const headers = {};
+  if (token) headers['x-sentc-app-token'] = token;
+  if (jwt) headers.authorization = `Bearer ${jwt}`;
+  if (auth) headers.authorization = auth;
+  const res = await fetch(sim.base + urlPath, {
+    method, headers, body: raw !== undefined ? raw : (body !== undefined ? JSON.stringify(body) : undefined),
+  });
+  const text = await res.text();
+  let json;
+  try { json = JSON.parse(text); } catch { json = undefined; }
+  return { status: res.status, type: res.headers.get('content-type'), text, json };
+}
+
+const api = (method, p, opts) => request(method, `/api/v1${p}`, opts);
+
+async function control(method, p, body) {
+  const res = await request(method, `/__sim/${p}`, { body });
+  assert.equal(res.json.ok, true, `control ${method} ${p}: ${res.text}`);
+  return res.json;
+}
+
+function assertApiError(res, status, code) {
+  assert.equal(res.status, status, res.text);
+  assert.equal(res.json.status, false, res.text);
+  assert.equal(res.json.err_code, code, res.text);
+  assert.equal(typeof res.json.err_msg, 'string');
+  assert.equal(res.type, 'application/json');
+}
+
+function assertOk(res) {
+  assert.equal(res.status, 200, res.text);
+  assert.equal(res.json.status, true, res.text);
+  assert.equal(res.type, 'application/json');
+  return res.json.result;
+}
+
+async function register(identifier) {
+  return assertOk(await api('POST', '/register', {
+    token: SECRET, body: { device: { device_identifier: identifier, master_key: {} }, group: {} },
+  }));
+}
+
+async function registerWithSession(identifier, extra = {}) {
+  const user = await register(identifier);
+  const session = await control('POST', 'session', { user_id: user.user_id, ...extra });
+  return { ...user, ...session };
+}
+
+const b64urlJson = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
+
+/* A JWT signed with any P-384 key, for the negative cases. */
+function forgeJwt(privateKey, header, claims) {
+  const data = `${b64urlJson(header)}.${b64urlJson(claims)}`;
+  const sig = crypto.sign('sha384', Buffer.from(data), { key: privateKey, dsaEncoding: 'ieee-p1363' });
+  return `${data}.${sig.toString('base64url')}`;
+}
+
+/* The dashboard verify key (raw point) as a KeyObject. */
+function verifyKeyFromDashboard(b64) {
+  const raw = Buffer.from(b64, 'base64');
+  assert.equal(raw.length, 97);
+  assert.equal(raw[0], 4);
+  return crypto.createPublicKey({
+    key: { kty: 'EC', crv: 'P-384', x: raw.subarray(1, 49).toString('base64url'), y: raw.subarray(49).toString('base64url') },
+    format: 'jwk',
+  });
+}
+
+function decodeJwt(jwt) {
+  const [h, c, s] = jwt.split('.');
+  return {
+    header: JSON.parse(Buffer.from(h, 'base64url')),
+    claims: JSON.parse(Buffer.from(c, 'base64url')),
+    data: Buffer.from(`${h}.${c}`),
+    signature: Buffer.from(s, 'base64url'),
+  };
+}
+
+test.before(async () => { sim = await startSim(goodEnv()); });
+test.beforeEach(async () => { await control('POST', 'reset'); });
+test.after(async () => {
+  const exited = new Promise((resolve) => sim.proc.on('exit', (code, signal) => resolve({ code, signal })));
+  sim.proc.kill('SIGTERM');
+  assert.deepEqual(await exited, { code: 0, signal: null });
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+test('config: missing or bad keys are refused, naming the key but not the secret', async () => {
+  const missing = writeEnv('missing.env', [`SENTC_PUBLIC_TOKEN=${PUBLIC}`, `SENTC_SECRET_TOKEN=${SECRET}`, `SENTC_JWT_SIGN_KEY=${keys.signKeyB64}`]);
+  await assert.rejects(startSim(missing), (e) => e.code !== 0 && /SENTC_JWT_KEY_ID/.test(e.stderr));
+
+  const bad = writeEnv('bad.env', [`SENTC_PUBLIC_TOKEN=${PUBLIC}`, `SENTC_SECRET_TOKEN=${SECRET}`, 'SENTC_JWT_SIGN_KEY=bm90IGEga2V5', 'SENTC_JWT_KEY_ID=k1']);
+  await assert.rejects(startSim(bad), (e) => e.code !== 0 && /SENTC_JWT_SIGN_KEY/.test(e.stderr) && !e.stderr.includes(SECRET));
+});
+
+test('startup prints exactly one line', () => {
+  assert.match(sim.stdout(), /^sentc-sim listening on 127\.0\.0\.1:\d+\n$/);
+});
+
+test('register, duplicate identifier and bad input', async () => {
+  const user = await register('alice');
+  assert.match(user.user_id, /^[0-9a-f-]{36}$/);
+  assert.match(user.device_id, /^[0-9a-f-]{36}$/);
+  assert.equal(user.device_identifier, 'alice');
+
+  assertApiError(await api('POST', '/register', { token: SECRET, body: { device: { device_identifier: 'alice' }, group: {} } }), 400, 101);
+  assertApiError(await api('POST', '/register', { token: SECRET, raw: 'not json' }), 422, 11);
+  assertApiError(await api('POST', '/register', { token: SECRET, body: { group: {} } }), 422, 11);
+  assertApiError(await api('POST', '/register', { token: SECRET, body: { device: { device_identifier: 'x' }, group: 1 } }), 422, 11);
+
+  const state = await control('GET', 'state');
+  assert.deepEqual(state.users, [user]);
+});
+
+test('app token and token kinds', async () => {
+  const body = { device: { device_identifier: 'bob' }, group: {} };
+  assertApiError(await api('POST', '/register', { token: PUBLIC, body }), 400, 203);
+  assertApiError(await api('POST', '/register', { body }), 401, 200);
+  assertApiError(await api('POST', '/register', { token: 'nope', body }), 401, 200);
+
+  // public endpoints take either token
+  for (const token of [PUBLIC, SECRET]) {
+    const res = assertOk(await api('POST', '/exists', { token, body: { user_identifier: 'bob' } }));
+    assert.deepEqual(res, { user_identifier: 'bob', available: true });
+  }
+  await register('bob');
+  assert.equal(assertOk(await api('POST', '/exists', { token: PUBLIC, body: { user_identifier: 'bob' } })).available, false);
+
+  // an endpoint's kind can be changed
+  const dev = { device_identifier: 'dev-1' };
+  await control('POST', 'endpoint', { endpoint: 'prepare_register_device', kind: 'secret' });
+  assertApiError(await api('POST', '/user/prepare_register_device', { token: PUBLIC, body: dev }), 400, 203);
+  const prepared = assertOk(await api('POST', '/user/prepare_register_device', { token: SECRET, body: dev }));
+  assert.equal(prepared.device_identifier, 'dev-1');
+  assert.match(prepared.device_id, /^[0-9a-f-]{36}$/);
+  assertApiError(await api('POST', '/user/prepare_register_device', { token: SECRET, body: dev }), 400, 101);
+
+  await control('POST', 'endpoint', { endpoint: 'exists', kind: 'blocked' });
+  assertApiError(await api('POST', '/exists', { token: SECRET, body: { user_identifier: 'x' } }), 400, 203);
+});
+
+test('session JWT verifies with the dashboard verify key and carries kid/aud/sub/exp/fresh', async () => {
+  const s = await registerWithSession('carol');
+  const { header, claims, data, signature } = decodeJwt(s.jwt);
+  assert.deepEqual(header, { alg: 'ES384', typ: 'JWT', kid: keys.kid });
+  assert.equal(signature.length, 96);
+  assert.ok(crypto.verify('sha384', data, { key: verifyKeyFromDashboard(keys.verifyKeyB64), dsaEncoding: 'ieee-p1363' }, signature));
+  assert.equal(claims.aud, s.user_id);
+  assert.equal(claims.sub, s.device_id);
+  assert.equal(claims.exp - claims.iat, 300);
+  assert.ok(Math.abs(claims.iat - Date.now() / 1000) < 5);
+  assert.equal(claims.fresh, true);
+  assert.equal(typeof s.refresh_token, 'string');
+
+  const stale = await control('POST', 'session', { device_identifier: 'carol', fresh: false, exp_in: 10 });
+  assert.equal(decodeJwt(stale.jwt).claims.fresh, false);
+  assert.equal(decodeJwt(stale.jwt).claims.exp - decodeJwt(stale.jwt).claims.iat, 10);
+
+  const missing = await request('POST', '/__sim/session', { body: { user_id: crypto.randomUUID() } });
+  assert.equal(missing.status, 404);
+  assert.equal(missing.json.ok, false);
+});
+
+test('JWT checks: 31 missing, 32 format, 35 kid, 30 signature/alg/expiry, 100 unknown user', async () => {
+  const s = await registerWithSession('dave');
+  const create = (opts) => api('POST', '/group', { token: PUBLIC, body: {}, ...opts });
+  const { claims } = decodeJwt(s.jwt);
+
+  assertApiError(await create({}), 401, 31);
+  assertApiError(await create({ auth: `Basic ${s.jwt}` }), 401, 31);
+  assertApiError(await create({ auth: `bearer ${s.jwt}` }), 401, 31);
+  assertApiError(await create({ jwt: 'not-a-jwt' }), 401, 32);
+  assertApiError(await create({ jwt: `${s.jwt}.x` }), 401, 32);
+
+  const other = crypto.generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey;
+  assertApiError(await create({ jwt: forgeJwt(other, { alg: 'ES384', typ: 'JWT', kid: 'unknown-kid' }, claims) }), 401, 35);
+  assertApiError(await create({ jwt: forgeJwt(other, { alg: 'ES384', typ: 'JWT', kid: keys.kid }, claims) }), 401, 30);
+  const [header, payload, signature] = s.jwt.split('.');
+  assertApiError(await create({ jwt: `${header}.${b64urlJson({ ...claims, fresh: false })}.${signature}` }), 401, 30);
+  const es256Header = b64urlJson({ alg: 'ES256', typ: 'JWT', kid: keys.kid });
+  assertApiError(await create({ jwt: `${es256Header}.${payload}.${signature}` }), 401, 30);
+  const unknownAlg = b64urlJson({ alg: 'none', typ: 'JWT', kid: keys.kid });
+  assertApiError(await create({ jwt: `${unknownAlg}.${payload}.${signature}` }), 401, 32);
+
+  // expiry follows the sim clock (with the server's 60 s leeway)
+  assertOk(await create({ jwt: s.jwt }));
+  await control('POST', 'clock', { advance: 300 + 30 });
+  assertOk(await create({ jwt: s.jwt }));
+  const clock = await control('POST', 'clock', { advance: 60 });
+  assert.equal(clock.offset, 390);
+  assertApiError(await create({ jwt: s.jwt }), 401, 30);
+  await control('POST', 'clock', { set_offset: 0 });
+  assertOk(await create({ jwt: s.jwt }));
+
+  // a valid JWT of a deleted user
+  assertOk(await api('DELETE', `/user/forced/delete/${s.user_id}`, { token: SECRET }));
+  assertApiError(await create({ jwt: s.jwt }), 400, 100);
+});
+
+test('groups: create, light, 310, forced member 300, delete 301', async () => {
+  const owner = await registerWithSession('erin');
+  const member = await registerWithSession('frank');
+  const group = assertOk(await api('POST', '/group', { token: PUBLIC, jwt: owner.jwt, body: { keys: 'opaque' } }));
+  assert.match(group.group_id, /^[0-9a-f-]{36}$/);
+  assertApiError(await api('POST', '/group', { token: PUBLIC, jwt: owner.jwt, raw: '[1' }), 422, 11);
+
+  const light = assertOk(await api('GET', `/group/${group.group_id}/light`, { token: PUBLIC, jwt: owner.jwt }));
+  assert.equal(light.group_id, group.group_id);
+  assert.equal(light.parent_group_id, null);
+  assert.equal(light.rank, 0);
+  assert.equal(light.access_by, 'User');
+  assert.equal(light.is_connected_group, false);
+  assert.equal(typeof light.created_time, 'number');
+  assert.equal(typeof light.joined_time, 'number');
+
+  assertApiError(await api('GET', `/group/${group.group_id}/light`, { token: PUBLIC, jwt: member.jwt }), 400, 310);
+  assertApiError(await api('GET', `/group/${crypto.randomUUID()}/light`, { token: PUBLIC, jwt: owner.jwt }), 400, 310);
+  assertApiError(await api('GET', '/group/not-a-uuid/light', { token: PUBLIC, jwt: owner.jwt }), 400, 1);
+
+  const forced = (gid, uid, token = SECRET) => api('GET', `/group/forced/${gid}/user/${uid}`, { token });
+  assertApiError(await forced(group.group_id, member.user_id), 400, 300);
+  assertApiError(await forced(crypto.randomUUID(), owner.user_id), 400, 300);
+  assertApiError(await forced(group.group_id, owner.user_id, PUBLIC), 400, 203);
+  const row = assertOk(await forced(group.group_id, owner.user_id));
+  assert.deepEqual({ ...row, joined_time: 0 }, { user_id: owner.user_id, rank: 0, joined_time: 0, user_type: 0 });
+
+  await control('POST', 'group/member', { group_id: group.group_id, user_id: member.user_id, rank: 2 });
+  assert.equal(assertOk(await api('GET', `/group/${group.group_id}/light`, { token: PUBLIC, jwt: member.jwt })).rank, 2);
+  assertApiError(await api('DELETE', `/group/${group.group_id}`, { token: PUBLIC, jwt: member.jwt }), 400, 301);
+  assert.equal(assertOk(await api('DELETE', `/group/${group.group_id}`, { token: PUBLIC, jwt: owner.jwt })), 'Success');
+  assertApiError(await api('GET', `/group/${group.group_id}/light`, { token: PUBLIC, jwt: owner.jwt }), 400, 310);
+  assertApiError(await api('DELETE', `/group/${group.group_id}`, { token: PUBLIC, jwt: owner.jwt }), 400, 310);
+});
+
+test('refresh: expired JWT is fine, new JWT is not fresh, 114 for revoked or foreign tokens', async () => {
+  const s = await registerWithSession('gina');
+  const other = await registerWithSession('hank');
+  await control('POST', 'clock', { advance: 3600 });
+  assertApiError(await api('POST', '/group', { token: PUBLIC, jwt: s.jwt, body: {} }), 401, 30);
+
+  const out = assertOk(await api('PUT', '/refresh', { token: PUBLIC, jwt: s.jwt, body: { refresh_token: s.refresh_token } }));
+  assert.equal(out.user_id, s.user_id);
+  assert.equal(out.device_id, s.device_id);
+  const { header, claims, data, signature } = decodeJwt(out.jwt);
+  assert.equal(header.kid, keys.kid);
+  assert.equal(claims.fresh, false);
+  assert.ok(claims.iat >= Math.floor(Date.now() / 1000) + 3600 - 5);
+  assert.ok(crypto.verify('sha384', data, { key: verifyKeyFromDashboard(keys.verifyKeyB64), dsaEncoding: 'ieee-p1363' }, signature));
+  assertOk(await api('POST', '/group', { token: PUBLIC, jwt: out.jwt, body: {} }));
+
+  assertApiError(await api('PUT', '/refresh', { token: PUBLIC, jwt: s.jwt, body: { refresh_token: other.refresh_token } }), 400, 114);
+  assertApiError(await api('PUT', '/refresh', { token: PUBLIC, jwt: s.jwt, body: { refresh_token: 'unknown' } }), 400, 114);
+  await control('POST', 'revoke', { refresh_token: s.refresh_token });
+  assertApiError(await api('PUT', '/refresh', { token: PUBLIC, jwt: s.jwt, body: { refresh_token: s.refresh_token } }), 400, 114);
+  assertApiError(await api('PUT', '/refresh', { token: PUBLIC, body: { refresh_token: s.refresh_token } }), 401, 31);
+  assertApiError(await api('PUT', '/refresh', { token: PUBLIC, jwt: s.jwt, raw: 'x' }), 422, 11);
+});
+
+test('user delete needs a fresh JWT and the secret token', async () => {
+  const s = await registerWithSession('ivan');
+  const stale = await control('POST', 'session', { user_id: s.user_id, fresh: false });
+  assertApiError(await api('DELETE', '/user', { token: SECRET, jwt: stale.jwt }), 401, 113);
+  assertApiError(await api('DELETE', '/user', { token: PUBLIC, jwt: s.jwt }), 400, 203);
+  assert.equal(assertOk(await api('DELETE', '/user', { token: SECRET, jwt: s.jwt })), 'Success');
+  assert.equal((await control('GET', 'state')).users.length, 0);
+  assertApiError(await api('DELETE', '/user', { token: SECRET, jwt: s.jwt }), 400, 100);
+});
+
+test('forced user routes', async () => {
+  const body = { user_identifier: 'judy' };
+  for (const [method, p] of [['PUT', '/user/forced/delete'], ['PUT', '/user/forced/disable_otp'], ['DELETE', '/user/forced/sessions']]) {
+    assertApiError(await api(method, p, { token: SECRET, body }), 400, 100);
+    assertApiError(await api(method, p, { token: PUBLIC, body }), 400, 203);
+    assertApiError(await api(method, p, { token: SECRET, raw: '{' }), 422, 11);
+  }
+  assertApiError(await api('DELETE', `/user/forced/delete/${crypto.randomUUID()}`, { token: SECRET }), 400, 100);
+  assertApiError(await api('DELETE', '/user/forced/disable_otp', { token: SECRET, body }), 404, 404);
+
+  const s = await registerWithSession('judy');
+  assert.equal(assertOk(await api('PUT', '/user/forced/disable_otp', { token: SECRET, body })), 'Success');
+  assert.equal(assertOk(await api('DELETE', '/user/forced/sessions', { token: SECRET, body })), 'Success');
+  assert.equal((await control('GET', 'state')).refresh_tokens, 0);
+  assertApiError(await api('PUT', '/refresh', { token: PUBLIC, jwt: s.jwt, body: { refresh_token: s.refresh_token } }), 400, 114);
+  assert.equal(assertOk(await api('PUT', '/user/forced/delete', { token: SECRET, body })), 'Success');
+  assertApiError(await api('PUT', '/user/forced/delete', { token: SECRET, body }), 400, 100);
+
+  const k = await register('ken');
+  assert.equal(assertOk(await api('DELETE', `/user/forced/delete/${k.user_id}`, { token: SECRET })), 'Success');
+  assert.equal((await control('GET', 'state')).users.length, 0);
+});
+
+test('unknown routes and wrong methods are 404 envelopes', async () => {
+  assertApiError(await api('GET', '/nothing', { token: PUBLIC }), 404, 404);
+  assertApiError(await api('GET', '/register', { token: SECRET }), 404, 404);
+  assertApiError(await request('GET', '/elsewhere'), 404, 404);
+  const unknownControl = await request('GET', '/__sim/nothing');
+  assert.equal(unknownControl.status, 404);
+  assert.equal(unknownControl.json.ok, false);
+});
+
+test('faults: 5xx, garbage, close, delay, prefix, count and rate', async () => {
+  const exists = () => api('POST', '/exists', { token: PUBLIC, body: { user_identifier: 'x' } });
+
+  await control('POST', 'fail', { path: '/api/v1/exists', method: 'POST', count: 2, mode: '5xx', status: 503 });
+  assertApiError(await exists(), 503, 1);
+  assertApiError(await exists(), 503, 1);
+  assertOk(await exists());
+
+  await control('POST', 'fail', { path: '/api/v1/exists', mode: 'garbage' });
+  const garbage = await exists();
+  assert.equal(garbage.status, 200);
+  assert.equal(garbage.text, '<html>not json</html>');
+  assert.match(garbage.type, /^text\/html/);
+
+  await control('POST', 'fail', { path: '/api/v1/ex*', mode: 'close' });
+  await assert.rejects(exists());
+  assertOk(await exists());
+
+  await control('POST', 'fail', { path: '/api/v1/exists', method: 'GET', mode: '5xx' });
+  assertOk(await exists()); // method does not match
+  await control('DELETE', 'fail');
+
+  await control('POST', 'fail', { path: '/api/v1/exists', mode: 'delay', delay_ms: 300 });
+  const started = Date.now();
+  assertOk(await exists());
+  assert.ok(Date.now() - started >= 290);
+
+  await control('POST', 'fail', { path: '/api/*', rate: 1, modes: ['5xx', 'garbage'] });
+  for (let i = 0; i < 5; i++) assert.notEqual((await exists()).json?.status, true);
+  await control('DELETE', 'fail');
+  assertOk(await exists());
+
+  const bad = await request('POST', '/__sim/fail', { body: { path: '/x', mode: 'explode' } });
+  assert.equal(bad.status, 400);
+});
+
+test('request log records every /api request in order, with token kind, auth and body', async () => {
+  const s = await registerWithSession('lena');
+  await control('DELETE', 'log');
+  await api('POST', '/group', { token: PUBLIC, jwt: s.jwt, body: { a: 1 } });
+  await api('POST', '/register', { token: 'bogus', raw: 'plain text' });
+  await api('GET', '/nothing');
+  await api('DELETE', `/user/forced/delete/${s.user_id}`, { token: SECRET });
+
+  const { requests } = await control('GET', 'log');
+  assert.deepEqual(requests.map((r) => [r.method, r.path, r.token]), [
+    ['POST', '/api/v1/group', 'public'],
+    ['POST', '/api/v1/register', 'unknown'],
+    ['GET', '/api/v1/nothing', 'none'],
+    ['DELETE', `/api/v1/user/forced/delete/${s.user_id}`, 'secret'],
+  ]);
+  assert.equal(requests[0].auth, s.jwt);
+  assert.deepEqual(requests[0].body, { a: 1 });
+  assert.equal(requests[1].body, 'plain text');
+  assert.equal(requests[2].body, null);
+  assert.equal(requests[2].auth, null);
+  assert.ok(requests[1].seq > requests[0].seq);
+  assert.equal(typeof requests[0].time_ms, 'number');
+});
+
+test('signing keys: add (current), old JWTs still verify, removed kid gives 35', async () => {
+  const s = await registerWithSession('mona');
+  const next = genKeyEnv();
+  const added = await control('POST', 'keys', { kid: next.kid, sign_key: next.signKeyB64, current: true });
+  assert.equal(added.verify_key, next.verifyKeyB64);
+
+  const fresh = await control('POST', 'session', { user_id: s.user_id });
+  assert.equal(decodeJwt(fresh.jwt).header.kid, next.kid);
+  const old = await control('POST', 'session', { user_id: s.user_id, kid: keys.kid });
+  assert.equal(decodeJwt(old.jwt).header.kid, keys.kid);
+  assertOk(await api('POST', '/group', { token: PUBLIC, jwt: s.jwt, body: {} }));
+
+  await control('DELETE', 'keys', { kid: keys.kid });
+  assertApiError(await api('POST', '/group', { token: PUBLIC, jwt: s.jwt, body: {} }), 401, 35);
+  assertOk(await api('POST', '/group', { token: PUBLIC, jwt: fresh.jwt, body: {} }));
+  // reset brings the configured key back
+  await control('POST', 'reset');
+  assert.equal((await control('GET', 'state')).current_kid, keys.kid);
+});
+
+test('keep-alive: a second request reuses the connection', async () => {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const get = () => new Promise((resolve, reject) => {
+    const req = http.get(`${sim.base}/__sim/health`, { agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(req.reusedSocket));
+    });
+    req.on('error', reject);
+  });
+  assert.equal(await get(), false);
+  assert.equal(await get(), true);
+  agent.destroy();
+});

@@ -1,0 +1,938 @@
+#!/usr/bin/env node
+'use strict';
+/*
+ * sentc-sim: a single-process simulator of the sentc API (one app) for tests and benchmarks.
+ *
+ *   node tests/sentc-sim/sim.js --config <env-file> --port <port> [--host 127.0.0.1]
+ *
+ * It follows shared/SENTC_API.md and the public source of the sentc API server: envelopes,
+ * error codes and HTTP statuses, app tokens with a token kind per endpoint, ES384 JWTs with a
+ * kid. Everything under /api/v1 is the simulated API; everything under /__sim is the control
+ * interface tests use (sessions, clock, request log, fault injection, state); see README.md.
+ * Built-ins only, all state in memory.
+ */
+
+const http = require('node:http');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+
+const { rawPointB64 } = require('./keys.js');
+
+const API_PREFIX = '/api/v1';
+const BEARER = 'Bearer ';
+const CONTROL_PREFIX = '/__sim/';
+
+const JWT_LIFETIME_S = 300;
+const JWT_LEEWAY_S = 60; // the server's JWT library (jsonwebtoken 8) accepts exp + 60 s
+const MAX_BODY = 262144; // the server's limit for a JSON body (256 KiB)
+const MAX_CONTROL_BODY = 1048576;
+const LOG_LIMIT = 10000;
+const JWT_CACHE_LIMIT = 10000;
+
+// Which token an endpoint accepts by default; a control call may change it.
+const DEFAULT_ENDPOINT_KINDS = Object.freeze({
+  register: 'secret',
+  user_delete: 'secret',
+  prepare_register_device: 'public',
+  group_create: 'public',
+  group_delete: 'public',
+  group_light: 'public',
+  refresh: 'public',
+  exists: 'public',
+});
+const ENDPOINT_KINDS = ['public', 'secret', 'blocked'];
+const FORCED = 'forced'; // the forced routes always need the secret token
+
+const FAULT_MODES = ['delay', '5xx', 'garbage', 'close'];
+
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+// Algorithms the server's JWT library knows; any other name fails header decoding (code 32).
+const KNOWN_JWT_ALGS = new Set([
+  'HS256', 'HS384', 'HS512', 'ES256', 'ES384', 'RS256', 'RS384', 'RS512',
+  'PS256', 'PS384', 'PS512', 'EdDSA',
+]);
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+class HttpError extends Error {
+  /* code is the sentc err_code (null for control-interface errors) */
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+const apiError = (status, code, message) => new HttpError(status, code, message);
+const controlError = (status, message) => new HttpError(status, null, message);
+
+const notFound = () => apiError(404, 404, 'Not found');
+const wrongInput = (what) => apiError(422, 11, `Wrong input: ${what}`);
+const userNotFound = () => apiError(400, 100, 'User not found');
+const noGroupAccess = () => apiError(400, 310, 'No access to this group');
+const refreshTokenNotFound = () => apiError(400, 114, 'Refresh token not found');
+
+// ---------------------------------------------------------------------------------------------
+// Configuration
+
+/* Parse KEY=VALUE lines: blank lines and # comments skipped, optional `export `, values
+ * optionally in single or double quotes. Returns a plain object. */
+function parseEnvText(text) {
+  const env = {};
+  for (const rawLine of text.split(/\r?\n/)) {
+    const line = rawLine.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
+    if (!m) continue;
+    let value = m[2];
+    const quoted = /^(['"])(.*)\1$/.exec(value);
+    if (quoted) value = quoted[2];
+    env[m[1]] = value;
+  }
+  return env;
+}
+
+/* Decode a dashboard sign key (base64 of PKCS#8 DER, P-384) into a signing key pair.
+ * Throws Error with a message that names no key material. */
+function loadSignKey(b64) {
+  if (typeof b64 !== 'string' || !BASE64.test(b64) || b64 === '') {
+    throw new Error('is not standard base64');
+  }
+  let privateKey;
+  try {
+    privateKey = crypto.createPrivateKey({ key: Buffer.from(b64, 'base64'), format: 'der', type: 'pkcs8' });
+  } catch {
+    throw new Error('is not a PKCS#8 DER private key');
+  }
+  const details = privateKey.asymmetricKeyDetails || {};
+  if (privateKey.asymmetricKeyType !== 'ec' || details.namedCurve !== 'secp384r1') {
+    throw new Error('is not a P-384 EC key');
+  }
+  const publicKey = crypto.createPublicKey(privateKey);
+  return { privateKey, publicKey, verifyKeyB64: rawPointB64(publicKey) };
+}
+
+/* Read the env file and check the four keys the sim needs. Throws Error naming the bad key. */
+function loadConfig(path) {
+  let text;
+  try {
+    text = fs.readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read config file ${path}: ${e.code || e.message}`);
+  }
+  const env = parseEnvText(text);
+  for (const key of ['SENTC_PUBLIC_TOKEN', 'SENTC_SECRET_TOKEN', 'SENTC_JWT_SIGN_KEY', 'SENTC_JWT_KEY_ID']) {
+    if (!env[key]) throw new Error(`${key} is missing or empty in ${path}`);
+  }
+  if (env.SENTC_PUBLIC_TOKEN === env.SENTC_SECRET_TOKEN) {
+    throw new Error('SENTC_PUBLIC_TOKEN and SENTC_SECRET_TOKEN must differ');
+  }
+  let signKey;
+  try {
+    signKey = loadSignKey(env.SENTC_JWT_SIGN_KEY);
+  } catch (e) {
+    throw new Error(`SENTC_JWT_SIGN_KEY ${e.message}`);
+  }
+  return {
+    publicToken: env.SENTC_PUBLIC_TOKEN,
+    secretToken: env.SENTC_SECRET_TOKEN,
+    kid: env.SENTC_JWT_KEY_ID,
+    signKey,
+  };
+}
+
+/* --name value or --name=value; throws Error on anything else. */
+function parseArgs(argv) {
+  const args = { host: '127.0.0.1' };
+  const names = new Set(['config', 'port', 'host']);
+  for (let i = 0; i < argv.length; i++) {
+    const m = /^--([a-z]+)(?:=(.*))?$/.exec(argv[i]);
+    if (!m || !names.has(m[1])) throw new Error(`unknown argument ${argv[i]}`);
+    const value = m[2] !== undefined ? m[2] : argv[++i];
+    if (value === undefined) throw new Error(`--${m[1]} needs a value`);
+    args[m[1]] = value;
+  }
+  if (!args.config) throw new Error('--config is required');
+  if (args.port === undefined || !/^\d+$/.test(args.port) || Number(args.port) > 65535) {
+    throw new Error('--port must be a number from 0 to 65535');
+  }
+  args.port = Number(args.port);
+  return args;
+}
+
+// ---------------------------------------------------------------------------------------------
+// State
+
+let config = null; // set once at start-up
+let state = null;
+
+function newState() {
+  return {
+    users: new Map(), // user_id -> {user_id, device_id, device_identifier}
+    identifiers: new Map(), // device identifier -> user_id, or null for a prepared device
+    preparedDevices: new Map(), // device_id -> device_identifier (prepare_register_device)
+    groups: new Map(), // group_id -> {group_id, parent_group_id, created_time, members: Map}
+    refreshTokens: new Map(), // token -> {user_id, device_id}
+    keys: new Map([[config.kid, config.signKey]]), // kid -> {privateKey, publicKey, verifyKeyB64}
+    currentKid: config.kid,
+    endpointKinds: { ...DEFAULT_ENDPOINT_KINDS },
+    clockOffsetS: 0,
+    log: [],
+    logSeq: 0,
+    faults: [],
+    jwtCache: new Map(), // jwt -> verified claims (signature checks are the costly part)
+  };
+}
+
+const nowMs = () => Date.now() + state.clockOffsetS * 1000;
+const nowS = () => Math.floor(nowMs() / 1000);
+const randomToken = () => crypto.randomBytes(50).toString('base64url');
+
+function findUserByIdentifier(identifier) {
+  const userId = state.identifiers.get(identifier);
+  return userId ? state.users.get(userId) : undefined;
+}
+
+/* Remove a user and everything hanging off it (memberships, refresh tokens). */
+function deleteUser(user) {
+  state.users.delete(user.user_id);
+  state.identifiers.delete(user.device_identifier);
+  for (const group of state.groups.values()) group.members.delete(user.user_id);
+  revokeSessions(user.user_id);
+}
+
+function revokeSessions(userId) {
+  for (const [token, session] of state.refreshTokens) {
+    if (session.user_id === userId) state.refreshTokens.delete(token);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// JWT
+
+const b64urlJson = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+/* Sign an ES384 JWT with the given kid (default: the current key). Throws HttpError (500/33) if
+ * there is no such key, e.g. after all keys were removed. */
+function signJwt(userId, deviceId, { fresh, kid = state.currentKid, expInS = JWT_LIFETIME_S }) {
+  const key = state.keys.get(kid);
+  if (!key) throw apiError(500, 33, "Can't create jwt");
+  const iat = nowS();
+  const header = b64urlJson({ alg: 'ES384', typ: 'JWT', kid });
+  const claims = b64urlJson({ aud: userId, sub: deviceId, exp: iat + expInS, iat, fresh });
+  const signature = crypto.sign('sha384', Buffer.from(`${header}.${claims}`),
+    { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+  return `${header}.${claims}.${signature.toString('base64url')}`;
+}
+
+function decodeJsonPart(part) {
+  if (!BASE64URL.test(part)) return undefined;
+  try {
+    const value = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const isUint = (v) => Number.isSafeInteger(v) && v >= 0;
+
+/* Check the JWT's header, key and signature and the claims' types, the way the server's
+ * JWT library does. Returns the claims; throws HttpError (401, code 30/32/35). */
+function verifyJwtSignature(jwt) {
+  const parts = jwt.split('.');
+  const header = parts.length === 3 ? decodeJsonPart(parts[0]) : undefined;
+  if (!header || !KNOWN_JWT_ALGS.has(header.alg) || typeof header.kid !== 'string') {
+    throw apiError(401, 32, "Can't decode the jwt");
+  }
+  const key = state.keys.get(header.kid);
+  if (!key) throw apiError(401, 35, 'No matched key to this key id');
+
+  const wrongJwt = apiError(401, 30, 'Wrong jwt');
+  // The algorithm comes from the key record, never from the token.
+  if (header.alg !== 'ES384' || !BASE64URL.test(parts[2])) throw wrongJwt;
+  let valid = false;
+  try {
+    valid = crypto.verify('sha384', Buffer.from(`${parts[0]}.${parts[1]}`), {
+      key: key.publicKey, dsaEncoding: 'ieee-p1363',
+    }, Buffer.from(parts[2], 'base64url'));
+  } catch {
+    valid = false;
+  }
+  const claims = valid ? decodeJsonPart(parts[1]) : undefined;
+  if (!claims || typeof claims.aud !== 'string' || typeof claims.sub !== 'string'
+      || !isUint(claims.exp) || !isUint(claims.iat) || typeof claims.fresh !== 'boolean') {
+    throw wrongJwt;
+  }
+  return claims;
+}
+
+function cachedJwtClaims(jwt) {
+  let claims = state.jwtCache.get(jwt);
+  if (!claims) {
+    claims = verifyJwtSignature(jwt);
+    if (state.jwtCache.size >= JWT_CACHE_LIMIT) state.jwtCache.clear();
+    state.jwtCache.set(jwt, claims);
+  }
+  return claims;
+}
+
+/* The JWT middleware: Authorization header -> verified claims of an existing user.
+ * mode 'valid' checks expiry, 'expired_ok' (refresh) does not. Returns {user, claims}. */
+function authenticate(authorization, mode) {
+  if (typeof authorization !== 'string' || !authorization.startsWith(BEARER)) {
+    throw apiError(401, 31, 'No valid jwt');
+  }
+  const claims = cachedJwtClaims(authorization.slice(BEARER.length));
+  if (mode === 'valid' && claims.exp < nowS() - JWT_LEEWAY_S) {
+    throw apiError(401, 30, 'Wrong jwt');
+  }
+  checkIdFormat(claims.aud);
+  checkIdFormat(claims.sub);
+  const user = state.users.get(claims.aud);
+  if (!user) throw userNotFound();
+  return { user, claims };
+}
+
+function checkIdFormat(id) {
+  if (!UUID_V4.test(id)) {
+    throw apiError(400, 1, 'Id has a wrong format. Make sure to follow the uuid v4 format.');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Input checks (what serde would reject answers 422, code 11)
+
+function requireObject(value, what) {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw wrongInput(`${what} must be a JSON object`);
+  }
+  return value;
+}
+
+function requireString(obj, member) {
+  if (typeof obj[member] !== 'string') throw wrongInput(`missing string field \`${member}\``);
+  return obj[member];
+}
+
+function userIdentifierFrom(body) {
+  return requireString(requireObject(body, 'body'), 'user_identifier');
+}
+
+// ---------------------------------------------------------------------------------------------
+// API handlers: each gets {params, body, auth, group, membership} and returns the result value.
+
+function register({ body }) {
+  const input = requireObject(body, 'body');
+  const device = requireObject(input.device, '`device`');
+  if (input.group !== undefined) requireObject(input.group, '`group`');
+  const identifier = requireString(device, 'device_identifier');
+  if (state.identifiers.has(identifier)) throw apiError(400, 101, 'User already exists');
+
+  const user = { user_id: crypto.randomUUID(), device_id: crypto.randomUUID(), device_identifier: identifier };
+  state.users.set(user.user_id, user);
+  state.identifiers.set(identifier, user.user_id);
+  return { ...user };
+}
+
+function exists({ body }) {
+  const identifier = userIdentifierFrom(body);
+  // The SDK's done_check_user_identifier_available returns `available`.
+  return { user_identifier: identifier, available: !state.identifiers.has(identifier) };
+}
+
+function prepareRegisterDevice({ body }) {
+  const input = requireObject(body, 'body');
+  const identifier = requireString(input, 'device_identifier');
+  if (state.identifiers.has(identifier)) throw apiError(400, 101, 'Identifier already exists');
+
+  const deviceId = crypto.randomUUID();
+  state.identifiers.set(identifier, null);
+  state.preparedDevices.set(deviceId, identifier);
+  const derived = input.derived !== null && typeof input.derived === 'object' ? input.derived : {};
+  return {
+    device_id: deviceId,
+    token: randomToken(),
+    device_identifier: identifier,
+    public_key_string: typeof derived.public_key === 'string'
+      ? derived.public_key : crypto.randomBytes(32).toString('base64'),
+    keypair_encrypt_alg: typeof derived.keypair_encrypt_alg === 'string'
+      ? derived.keypair_encrypt_alg : 'ECIES-ed25519',
+  };
+}
+
+function groupCreate({ body, auth }) {
+  requireObject(body, 'body');
+  const now = nowMs();
+  const group = { group_id: crypto.randomUUID(), parent_group_id: null, created_time: now, members: new Map() };
+  group.members.set(auth.user.user_id, { rank: 0, joined_time: now });
+  state.groups.set(group.group_id, group);
+  return { group_id: group.group_id };
+}
+
+function groupDelete({ group, membership }) {
+  if (membership.rank > 1) throw apiError(400, 301, 'Wrong group rank for this action');
+  state.groups.delete(group.group_id);
+  return 'Success';
+}
+
+function groupLight({ group, membership }) {
+  return {
+    group_id: group.group_id,
+    parent_group_id: group.parent_group_id,
+    rank: membership.rank,
+    created_time: group.created_time,
+    joined_time: membership.joined_time,
+    access_by: 'User',
+    is_connected_group: false,
+  };
+}
+
+function forcedGroupMember({ params }) {
+  const group = state.groups.get(params.group_id);
+  const membership = group && group.members.get(params.user_id);
+  if (!membership) throw apiError(400, 300, 'User is not in the group');
+  return { user_id: params.user_id, rank: membership.rank, joined_time: membership.joined_time, user_type: 0 };
+}
+
+function refresh({ body, auth }) {
+  const token = requireString(requireObject(body, 'body'), 'refresh_token');
+  const session = state.refreshTokens.get(token);
+  if (!session || session.device_id !== auth.claims.sub || session.user_id !== auth.claims.aud) {
+    throw refreshTokenNotFound();
+  }
+  return {
+    user_id: session.user_id,
+    jwt: signJwt(session.user_id, session.device_id, { fresh: false }),
+    device_id: session.device_id,
+  };
+}
+
+function userDelete({ auth }) {
+  if (!auth.claims.fresh) throw apiError(401, 113, 'The jwt is not valid for this action');
+  deleteUser(auth.user);
+  return 'Success';
+}
+
+function forcedUserByIdentifier(body) {
+  const user = findUserByIdentifier(userIdentifierFrom(body));
+  if (!user) throw userNotFound();
+  return user;
+}
+
+function forcedDeleteByIdentifier({ body }) {
+  deleteUser(forcedUserByIdentifier(body));
+  return 'Success';
+}
+
+function forcedDeleteById({ params }) {
+  const user = state.users.get(params.user_id);
+  if (!user) throw userNotFound();
+  deleteUser(user);
+  return 'Success';
+}
+
+function forcedDisableOtp({ body }) {
+  forcedUserByIdentifier(body); // the sim has no OTP; only the lookup can fail
+  return 'Success';
+}
+
+function forcedDeleteSessions({ body }) {
+  revokeSessions(forcedUserByIdentifier(body).user_id);
+  return 'Success';
+}
+
+/*
+ * The API route table. Per route: which endpoint kind (token) it needs, whether it runs the JWT
+ * middleware ('valid' or 'expired_ok'), the group middleware (caller must be a member of
+ * :group_id) and whether it reads a JSON body. Checks run in the server's order: app token, JWT,
+ * group access, body, token kind, handler. A method not listed for a path is a 404.
+ */
+const API_ROUTES = compileRoutes([
+  { method: 'POST', path: '/register', endpoint: 'register', body: true, handler: register },
+  { method: 'POST', path: '/exists', endpoint: 'exists', body: true, handler: exists },
+  {
+    method: 'POST', path: '/user/prepare_register_device', endpoint: 'prepare_register_device',
+    body: true, handler: prepareRegisterDevice,
+  },
+  { method: 'POST', path: '/group', endpoint: 'group_create', jwt: 'valid', body: true, handler: groupCreate },
+  {
+    method: 'DELETE', path: '/group/:group_id', endpoint: 'group_delete', jwt: 'valid', group: true,
+    handler: groupDelete,
+  },
+  {
+    method: 'GET', path: '/group/:group_id/light', endpoint: 'group_light', jwt: 'valid', group: true,
+    handler: groupLight,
+  },
+  { method: 'GET', path: '/group/forced/:group_id/user/:user_id', endpoint: FORCED, handler: forcedGroupMember },
+  { method: 'PUT', path: '/refresh', endpoint: 'refresh', jwt: 'expired_ok', body: true, handler: refresh },
+  { method: 'DELETE', path: '/user', endpoint: 'user_delete', jwt: 'valid', handler: userDelete },
+  { method: 'PUT', path: '/user/forced/delete', endpoint: FORCED, body: true, handler: forcedDeleteByIdentifier },
+  { method: 'DELETE', path: '/user/forced/delete/:user_id', endpoint: FORCED, handler: forcedDeleteById },
+  { method: 'PUT', path: '/user/forced/disable_otp', endpoint: FORCED, body: true, handler: forcedDisableOtp },
+  { method: 'DELETE', path: '/user/forced/sessions', endpoint: FORCED, body: true, handler: forcedDeleteSessions },
+], API_PREFIX);
+
+/* Turn '/a/:name/b' patterns into regexes with named groups. */
+function compileRoutes(routes, prefix) {
+  return routes.map((route) => {
+    const pattern = (prefix + route.path).split('/')
+      .map((seg) => (seg.startsWith(':') ? `(?<${seg.slice(1)}>[^/]+)` : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+      .join('/');
+    return { ...route, regex: new RegExp(`^${pattern}$`) };
+  });
+}
+
+function matchRoute(routes, method, path) {
+  for (const route of routes) {
+    if (route.method !== method) continue;
+    const m = route.regex.exec(path);
+    if (m) return { route, params: { ...m.groups } };
+  }
+  return null;
+}
+
+function tokenKindOf(token) {
+  if (token === undefined) return 'none';
+  if (token === config.publicToken) return 'public';
+  if (token === config.secretToken) return 'secret';
+  return 'unknown';
+}
+
+function checkEndpointKind(endpoint, tokenKind) {
+  const needed = endpoint === FORCED ? 'secret' : state.endpointKinds[endpoint];
+  if (needed === 'blocked' || (needed === 'secret' && tokenKind !== 'secret')) {
+    throw apiError(400, 203, 'No access to this action');
+  }
+}
+
+/* The group middleware: the caller must be a member of the group in the path. */
+function groupAccess(groupId, auth) {
+  checkIdFormat(groupId);
+  const group = state.groups.get(groupId);
+  const membership = group && group.members.get(auth.user.user_id);
+  if (!membership) throw noGroupAccess();
+  return { group, membership };
+}
+
+function parseJsonBody(body) {
+  if (body.tooBig) throw apiError(413, 12, 'Input was too big to handle');
+  if (!body.isJson) throw wrongInput('body is not JSON');
+  return body.json;
+}
+
+/* Run one API request through the middleware chain and its handler. Returns the result value;
+ * throws HttpError. */
+function runApiRequest(ctx) {
+  const match = matchRoute(API_ROUTES, ctx.method, ctx.path);
+  if (!match) throw notFound();
+  const { route, params } = match;
+
+  if (ctx.tokenKind === 'none' || ctx.tokenKind === 'unknown') {
+    throw apiError(401, 200, 'No valid app token');
+  }
+  const auth = route.jwt ? authenticate(ctx.authorization, route.jwt) : null;
+  const access = route.group ? groupAccess(params.group_id, auth) : {};
+  const body = route.body ? parseJsonBody(ctx.body) : undefined;
+  checkEndpointKind(route.endpoint, ctx.tokenKind);
+  return route.handler({ params, body, auth, group: access.group, membership: access.membership });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request log and faults
+
+function recordRequest(ctx) {
+  const auth = ctx.authorization;
+  state.log.push({
+    seq: ++state.logSeq,
+    method: ctx.method,
+    path: ctx.path,
+    token: ctx.tokenKind,
+    auth: auth === undefined ? null : (auth.startsWith(BEARER) ? auth.slice(BEARER.length) : auth),
+    body: ctx.body.isJson ? ctx.body.json : (ctx.body.raw === '' ? null : ctx.body.raw),
+    time_ms: Date.now(),
+  });
+  // Trim in batches so that a push stays cheap.
+  if (state.log.length > LOG_LIMIT + 1000) state.log.splice(0, state.log.length - LOG_LIMIT);
+}
+
+function faultMatches(fault, method, path) {
+  if (fault.method && fault.method !== method) return false;
+  return fault.prefix ? path.startsWith(fault.prefix) : path === fault.path;
+}
+
+/* The fault (with a concrete mode) to apply to this request, or null. */
+function takeFault(method, path) {
+  for (let i = 0; i < state.faults.length; i++) {
+    const fault = state.faults[i];
+    if (!faultMatches(fault, method, path)) continue;
+    if (fault.rate !== undefined) {
+      if (Math.random() >= fault.rate) continue;
+      return { ...fault, mode: fault.modes[Math.floor(Math.random() * fault.modes.length)] };
+    }
+    if (--fault.count <= 0) state.faults.splice(i, 1);
+    return { ...fault, mode: fault.modes[0] };
+  }
+  return null;
+}
+
+const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
+
+/* Apply a fault. Returns true if the request has been answered (or dropped). */
+async function applyFault(fault, req, res) {
+  switch (fault.mode) {
+    case 'delay':
+      await sleep(fault.delay_ms);
+      return false;
+    case '5xx':
+      sendJson(res, fault.status, { status: false, err_msg: 'internal', err_code: 1 });
+      return true;
+    case 'garbage':
+      send(res, 200, 'text/html', '<html>not json</html>');
+      return true;
+    default: // close
+      req.socket.destroy();
+      return true;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Control interface (/__sim/...): JSON in, {"ok": true, ...} out
+
+function requireControlObject(body) {
+  if (body.isJson && body.json !== null && typeof body.json === 'object' && !Array.isArray(body.json)) {
+    return body.json;
+  }
+  if (body.raw === '') return {};
+  throw controlError(400, 'body must be a JSON object');
+}
+
+function optionalNumber(input, member) {
+  const v = input[member];
+  if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v))) {
+    throw controlError(400, `${member} must be a number`);
+  }
+  return v;
+}
+
+function controlString(input, member) {
+  if (typeof input[member] !== 'string' || input[member] === '') {
+    throw controlError(400, `${member} must be a non-empty string`);
+  }
+  return input[member];
+}
+
+function controlSession(input) {
+  const user = input.user_id !== undefined
+    ? state.users.get(input.user_id)
+    : findUserByIdentifier(controlString(input, 'device_identifier'));
+  if (!user) throw controlError(404, 'no such user');
+  if (input.fresh !== undefined && typeof input.fresh !== 'boolean') throw controlError(400, 'fresh must be a boolean');
+  const kid = input.kid !== undefined ? controlString(input, 'kid') : state.currentKid;
+  if (!state.keys.has(kid)) throw controlError(400, kid === null ? 'no signing key left' : `no signing key ${kid}`);
+  const expIn = optionalNumber(input, 'exp_in');
+  const jwt = signJwt(user.user_id, user.device_id, {
+    fresh: input.fresh !== false,
+    kid,
+    expInS: expIn !== undefined ? Math.trunc(expIn) : JWT_LIFETIME_S,
+  });
+  const refreshToken = randomToken();
+  state.refreshTokens.set(refreshToken, { user_id: user.user_id, device_id: user.device_id });
+  return { jwt, refresh_token: refreshToken, user_id: user.user_id, device_id: user.device_id };
+}
+
+function controlClock(input) {
+  const advance = optionalNumber(input, 'advance');
+  const offset = optionalNumber(input, 'set_offset');
+  if (advance !== undefined) state.clockOffsetS += advance;
+  else if (offset !== undefined) state.clockOffsetS = offset;
+  else throw controlError(400, 'give advance or set_offset (seconds)');
+  return { offset: state.clockOffsetS };
+}
+
+function controlLog() {
+  return { requests: state.log.slice(-LOG_LIMIT) };
+}
+
+function controlClearLog() {
+  state.log = [];
+  return {};
+}
+
+/* Validate a fault description; see README.md for the members. */
+function parseFault(input) {
+  const path = controlString(input, 'path');
+  const fault = path.endsWith('*') ? { path, prefix: path.slice(0, -1) } : { path };
+  if (input.method !== undefined) fault.method = controlString(input, 'method').toUpperCase();
+
+  fault.modes = input.modes !== undefined ? input.modes : [input.mode];
+  if (!Array.isArray(fault.modes) || fault.modes.length === 0
+      || !fault.modes.every((m) => FAULT_MODES.includes(m))) {
+    throw controlError(400, `mode/modes must name ${FAULT_MODES.join(', ')}`);
+  }
+  const delayMs = optionalNumber(input, 'delay_ms');
+  fault.delay_ms = delayMs !== undefined ? Math.max(0, delayMs) : 5000;
+  const status = optionalNumber(input, 'status');
+  if (status !== undefined && !(Number.isInteger(status) && status >= 500 && status <= 599)) {
+    throw controlError(400, 'status must be 500..599');
+  }
+  fault.status = status !== undefined ? status : 500;
+
+  const rate = optionalNumber(input, 'rate');
+  const count = optionalNumber(input, 'count');
+  if (rate !== undefined) {
+    if (!(rate > 0 && rate <= 1)) throw controlError(400, 'rate must be in (0, 1]');
+    fault.rate = rate;
+  } else {
+    if (count !== undefined && !(Number.isInteger(count) && count > 0)) {
+      throw controlError(400, 'count must be a positive integer');
+    }
+    fault.count = count !== undefined ? count : 1;
+  }
+  return fault;
+}
+
+function controlAddFault(input) {
+  state.faults.push(parseFault(input));
+  return { faults: state.faults.length };
+}
+
+function controlClearFaults() {
+  state.faults = [];
+  return {};
+}
+
+function controlState() {
+  return {
+    users: [...state.users.values()].map((u) => ({ ...u })),
+    prepared_devices: [...state.preparedDevices]
+      .map(([device_id, device_identifier]) => ({ device_id, device_identifier })),
+    groups: [...state.groups.values()].map((g) => ({
+      group_id: g.group_id,
+      members: [...g.members].map(([user_id, m]) => ({ user_id, rank: m.rank })),
+    })),
+    refresh_tokens: state.refreshTokens.size,
+    current_kid: state.currentKid,
+    endpoints: { ...state.endpointKinds },
+    clock_offset: state.clockOffsetS,
+  };
+}
+
+function controlSetMember(input) {
+  const group = state.groups.get(controlString(input, 'group_id'));
+  if (!group) throw controlError(404, 'no such group');
+  const userId = controlString(input, 'user_id');
+  if (!state.users.has(userId)) throw controlError(404, 'no such user');
+  const rank = input.rank;
+  if (!Number.isInteger(rank) || rank < 0 || rank > 4) throw controlError(400, 'rank must be 0..4');
+  const existing = group.members.get(userId);
+  group.members.set(userId, { rank, joined_time: existing ? existing.joined_time : nowMs() });
+  return {};
+}
+
+function controlRemoveMember(input) {
+  const group = state.groups.get(controlString(input, 'group_id'));
+  if (!group) throw controlError(404, 'no such group');
+  return { removed: group.members.delete(controlString(input, 'user_id')) };
+}
+
+function controlRevoke(input) {
+  return { revoked: state.refreshTokens.delete(controlString(input, 'refresh_token')) };
+}
+
+function controlAddKey(input) {
+  const kid = controlString(input, 'kid');
+  let key;
+  try {
+    key = loadSignKey(input.sign_key);
+  } catch (e) {
+    throw controlError(400, `sign_key ${e.message}`);
+  }
+  state.keys.set(kid, key);
+  if (input.current !== false) state.currentKid = kid;
+  state.jwtCache.clear();
+  return { kid, verify_key: key.verifyKeyB64, current_kid: state.currentKid };
+}
+
+function controlRemoveKey(input) {
+  const kid = controlString(input, 'kid');
+  if (!state.keys.delete(kid)) throw controlError(404, 'no such kid');
+  if (state.currentKid === kid) {
+    const remaining = [...state.keys.keys()];
+    state.currentKid = remaining.length > 0 ? remaining[remaining.length - 1] : null;
+  }
+  state.jwtCache.clear();
+  return { current_kid: state.currentKid };
+}
+
+function controlSetEndpoint(input) {
+  const endpoint = controlString(input, 'endpoint');
+  if (!(endpoint in DEFAULT_ENDPOINT_KINDS)) {
+    throw controlError(400, `endpoint must be one of ${Object.keys(DEFAULT_ENDPOINT_KINDS).join(', ')}`);
+  }
+  const kind = controlString(input, 'kind');
+  if (!ENDPOINT_KINDS.includes(kind)) throw controlError(400, `kind must be one of ${ENDPOINT_KINDS.join(', ')}`);
+  state.endpointKinds[endpoint] = kind;
+  return { endpoint, kind };
+}
+
+function controlReset() {
+  state = newState();
+  return {};
+}
+
+const CONTROL_ROUTES = compileRoutes([
+  { method: 'GET', path: 'health', handler: () => ({}) },
+  { method: 'POST', path: 'session', handler: controlSession },
+  { method: 'POST', path: 'clock', handler: controlClock },
+  { method: 'GET', path: 'log', handler: controlLog },
+  { method: 'DELETE', path: 'log', handler: controlClearLog },
+  { method: 'POST', path: 'fail', handler: controlAddFault },
+  { method: 'DELETE', path: 'fail', handler: controlClearFaults },
+  { method: 'GET', path: 'state', handler: controlState },
+  { method: 'POST', path: 'group/member', handler: controlSetMember },
+  { method: 'DELETE', path: 'group/member', handler: controlRemoveMember },
+  { method: 'POST', path: 'revoke', handler: controlRevoke },
+  { method: 'POST', path: 'keys', handler: controlAddKey },
+  { method: 'DELETE', path: 'keys', handler: controlRemoveKey },
+  { method: 'POST', path: 'endpoint', handler: controlSetEndpoint },
+  { method: 'POST', path: 'reset', handler: controlReset },
+], CONTROL_PREFIX);
+
+// ---------------------------------------------------------------------------------------------
+// HTTP
+
+function send(res, status, contentType, text) {
+  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+const sendJson = (res, status, value) => send(res, status, 'application/json', JSON.stringify(value));
+
+function sendApiError(res, err) {
+  if (!(err instanceof HttpError)) {
+    process.stderr.write(`sentc-sim: internal error: ${err && err.stack ? err.stack : err}\n`);
+    err = apiError(500, 1, 'internal');
+  }
+  sendJson(res, err.status, { status: false, err_msg: err.message, err_code: err.code });
+}
+
+/* Read the whole body (so keep-alive keeps working) but keep at most `limit` bytes. */
+function readBody(req, limit) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    let size = 0;
+    req.on('data', (chunk) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+    });
+    req.on('end', () => {
+      const tooBig = size > limit;
+      const raw = tooBig ? '' : Buffer.concat(chunks).toString('utf8');
+      let json;
+      let isJson = false;
+      if (raw !== '') {
+        try {
+          json = JSON.parse(raw);
+          isJson = true;
+        } catch {
+          isJson = false;
+        }
+      }
+      resolve({ raw, json, isJson, tooBig });
+    });
+    req.on('error', reject);
+  });
+}
+
+async function handleApi(req, res, path) {
+  const body = await readBody(req, MAX_BODY);
+  const token = req.headers['x-sentc-app-token'];
+  const ctx = {
+    method: req.method,
+    path,
+    body,
+    tokenKind: tokenKindOf(token),
+    authorization: req.headers.authorization,
+  };
+  recordRequest(ctx);
+
+  const fault = takeFault(ctx.method, path);
+  if (fault && await applyFault(fault, req, res)) return;
+
+  let result;
+  try {
+    result = runApiRequest(ctx);
+  } catch (err) {
+    sendApiError(res, err);
+    return;
+  }
+  sendJson(res, 200, { status: true, result });
+}
+
+async function handleControl(req, res, path) {
+  const body = await readBody(req, MAX_CONTROL_BODY);
+  try {
+    const match = matchRoute(CONTROL_ROUTES, req.method, path);
+    if (!match) throw controlError(404, 'unknown control route');
+    const input = req.method === 'GET' ? {} : requireControlObject(body);
+    sendJson(res, 200, { ok: true, ...match.route.handler(input) });
+  } catch (err) {
+    if (!(err instanceof HttpError)) throw err;
+    sendJson(res, err.status, { ok: false, error: err.message });
+  }
+}
+
+async function onRequest(req, res) {
+  const path = req.url.split('?', 1)[0];
+  try {
+    if (path.startsWith(CONTROL_PREFIX)) {
+      await handleControl(req, res, path);
+    } else {
+      // Everything else is the API: unknown paths are recorded and answered 404 like it.
+      await handleApi(req, res, path);
+    }
+  } catch (err) {
+    if (!res.headersSent && !res.destroyed) sendApiError(res, err);
+  }
+}
+
+function main() {
+  let args;
+  try {
+    args = parseArgs(process.argv.slice(2));
+    config = loadConfig(args.config);
+  } catch (e) {
+    process.stderr.write(`sentc-sim: ${e.message}\n`);
+    process.stderr.write('usage: node sim.js --config <env-file> --port <port> [--host 127.0.0.1]\n');
+    process.exit(2);
+  }
+  state = newState();
+
+  const server = http.createServer(onRequest);
+  server.keepAliveTimeout = 65000;
+  server.headersTimeout = 66000;
+  server.on('clientError', (err, socket) => socket.destroy());
+  server.on('error', (err) => {
+    process.stderr.write(`sentc-sim: ${err.message}\n`);
+    process.exit(1);
+  });
+  server.listen(args.port, args.host, () => {
+    const { address, port } = server.address();
+    const host = address.includes(':') ? `[${address}]` : address;
+    process.stdout.write(`sentc-sim listening on ${host}:${port}\n`);
+  });
+
+  const stop = () => {
+    server.close();
+    server.closeAllConnections();
+    process.exit(0);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main();
