@@ -48,14 +48,20 @@ sb_reply_raw(struct sb_req *req, int status, const char *ctype,
     const char *body, size_t len)
 {
 	FCGX_Stream	*out = req->fcgi->out;
+	char		 head[256 + SB_HDRS_MAX];
+	int		 n;
 
 	if (req->status != 0)
 		return;
 	req->status = status;
-	FCGX_FPrintF(out, "Status: %d %s\r\nContent-Type: %s\r\n"
-	    "Content-Length: %zu\r\nCache-Control: no-store\r\n"
-	    "X-Content-Type-Options: nosniff\r\n%s\r\n",
-	    status, reason(status), ctype, len, req->hdrs);
+	/* libfcgi's own printf lacks %zu: format here, write once. */
+	n = snprintf(head, sizeof(head), "Status: %d %s\r\n"
+	    "Content-Type: %s\r\nContent-Length: %zu\r\n"
+	    "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
+	    "%s\r\n", status, reason(status), ctype, len, req->hdrs);
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return;
+	FCGX_PutStr(head, n, out);
 	if (req->method != SB_HEAD)
 		FCGX_PutStr(body, (int)len, out);
 }
