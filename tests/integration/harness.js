@@ -1,0 +1,133 @@
+'use strict';
+/*
+ * The integration tests' view of the stack: nginx/stack starts nginx, the
+ * route programs (from $SB_BUILD, default build/) and the simulator in a
+ * fresh directory on a free port; this module talks to them.
+ */
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+const assert = require('node:assert/strict');
+
+const TOP = path.resolve(__dirname, '../..');
+const BUILD = process.env.SB_BUILD || 'build';
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/* Parses a KEY=VALUE file the way the backend does (enough for tests). */
+function readEnv(file) {
+  const out = {};
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    const m = /^\s*(?:export\s+)?([A-Z0-9_]+)=(.*)$/.exec(line);
+    if (m) out[m[1]] = m[2].replace(/^(["'])(.*)\1$/, '$2');
+  }
+  return out;
+}
+
+class Stack {
+  constructor(dir, port, env) {
+    this.dir = dir;
+    this.port = port;
+    this.env = env;
+    this.base = `http://127.0.0.1:${port}`;
+    this.config = readEnv(fs.readFileSync(path.join(dir, 'config.path'), 'utf8').trim());
+    this.simBase = `http://127.0.0.1:${fs.readFileSync(path.join(dir, 'sim.port'), 'utf8').trim()}`;
+    this.db = path.join(dir, 'backend.db');
+  }
+
+  /* A request through nginx; body may be an object (sent as JSON) or text. */
+  async api(method, urlPath, { body, headers = {} } = {}) {
+    const init = { method, headers: { ...headers } };
+    if (body !== undefined) {
+      init.body = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+      if (!init.headers['content-type']) init.headers['content-type'] = 'application/json';
+    }
+    const res = await fetch(this.base + urlPath, init);
+    const text = await res.text();
+    let json;
+    try { json = JSON.parse(text); } catch { json = undefined; }
+    return { status: res.status, headers: res.headers, text, json };
+  }
+
+  /* A call to the simulator's control interface. */
+  async sim(method, what, body) {
+    const init = { method, headers: { 'content-type': 'application/json' } };
+    if (body !== undefined) init.body = JSON.stringify(body);
+    const res = await fetch(`${this.simBase}/__sim/${what}`, init);
+    const json = await res.json();
+    if (!json.ok) throw new Error(`sim ${method} ${what}: ${json.error}`);
+    return json;
+  }
+
+  /* What the simulator received under /api since the last clearLog(). */
+  async upstream() {
+    return (await this.sim('GET', 'log')).requests;
+  }
+
+  async clearLog() {
+    await this.sim('DELETE', 'log');
+  }
+
+  /* Runs SQL on the backend's own database with the sqlite3 shell. */
+  sql(query) {
+    return execFileSync('sqlite3', ['-json', this.db, query], { encoding: 'utf8' }).trim();
+  }
+
+  rows(query) {
+    const out = this.sql(query);
+    return out === '' ? [] : JSON.parse(out);
+  }
+
+  log() {
+    return fs.readFileSync(path.join(this.dir, 'backend.log'), 'utf8');
+  }
+
+  pids(name) {
+    return execFileSync('pgrep', ['-P', fs.readFileSync(path.join(this.dir, 'pids', name), 'utf8').trim()],
+      { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+  }
+
+  /* Registers a user through the backend; returns the sentc result. */
+  async register(name, userData) {
+    const body = { device: { device_identifier: name }, group: {} };
+    if (userData !== undefined) body.user_data = userData;
+    const r = await this.api('POST', '/api/v1/register', { body });
+    assert.equal(r.status, 200, r.text);
+    return r.json.result;
+  }
+
+  stop() {
+    execFileSync(path.join(TOP, 'nginx/stack'), ['stop'], { env: { ...process.env, RUN_DIR: this.dir } });
+    const log = this.log();
+    // A sanitizer build reports on stderr, which is this log.
+    assert.doesNotMatch(log, /ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer/, 'sanitizer report in backend.log');
+    if (!process.env.SB_KEEP) fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/*
+ * Starts a stack. env: extra environment for the programs (config keys
+ * override the generated config, as environment variables do).
+ */
+async function start(env = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-test-'));
+  const port = await freePort();
+  execFileSync(path.join(TOP, 'nginx/stack'), ['start'], {
+    env: { ...process.env, ...env, PORT: String(port), RUN_DIR: dir, BUILD },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return new Stack(dir, port, env);
+}
+
+module.exports = { start, readEnv, TOP, BUILD };
