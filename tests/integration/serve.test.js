@@ -1,0 +1,121 @@
+'use strict';
+/* The stack as a whole: health, pass-through, the worker supervisor, start-up checks. */
+const { describe, it, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { start, TOP, BUILD } = require('./harness');
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+describe('the running stack', () => {
+  let s;
+  before(async () => { s = await start(); });
+  after(() => s.stop());
+
+  it('GET /backend/health is 200 with every program up, and no secret', async () => {
+    const r = await s.api('GET', '/backend/health');
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json.result.programs, { health: true, register: true, 'register-device': true });
+    assert.equal(r.json.result.database, true);
+    assert.equal(r.json.result.jwt_keys, 1);
+    for (const k of ['SENTC_SECRET_TOKEN', 'SENTC_PUBLIC_TOKEN', 'SENTC_JWT_VERIFY_KEY', 'SENTC_JWT_SIGN_KEY'])
+      assert.ok(!r.text.includes(s.config[k]), k);
+  });
+
+  it('passes an /api/ path no program serves through to the sentc API unchanged', async () => {
+    await s.clearLog();
+    const r = await s.api('POST', '/api/v1/exists', {
+      body: { user_identifier: 'nobody' },
+      headers: { 'x-sentc-app-token': s.config.SENTC_PUBLIC_TOKEN },
+    });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.result.available, true);
+    const up = await s.upstream();
+    assert.equal(up.length, 1);
+    assert.equal(up[0].token, 'public', "the client's own token, not the backend's");
+  });
+
+  it('answers 404 in the envelope for a path the program does not serve', async () => {
+    const r = await s.api('POST', '/api/v1/register/extra');
+    assert.equal(r.status, 404);
+    assert.equal(r.json.status, false);
+  });
+
+  it('replaces a worker killed with SIGKILL, and serves the next request', async () => {
+    const before = s.pids('register');
+    assert.ok(before.length >= 1);
+    process.kill(before[0], 'SIGKILL');
+    for (let i = 0; i < 50 && s.pids('register').includes(before[0]); i++) await sleep(20);
+    await sleep(100);
+    const after = s.pids('register');
+    assert.equal(after.length, before.length, 'the master keeps its number of workers');
+    assert.ok(!after.includes(before[0]));
+    for (let i = 0; i < 4; i++) {
+      const r = await s.api('POST', '/api/v1/register', { body: { device: { device_identifier: `k-${process.pid}-${i}` }, group: {} } });
+      assert.equal(r.status, 200, r.text);
+    }
+    assert.match(s.log(), /killed by signal 9; restarting/);
+  });
+
+  it('finishes a request in flight when told to stop (SIGTERM drains)', async () => {
+    await s.sim('POST', 'fail', { path: '/api/v1/user/prepare_register_device', mode: 'delay', delay_ms: 600, count: 1 });
+    const pending = s.api('POST', '/api/v1/user/prepare_register_device', { body: { device_identifier: `drain-${process.pid}` } });
+    await sleep(200);
+    const master = Number(fs.readFileSync(path.join(s.dir, 'pids', 'register-device'), 'utf8'));
+    process.kill(master, 'SIGTERM');
+    const r = await pending;
+    assert.equal(r.status, 200, r.text);
+    for (let i = 0; i < 100; i++) {
+      try { process.kill(master, 0); } catch { break; }
+      await sleep(20);
+    }
+    assert.throws(() => process.kill(master, 0), 'the program exited after draining');
+  });
+});
+
+describe('start-up refuses a config that cannot work, naming the key', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-cfg-'));
+  const good = fs.readFileSync(path.join(TOP, 'tests/integration/fixtures/dev.env'), 'utf8');
+  const secret = /SENTC_SECRET_TOKEN=(.*)/.exec(good)[1];
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  function check(text, env = {}) {
+    const file = path.join(dir, 'c.env');
+    fs.writeFileSync(file, text);
+    return spawnSync(path.join(TOP, BUILD, 'bin/register'), ['-t', '-c', file], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, SENTC_BACKEND_DB: path.join(dir, 'db'), ...env },
+    });
+  }
+
+  it('accepts the dashboard .env plus a database', () => {
+    const r = check(good);
+    assert.equal(r.status, 0, r.stderr);
+  });
+
+  const cases = [
+    ['no secret token', good.replace(/^SENTC_SECRET_TOKEN=.*$/m, ''), {}, /SENTC_SECRET_TOKEN is required/],
+    ['no verify key', good.replace(/^SENTC_JWT_VERIFY_KEY=.*$/m, ''), {}, /SENTC_JWT_VERIFY_KEY is required/],
+    ['a verify key that is not a P-384 point', good.replace(/^(SENTC_JWT_VERIFY_KEY=)(.*)$/m, '$1AAAA$2'), {}, /SENTC_JWT_VERIFY_KEY/],
+    ['a timeout that is not a number', good, { SENTC_BACKEND_UPSTREAM_TIMEOUT_MS: 'soon' }, /SENTC_BACKEND_UPSTREAM_TIMEOUT_MS/],
+    ['a misspelt backend key', `${good}SENTC_BACKEND_MAX_BODDY=5\n`, {}, /unknown key SENTC_BACKEND_MAX_BODDY/],
+    ['an api url that is not http', `${good}SENTC_API_URL=ftp://x\n`, {}, /SENTC_API_URL/],
+    ['a database that cannot be opened', good, { SENTC_BACKEND_DB: '/nonexistent/dir/db' }, /SENTC_BACKEND_DB/],
+  ];
+  for (const [what, text, env, re] of cases) {
+    it(what, () => {
+      const r = check(text, env);
+      assert.equal(r.status, 78, r.stderr);
+      assert.match(r.stderr, re);
+      assert.ok(!r.stderr.includes(secret), 'no secret in the message');
+    });
+  }
+
+  it('lets the environment override the file', () => {
+    const r = check(good.replace(/^SENTC_SECRET_TOKEN=.*$/m, ''), { SENTC_SECRET_TOKEN: 'from-env' });
+    assert.equal(r.status, 0, r.stderr);
+  });
+});
