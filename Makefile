@@ -63,12 +63,14 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(HEADERS)
 unit: $(UNIT_BINS)
 
 # ---- the two commands ---------------------------------------------------
-run: all
-	tests/deps --run
+deps:
+	tests/deps
+
+run: deps
+	$(MAKE) all
 	PORT=$(PORT) BUILD=$(BUILD) nginx/stack run
 
-test:
-	tests/deps
+test: deps
 	$(MAKE) all unit
 	$(MAKE) BUILD=build-asan all unit
 	tests/run
