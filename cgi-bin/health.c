@@ -77,8 +77,10 @@ handle(struct sb_req *req)
 
 static const struct sb_route route = {
 	.name = "health",
-	.patterns = { "/backend/health", NULL },
-	.methods = SB_M(SB_GET),
+	.paths = {
+		{ "/backend/health", SB_M(SB_GET) },
+		{ NULL },
+	},
 	.flags = SB_ROUTE_DB,
 	.handle = handle,
 };

@@ -24,8 +24,10 @@ handle(struct sb_req *req)
 
 static const struct sb_route route = {
 	.name = "register-device",
-	.patterns = { "/api/v1/user/prepare_register_device", NULL },
-	.methods = SB_M(SB_POST),
+	.paths = {
+		{ "/api/v1/user/prepare_register_device", SB_M(SB_POST) },
+		{ NULL },
+	},
 	.handle = handle,
 };
 

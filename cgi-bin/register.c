@@ -65,8 +65,10 @@ out:
 
 static const struct sb_route route = {
 	.name = "register",
-	.patterns = { "/api/v1/register", NULL },
-	.methods = SB_M(SB_POST),
+	.paths = {
+		{ "/api/v1/register", SB_M(SB_POST) },
+		{ NULL },
+	},
 	.flags = SB_ROUTE_DB,
 	.handle = handle,
 };

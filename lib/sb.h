@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sb_access.h"
 #include "sb_auth.h"
 #include "sb_config.h"
 #include "sb_db.h"

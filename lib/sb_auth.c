@@ -25,9 +25,9 @@ sb_bearer(const char *header, const char **tok, size_t *len)
 }
 
 int
-sb_auth_user(struct sb_req *req, unsigned flags, struct sb_jwt_claims *out,
-    const char **jwt)
+sb_auth_user(struct sb_req *req, unsigned flags)
 {
+	struct sb_jwt_claims	 who;
 	const char	*hdr, *tok;
 	size_t		 len;
 	enum sb_err	 e;
@@ -36,13 +36,13 @@ sb_auth_user(struct sb_req *req, unsigned flags, struct sb_jwt_claims *out,
 	if (e == SB_OK)
 		e = sb_bearer(hdr, &tok, &len);
 	if (e == SB_OK)
-		e = sb_jwt_check(tok, len, flags, out);
+		e = sb_jwt_check(tok, len, flags, &who);
 	if (e != SB_OK) {
 		sb_reply_err(req, e, NULL);
 		return -1;
 	}
-	memcpy(req->user, out->aud, sizeof(req->user));
-	if (jwt != NULL)
-		*jwt = tok;
+	memcpy(req->user, who.aud, sizeof(req->user));
+	req->who = who;
+	req->jwt = tok;
 	return 0;
 }

@@ -17,12 +17,11 @@
 enum sb_err	 sb_bearer(const char *header, const char **tok, size_t *len);
 
 /*
- * Verifies the caller's JWT (through the JWT cache; flags as for
- * sb_jwt_verify). Returns 0 with out filled and req->user set, and, if
- * jwt is not NULL, *jwt pointing at the token (valid for the request).
- * Returns -1 once it has answered 401 (or 400 for a malformed header).
+ * "Who is this?" Verifies the caller's JWT (through the JWT cache; flags
+ * as for sb_jwt_verify). Returns 0 with req->who (aud is the sentc user
+ * id, sub the device id) and req->jwt (the token, to relay) set, or -1
+ * once it has answered 401 (400 for a malformed header).
  */
-int		 sb_auth_user(struct sb_req *req, unsigned flags,
-		    struct sb_jwt_claims *out, const char **jwt);
+int		 sb_auth_user(struct sb_req *req, unsigned flags);
 
 #endif

@@ -1,3 +1,7 @@
+#include <sys/mman.h>
+
+#include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,136 +15,183 @@
 struct entry {
 	unsigned char	 key[SB_CACHE_KEY];
 	uint64_t	 tag;
-	int64_t		 expires;
+	int64_t		 expires;	/* 0: slot free */
 	size_t		 len;
-	void		*val;	/* NULL: slot free */
+	/* the value follows, valmax bytes */
+};
+
+struct set {
+	pthread_mutex_t	 lock;
 };
 
 struct sb_cache {
-	size_t		 nsets;	/* a power of two, or 0 */
-	struct entry	*slots;	/* nsets * WAYS */
+	size_t		 nsets;		/* a power of two, or 0 */
+	size_t		 valmax;
+	size_t		 stride;	/* bytes per entry, value included */
+	size_t		 mapsize;
+	uint64_t	 hits, misses;	/* updated atomically */
+	struct set	*sets;		/* nsets */
+	unsigned char	*slots;		/* nsets * WAYS entries of stride */
 };
 
 struct sb_cache *
-sb_cache_new(size_t entries)
+sb_cache_new(size_t entries, size_t valmax)
 {
-	struct sb_cache	*c;
+	pthread_mutexattr_t	 attr;
+	struct sb_cache		*c;
+	size_t			 nsets = 0, stride, size, i;
+	void			*m;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL)
+	if (entries > 0)
+		for (nsets = 1; nsets * WAYS < entries; nsets <<= 1)
+			continue;
+	stride = (sizeof(struct entry) + valmax + 15) & ~(size_t)15;
+	size = sizeof(*c) + nsets * sizeof(struct set) + nsets * WAYS * stride;
+	m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+	    -1, 0);
+	if (m == MAP_FAILED)
 		return NULL;
-	if (entries == 0)
-		return c;
-	for (c->nsets = 1; c->nsets * WAYS < entries; c->nsets <<= 1)
-		continue;
-	if ((c->slots = calloc(c->nsets * WAYS, sizeof(*c->slots))) == NULL) {
-		free(c);
-		return NULL;
-	}
+	c = m;
+	c->nsets = nsets;
+	c->valmax = valmax;
+	c->stride = stride;
+	c->mapsize = size;
+	c->sets = (struct set *)(c + 1);
+	c->slots = (unsigned char *)(c->sets + nsets);
+
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+	pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+	for (i = 0; i < nsets; i++)
+		pthread_mutex_init(&c->sets[i].lock, &attr);
+	pthread_mutexattr_destroy(&attr);
 	return c;
-}
-
-static void
-entry_clear(struct entry *e)
-{
-	free(e->val);
-	memset(e, 0, sizeof(*e));
 }
 
 void
 sb_cache_free(struct sb_cache *c)
 {
-	size_t	 i;
-
-	if (c == NULL)
-		return;
-	for (i = 0; i < c->nsets * WAYS; i++)
-		entry_clear(&c->slots[i]);
-	free(c->slots);
-	free(c);
+	if (c != NULL)
+		munmap(c, c->mapsize);
 }
 
 static struct entry *
-set_of(struct sb_cache *c, const unsigned char *key)
+slot(const struct sb_cache *c, size_t set, size_t way)
 {
-	uint64_t	 h;
-
-	memcpy(&h, key, sizeof(h));
-	return &c->slots[(h & (c->nsets - 1)) * WAYS];
+	return (struct entry *)(c->slots + (set * WAYS + way) * c->stride);
 }
 
-const void *
-sb_cache_get(struct sb_cache *c, const unsigned char *key, int64_t now,
-    size_t *len)
+/*
+ * Locks the set of key. A worker that died holding the lock may have left
+ * the set half-written: it is emptied, then the lock is made usable.
+ */
+static size_t
+lock_set(struct sb_cache *c, const unsigned char *key)
 {
-	struct entry	*set;
-	size_t		 i;
+	uint64_t	 h;
+	size_t		 s, i;
+
+	memcpy(&h, key, sizeof(h));
+	s = h & (c->nsets - 1);
+	if (pthread_mutex_lock(&c->sets[s].lock) == EOWNERDEAD) {
+		for (i = 0; i < WAYS; i++)
+			slot(c, s, i)->expires = 0;
+		pthread_mutex_consistent(&c->sets[s].lock);
+	}
+	return s;
+}
+
+static void
+unlock_set(struct sb_cache *c, size_t s)
+{
+	pthread_mutex_unlock(&c->sets[s].lock);
+}
+
+long
+sb_cache_get(struct sb_cache *c, const unsigned char *key, int64_t now,
+    void *out, size_t outsz)
+{
+	struct entry	*e;
+	size_t		 s, i;
+	long		 len = -1;
 
 	if (c == NULL || c->nsets == 0)
-		return NULL;
-	set = set_of(c, key);
+		return -1;
+	s = lock_set(c, key);
 	for (i = 0; i < WAYS; i++) {
-		if (set[i].val == NULL ||
-		    memcmp(set[i].key, key, SB_CACHE_KEY) != 0)
+		e = slot(c, s, i);
+		if (e->expires == 0 || memcmp(e->key, key, SB_CACHE_KEY) != 0)
 			continue;
-		if (set[i].expires <= now) {
-			entry_clear(&set[i]);
-			return NULL;
+		if (e->expires <= now)
+			e->expires = 0;
+		else if (e->len <= outsz) {
+			memcpy(out, e + 1, e->len);
+			len = (long)e->len;
 		}
-		*len = set[i].len;
-		return set[i].val;
+		break;
 	}
-	return NULL;
+	unlock_set(c, s);
+	__atomic_add_fetch(len >= 0 ? &c->hits : &c->misses, 1,
+	    __ATOMIC_RELAXED);
+	return len;
 }
 
 int
 sb_cache_put(struct sb_cache *c, const unsigned char *key, uint64_t tag,
     const void *val, size_t len, int64_t expires)
 {
-	struct entry	*set, *victim = NULL;
-	void		*copy;
-	size_t		 i;
+	struct entry	*e, *victim = NULL;
+	size_t		 s, i;
 
 	if (c == NULL || c->nsets == 0)
 		return 0;
-	if ((copy = malloc(len ? len : 1)) == NULL)
+	if (len > c->valmax)
 		return -1;
-	memcpy(copy, val, len);
-
+	s = lock_set(c, key);
 	/* The same key, else a free slot, else the soonest to expire. */
-	set = set_of(c, key);
-	for (i = 0; i < WAYS; i++)
-		if (set[i].val != NULL &&
-		    memcmp(set[i].key, key, SB_CACHE_KEY) == 0) {
-			victim = &set[i];
-			break;
-		}
+	for (i = 0; victim == NULL && i < WAYS; i++) {
+		e = slot(c, s, i);
+		if (e->expires != 0 && memcmp(e->key, key, SB_CACHE_KEY) == 0)
+			victim = e;
+	}
 	for (i = 0; victim == NULL && i < WAYS; i++)
-		if (set[i].val == NULL)
-			victim = &set[i];
+		if (slot(c, s, i)->expires == 0)
+			victim = slot(c, s, i);
 	if (victim == NULL)
-		for (victim = &set[0], i = 1; i < WAYS; i++)
-			if (set[i].expires < victim->expires)
-				victim = &set[i];
-
-	entry_clear(victim);
+		for (victim = slot(c, s, 0), i = 1; i < WAYS; i++)
+			if (slot(c, s, i)->expires < victim->expires)
+				victim = slot(c, s, i);
 	memcpy(victim->key, key, SB_CACHE_KEY);
 	victim->tag = tag;
-	victim->expires = expires;
 	victim->len = len;
-	victim->val = copy;
+	memcpy(victim + 1, val, len);
+	victim->expires = expires;
+	unlock_set(c, s);
 	return 0;
 }
 
 void
 sb_cache_drop_tag(struct sb_cache *c, uint64_t tag)
 {
-	size_t	 i;
+	size_t	 s, i;
 
 	if (c == NULL)
 		return;
-	for (i = 0; i < c->nsets * WAYS; i++)
-		if (c->slots[i].val != NULL && c->slots[i].tag == tag)
-			entry_clear(&c->slots[i]);
+	for (s = 0; s < c->nsets; s++) {
+		if (pthread_mutex_lock(&c->sets[s].lock) == EOWNERDEAD)
+			pthread_mutex_consistent(&c->sets[s].lock);
+		for (i = 0; i < WAYS; i++)
+			if (slot(c, s, i)->tag == tag)
+				slot(c, s, i)->expires = 0;
+		unlock_set(c, s);
+	}
+}
+
+void
+sb_cache_stats(const struct sb_cache *c, uint64_t *hits, uint64_t *misses)
+{
+	*hits = c == NULL ? 0 : __atomic_load_n(&c->hits, __ATOMIC_RELAXED);
+	*misses = c == NULL ? 0 : __atomic_load_n(&c->misses, __ATOMIC_RELAXED);
 }
 
 void
@@ -160,4 +211,15 @@ sb_cache_key(unsigned char *key, const char *const *parts, size_t nparts)
 	for (i = 0; i < nparts; i++)
 		EVP_DigestUpdate(ctx, parts[i], strlen(parts[i]) + 1);
 	EVP_DigestFinal_ex(ctx, key, &n);
+}
+
+uint64_t
+sb_cache_tag(const char *s)
+{
+	unsigned char	 key[SB_CACHE_KEY];
+	uint64_t	 tag;
+
+	sb_cache_key(key, &s, 1);
+	memcpy(&tag, key, sizeof(tag));
+	return tag | 1;		/* never 0, the tag of untagged entries */
 }

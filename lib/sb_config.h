@@ -36,6 +36,10 @@ struct sb_config {
 	long			 max_user_data;
 	long			 jwt_leeway;
 	long			 jwt_cache_size;
+	long			 access_cache_ttl;
+	long			 access_cache_size;
+	long			 max_group_data;
+	long			 max_item;
 	enum sb_token		 register_device_token;
 };
 

@@ -10,6 +10,7 @@
 #define SB_DB_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "sb_error.h"
 
@@ -29,6 +30,10 @@ void		 sb_db_close(struct sb_db *);
  * store cannot be opened now (logged); the next call tries again.
  */
 struct sb_db	*sb_db(void);
+
+/* As sb_db(), but answers 503 when it returns NULL. */
+struct sb_req;
+struct sb_db	*sb_db_for(struct sb_req *);
 
 /* Closes this worker's connection (at exit). */
 void		 sb_db_release(void);
@@ -60,5 +65,49 @@ enum sb_err	 sb_db_user_delete(struct sb_db *, const char *user_id);
 /* The user id registered with identifier into out (SB_ID_LEN + 1). */
 enum sb_err	 sb_db_user_by_identifier(struct sb_db *,
 		    const char *identifier, char *out, size_t outsz);
+
+/*
+ * Stores a group created through the backend: its id, its creator (a
+ * sentc user id) and its own data (JSON object text, NULL for {}).
+ */
+enum sb_err	 sb_db_group_create(struct sb_db *, const char *group_id,
+		    const char *creator, const char *group_data);
+
+/* Removes a group's row and all its items, in one transaction. */
+enum sb_err	 sb_db_group_delete(struct sb_db *, const char *group_id);
+
+/* An item of a group's store, as read back. */
+struct sb_item {
+	const char	*item_id;
+	const char	*author;	/* sentc user id of the last writer */
+	const char	*data;		/* the client's ciphertext */
+	size_t		 len;
+	int64_t		 created_at, updated_at;
+};
+
+/* Creates or replaces an item. */
+enum sb_err	 sb_db_item_put(struct sb_db *, const char *group_id,
+		    const char *item_id, const char *author, const char *data,
+		    size_t len);
+
+/*
+ * Calls fn with the item (valid during the call only); SB_ERR_NO_ITEM if
+ * there is none.
+ */
+enum sb_err	 sb_db_item_get(struct sb_db *, const char *group_id,
+		    const char *item_id,
+		    void (*fn)(void *, const struct sb_item *), void *arg);
+
+/* Removes an item; SB_ERR_NO_ITEM if there was none. */
+enum sb_err	 sb_db_item_delete(struct sb_db *, const char *group_id,
+		    const char *item_id);
+
+/*
+ * Calls fn for up to limit items of the group whose id sorts after
+ * after ("" for the first page), in id order; data is NULL in these.
+ */
+enum sb_err	 sb_db_item_list(struct sb_db *, const char *group_id,
+		    const char *after, long limit,
+		    void (*fn)(void *, const struct sb_item *), void *arg);
 
 #endif

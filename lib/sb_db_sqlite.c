@@ -21,6 +21,16 @@ enum stmt {
 	ST_USER_SET_DATA,
 	ST_USER_DELETE,
 	ST_USER_BY_IDENTIFIER,
+	ST_GROUP_CREATE,
+	ST_GROUP_DELETE,
+	ST_GROUP_ITEMS_DELETE,
+	ST_ITEM_PUT,
+	ST_ITEM_GET,
+	ST_ITEM_DELETE,
+	ST_ITEM_LIST,
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
 	ST__MAX
 };
 
@@ -32,6 +42,22 @@ static const char *const stmt_sql[ST__MAX] = {
 	"DELETE FROM users WHERE user_id = ?1",
 	"SELECT user_id FROM users WHERE identifier = ?1 "
 	    "ORDER BY created_at DESC LIMIT 1",
+	"INSERT INTO groups (group_id, creator, group_data, created_at) "
+	    "VALUES (?1, ?2, ?3, ?4)",
+	"DELETE FROM groups WHERE group_id = ?1",
+	"DELETE FROM items WHERE group_id = ?1",
+	"INSERT INTO items (group_id, item_id, author, data, created_at, "
+	    "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5) "
+	    "ON CONFLICT (group_id, item_id) DO UPDATE SET author = ?3, "
+	    "data = ?4, updated_at = ?5",
+	"SELECT item_id, author, data, created_at, updated_at FROM items "
+	    "WHERE group_id = ?1 AND item_id = ?2",
+	"DELETE FROM items WHERE group_id = ?1 AND item_id = ?2",
+	"SELECT item_id, author, NULL, created_at, updated_at FROM items "
+	    "WHERE group_id = ?1 AND item_id > ?2 ORDER BY item_id LIMIT ?3",
+	"BEGIN IMMEDIATE",
+	"COMMIT",
+	"ROLLBACK",
 };
 
 /* Migrations, in order: migrations[i] brings version i to i + 1. */
@@ -44,6 +70,23 @@ static const char *const migrations[] = {
 	"  created_at INTEGER NOT NULL"
 	") WITHOUT ROWID;"
 	"CREATE INDEX users_by_identifier ON users (identifier);",
+
+	"CREATE TABLE groups ("
+	"  group_id TEXT PRIMARY KEY NOT NULL,"
+	"  creator TEXT NOT NULL,"
+	"  group_data TEXT NOT NULL DEFAULT '{}'"
+	"    CHECK (json_valid(group_data) AND json_type(group_data) = 'object'),"
+	"  created_at INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE TABLE items ("
+	"  group_id TEXT NOT NULL,"
+	"  item_id TEXT NOT NULL,"
+	"  author TEXT NOT NULL,"
+	"  data TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (group_id, item_id)"
+	") WITHOUT ROWID;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -304,4 +347,146 @@ sb_db_user_by_identifier(struct sb_db *d, const char *identifier,
 	snprintf(out, outsz, "%s", (const char *)sqlite3_column_text(st, 0));
 	sqlite3_reset(st);
 	return SB_OK;
+}
+
+enum sb_err
+sb_db_group_create(struct sb_db *d, const char *group_id, const char *creator,
+    const char *group_data)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = stmt(d, ST_GROUP_CREATE)) == NULL)
+		return SB_ERR_STORAGE;
+	sqlite3_bind_text(st, 1, group_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, creator, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, group_data != NULL ? group_data : "{}", -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, sb_now());
+	return run(d, st, NULL);
+}
+
+/* Runs one of the transaction statements. */
+static enum sb_err
+tx(struct sb_db *d, enum stmt s)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = stmt(d, s)) == NULL)
+		return SB_ERR_STORAGE;
+	return run(d, st, NULL);
+}
+
+enum sb_err
+sb_db_group_delete(struct sb_db *d, const char *group_id)
+{
+	static const enum stmt	 steps[] = { ST_GROUP_ITEMS_DELETE,
+				    ST_GROUP_DELETE };
+	sqlite3_stmt		*st;
+	enum sb_err		 e;
+	size_t			 i;
+
+	if ((e = tx(d, ST_BEGIN)) != SB_OK)
+		return e;
+	for (i = 0; i < 2; i++) {
+		if ((st = stmt(d, steps[i])) == NULL) {
+			e = SB_ERR_STORAGE;
+			break;
+		}
+		sqlite3_bind_text(st, 1, group_id, -1, SQLITE_STATIC);
+		if ((e = run(d, st, NULL)) != SB_OK)
+			break;
+	}
+	if (e == SB_OK && (e = tx(d, ST_COMMIT)) == SB_OK)
+		return SB_OK;
+	tx(d, ST_ROLLBACK);
+	return e;
+}
+
+enum sb_err
+sb_db_item_put(struct sb_db *d, const char *group_id, const char *item_id,
+    const char *author, const char *data, size_t len)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = stmt(d, ST_ITEM_PUT)) == NULL)
+		return SB_ERR_STORAGE;
+	sqlite3_bind_text(st, 1, group_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, item_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, author, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, data, (int)len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, sb_now());
+	return run(d, st, NULL);
+}
+
+/* Calls fn for each row of an item query. */
+static enum sb_err
+item_rows(struct sb_db *d, sqlite3_stmt *st,
+    void (*fn)(void *, const struct sb_item *), void *arg, long *n)
+{
+	struct sb_item	 it;
+	int		 rc;
+
+	*n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		it.item_id = (const char *)sqlite3_column_text(st, 0);
+		it.author = (const char *)sqlite3_column_text(st, 1);
+		it.data = (const char *)sqlite3_column_text(st, 2);
+		it.len = (size_t)sqlite3_column_bytes(st, 2);
+		it.created_at = sqlite3_column_int64(st, 3);
+		it.updated_at = sqlite3_column_int64(st, 4);
+		fn(arg, &it);
+		(*n)++;
+	}
+	if (rc != SQLITE_DONE)
+		return failed(d, st);
+	sqlite3_reset(st);
+	return SB_OK;
+}
+
+enum sb_err
+sb_db_item_get(struct sb_db *d, const char *group_id, const char *item_id,
+    void (*fn)(void *, const struct sb_item *), void *arg)
+{
+	sqlite3_stmt	*st;
+	enum sb_err	 e;
+	long		 n;
+
+	if ((st = stmt(d, ST_ITEM_GET)) == NULL)
+		return SB_ERR_STORAGE;
+	sqlite3_bind_text(st, 1, group_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, item_id, -1, SQLITE_STATIC);
+	if ((e = item_rows(d, st, fn, arg, &n)) != SB_OK)
+		return e;
+	return n == 0 ? SB_ERR_NO_ITEM : SB_OK;
+}
+
+enum sb_err
+sb_db_item_delete(struct sb_db *d, const char *group_id, const char *item_id)
+{
+	sqlite3_stmt	*st;
+	enum sb_err	 e;
+	int		 changes;
+
+	if ((st = stmt(d, ST_ITEM_DELETE)) == NULL)
+		return SB_ERR_STORAGE;
+	sqlite3_bind_text(st, 1, group_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, item_id, -1, SQLITE_STATIC);
+	if ((e = run(d, st, &changes)) != SB_OK)
+		return e;
+	return changes == 0 ? SB_ERR_NO_ITEM : SB_OK;
+}
+
+enum sb_err
+sb_db_item_list(struct sb_db *d, const char *group_id, const char *after,
+    long limit, void (*fn)(void *, const struct sb_item *), void *arg)
+{
+	sqlite3_stmt	*st;
+	long		 n;
+
+	if ((st = stmt(d, ST_ITEM_LIST)) == NULL)
+		return SB_ERR_STORAGE;
+	sqlite3_bind_text(st, 1, group_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, after, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, limit);
+	return item_rows(d, st, fn, arg, &n);
 }

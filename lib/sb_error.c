@@ -92,6 +92,12 @@ describe(enum sb_err e, int *status, const char **msg)
 	case SB_ERR_NOT_READY:
 		*status = 503, *msg = "The backend is not ready";
 		return;
+	case SB_ERR_NO_ITEM:
+		*status = 404, *msg = "No such item in this group";
+		return;
+	case SB_ERR_QUERY:
+		*status = 400, *msg = "A query parameter is malformed";
+		return;
 	case SB_ERR__MAX:
 		break;
 	}

@@ -38,6 +38,8 @@ enum sb_err {
 	SB_ERR_HEADER,		/* 20024 400 a header is malformed or too long */
 	SB_ERR_UPSTREAM_ERROR,	/* 20025 502 sentc API answered a 5xx */
 	SB_ERR_NOT_READY,	/* 20026 503 a program or the store is down */
+	SB_ERR_NO_ITEM,		/* 20027 404 no such item in the group */
+	SB_ERR_QUERY,		/* 20028 400 a query parameter is malformed */
 	SB_ERR__MAX
 };
 

@@ -382,7 +382,15 @@ out:
 }
 
 static struct sb_cache	*cache;
-static uint64_t		 cache_hits, cache_misses;
+
+int
+sb_jwt_cache_init(void)
+{
+	if (cache == NULL && (cache = sb_cache_new(
+	    (size_t)sb_cfg->jwt_cache_size, sizeof(struct sb_jwt_claims))) == NULL)
+		return -1;
+	return 0;
+}
 
 enum sb_err
 sb_jwt_check(const char *tok, size_t len, unsigned flags,
@@ -391,32 +399,25 @@ sb_jwt_check(const char *tok, size_t len, unsigned flags,
 	unsigned char	 key[SB_CACHE_KEY];
 	char		 copy[SB_JWT_MAX + 1];
 	const char	*parts[1] = { copy };
-	const void	*hit;
-	size_t		 hitlen;
 	int64_t		 now = sb_now();
 	enum sb_err	 rc;
 
 	if (len == 0 || len > SB_JWT_MAX || memchr(tok, '\0', len) != NULL)
 		return SB_ERR_JWT_FORMAT;
-	if (cache == NULL)
-		cache = sb_cache_new((size_t)sb_cfg->jwt_cache_size);
 	memcpy(copy, tok, len);
 	copy[len] = '\0';
 	sb_cache_key(key, parts, 1);
 
 	/* A cached token is one whose signature held; its times still count. */
-	if ((hit = sb_cache_get(cache, key, now, &hitlen)) != NULL &&
-	    hitlen == sizeof(*out)) {
-		cache_hits++;
-		memcpy(out, hit, sizeof(*out));
+	if (sb_cache_get(cache, key, now, out, sizeof(*out)) ==
+	    (long)sizeof(*out)) {
 		if (out->iat > now + sb_cfg->jwt_leeway)
 			return SB_ERR_JWT_EXPIRED;
 		return SB_OK;
 	}
-	cache_misses++;
 	rc = sb_jwt_verify(sb_cfg->jwt_keys, tok, len, now, sb_cfg->jwt_leeway,
 	    flags, out);
-	if (rc == SB_OK && out->exp + sb_cfg->jwt_leeway > now)
+	if (rc == SB_OK && out->exp + sb_cfg->jwt_leeway >= now)
 		sb_cache_put(cache, key, 0, out, sizeof(*out),
 		    out->exp + sb_cfg->jwt_leeway + 1);
 	return rc;
@@ -425,6 +426,5 @@ sb_jwt_check(const char *tok, size_t len, unsigned flags,
 void
 sb_jwt_cache_stats(uint64_t *hits, uint64_t *misses)
 {
-	*hits = cache_hits;
-	*misses = cache_misses;
+	sb_cache_stats(cache, hits, misses);
 }

@@ -52,14 +52,20 @@ enum sb_err sb_jwt_verify(const struct sb_jwt_keys *keys, const char *tok,
 	    struct sb_jwt_claims *out);
 
 /*
- * As sb_jwt_verify(), through this process's cache of verified tokens
+ * Makes the cache of verified tokens that sb_jwt_check() uses, shared by
+ * the workers forked after. Returns 0, or -1.
+ */
+int	 sb_jwt_cache_init(void);
+
+/*
+ * As sb_jwt_verify(), through the program's cache of verified tokens
  * (keyed by a hash of the token, valid until exp, bounded by
  * SENTC_BACKEND_JWT_CACHE_SIZE), with the keys and leeway of sb_cfg.
  */
 enum sb_err sb_jwt_check(const char *tok, size_t len, unsigned flags,
 	    struct sb_jwt_claims *out);
 
-/* Counters of the cache, for tests and metrics. */
+/* Hits and misses of the cache, for tests and metrics. */
 void	 sb_jwt_cache_stats(uint64_t *hits, uint64_t *misses);
 
 #endif

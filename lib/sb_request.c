@@ -32,6 +32,63 @@ sb_req_header(const struct sb_req *req, const char *name, enum sb_err *err)
 	return v;
 }
 
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+sb_query_get(const char *qs, const char *name, char *buf, size_t bufsz)
+{
+	size_t		 nlen = strlen(name), n;
+	const char	*p = qs, *v;
+	int		 hi, lo;
+
+	while (p != NULL && *p != '\0') {
+		if (strncmp(p, name, nlen) == 0 && p[nlen] == '=') {
+			for (v = p + nlen + 1, n = 0; *v != '\0' && *v != '&';
+			    v++) {
+				if (n + 1 >= bufsz)
+					return -1;
+				if (*v == '+')
+					buf[n++] = ' ';
+				else if (*v != '%')
+					buf[n++] = *v;
+				else if ((hi = hexval(v[1])) < 0 ||
+				    (lo = hexval(v[2])) < 0)
+					return -1;
+				else {
+					buf[n++] = (char)(hi << 4 | lo);
+					v += 2;
+				}
+			}
+			buf[n] = '\0';
+			return sb_printable(buf, n) ? 1 : -1;
+		}
+		if ((p = strchr(p, '&')) != NULL)
+			p++;
+	}
+	return 0;
+}
+
+int
+sb_req_query(const struct sb_req *req, const char *name, char *buf,
+    size_t bufsz)
+{
+	const char	*qs = sb_req_param(req, "QUERY_STRING");
+
+	if (qs == NULL || strnlen(qs, SB_HEADER_MAX + 1) > SB_HEADER_MAX)
+		return qs == NULL ? 0 : -1;
+	return sb_query_get(qs, name, buf, bufsz);
+}
+
 enum sb_err
 sb_req_read_body(struct sb_req *req, size_t cap)
 {

@@ -48,6 +48,10 @@ struct sb_req {
 	char			*body;		/* NUL-terminated, or NULL */
 	size_t			 bodylen;
 
+	/* The caller, once sb_auth_user() has verified the JWT. */
+	const char		*jwt;		/* NULL before */
+	struct sb_jwt_claims	 who;
+
 	/* The answer, once given (status 0 before). */
 	int			 status;
 	char			 hdrs[SB_HDRS_MAX];
@@ -74,6 +78,21 @@ const char	*sb_req_param(const struct sb_req *, const char *name);
  */
 const char	*sb_req_header(const struct sb_req *, const char *name,
 		    enum sb_err *err);
+
+/*
+ * The query parameter name, percent-decoded into buf (bufsz bytes).
+ * Returns 1 if present, 0 if absent, or -1 if malformed, too long, or
+ * holding a control character once decoded.
+ */
+int		 sb_req_query(const struct sb_req *, const char *name,
+		    char *buf, size_t bufsz);
+
+/*
+ * Decodes the query parameter name out of the query string qs: the pure
+ * part of sb_req_query(), for the fuzzers.
+ */
+int		 sb_query_get(const char *qs, const char *name, char *buf,
+		    size_t bufsz);
 
 /*
  * Reads the body, at most cap bytes, into req->body. Returns SB_OK or

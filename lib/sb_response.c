@@ -124,7 +124,7 @@ sb_reply_err(struct sb_req *req, enum sb_err e, const char *msg)
 	req->err = e;
 	if (e == SB_ERR_METHOD && req->route != NULL) {
 		for (i = 0; i < SB_METHOD__MAX; i++)
-			if (req->route->methods & SB_M(i))
+			if (req->route->paths[req->pattern].methods & SB_M(i))
 				n += (size_t)snprintf(allow + n, sizeof(allow) - n,
 				    "%s%s", n ? ", " : "", sb_method_names[i]);
 		sb_reply_header(req, "Allow", allow);

@@ -14,6 +14,7 @@
 
 #include <curl/curl.h>
 
+#include "sb_access.h"
 #include "sb_config.h"
 #include "sb_db.h"
 #include "sb_log.h"
@@ -92,8 +93,8 @@ route_match(struct sb_req *req)
 		sb_reply_err(req, SB_ERR_NOT_FOUND, NULL);
 		return -1;
 	}
-	for (i = 0; req->route->patterns[i] != NULL; i++) {
-		e = sb_path_match(req->route->patterns[i], uri, len, req->id,
+	for (i = 0; req->route->paths[i].pattern != NULL; i++) {
+		e = sb_path_match(req->route->paths[i].pattern, uri, len, req->id,
 		    &req->nids);
 		if (e == SB_OK) {
 			req->pattern = i;
@@ -118,7 +119,7 @@ serve_one(FCGX_Request *fr, const struct sb_route *route)
 	req.method = method_of(sb_req_param(&req, "REQUEST_METHOD"));
 
 	if (route_match(&req) == 0) {
-		if (!(route->methods & SB_M(req.method)))
+		if (!(route->paths[req.pattern].methods & SB_M(req.method)))
 			sb_reply_err(&req, SB_ERR_METHOD, NULL);
 		else
 			route->handle(&req);
@@ -425,7 +426,8 @@ sb_main(int argc, char *argv[], const struct sb_route *route)
 		bound = sock[0] == '/' || strchr(sock, ':') == NULL;
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
-	    FCGX_Init() != 0) {
+	    FCGX_Init() != 0 || sb_jwt_cache_init() == -1 ||
+	    sb_access_init() == -1) {
 		sb_log(SB_LOG_ERR, "library set-up failed");
 		return 1;
 	}

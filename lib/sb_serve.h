@@ -17,10 +17,15 @@
 /* Flags of a route. */
 #define SB_ROUTE_DB	0x01	/* uses the database: checked at start-up */
 
+/* A path pattern ("{id}" segments are UUIDs) and the methods it takes. */
+struct sb_path {
+	const char	*pattern;
+	unsigned	 methods;	/* SB_M(SB_POST) | ... */
+};
+
 struct sb_route {
 	const char	*name;		/* program name: log, socket file */
-	const char	*patterns[SB_PATTERNS_MAX + 1];	/* NULL-terminated */
-	unsigned	 methods;	/* SB_M(SB_POST) | ... */
+	struct sb_path	 paths[SB_PATTERNS_MAX + 1];	/* ends with { NULL } */
 	unsigned	 flags;
 	/* Answers the request; anything it leaves unanswered is a 500. */
 	void		(*handle)(struct sb_req *);

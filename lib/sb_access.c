@@ -1,0 +1,131 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "sb_access.h"
+#include "sb_cache.h"
+#include "sb_config.h"
+#include "sb_response.h"
+#include "sb_upstream.h"
+
+#define CODE_NO_ACCESS	310	/* sentc: no access to this group */
+#define CODE_RANK	301	/* sentc: wrong group rank */
+
+static struct sb_cache	*cache;
+
+int
+sb_access_init(void)
+{
+	size_t	 n = sb_cfg->access_cache_ttl > 0 ?
+		    (size_t)sb_cfg->access_cache_size : 0;
+
+	if (cache == NULL &&
+	    (cache = sb_cache_new(n, sizeof(struct sb_light))) == NULL)
+		return -1;
+	return 0;
+}
+
+static void
+cache_key(unsigned char *key, const char *user, const char *gid)
+{
+	const char *const parts[] = {
+		sb_cfg->api_url, sb_cfg->public_token, user, gid,
+	};
+
+	sb_cache_key(key, parts, 4);
+}
+
+/* Reads member and rank from a /light envelope already parsed. */
+static void
+from_upstream(struct sb_light *out, const struct sb_upstream_res *res)
+{
+	json_object	*rank;
+
+	out->status = res->status;
+	out->member = res->ok;
+	out->rank = -1;
+	if (res->ok && json_object_object_get_ex(res->result, "rank", &rank) &&
+	    json_object_is_type(rank, json_type_int))
+		out->rank = json_object_get_int(rank);
+	out->len = res->len < SB_LIGHT_MAX ? res->len : 0;
+	memcpy(out->body, res->body, out->len);
+	out->body[out->len] = '\0';
+}
+
+int
+sb_group_light(struct sb_req *req, const char *gid, struct sb_light *out)
+{
+	struct sb_upstream_res	 res;
+	unsigned char		 key[SB_CACHE_KEY];
+	char			 path[128];
+	int64_t			 now = sb_now();
+	int			 rc = -1;
+
+	if (req->jwt == NULL) {
+		sb_reply_err(req, SB_ERR_INTERNAL, NULL);
+		return -1;
+	}
+	cache_key(key, req->who.aud, gid);
+	if (sb_cache_get(cache, key, now, out, sizeof(*out)) ==
+	    (long)sizeof(*out))
+		return 0;
+
+	snprintf(path, sizeof(path), "/group/%s/light", gid);
+	if (sb_relay(req, SB_GET, path, SB_TOKEN_PUBLIC, req->jwt, NULL, 0,
+	    &res) == -1)
+		return -1;
+	if (!res.ok && res.err_code != CODE_NO_ACCESS) {
+		/* Not an answer about access (a bad JWT, say): not cached. */
+		sb_reply_upstream(req, &res);
+		goto out;
+	}
+	from_upstream(out, &res);
+	if ((res.ok && out->rank < 0) || out->len == 0) {
+		sb_reply_err(req, SB_ERR_UPSTREAM_BAD, NULL);
+		goto out;
+	}
+	if (out->len > 0 && sb_cfg->access_cache_ttl > 0)
+		sb_cache_put(cache, key, sb_cache_tag(gid), out, sizeof(*out),
+		    now + sb_cfg->access_cache_ttl);
+	rc = 0;
+out:
+	sb_upstream_res_free(&res);
+	return rc;
+}
+
+int
+sb_group_member(struct sb_req *req, const char *gid, int max_rank,
+    int *rank)
+{
+	static const char wrong_rank[] = "{\"status\":false,\"err_msg\":"
+	    "\"The user has not the right group rank for this action\","
+	    "\"err_code\":301}";
+	struct sb_light	 light;
+
+	if (sb_group_light(req, gid, &light) == -1)
+		return -1;
+	if (!light.member) {
+		sb_reply_raw(req, (int)light.status, "application/json",
+		    light.body, light.len);
+		return -1;
+	}
+	if (light.rank > max_rank) {
+		sb_reply_raw(req, 400, "application/json", wrong_rank,
+		    sizeof(wrong_rank) - 1);
+		return -1;
+	}
+	if (rank != NULL)
+		*rank = light.rank;
+	return 0;
+}
+
+void
+sb_group_forget(const char *gid)
+{
+	sb_cache_drop_tag(cache, sb_cache_tag(gid));
+}
+
+void
+sb_access_cache_stats(uint64_t *hits, uint64_t *misses)
+{
+	sb_cache_stats(cache, hits, misses);
+}

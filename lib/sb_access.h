@@ -1,0 +1,62 @@
+/*
+ * sb_access.h: may the caller touch this group?
+ *
+ * The answer is sentc's, from GET /group/{id}/light with the caller's
+ * JWT, cached per (app, user, group) for SENTC_BACKEND_ACCESS_CACHE_TTL
+ * seconds in a bounded cache shared by the program's workers. Both
+ * answers are cached: the group's data for a member, 310 for anyone
+ * else. So a member removed at sentc keeps access here for at most the
+ * TTL. Every call needs sb_auth_user() to have succeeded first.
+ */
+#ifndef SB_ACCESS_H
+#define SB_ACCESS_H
+
+#include <stdbool.h>
+#include <limits.h>
+#include <stddef.h>
+
+#include "sb_request.h"
+
+#define SB_LIGHT_MAX	2048	/* largest answer cached */
+
+/* Ranks for sb_group_member(): lower is stronger. */
+#define SB_RANK_CREATOR	0
+#define SB_RANK_ADMIN	1
+#define SB_RANK_ANY	INT_MAX	/* any member */
+
+struct sb_light {
+	long	 status;	/* HTTP status of sentc's answer */
+	bool	 member;	/* status true */
+	int	 rank;		/* when member: 0 creator, 1 admin, 2.. */
+	size_t	 len;
+	char	 body[SB_LIGHT_MAX + 1];	/* the envelope, as sentc sent it */
+};
+
+/* Makes the access cache, before the workers fork. Returns 0, or -1. */
+int	 sb_access_init(void);
+
+/*
+ * sentc's answer about the caller and group gid, into out. Returns 0
+ * with out filled (a member or a 310 refusal), or -1 once it has
+ * answered the request: an upstream fault, or another sentc error passed
+ * through.
+ */
+int	 sb_group_light(struct sb_req *req, const char *gid,
+	    struct sb_light *out);
+
+/*
+ * "May the caller touch gid with at least rank max_rank?" (0 is the
+ * strongest rank, 4 the weakest.) Returns 0 with the caller's rank in
+ * *rank (may be NULL), or -1 once it has answered: sentc's 310 for a
+ * non-member, 301 for too weak a rank, or a fault.
+ */
+int	 sb_group_member(struct sb_req *req, const char *gid, int max_rank,
+	    int *rank);
+
+/* Drops every cached answer about group gid (after it was deleted). */
+void	 sb_group_forget(const char *gid);
+
+/* Hits and misses of the access cache, for tests and metrics. */
+void	 sb_access_cache_stats(uint64_t *hits, uint64_t *misses);
+
+#endif

@@ -1,0 +1,455 @@
+/*
+ * test_config.c: sb_config_parse() on env-style text, with a fake
+ * environment in place of getenv(3).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "sb_config.h"
+#include "sb_jwt.h"
+
+#define ERR_LEN		512
+#define TEXT_MAX	16384
+
+#define SECRET		"sk-8f2b1c9e4d7a55e1"
+#define SIGN_KEY	"MIG2AgEAMBAGByqGSM49AgEGBSuBBAAiBIGeMIGb-sign"
+/* Base64 of the P-384 generator: a valid public point. */
+#define KEY_B64		"BKqHyiK+iwU3jrHHHvMgrXRuHTtii6ebmFn3QeCCVCo4VQLy" \
+			"Xb9VKWw6VF44cnYKtzYX3kqWJixvXZ6Yv5KS3Cn49B29KJoU" \
+			"fOnaMRO18LjACmCxzh1+gZ16Qx18kOoOXw=="
+
+#define L_PUBLIC	"SENTC_PUBLIC_TOKEN=pub-3a9d\n"
+#define L_SECRET	"SENTC_SECRET_TOKEN=" SECRET "\n"
+#define L_KEYS		"SENTC_JWT_KEY_ID=k1\n" \
+			"SENTC_JWT_VERIFY_KEY=" KEY_B64 "\n"
+#define MINIMAL		L_PUBLIC L_SECRET L_KEYS
+
+/* As the sentc dashboard exports it, with some hand edits. */
+static const char good_file[] =
+    "# Exported from the sentc dashboard\n"
+    "\n"
+    "export SENTC_PUBLIC_TOKEN=\"pub-3a9d\"\n"
+    "SENTC_SECRET_TOKEN='" SECRET "'\n"
+    "   # an indented comment\n"
+    "SENTC_JWT_KEY_ID=k1\n"
+    "SENTC_JWT_VERIFY_KEY=" KEY_B64 "\n"
+    "SENTC_JWT_SIGN_KEY=\"" SIGN_KEY "\"\n"
+    "\t\n"
+    "SENTC_BACKEND_WORKERS=4   \n";
+
+struct env {
+	const char	*name;
+	const char	*value;
+};
+
+static const struct env	*fake_env;	/* ends with a NULL name */
+
+static char *
+fake_getenv(const char *name)
+{
+	const struct env	*e;
+
+	for (e = fake_env; e != NULL && e->name != NULL; e++)
+		if (strcmp(e->name, name) == 0)
+			return (char *)e->value;
+	return NULL;
+}
+
+static int
+parse(struct sb_config *cfg, const char *text, const struct env *env,
+    char *err)
+{
+	fake_env = env;
+	err[0] = '\0';
+	return sb_config_parse(cfg, text, text == NULL ? 0 : strlen(text),
+	    fake_getenv, err, ERR_LEN);
+}
+
+/*
+ * Reports a row that should have failed but did not, or whose message
+ * does not name the key or holds the secret. Returns 1 if so.
+ */
+static int
+fails_naming(const char *what, const char *text, size_t len,
+    const struct env *env, const char *name)
+{
+	struct sb_config	 cfg;
+	char			 err[ERR_LEN] = "";
+	int			 rc;
+
+	fake_env = env;
+	rc = sb_config_parse(&cfg, text, len, fake_getenv, err, sizeof(err));
+	sb_config_free(&cfg);
+	if (rc != -1) {
+		print_error("%s: accepted\n", what);
+		return 1;
+	}
+	if (err[0] == '\0' || (name != NULL && strstr(err, name) == NULL)) {
+		print_error("%s: message \"%s\" does not name %s\n", what, err,
+		    name == NULL ? "anything" : name);
+		return 1;
+	}
+	if (strstr(err, SECRET) != NULL || strstr(err, SIGN_KEY) != NULL) {
+		print_error("%s: message holds a secret: %s\n", what, err);
+		return 1;
+	}
+	return 0;
+}
+
+static void
+test_good_file(void **state)
+{
+	struct sb_config	 cfg;
+	char			 err[ERR_LEN];
+
+	assert_int_equal(parse(&cfg, good_file, NULL, err), 0);
+	assert_string_equal(cfg.secret_token, SECRET);
+	assert_string_equal(cfg.public_token, "pub-3a9d");
+	assert_string_equal(cfg.jwt_key_id, "k1");
+	assert_int_equal(sb_jwt_keys_count(cfg.jwt_keys), 1);
+	assert_int_equal(cfg.workers, 4);
+
+	/* Defaults. */
+	assert_string_equal(cfg.api_url, "https://api.sentc.com");
+	assert_string_equal(cfg.ca_file, "");
+	assert_int_equal(cfg.max_body, 1048576);
+	assert_int_equal(cfg.max_user_data, 16384);
+	assert_int_equal(cfg.jwt_leeway, 10);
+	assert_int_equal(cfg.jwt_cache_size, 4096);
+	assert_int_equal(cfg.upstream_timeout_ms, 10000);
+	assert_int_equal(cfg.upstream_connect_timeout_ms, 3000);
+	assert_int_equal(cfg.upstream_max_response, 4194304);
+	assert_int_equal(cfg.register_device_token, SB_TOKEN_PUBLIC);
+
+	/* The signing key is accepted, and kept nowhere. */
+	assert_null(strstr(cfg.secret_token, SIGN_KEY));
+	assert_null(strstr(cfg.public_token, SIGN_KEY));
+	assert_null(strstr(cfg.db, SIGN_KEY));
+	assert_null(strstr(cfg.socket_dir, SIGN_KEY));
+	assert_null(strstr(cfg.ca_file, SIGN_KEY));
+	sb_config_free(&cfg);
+	assert_null(cfg.secret_token);
+	assert_null(cfg.jwt_keys);
+}
+
+static void
+test_crlf_file(void **state)
+{
+	struct sb_config	 cfg;
+	char			 text[TEXT_MAX], err[ERR_LEN];
+	const char		*p;
+	size_t			 n = 0;
+
+	for (p = good_file; *p != '\0'; p++) {
+		if (*p == '\n')
+			text[n++] = '\r';
+		text[n++] = *p;
+	}
+	text[n] = '\0';
+	assert_int_equal(parse(&cfg, text, NULL, err), 0);
+	assert_string_equal(cfg.secret_token, SECRET);
+	assert_string_equal(cfg.public_token, "pub-3a9d");
+	assert_int_equal(cfg.workers, 4);
+	sb_config_free(&cfg);
+}
+
+static void
+test_api_url(void **state)
+{
+	static const struct {
+		const char	*in, *out;
+	} cases[] = {
+		{ "https://api.example.com", "https://api.example.com" },
+		{ "https://api.example.com/", "https://api.example.com" },
+		{ "http://localhost:8080///", "http://localhost:8080" },
+		{ "https://h.example/base/", "https://h.example/base" },
+	};
+	struct sb_config	 cfg;
+	struct env		 env[] = {
+		{ "SENTC_API_URL", NULL }, { NULL, NULL }
+	};
+	char			 err[ERR_LEN];
+	size_t			 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		env[0].value = cases[i].in;
+		assert_int_equal(parse(&cfg, MINIMAL, env, err), 0);
+		assert_string_equal(cfg.api_url, cases[i].out);
+		sb_config_free(&cfg);
+	}
+
+	/* The same from the file. */
+	assert_int_equal(parse(&cfg, MINIMAL "SENTC_API_URL=http://sim:3000/\n",
+	    NULL, err), 0);
+	assert_string_equal(cfg.api_url, "http://sim:3000");
+	sb_config_free(&cfg);
+}
+
+static void
+test_env_overrides_file(void **state)
+{
+	static const struct env	 env[] = {
+		{ "SENTC_SECRET_TOKEN", "env-secret" },
+		{ "SENTC_BACKEND_WORKERS", "8" },
+		{ "SENTC_BACKEND_JWT_LEEWAY", "0" },
+		{ "SENTC_API_URL", "http://sim:3000/" },
+		{ "SENTC_BACKEND_REGISTER_DEVICE_TOKEN", "secret" },
+		{ NULL, NULL }
+	};
+	struct sb_config	 cfg;
+	char			 err[ERR_LEN];
+
+	assert_int_equal(parse(&cfg, good_file, env, err), 0);
+	assert_string_equal(cfg.secret_token, "env-secret");
+	assert_int_equal(cfg.workers, 8);
+	assert_int_equal(cfg.jwt_leeway, 0);
+	assert_string_equal(cfg.api_url, "http://sim:3000");
+	assert_int_equal(cfg.register_device_token, SB_TOKEN_SECRET);
+	/* What the environment does not name comes from the file. */
+	assert_string_equal(cfg.public_token, "pub-3a9d");
+	sb_config_free(&cfg);
+}
+
+static void
+test_env_only(void **state)
+{
+	static const struct env	 env[] = {
+		{ "SENTC_SECRET_TOKEN", SECRET },
+		{ "SENTC_PUBLIC_TOKEN", "pub" },
+		{ "SENTC_JWT_VERIFY_KEY", "k7:" KEY_B64 },
+		{ NULL, NULL }
+	};
+	struct sb_config	 cfg;
+	char			 err[ERR_LEN];
+
+	assert_int_equal(parse(&cfg, NULL, env, err), 0);
+	assert_string_equal(cfg.secret_token, SECRET);
+	assert_int_equal(sb_jwt_keys_count(cfg.jwt_keys), 1);
+	sb_config_free(&cfg);
+}
+
+static void
+test_required(void **state)
+{
+	static const struct {
+		const char	*what, *text, *name;
+	} cases[] = {
+	{ "no secret token", L_PUBLIC L_KEYS, "SENTC_SECRET_TOKEN" },
+	{ "empty secret token", L_PUBLIC "SENTC_SECRET_TOKEN=\n" L_KEYS,
+	    "SENTC_SECRET_TOKEN" },
+	{ "empty quoted secret token", L_PUBLIC "SENTC_SECRET_TOKEN=\"\"\n"
+	    L_KEYS, "SENTC_SECRET_TOKEN" },
+	{ "no public token", L_SECRET L_KEYS, "SENTC_PUBLIC_TOKEN" },
+	{ "no verify key", L_PUBLIC L_SECRET, "SENTC_JWT_VERIFY_KEY" },
+	{ "empty file", "", "SENTC_SECRET_TOKEN" },
+	};
+	size_t	 i;
+	int	 bad = 0;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		bad += fails_naming(cases[i].what, cases[i].text,
+		    strlen(cases[i].text), NULL, cases[i].name);
+	assert_int_equal(bad, 0);
+}
+
+/* Bad values, each given through the environment over a good file. */
+static void
+test_bad_values(void **state)
+{
+	static const struct env	 cases[] = {
+		{ "SENTC_BACKEND_WORKERS", "abc" },
+		{ "SENTC_BACKEND_WORKERS", "10x" },
+		{ "SENTC_BACKEND_WORKERS", "4.0" },
+		{ "SENTC_BACKEND_WORKERS", "0x10" },
+		{ "SENTC_BACKEND_WORKERS", "" },
+		{ "SENTC_BACKEND_WORKERS", " 4" },
+		{ "SENTC_BACKEND_WORKERS", "+4" },
+		{ "SENTC_BACKEND_WORKERS", "\t4" },
+		{ "SENTC_BACKEND_WORKERS", "0" },
+		{ "SENTC_BACKEND_WORKERS", "-1" },
+		{ "SENTC_BACKEND_WORKERS", "257" },
+		{ "SENTC_BACKEND_WORKERS", "99999999999999999999999" },
+		{ "SENTC_BACKEND_MAX_BODY", "1023" },
+		{ "SENTC_BACKEND_MAX_USER_DATA", "1" },
+		{ "SENTC_BACKEND_JWT_LEEWAY", "301" },
+		{ "SENTC_BACKEND_JWT_CACHE_SIZE", "-1" },
+		{ "SENTC_BACKEND_UPSTREAM_TIMEOUT_MS", "99" },
+		{ "SENTC_BACKEND_UPSTREAM_CONNECT_TIMEOUT_MS", "60001" },
+		{ "SENTC_BACKEND_UPSTREAM_MAX_RESPONSE", "1k" },
+		{ "SENTC_BACKEND_REGISTER_DEVICE_TOKEN", "both" },
+		{ "SENTC_BACKEND_REGISTER_DEVICE_TOKEN", "" },
+		{ "SENTC_API_URL", "ftp://api.sentc.com" },
+		{ "SENTC_API_URL", "api.sentc.com" },
+		{ "SENTC_API_URL", "" },
+		{ "SENTC_JWT_VERIFY_KEY", "k1:notbase64!" },
+		{ "SENTC_PUBLIC_TOKEN", "pub\x01" },
+	};
+	struct env	 env[2] = { { NULL, NULL }, { NULL, NULL } };
+	char		 what[128];
+	size_t		 i;
+	int		 bad = 0;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		env[0] = cases[i];
+		snprintf(what, sizeof(what), "%s=\"%s\"", cases[i].name,
+		    cases[i].value);
+		bad += fails_naming(what, good_file, strlen(good_file), env,
+		    cases[i].name);
+	}
+	assert_int_equal(bad, 0);
+}
+
+/* Bad values and lines in the file itself. */
+static void
+test_bad_file(void **state)
+{
+	static const struct {
+		const char	*what, *text, *name;
+	} cases[] = {
+	{ "number abc", MINIMAL "SENTC_BACKEND_WORKERS=abc\n",
+	    "SENTC_BACKEND_WORKERS" },
+	{ "number 10x", MINIMAL "SENTC_BACKEND_MAX_BODY=10x\n",
+	    "SENTC_BACKEND_MAX_BODY" },
+	{ "number out of range", MINIMAL "SENTC_BACKEND_MAX_BODY="
+	    "2147483648\n", "SENTC_BACKEND_MAX_BODY" },
+	{ "quoted number out of range", MINIMAL "SENTC_BACKEND_JWT_LEEWAY="
+	    "\"500\"\n", "SENTC_BACKEND_JWT_LEEWAY" },
+	{ "unknown backend key", MINIMAL "SENTC_BACKEND_FOO=1\n",
+	    "SENTC_BACKEND_FOO" },
+	{ "misspelt backend key", MINIMAL "SENTC_BACKEND_WORKER=2\n",
+	    "SENTC_BACKEND_WORKER" },
+	{ "ftp url", MINIMAL "SENTC_API_URL=ftp://api.sentc.com\n",
+	    "SENTC_API_URL" },
+	{ "unterminated double quote", MINIMAL "SENTC_PUBLIC_TOKEN=\"abc\n",
+	    "SENTC_PUBLIC_TOKEN" },
+	{ "unterminated single quote", MINIMAL "SENTC_PUBLIC_TOKEN='abc\n",
+	    "SENTC_PUBLIC_TOKEN" },
+	{ "mismatched quotes", MINIMAL "SENTC_PUBLIC_TOKEN='abc\"\n",
+	    "SENTC_PUBLIC_TOKEN" },
+	{ "a lone quote", MINIMAL "SENTC_PUBLIC_TOKEN=\"\n",
+	    "SENTC_PUBLIC_TOKEN" },
+	{ "no '='", MINIMAL "SENTC_PUBLIC_TOKEN\n", NULL },
+	{ "spaces around '='", MINIMAL "SENTC_BACKEND_WORKERS = 3\n", NULL },
+	{ "a word", MINIMAL "hello\n", NULL },
+	{ "control character", MINIMAL "SENTC_PUBLIC_TOKEN=a\x1b[0mb\n",
+	    "SENTC_PUBLIC_TOKEN" },
+	{ "bare verify key without key id", L_PUBLIC L_SECRET
+	    "SENTC_JWT_VERIFY_KEY=" KEY_B64 "\n", "SENTC_JWT_VERIFY_KEY" },
+	{ "verify key not a point", L_PUBLIC L_SECRET
+	    "SENTC_JWT_VERIFY_KEY=k1:AAAA\n", "SENTC_JWT_VERIFY_KEY" },
+	};
+	size_t	 i;
+	int	 bad = 0;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		bad += fails_naming(cases[i].what, cases[i].text,
+		    strlen(cases[i].text), NULL, cases[i].name);
+	assert_int_equal(bad, 0);
+}
+
+/* Keys that are not the backend's own are someone else's business. */
+static void
+test_unknown_keys_ignored(void **state)
+{
+	struct sb_config	 cfg;
+	char			 err[ERR_LEN];
+
+	assert_int_equal(parse(&cfg, MINIMAL
+	    "OTHER_APP_SETTING=1\n"
+	    "SENTC_SOMETHING_NEW=x\n"
+	    "export NODE_ENV=production\n"
+	    "SENTC_BACKEND=1\n", NULL, err), 0);
+	assert_string_equal(cfg.secret_token, SECRET);
+	sb_config_free(&cfg);
+}
+
+/* A broken line holding the secret must not put it in the message. */
+static void
+test_secret_never_in_message(void **state)
+{
+	static const struct {
+		const char	*what, *text;
+	} cases[] = {
+	{ "unterminated quote", L_PUBLIC "SENTC_SECRET_TOKEN=\"" SECRET "\n"
+	    L_KEYS },
+	{ "mismatched quotes", L_PUBLIC "SENTC_SECRET_TOKEN=\"" SECRET "'\n"
+	    L_KEYS },
+	{ "control character", L_PUBLIC "SENTC_SECRET_TOKEN=" SECRET "\x7f\n"
+	    L_KEYS },
+	{ "no '='", L_PUBLIC "SENTC_SECRET_TOKEN " SECRET "\n" L_KEYS },
+	{ "lower-case key", L_PUBLIC "sentc_secret_token=" SECRET "\n"
+	    L_KEYS },
+	{ "misspelt backend key", MINIMAL "SENTC_BACKEND_SECRET=" SECRET
+	    "\n" },
+	{ "sign key unterminated", MINIMAL "SENTC_JWT_SIGN_KEY='" SIGN_KEY
+	    "\n" },
+	};
+	static const struct env	 env_ctl[] = {
+		{ "SENTC_SECRET_TOKEN", SECRET "\n" }, { NULL, NULL }
+	};
+	char	 text[TEXT_MAX];
+	size_t	 i, n;
+	int	 bad = 0;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		bad += fails_naming(cases[i].what, cases[i].text,
+		    strlen(cases[i].text), NULL, NULL);
+	bad += fails_naming("control character in the environment", MINIMAL,
+	    strlen(MINIMAL), env_ctl, "SENTC_SECRET_TOKEN");
+
+	/* A value over the cap, the secret at its start. */
+	n = (size_t)snprintf(text, sizeof(text), "%sSENTC_SECRET_TOKEN=%s",
+	    L_PUBLIC L_KEYS, SECRET);
+	memset(text + n, 'x', 5000);
+	text[n + 5000] = '\0';
+	bad += fails_naming("value too long", text, strlen(text), NULL,
+	    "SENTC_SECRET_TOKEN");
+	assert_int_equal(bad, 0);
+}
+
+static void
+test_nul_byte(void **state)
+{
+	static const char	 text[] = MINIMAL "SENTC_BACKEND_WORKERS=4\0"
+	    "\nSENTC_BACKEND_DB=/tmp/x\n";
+
+	struct sb_config	 cfg;
+	char			 err[ERR_LEN];
+
+	assert_int_equal(fails_naming("NUL byte", text, sizeof(text) - 1,
+	    NULL, NULL), 0);
+
+	/* The text before the NUL is fine on its own. */
+	fake_env = NULL;
+	assert_int_equal(sb_config_parse(&cfg, text, strlen(text),
+	    fake_getenv, err, sizeof(err)), 0);
+	assert_int_equal(cfg.workers, 4);
+	sb_config_free(&cfg);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_good_file),
+		cmocka_unit_test(test_crlf_file),
+		cmocka_unit_test(test_api_url),
+		cmocka_unit_test(test_env_overrides_file),
+		cmocka_unit_test(test_env_only),
+		cmocka_unit_test(test_required),
+		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_bad_file),
+		cmocka_unit_test(test_unknown_keys_ignored),
+		cmocka_unit_test(test_secret_never_in_message),
+		cmocka_unit_test(test_nul_byte),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,743 @@
+/*
+ * test_parse.c: the pure parsers and validators of untrusted input:
+ * paths, UUIDs, base64, numbers, JSON, the sentc envelope, and the
+ * error table.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "sb_error.h"
+#include "sb_json.h"
+#include "sb_request.h"
+#include "sb_upstream.h"
+#include "sb_util.h"
+
+#define UUID	"0f8fad5b-d9cb-469f-a165-70867728950e"
+#define UUID_UC	"0F8FAD5B-D9CB-469F-A165-70867728950E"
+#define UUID2	"7c9e6679-7425-40de-944b-e07fc1f90ae7"
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* Reports a table row that went wrong; returns 1 if it did. */
+static int
+differs(const char *what, long got, long want)
+{
+	if (got == want)
+		return 0;
+	print_error("%s: got %ld, want %ld\n", what, got, want);
+	return 1;
+}
+
+/* ---- sb_path_match ----------------------------------------------------- */
+
+static void
+test_path_match(void **state)
+{
+	static const struct {
+		const char	*pattern, *path;
+		enum sb_err	 want;
+		size_t		 nids;
+		const char	*id0, *id1;
+	} cases[] = {
+	{ "/health", "/health", SB_OK, 0, NULL, NULL },
+	{ "/user/{id}", "/user/" UUID, SB_OK, 1, UUID, NULL },
+	{ "/user/{id}", "/user/" UUID_UC, SB_OK, 1, UUID, NULL },
+	{ "/group/{id}/member/{id}", "/group/" UUID "/member/" UUID2, SB_OK,
+	    2, UUID, UUID2 },
+	{ "/user/{id}", "/user/123", SB_ERR_BAD_ID, 0, NULL, NULL },
+	{ "/user/{id}", "/user/", SB_ERR_BAD_ID, 0, NULL, NULL },
+	{ "/user/{id}", "/user/" UUID "0", SB_ERR_BAD_ID, 0, NULL, NULL },
+	{ "/user/{id}", "/user/%2e%2e", SB_ERR_BAD_ID, 0, NULL, NULL },
+	{ "/user/{id}", "/user/..%2f", SB_ERR_BAD_ID, 0, NULL, NULL },
+	{ "/user/{id}", "/user/..", SB_ERR_BAD_ID, 0, NULL, NULL },
+	{ "/user/{id}", "/user/%30f8fad5b-d9cb-469f-a165-70867728950e",
+	    SB_ERR_BAD_ID, 0, NULL, NULL },
+	{ "/user/{id}", "/user/{" UUID "}", SB_ERR_BAD_ID, 0, NULL, NULL },
+	{ "/group/{id}/member/{id}", "/group/" UUID "/member/x",
+	    SB_ERR_BAD_ID, 0, NULL, NULL },
+	{ "/user/{id}", "/users/" UUID, SB_ERR_NOT_FOUND, 0, NULL, NULL },
+	{ "/user/{id}", "/User/" UUID, SB_ERR_NOT_FOUND, 0, NULL, NULL },
+	{ "/user/{id}", "/user/" UUID "/x", SB_ERR_NOT_FOUND, 0, NULL, NULL },
+	{ "/user/{id}", "/user", SB_ERR_NOT_FOUND, 0, NULL, NULL },
+	{ "/user/{id}", "", SB_ERR_NOT_FOUND, 0, NULL, NULL },
+	{ "/user/{id}", "/user/" UUID "/", SB_ERR_NOT_FOUND, 0, NULL, NULL },
+	{ "/user/{id}", "/user//" UUID, SB_ERR_NOT_FOUND, 0, NULL, NULL },
+	{ "/user/{id}", "//user/" UUID, SB_ERR_NOT_FOUND, 0, NULL, NULL },
+	{ "/user/{id}", "user/" UUID, SB_ERR_NOT_FOUND, 0, NULL, NULL },
+	{ "/user/{id}", "/user/" UUID "?x=1", SB_ERR_BAD_ID, 0, NULL, NULL },
+	{ "/health", "/health/", SB_ERR_NOT_FOUND, 0, NULL, NULL },
+	{ "/health", "/healthz", SB_ERR_NOT_FOUND, 0, NULL, NULL },
+	{ "/health", "/healt", SB_ERR_NOT_FOUND, 0, NULL, NULL },
+	{ "/a/b", "/a/b/../b", SB_ERR_NOT_FOUND, 0, NULL, NULL },
+	{ "/{id}/{id}/{id}/{id}/{id}", "/" UUID "/" UUID "/" UUID "/" UUID
+	    "/" UUID, SB_ERR_NOT_FOUND, 0, NULL, NULL },
+	};
+	char		 ids[SB_IDS_MAX][SB_ID_LEN + 1];
+	size_t		 i, nids;
+	enum sb_err	 e;
+	int		 bad = 0;
+
+	for (i = 0; i < NELEM(cases); i++) {
+		nids = 99;
+		e = sb_path_match(cases[i].pattern, cases[i].path,
+		    strlen(cases[i].path), ids, &nids);
+		bad += differs(cases[i].path, e, cases[i].want);
+		bad += differs(cases[i].path, (long)nids, (long)cases[i].nids);
+		if (e != SB_OK)
+			continue;
+		if (cases[i].id0 != NULL && strcmp(ids[0], cases[i].id0)) {
+			print_error("%s: id %s\n", cases[i].path, ids[0]);
+			bad++;
+		}
+		if (cases[i].id1 != NULL && strcmp(ids[1], cases[i].id1)) {
+			print_error("%s: id %s\n", cases[i].path, ids[1]);
+			bad++;
+		}
+	}
+	assert_int_equal(bad, 0);
+}
+
+/* Only path[0..pathlen) is the path. */
+static void
+test_path_match_len(void **state)
+{
+	static const char	 path[] = "/user/" UUID "/more";
+	static const char	 nul[] = "/user/" UUID "\0/x";
+	char			 ids[SB_IDS_MAX][SB_ID_LEN + 1];
+	size_t			 nids;
+
+	assert_int_equal(sb_path_match("/user/{id}", path,
+	    strlen("/user/" UUID), ids, &nids), SB_OK);
+	assert_int_equal(nids, 1);
+	assert_string_equal(ids[0], UUID);
+	assert_int_equal(sb_path_match("/user/{id}", path, strlen(path), ids,
+	    &nids), SB_ERR_NOT_FOUND);
+	assert_int_equal(sb_path_match("/user/{id}", nul, sizeof(nul) - 1,
+	    ids, &nids), SB_ERR_NOT_FOUND);
+}
+
+/* ---- sb_is_uuid -------------------------------------------------------- */
+
+static void
+test_is_uuid(void **state)
+{
+	static const struct {
+		const char	*s;
+		bool		 want;
+	} cases[] = {
+		{ UUID, true },
+		{ UUID_UC, true },
+		{ "0f8FAD5b-d9cb-469f-A165-70867728950e", true },
+		{ "00000000-0000-0000-0000-000000000000", true },
+		{ "", false },
+		{ "0f8fad5b-d9cb-469f-a165-70867728950", false },
+		{ UUID "0", false },
+		{ "0f8fad5bd9cb-469f-a165-70867728950e0", false },
+		{ "0f8fad5b-d9cb-469f-a165_70867728950e", false },
+		{ "0f8fad5g-d9cb-469f-a165-70867728950e", false },
+		{ "0f8fad5b-d9cb-469f-a165-70867728950 ", false },
+		{ " 0f8fad5b-d9cb-469f-a165-7086772895e", false },
+		{ "{0f8fad5b-d9cb-469f-a165-7086772895}", false },
+		{ "0f8fad5b0d9cb0469f0a165070867728950e", false },
+		{ "--------------------------------------", false },
+	};
+	size_t	 i;
+	int	 bad = 0;
+
+	for (i = 0; i < NELEM(cases); i++)
+		bad += differs(cases[i].s, sb_is_uuid(cases[i].s,
+		    strlen(cases[i].s)), cases[i].want);
+	/* A NUL where a digit belongs. */
+	bad += differs("NUL inside", sb_is_uuid("0f8fad5b-d9cb-469f-a165-"
+	    "7086772895\0e", SB_ID_LEN), false);
+	assert_int_equal(bad, 0);
+}
+
+/* ---- base64 ------------------------------------------------------------ */
+
+/* RFC 4648, section 10. */
+static const struct {
+	const char	*plain, *b64, *b64url;
+} vectors[] = {
+	{ "", "", "" },
+	{ "f", "Zg==", "Zg" },
+	{ "fo", "Zm8=", "Zm8" },
+	{ "foo", "Zm9v", "Zm9v" },
+	{ "foob", "Zm9vYg==", "Zm9vYg" },
+	{ "fooba", "Zm9vYmE=", "Zm9vYmE" },
+	{ "foobar", "Zm9vYmFy", "Zm9vYmFy" },
+};
+
+static void
+test_b64_vectors(void **state)
+{
+	unsigned char	 out[16];
+	char		 enc[16];
+	size_t		 i, len;
+
+	for (i = 0; i < NELEM(vectors); i++) {
+		len = strlen(vectors[i].plain);
+		memset(out, 0, sizeof(out));
+		assert_int_equal(sb_b64_decode(vectors[i].b64,
+		    strlen(vectors[i].b64), out, sizeof(out)), (long)len);
+		assert_memory_equal(out, vectors[i].plain, len);
+
+		memset(out, 0, sizeof(out));
+		assert_int_equal(sb_b64url_decode(vectors[i].b64url,
+		    strlen(vectors[i].b64url), out, sizeof(out)), (long)len);
+		assert_memory_equal(out, vectors[i].plain, len);
+
+		assert_int_equal(sb_b64url_encode((const unsigned char *)
+		    vectors[i].plain, len, enc, sizeof(enc)),
+		    (long)strlen(vectors[i].b64url));
+		assert_string_equal(enc, vectors[i].b64url);
+	}
+}
+
+/* Every length, and every byte value, survives a round trip. */
+static void
+test_b64url_round_trip(void **state)
+{
+	unsigned char	 in[300], out[300];
+	char		 enc[410];
+	size_t		 i, len;
+	long		 n;
+
+	for (i = 0; i < sizeof(in); i++)
+		in[i] = (unsigned char)(i * 7 + 3);
+	for (len = 0; len <= sizeof(in); len++) {
+		n = sb_b64url_encode(in, len, enc, sizeof(enc));
+		assert_int_equal(n, (long)((len * 4 + 2) / 3));
+		assert_int_equal(strlen(enc), (size_t)n);
+		assert_null(strpbrk(enc, "+/="));
+		assert_int_equal(sb_b64url_decode(enc, (size_t)n, out,
+		    sizeof(out)), (long)len);
+		assert_memory_equal(out, in, len);
+	}
+	/* The two alphabets differ at 62 and 63. */
+	in[0] = 0xfb, in[1] = 0xff;
+	assert_int_equal(sb_b64url_encode(in, 2, enc, sizeof(enc)), 3);
+	assert_string_equal(enc, "-_8");
+	assert_int_equal(sb_b64_decode("+/8=", 4, out, sizeof(out)), 2);
+	assert_memory_equal(out, in, 2);
+}
+
+static void
+test_b64_rejects(void **state)
+{
+	static const char *const std[] = {
+		"Zg",		/* padding required */
+		"Zg=",		/* length not a multiple of 4 */
+		"Zg===",
+		"Z===",		/* one character holds no byte */
+		"====",
+		"Zh==",		/* leftover bits not zero */
+		"Zm9=",
+		"Zg==Zg==",	/* padding inside */
+		"Zg=A",
+		"Zm9v\n",
+		"Zm 9",
+		"Zm9-",		/* base64url alphabet */
+		"Zm9_",
+		"Zm9\xff",
+	};
+	static const char *const url[] = {
+		"Zg==",		/* no padding in base64url */
+		"Zg=",
+		"Z",
+		"Zm9vY",
+		"Zh",		/* leftover bits not zero */
+		"Zm9",
+		"Zm9+",		/* standard alphabet */
+		"Zm9/",
+		"Zm9v ",
+		"Zm9\x80",
+	};
+	unsigned char	 out[16];
+	size_t		 i;
+	int		 bad = 0;
+
+	for (i = 0; i < NELEM(std); i++)
+		bad += differs(std[i], sb_b64_decode(std[i], strlen(std[i]),
+		    out, sizeof(out)), -1);
+	for (i = 0; i < NELEM(url); i++)
+		bad += differs(url[i], sb_b64url_decode(url[i], strlen(url[i]),
+		    out, sizeof(out)), -1);
+	bad += differs("NUL inside", sb_b64url_decode("Zm\0v", 4, out,
+	    sizeof(out)), -1);
+	assert_int_equal(bad, 0);
+}
+
+static void
+test_b64_output_too_small(void **state)
+{
+	unsigned char	 out[8];
+	char		 enc[8];
+
+	/* Nothing is written past outsz. */
+	memset(out, 0xee, sizeof(out));
+	assert_int_equal(sb_b64_decode("Zm9vYmFy", 8, out, 5), -1);
+	assert_int_equal(out[5], 0xee);
+	assert_int_equal(sb_b64_decode("Zm9vYmFy", 8, out, 6), 6);
+	assert_int_equal(sb_b64url_decode("Zm9vYg", 6, out, 3), -1);
+	assert_int_equal(sb_b64url_decode("Zm9vYg", 6, out, 4), 4);
+	assert_int_equal(sb_b64url_decode("Zg", 2, out, 0), -1);
+
+	/* Encoding needs room for the NUL. */
+	memset(enc, 0xee, sizeof(enc));
+	assert_int_equal(sb_b64url_encode((const unsigned char *)"foo", 3,
+	    enc, 4), -1);
+	assert_int_equal((unsigned char)enc[4], 0xee);
+	assert_int_equal(sb_b64url_encode((const unsigned char *)"foo", 3,
+	    enc, 5), 4);
+	assert_string_equal(enc, "Zm9v");
+	assert_int_equal(sb_b64url_encode((const unsigned char *)"", 0,
+	    enc, 0), -1);
+}
+
+/* ---- sb_parse_long ----------------------------------------------------- */
+
+static void
+test_parse_long(void **state)
+{
+	static const struct {
+		const char	*s;
+		long		 min, max;
+		int		 rc;
+		long		 want;
+	} cases[] = {
+		{ "0", 0, 10, 0, 0 },
+		{ "7", 0, 10, 0, 7 },
+		{ "10", 0, 10, 0, 10 },
+		{ "-5", -10, 10, 0, -5 },
+		{ "-10", -10, 10, 0, -10 },
+		{ "0010", 0, 10, 0, 10 },
+		{ "9223372036854775807", 0, LONG_MAX, 0, LONG_MAX },
+		{ "11", 0, 10, -1, 0 },
+		{ "-1", 0, 10, -1, 0 },
+		{ "-11", -10, 10, -1, 0 },
+		{ "", 0, 10, -1, 0 },
+		{ "-", 0, 10, -1, 0 },
+		{ "+1", 0, 10, -1, 0 },
+		{ " 1", 0, 10, -1, 0 },
+		{ "1 ", 0, 10, -1, 0 },
+		{ "1x", 0, 10, -1, 0 },
+		{ "x1", 0, 10, -1, 0 },
+		{ "1.0", 0, 10, -1, 0 },
+		{ "0x1", 0, 10, -1, 0 },
+		{ "1e1", 0, 100, -1, 0 },
+		{ "9223372036854775808", 0, LONG_MAX, -1, 0 },
+		{ "-9223372036854775809", LONG_MIN, 0, -1, 0 },
+		{ "99999999999999999999999", 0, LONG_MAX, -1, 0 },
+		/* strtol(3) skips all leading white space, not only ' '. */
+		{ "\t1", 0, 10, -1, 0 },
+		{ "\n1", 0, 10, -1, 0 },
+		{ "\r\n1", 0, 10, -1, 0 },
+		{ "\v+1", 0, 10, -1, 0 },
+	};
+	size_t	 i;
+	long	 n;
+	int	 rc, bad = 0;
+
+	for (i = 0; i < NELEM(cases); i++) {
+		n = -12345;
+		rc = sb_parse_long(cases[i].s, cases[i].min, cases[i].max, &n);
+		bad += differs(cases[i].s, rc, cases[i].rc);
+		if (rc == 0 && cases[i].rc == 0)
+			bad += differs(cases[i].s, n, cases[i].want);
+	}
+	assert_int_equal(bad, 0);
+}
+
+/* ---- sb_json_parse ----------------------------------------------------- */
+
+/* n nested arrays: "[[[...]]]". */
+static char *
+nested(size_t n)
+{
+	char	*s;
+
+	assert_non_null(s = malloc(2 * n + 1));
+	memset(s, '[', n);
+	memset(s + n, ']', n);
+	s[2 * n] = '\0';
+	return s;
+}
+
+static void
+test_json_parse_ok(void **state)
+{
+	static const struct {
+		const char	*s;
+		json_type	 type;
+	} cases[] = {
+		{ "{}", json_type_object },
+		{ "{\"a\":{\"b\":[1,2,{}]}}", json_type_object },
+		{ " \n\t{\"a\":1} \r\n", json_type_object },
+		{ "[1,2]", json_type_array },
+		{ "[]", json_type_array },
+		{ "4", json_type_int },
+		{ "42", json_type_int },
+		{ "-1", json_type_int },
+		{ "42 ", json_type_int },
+		{ "1.5e3", json_type_double },
+		{ "\"str\"", json_type_string },
+		{ "\"\\u00e9\\n\"", json_type_string },
+		{ "true", json_type_boolean },
+		{ "null", json_type_null },
+	};
+	json_object	*o;
+	char		*deep;
+	size_t		 i;
+	int		 bad = 0;
+
+	for (i = 0; i < NELEM(cases); i++) {
+		o = (json_object *)1;
+		if (differs(cases[i].s, sb_json_parse(cases[i].s,
+		    strlen(cases[i].s), &o), SB_OK)) {
+			bad++;
+			continue;
+		}
+		bad += differs(cases[i].s, json_object_get_type(o),
+		    cases[i].type);
+		json_object_put(o);
+	}
+	assert_int_equal(bad, 0);
+
+	/* SB_JSON_DEPTH levels are fine. */
+	deep = nested(SB_JSON_DEPTH);
+	assert_int_equal(sb_json_parse(deep, strlen(deep), &o), SB_OK);
+	assert_non_null(o);
+	json_object_put(o);
+	free(deep);
+
+	/* Only s[0..len) is read. */
+	assert_int_equal(sb_json_parse("{}xyz", 2, &o), SB_OK);
+	assert_true(json_object_is_type(o, json_type_object));
+	json_object_put(o);
+}
+
+/* Reports a text that sb_json_parse() accepts; returns 1 if it does. */
+static int
+json_accepted(const char *what, const char *s, size_t len)
+{
+	json_object	*o = (json_object *)1;
+	enum sb_err	 e;
+
+	e = sb_json_parse(s, len, &o);
+	if (e == SB_ERR_BODY_NOT_JSON && o == NULL)
+		return 0;
+	print_error("%s: got %d, out %s\n", what, (int)e,
+	    o == NULL ? "NULL" : "set");
+	if (e == SB_OK)
+		json_object_put(o);
+	return 1;
+}
+
+static void
+test_json_parse_rejects(void **state)
+{
+	static const char *const cases[] = {
+		"",
+		" ",
+		"{} x",
+		"{}{}",
+		"[1] [2]",
+		"1 2",
+		"/* c */ {}",
+		"{} // c",
+		"{'a':1}",
+		"['a']",
+		"[1,]",
+		"{\"a\":1,}",
+		"{\"a\"}",
+		"{a:1}",
+		"[1",
+		"{",
+		"\"abc",
+		"tru",
+		"True",
+		"01",
+		"-",
+		".5",
+		"0x10",
+		"undefined",
+	};
+	static const char	 nul[] = "{\"a\":1}\0";
+	static const char	 nul_in[] = "{\"a\":\"x\0y\"}";
+	char			*deep;
+	size_t			 i;
+	int			 bad = 0;
+
+	for (i = 0; i < NELEM(cases); i++)
+		bad += json_accepted(cases[i], cases[i], strlen(cases[i]));
+	bad += json_accepted("trailing NUL", nul, sizeof(nul) - 1);
+	bad += json_accepted("NUL in a string", nul_in, sizeof(nul_in) - 1);
+	deep = nested(SB_JSON_DEPTH + 1);
+	bad += json_accepted("depth 65", deep, strlen(deep));
+	free(deep);
+	deep = nested(10000);
+	bad += json_accepted("depth 10000", deep, strlen(deep));
+	free(deep);
+	assert_int_equal(bad, 0);
+}
+
+/* RFC 8259 admits no NaN, no Infinity, no raw control characters in
+ * strings, and only UTF-8. */
+static void
+test_json_parse_rfc8259(void **state)
+{
+	static const char *const cases[] = {
+		"NaN",
+		"[NaN]",
+		"Infinity",
+		"-Infinity",
+		"{\"a\":-Infinity}",
+		"\"a\tb\"",
+		"\"a\nb\"",
+		"{\"a\":\"\x01\"}",
+		"\"\xff\"",
+		"\"\xc3\"",
+		"\"\xed\xa0\x80\"",
+	};
+	size_t	 i;
+	int	 bad = 0;
+
+	for (i = 0; i < NELEM(cases); i++)
+		bad += json_accepted(cases[i], cases[i], strlen(cases[i]));
+	assert_int_equal(bad, 0);
+}
+
+/* ---- sb_json_take_object ----------------------------------------------- */
+
+static json_object *
+json(const char *s)
+{
+	json_object	*o;
+
+	assert_int_equal(sb_json_parse(s, strlen(s), &o), SB_OK);
+	return o;
+}
+
+static void
+test_json_take_object(void **state)
+{
+	json_object	*obj, *out;
+	size_t		 len;
+
+	obj = json("{\"a\":{\"x\":1},\"b\":2}");
+
+	/* Absent. */
+	out = (json_object *)1;
+	assert_int_equal(sb_json_take_object(obj, "c", 100, &out), SB_OK);
+	assert_null(out);
+	assert_int_equal(json_object_object_length(obj), 2);
+
+	/* Present: removed from obj, now the caller's. */
+	assert_int_equal(sb_json_take_object(obj, "a", 100, &out), SB_OK);
+	assert_non_null(out);
+	assert_string_equal(sb_json_text(out, &len), "{\"x\":1}");
+	assert_false(json_object_object_get_ex(obj, "a", NULL));
+	assert_true(json_object_object_get_ex(obj, "b", NULL));
+	json_object_put(obj);
+	assert_int_equal(json_object_get_int(json_object_object_get(out,
+	    "x")), 1);
+	json_object_put(out);
+}
+
+static void
+test_json_take_object_shape(void **state)
+{
+	static const char *const cases[] = {
+		"{\"a\":[1]}",
+		"{\"a\":\"{}\"}",
+		"{\"a\":1}",
+		"{\"a\":true}",
+		"{\"a\":null}",
+	};
+	json_object	*obj, *out;
+	size_t		 i;
+	int		 bad = 0;
+
+	for (i = 0; i < NELEM(cases); i++) {
+		obj = json(cases[i]);
+		out = (json_object *)1;
+		bad += differs(cases[i], sb_json_take_object(obj, "a", 100,
+		    &out), SB_ERR_BODY_SHAPE);
+		bad += differs(cases[i], out == NULL, 1);
+		bad += differs(cases[i], json_object_object_get_ex(obj, "a",
+		    NULL), 1);
+		json_object_put(obj);
+	}
+	assert_int_equal(bad, 0);
+}
+
+static void
+test_json_take_object_cap(void **state)
+{
+	json_object	*obj, *out;
+
+	/* The member's compact text, {"x":"0123456789"}, is 18 bytes. */
+	obj = json("{\"a\": { \"x\" : \"0123456789\" }}");
+	out = (json_object *)1;
+	assert_int_equal(sb_json_take_object(obj, "a", 17, &out),
+	    SB_ERR_FIELD_TOO_LARGE);
+	assert_null(out);
+	assert_true(json_object_object_get_ex(obj, "a", NULL));
+
+	assert_int_equal(sb_json_take_object(obj, "a", 18, &out), SB_OK);
+	assert_non_null(out);
+	assert_false(json_object_object_get_ex(obj, "a", NULL));
+	json_object_put(out);
+	json_object_put(obj);
+}
+
+/* ---- sb_envelope_parse ------------------------------------------------- */
+
+static void
+test_envelope_ok(void **state)
+{
+	static const char	 ok[] = "{\"status\":true,\"result\":"
+	    "{\"user_id\":\"" UUID "\"}}";
+	static const char	 err[] = "{\"status\":false,\"err_code\":101,"
+	    "\"err_msg\":\"User not found\"}";
+	static const char	 arr[] = "{\"status\":true,\"result\":[1]}";
+	struct sb_upstream_res	 res;
+
+	memset(&res, 0, sizeof(res));
+	res.status = 200;
+	assert_int_equal(sb_envelope_parse(ok, strlen(ok), &res), SB_OK);
+	assert_true(res.ok);
+	assert_int_equal(res.status, 200);
+	assert_non_null(res.envelope);
+	assert_true(json_object_is_type(res.result, json_type_object));
+	assert_string_equal(sb_json_string(res.result, "user_id"), UUID);
+	sb_upstream_res_free(&res);
+
+	memset(&res, 0, sizeof(res));
+	assert_int_equal(sb_envelope_parse(err, strlen(err), &res), SB_OK);
+	assert_false(res.ok);
+	assert_int_equal(res.err_code, 101);
+	assert_null(res.result);
+	assert_non_null(res.envelope);
+	sb_upstream_res_free(&res);
+
+	/* A result need not be an object. */
+	memset(&res, 0, sizeof(res));
+	assert_int_equal(sb_envelope_parse(arr, strlen(arr), &res), SB_OK);
+	assert_true(json_object_is_type(res.result, json_type_array));
+	sb_upstream_res_free(&res);
+}
+
+static void
+test_envelope_bad(void **state)
+{
+	static const char *const cases[] = {
+		"{\"result\":{}}",
+		"{\"status\":\"true\",\"result\":{}}",
+		"{\"status\":1,\"result\":{}}",
+		"{\"status\":null,\"result\":{}}",
+		"{\"status\":true}",
+		"{\"status\":false}",
+		"{\"status\":false,\"err_code\":\"101\"}",
+		"{\"status\":false,\"err_code\":1.5}",
+		"{\"status\":false,\"err_code\":null}",
+		"{\"status\":false,\"err_msg\":\"x\"}",
+		"<html>Bad Gateway</html>",
+		"",
+		"{\"status\":true,\"result\":{}} x",
+		"[{\"status\":true,\"result\":{}}]",
+		"true",
+	};
+	struct sb_upstream_res	 res;
+	size_t			 i;
+	int			 bad = 0;
+
+	for (i = 0; i < NELEM(cases); i++) {
+		memset(&res, 0, sizeof(res));
+		bad += differs(cases[i], sb_envelope_parse(cases[i],
+		    strlen(cases[i]), &res), SB_ERR_UPSTREAM_BAD);
+		bad += differs(cases[i], res.envelope == NULL &&
+		    res.result == NULL && !res.ok, 1);
+		sb_upstream_res_free(&res);
+	}
+	assert_int_equal(bad, 0);
+}
+
+/* ---- the error table --------------------------------------------------- */
+
+static void
+test_err_table(void **state)
+{
+	static const struct {
+		enum sb_err	 e;
+		int		 status, code;
+	} cases[] = {
+		{ SB_OK, 200, 0 },
+		{ SB_ERR_INTERNAL, 500, 20001 },
+		{ SB_ERR_NOT_FOUND, 404, 20003 },
+		{ SB_ERR_BAD_ID, 400, 20004 },
+		{ SB_ERR_BODY_TOO_LARGE, 413, 20005 },
+		{ SB_ERR_UPSTREAM_TIMEOUT, 504, 20011 },
+		{ SB_ERR_JWT_EXPIRED, 401, 20017 },
+		{ SB_ERR_STORAGE, 503, 20020 },
+		{ SB_ERR_NOT_READY, 503, 20026 },
+	};
+	size_t	 i;
+	int	 e, bad = 0;
+
+	for (i = 0; i < NELEM(cases); i++) {
+		bad += differs(sb_err_str(cases[i].e),
+		    sb_err_status(cases[i].e), cases[i].status);
+		bad += differs(sb_err_str(cases[i].e),
+		    sb_err_code(cases[i].e), cases[i].code);
+	}
+	assert_int_equal(bad, 0);
+
+	for (e = SB_OK; e < SB_ERR__MAX; e++) {
+		assert_non_null(sb_err_str(e));
+		assert_true(strlen(sb_err_str(e)) > 0);
+		assert_in_range(sb_err_status(e), 200, 599);
+		if (e != SB_OK)
+			assert_in_range(sb_err_status(e), 400, 599);
+		assert_int_equal(sb_err_code(e), e == SB_OK ? 0 :
+		    SB_ERR_BASE + e);
+	}
+	/* Out of the table: an internal error, never NULL. */
+	assert_non_null(sb_err_str(SB_ERR__MAX));
+	assert_int_equal(sb_err_status(SB_ERR__MAX), 500);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_path_match),
+		cmocka_unit_test(test_path_match_len),
+		cmocka_unit_test(test_is_uuid),
+		cmocka_unit_test(test_b64_vectors),
+		cmocka_unit_test(test_b64url_round_trip),
+		cmocka_unit_test(test_b64_rejects),
+		cmocka_unit_test(test_b64_output_too_small),
+		cmocka_unit_test(test_parse_long),
+		cmocka_unit_test(test_json_parse_ok),
+		cmocka_unit_test(test_json_parse_rejects),
+		cmocka_unit_test(test_json_parse_rfc8259),
+		cmocka_unit_test(test_json_take_object),
+		cmocka_unit_test(test_json_take_object_shape),
+		cmocka_unit_test(test_json_take_object_cap),
+		cmocka_unit_test(test_envelope_ok),
+		cmocka_unit_test(test_envelope_bad),
+		cmocka_unit_test(test_err_table),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
