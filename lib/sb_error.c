@@ -98,6 +98,9 @@ describe(enum sb_err e, int *status, const char **msg)
 	case SB_ERR_QUERY:
 		*status = 400, *msg = "A query parameter is malformed";
 		return;
+	case SB_ERR_BAD_REQUEST:
+		*status = 400, *msg = "The request is malformed";
+		return;
 	case SB_ERR__MAX:
 		break;
 	}

@@ -40,6 +40,7 @@ enum sb_err {
 	SB_ERR_NOT_READY,	/* 20026 503 a program or the store is down */
 	SB_ERR_NO_ITEM,		/* 20027 404 no such item in the group */
 	SB_ERR_QUERY,		/* 20028 400 a query parameter is malformed */
+	SB_ERR_BAD_REQUEST,	/* 20029 400 nginx found the request malformed */
 	SB_ERR__MAX
 };
 

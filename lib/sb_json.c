@@ -1,22 +1,103 @@
+#include <stdbool.h>
 #include <string.h>
 
 #include "sb_config.h"
 #include "sb_json.h"
 #include "sb_response.h"
 
+/*
+ * What json-c's strict mode still lets through: single quotes, NaN and
+ * Infinity, and raw control characters inside strings. Outside strings
+ * only JSON's punctuation, numbers and the letters of true, false and
+ * null may stand; json-c checks their order.
+ */
+/*
+ * Length of the UTF-8 sequence at s[i], or 0 if it is not one:
+ * overlong forms, surrogates and code points past U+10FFFF fail.
+ */
+static size_t
+utf8_len(const unsigned char *s, size_t i, size_t len)
+{
+	unsigned char	 c = s[i], lo = 0x80, hi = 0xbf;
+	size_t		 n, k;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else
+		return 0;
+	if (i + n > len || s[i + 1] < lo || s[i + 1] > hi)
+		return 0;
+	for (k = 2; k < n; k++)
+		if ((s[i + k] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+static bool
+syntax_ok(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	bool		 instr = false;
+	size_t		 i, n;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = u[i];
+
+		if (instr) {
+			if (c < 0x20)
+				return false;
+			if (c >= 0x80) {
+				if ((n = utf8_len(u, i, len)) == 0)
+					return false;
+				i += n - 1;
+				continue;
+			}
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				instr = false;
+		} else if (c == '"')
+			instr = true;
+		else if (strchr(" \t\r\n{}[]:,-+.0123456789eEtrufalsn", c) ==
+		    NULL)
+			return false;
+	}
+	return true;
+}
+
 enum sb_err
 sb_json_parse(const char *s, size_t len, json_object **out)
+{
+	return sb_json_parse_depth(s, len, SB_JSON_DEPTH, out);
+}
+
+enum sb_err
+sb_json_parse_depth(const char *s, size_t len, int depth, json_object **out)
 {
 	json_tokener	*tok;
 	json_object	*obj;
 	size_t		 end;
 
 	*out = NULL;
-	if (len == 0 || len > (size_t)INT32_MAX || memchr(s, '\0', len))
+	if (len == 0 || len > (size_t)INT32_MAX || memchr(s, '\0', len) ||
+	    !syntax_ok(s, len))
 		return SB_ERR_BODY_NOT_JSON;
-	if ((tok = json_tokener_new_ex(SB_JSON_DEPTH)) == NULL)
+	if ((tok = json_tokener_new_ex(depth)) == NULL)
 		return SB_ERR_INTERNAL;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+	    JSON_TOKENER_VALIDATE_UTF8);
 	obj = json_tokener_parse_ex(tok, s, (int)len);
 	end = json_tokener_get_parse_end(tok);
 	/* A bare number needs the end of input to be known complete. */

@@ -22,6 +22,10 @@
  */
 enum sb_err	 sb_json_parse(const char *s, size_t len, json_object **out);
 
+/* As sb_json_parse(), nesting at most depth levels. */
+enum sb_err	 sb_json_parse_depth(const char *s, size_t len, int depth,
+		    json_object **out);
+
 /*
  * Removes the member name from obj, if present. It must be a JSON object
  * whose text is at most cap bytes. Returns SB_OK with *out (the caller

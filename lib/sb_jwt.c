@@ -10,6 +10,7 @@
 
 #include "sb_cache.h"
 #include "sb_config.h"
+#include "sb_json.h"
 #include "sb_jwt.h"
 #include "sb_util.h"
 
@@ -184,24 +185,17 @@ static json_object *
 segment_json(const char *s, size_t len)
 {
 	unsigned char	 buf[PART_MAX];
-	json_tokener	*tok;
 	json_object	*obj;
 	long		 n;
 
 	if ((n = sb_b64url_decode(s, len, buf, sizeof(buf))) <= 0 ||
-	    memchr(buf, '\0', (size_t)n) != NULL)
+	    sb_json_parse_depth((const char *)buf, (size_t)n, 8, &obj) !=
+	    SB_OK)
 		return NULL;
-	if ((tok = json_tokener_new_ex(8)) == NULL)
-		return NULL;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	obj = json_tokener_parse_ex(tok, (const char *)buf, (int)n);
-	if (obj != NULL && (json_tokener_get_error(tok) != json_tokener_success
-	    || json_tokener_get_parse_end(tok) != (size_t)n ||
-	    !json_object_is_type(obj, json_type_object))) {
+	if (!json_object_is_type(obj, json_type_object)) {
 		json_object_put(obj);
-		obj = NULL;
+		return NULL;
 	}
-	json_tokener_free(tok);
 	return obj;
 }
 

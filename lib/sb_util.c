@@ -52,7 +52,9 @@ sb_parse_long(const char *s, long min, long max, long *out)
 	char	*end;
 	long	 n;
 
-	if (*s == '\0' || *s == ' ' || *s == '+')
+	/* strtol(3) would skip white space and take a '+'. */
+	if (!(s[0] >= '0' && s[0] <= '9') &&
+	    !(s[0] == '-' && s[1] >= '0' && s[1] <= '9'))
 		return -1;
 	errno = 0;
 	n = strtol(s, &end, 10);

@@ -6,10 +6,12 @@
  */
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
+const http = require('node:http');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
 
 const TOP = path.resolve(__dirname, '../..');
 const BUILD = process.env.SB_BUILD || 'build';
@@ -35,6 +37,21 @@ function readEnv(file) {
   return out;
 }
 
+let userSeq = 0;
+
+/* The same token re-signed with a key that is not the app's: a forgery. */
+function forge(jwt) {
+  const [h, p] = jwt.split('.');
+  const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-384' });
+  const sig = crypto.sign('sha384', Buffer.from(`${h}.${p}`), { key: privateKey, dsaEncoding: 'ieee-p1363' });
+  return `${h}.${p}.${sig.toString('base64url')}`;
+}
+
+/* The claims of a JWT, unverified. */
+function claims(jwt) {
+  return JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
+}
+
 class Stack {
   constructor(dir, port, env) {
     this.dir = dir;
@@ -58,6 +75,27 @@ class Stack {
     let json;
     try { json = JSON.parse(text); } catch { json = undefined; }
     return { status: res.status, headers: res.headers, text, json };
+  }
+
+  /*
+   * A request with the path sent exactly as given (fetch would resolve
+   * "%2e%2e" and the like before sending).
+   */
+  raw(method, urlPath, headers = {}, body) {
+    return new Promise((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: this.port, method, path: urlPath, headers }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => { text += d; });
+        res.on('end', () => {
+          let json;
+          try { json = JSON.parse(text); } catch { json = undefined; }
+          resolve({ status: res.statusCode, headers: res.headers, text, json });
+        });
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
   }
 
   /* A call to the simulator's control interface. */
@@ -107,6 +145,28 @@ class Stack {
     return r.json.result;
   }
 
+  /* A simulator session (JWT and refresh token) for a registered user. */
+  async session(userId, opts = {}) {
+    return this.sim('POST', 'session', { user_id: userId, ...opts });
+  }
+
+  /* Registers a user through the backend and logs them in at the simulator. */
+  async user(prefix = 'u', userData) {
+    const name = `${prefix}-${process.pid}-${++userSeq}`;
+    const { user_id } = await this.register(name, userData);
+    const { jwt } = await this.session(user_id);
+    return { name, id: user_id, jwt, auth: { authorization: `Bearer ${jwt}` } };
+  }
+
+  /* Creates a group at sentc through the backend; returns its id. */
+  async group(owner, groupData) {
+    const body = { keys: 'opaque' };
+    if (groupData !== undefined) body.group_data = groupData;
+    const r = await this.api('POST', '/api/v1/group', { body, headers: owner.auth });
+    assert.equal(r.status, 200, r.text);
+    return r.json.result.group_id;
+  }
+
   stop() {
     execFileSync(path.join(TOP, 'nginx/stack'), ['stop'], { env: { ...process.env, RUN_DIR: this.dir } });
     const log = this.log();
@@ -130,4 +190,4 @@ async function start(env = {}) {
   return new Stack(dir, port, env);
 }
 
-module.exports = { start, readEnv, TOP, BUILD };
+module.exports = { start, readEnv, forge, claims, TOP, BUILD };

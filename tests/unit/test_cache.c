@@ -1,6 +1,8 @@
 /*
- * test_cache.c: the bounded cache with expiry (sb_cache.h).
+ * test_cache.c: the bounded, shared cache with expiry (sb_cache.h).
  */
+#include <sys/wait.h>
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -8,10 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "sb_cache.h"
+
+#define VALMAX	64
 
 /* The key of one string. */
 static void
@@ -36,12 +41,12 @@ key_n(unsigned char *key, size_t i)
 static size_t
 held(struct sb_cache *c, size_t n, int64_t now)
 {
-	unsigned char	 key[SB_CACHE_KEY];
-	size_t		 i, len, count = 0;
+	unsigned char	 key[SB_CACHE_KEY], out[VALMAX];
+	size_t		 i, count = 0;
 
 	for (i = 0; i < n; i++) {
 		key_n(key, i);
-		if (sb_cache_get(c, key, now, &len) != NULL)
+		if (sb_cache_get(c, key, now, out, sizeof(out)) >= 0)
 			count++;
 	}
 	return count;
@@ -52,28 +57,52 @@ test_put_get(void **state)
 {
 	struct sb_cache	*c;
 	unsigned char	 k1[SB_CACHE_KEY], k2[SB_CACHE_KEY];
-	char		 val[] = "hello";
-	const char	*got;
-	size_t		 len = 0;
+	char		 val[] = "hello", out[VALMAX];
 
-	assert_non_null(c = sb_cache_new(16));
+	assert_non_null(c = sb_cache_new(16, VALMAX));
 	key_of(k1, "one");
 	key_of(k2, "two");
-	assert_null(sb_cache_get(c, k1, 100, &len));
+	assert_int_equal(sb_cache_get(c, k1, 100, out, sizeof(out)), -1);
 	assert_int_equal(sb_cache_put(c, k1, 0, val, sizeof(val), 200), 0);
 
 	/* A copy is stored, not the caller's buffer. */
 	val[0] = 'J';
-	assert_non_null(got = sb_cache_get(c, k1, 100, &len));
-	assert_int_equal(len, sizeof(val));
-	assert_string_equal(got, "hello");
-	assert_null(sb_cache_get(c, k2, 100, &len));
+	memset(out, 0, sizeof(out));
+	assert_int_equal(sb_cache_get(c, k1, 100, out, sizeof(out)),
+	    (long)sizeof(val));
+	assert_string_equal(out, "hello");
+	assert_int_equal(sb_cache_get(c, k2, 100, out, sizeof(out)), -1);
 
 	/* An empty value is a value. */
 	assert_int_equal(sb_cache_put(c, k2, 0, "", 0, 200), 0);
-	len = 99;
-	assert_non_null(sb_cache_get(c, k2, 100, &len));
-	assert_int_equal(len, 0);
+	assert_int_equal(sb_cache_get(c, k2, 100, out, sizeof(out)), 0);
+	sb_cache_free(c);
+}
+
+static void
+test_value_size(void **state)
+{
+	struct sb_cache	*c;
+	unsigned char	 k[SB_CACHE_KEY], big[VALMAX + 1];
+	char		 out[VALMAX];
+
+	assert_non_null(c = sb_cache_new(16, VALMAX));
+	key_of(k, "k");
+	memset(big, 'b', sizeof(big));
+
+	/* Over valmax: refused, nothing stored. */
+	assert_int_equal(sb_cache_put(c, k, 0, big, VALMAX + 1, 200), -1);
+	assert_int_equal(sb_cache_get(c, k, 100, out, sizeof(out)), -1);
+
+	/* valmax itself fits. */
+	assert_int_equal(sb_cache_put(c, k, 0, big, VALMAX, 200), 0);
+	assert_int_equal(sb_cache_get(c, k, 100, out, VALMAX), VALMAX);
+	assert_memory_equal(out, big, VALMAX);
+
+	/* An out buffer too small gets nothing, and is not written. */
+	memset(out, 0, sizeof(out));
+	assert_int_equal(sb_cache_get(c, k, 100, out, VALMAX - 1), -1);
+	assert_int_equal(out[0], 0);
 	sb_cache_free(c);
 }
 
@@ -82,19 +111,19 @@ test_expiry(void **state)
 {
 	struct sb_cache	*c;
 	unsigned char	 k[SB_CACHE_KEY];
-	size_t		 len;
+	char		 out[VALMAX];
 
-	assert_non_null(c = sb_cache_new(16));
+	assert_non_null(c = sb_cache_new(16, VALMAX));
 	key_of(k, "k");
 	assert_int_equal(sb_cache_put(c, k, 0, "v", 1, 1000), 0);
-	assert_non_null(sb_cache_get(c, k, 0, &len));
-	assert_non_null(sb_cache_get(c, k, 999, &len));
-	assert_null(sb_cache_get(c, k, 1000, &len));
+	assert_int_equal(sb_cache_get(c, k, 0, out, sizeof(out)), 1);
+	assert_int_equal(sb_cache_get(c, k, 999, out, sizeof(out)), 1);
+	assert_int_equal(sb_cache_get(c, k, 1000, out, sizeof(out)), -1);
 	/* Gone for good, not only hidden at that time. */
-	assert_null(sb_cache_get(c, k, 999, &len));
+	assert_int_equal(sb_cache_get(c, k, 999, out, sizeof(out)), -1);
 
 	assert_int_equal(sb_cache_put(c, k, 0, "v", 1, 1000), 0);
-	assert_null(sb_cache_get(c, k, 5000, &len));
+	assert_int_equal(sb_cache_get(c, k, 5000, out, sizeof(out)), -1);
 	sb_cache_free(c);
 }
 
@@ -103,80 +132,73 @@ test_replace(void **state)
 {
 	struct sb_cache	*c;
 	unsigned char	 k[SB_CACHE_KEY];
-	const char	*got;
-	size_t		 len, i;
+	char		 out[VALMAX];
+	size_t		 i;
 
-	assert_non_null(c = sb_cache_new(4));
+	assert_non_null(c = sb_cache_new(4, VALMAX));
 	key_of(k, "k");
 	assert_int_equal(sb_cache_put(c, k, 1, "first", 6, 1000), 0);
 	assert_int_equal(sb_cache_put(c, k, 2, "second!", 8, 2000), 0);
-	assert_non_null(got = sb_cache_get(c, k, 1500, &len));
-	assert_int_equal(len, 8);
-	assert_string_equal(got, "second!");
+	assert_int_equal(sb_cache_get(c, k, 1500, out, sizeof(out)), 8);
+	assert_string_equal(out, "second!");
 
 	/* The new tag and expiry hold, not the old ones. */
 	sb_cache_drop_tag(c, 1);
-	assert_non_null(sb_cache_get(c, k, 1500, &len));
+	assert_int_equal(sb_cache_get(c, k, 1500, out, sizeof(out)), 8);
 	sb_cache_drop_tag(c, 2);
-	assert_null(sb_cache_get(c, k, 1500, &len));
+	assert_int_equal(sb_cache_get(c, k, 1500, out, sizeof(out)), -1);
 
 	/* The last of many puts of one key is the one held. */
 	for (i = 0; i < 10; i++)
 		assert_int_equal(sb_cache_put(c, k, 0, &i, sizeof(i), 3000),
 		    0);
-	assert_non_null(got = sb_cache_get(c, k, 0, &len));
-	assert_int_equal(len, sizeof(i));
-	memcpy(&i, got, sizeof(i));
+	assert_int_equal(sb_cache_get(c, k, 0, out, sizeof(out)),
+	    (long)sizeof(i));
+	memcpy(&i, out, sizeof(i));
 	assert_int_equal(i, 9);
 	sb_cache_free(c);
 }
 
-/* Ten times as many entries as there is room for. */
+/*
+ * Ten times as many entries as asked room for: memory does not grow, so
+ * at most a small multiple of cap stays, and the newest is always there.
+ */
 static void
 bounded(size_t cap)
 {
 	struct sb_cache	*c;
-	unsigned char	 key[SB_CACHE_KEY];
-	const void	*got;
-	size_t		 i, len, n = 10 * cap, v;
+	unsigned char	 key[SB_CACHE_KEY], out[VALMAX];
+	size_t		 i, n = 10 * cap, v, count;
 
-	assert_non_null(c = sb_cache_new(cap));
+	assert_non_null(c = sb_cache_new(cap, sizeof(size_t)));
 	for (i = 0; i < n; i++) {
 		key_n(key, i);
 		assert_int_equal(sb_cache_put(c, key, 0, &i, sizeof(i),
 		    1000 + (int64_t)i), 0);
-		/* The entry just stored is there. */
-		assert_non_null(got = sb_cache_get(c, key, 0, &len));
-		assert_int_equal(len, sizeof(i));
-		memcpy(&v, got, sizeof(v));
+		assert_int_equal(sb_cache_get(c, key, 0, out, sizeof(out)),
+		    (long)sizeof(i));
+		memcpy(&v, out, sizeof(v));
 		assert_int_equal(v, i);
 	}
-	if (held(c, n, 0) > cap)
-		fail_msg("cache of %zu holds %zu entries", cap,
-		    held(c, n, 0));
-	assert_true(held(c, n, 0) > 0);
+	count = held(c, n, 0);
+	if (count == 0 || count > 2 * cap + 4)
+		fail_msg("cache of %zu holds %zu of %zu entries", cap, count,
+		    n);
 
 	/* Still in working order once full. */
 	key_of(key, "late");
 	assert_int_equal(sb_cache_put(c, key, 0, "x", 1, 5000), 0);
-	assert_non_null(sb_cache_get(c, key, 0, &len));
+	assert_int_equal(sb_cache_get(c, key, 0, out, sizeof(out)), 1);
 	sb_cache_free(c);
 }
 
 static void
 test_bounded(void **state)
 {
-	bounded(16);
-	bounded(64);
-}
-
-/* The header promises at most entries values, whatever the number. */
-static void
-test_bounded_odd_size(void **state)
-{
-	bounded(10);
-	bounded(5);
 	bounded(1);
+	bounded(10);
+	bounded(16);
+	bounded(100);
 }
 
 static void
@@ -184,29 +206,37 @@ test_drop_tag(void **state)
 {
 	struct sb_cache	*c;
 	unsigned char	 a[SB_CACHE_KEY], b[SB_CACHE_KEY], d[SB_CACHE_KEY];
-	size_t		 len;
+	char		 out[VALMAX];
+	uint64_t	 t1, t2;
 
-	assert_non_null(c = sb_cache_new(64));
+	t1 = sb_cache_tag("group-1");
+	t2 = sb_cache_tag("group-2");
+	assert_int_not_equal(t1, t2);
+	assert_int_equal(t1, sb_cache_tag("group-1"));
+	assert_int_not_equal(t1, 0);
+
+	assert_non_null(c = sb_cache_new(64, VALMAX));
 	key_of(a, "a");
 	key_of(b, "b");
 	key_of(d, "d");
-	assert_int_equal(sb_cache_put(c, a, 7, "a", 1, 1000), 0);
-	assert_int_equal(sb_cache_put(c, b, 8, "b", 1, 1000), 0);
-	assert_int_equal(sb_cache_put(c, d, 7, "d", 1, 1000), 0);
+	assert_int_equal(sb_cache_put(c, a, t1, "a", 1, 1000), 0);
+	assert_int_equal(sb_cache_put(c, b, t2, "b", 1, 1000), 0);
+	assert_int_equal(sb_cache_put(c, d, t1, "d", 1, 1000), 0);
 
-	sb_cache_drop_tag(c, 9);
-	assert_non_null(sb_cache_get(c, a, 0, &len));
-	assert_non_null(sb_cache_get(c, b, 0, &len));
-	assert_non_null(sb_cache_get(c, d, 0, &len));
+	sb_cache_drop_tag(c, sb_cache_tag("group-3"));
+	assert_int_equal(sb_cache_get(c, a, 0, out, sizeof(out)), 1);
+	assert_int_equal(sb_cache_get(c, b, 0, out, sizeof(out)), 1);
+	assert_int_equal(sb_cache_get(c, d, 0, out, sizeof(out)), 1);
 
-	sb_cache_drop_tag(c, 7);
-	assert_null(sb_cache_get(c, a, 0, &len));
-	assert_non_null(sb_cache_get(c, b, 0, &len));
-	assert_null(sb_cache_get(c, d, 0, &len));
+	sb_cache_drop_tag(c, t1);
+	assert_int_equal(sb_cache_get(c, a, 0, out, sizeof(out)), -1);
+	assert_int_equal(sb_cache_get(c, b, 0, out, sizeof(out)), 1);
+	assert_int_equal(sb_cache_get(c, d, 0, out, sizeof(out)), -1);
 
 	/* A dropped key may be stored again. */
-	assert_int_equal(sb_cache_put(c, a, 7, "A", 1, 1000), 0);
-	assert_non_null(sb_cache_get(c, a, 0, &len));
+	assert_int_equal(sb_cache_put(c, a, t1, "A", 1, 1000), 0);
+	assert_int_equal(sb_cache_get(c, a, 0, out, sizeof(out)), 1);
+	assert_int_equal(out[0], 'A');
 	sb_cache_free(c);
 }
 
@@ -215,15 +245,70 @@ test_size_zero(void **state)
 {
 	struct sb_cache	*c;
 	unsigned char	 k[SB_CACHE_KEY];
-	size_t		 len;
+	char		 out[VALMAX];
 
-	assert_non_null(c = sb_cache_new(0));
+	assert_non_null(c = sb_cache_new(0, VALMAX));
 	key_of(k, "k");
 	assert_int_equal(sb_cache_put(c, k, 0, "v", 1, 1000), 0);
-	assert_null(sb_cache_get(c, k, 0, &len));
+	assert_int_equal(sb_cache_get(c, k, 0, out, sizeof(out)), -1);
 	sb_cache_drop_tag(c, 0);
 	sb_cache_free(c);
 	sb_cache_free(NULL);
+}
+
+static void
+test_stats(void **state)
+{
+	struct sb_cache	*c;
+	unsigned char	 k[SB_CACHE_KEY];
+	char		 out[VALMAX];
+	uint64_t	 hits, misses;
+
+	assert_non_null(c = sb_cache_new(16, VALMAX));
+	sb_cache_stats(c, &hits, &misses);
+	assert_int_equal(hits, 0);
+	assert_int_equal(misses, 0);
+
+	key_of(k, "k");
+	assert_int_equal(sb_cache_get(c, k, 0, out, sizeof(out)), -1);
+	assert_int_equal(sb_cache_put(c, k, 0, "v", 1, 1000), 0);
+	assert_int_equal(sb_cache_get(c, k, 0, out, sizeof(out)), 1);
+	assert_int_equal(sb_cache_get(c, k, 0, out, sizeof(out)), 1);
+	sb_cache_stats(c, &hits, &misses);
+	assert_int_equal(hits, 2);
+	assert_int_equal(misses, 1);
+	sb_cache_free(c);
+}
+
+/* What a forked worker stores, the others see, and its hits count. */
+static void
+test_shared_across_fork(void **state)
+{
+	struct sb_cache	*c;
+	unsigned char	 k[SB_CACHE_KEY];
+	char		 out[VALMAX];
+	uint64_t	 hits, misses;
+	pid_t		 pid;
+	int		 status;
+
+	assert_non_null(c = sb_cache_new(16, VALMAX));
+	key_of(k, "from-the-child");
+	if ((pid = fork()) == 0) {
+		if (sb_cache_put(c, k, 0, "child", 6, 1000) != 0 ||
+		    sb_cache_get(c, k, 0, out, sizeof(out)) != 6)
+			_exit(1);
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+
+	assert_int_equal(sb_cache_get(c, k, 0, out, sizeof(out)), 6);
+	assert_string_equal(out, "child");
+	sb_cache_stats(c, &hits, &misses);
+	assert_int_equal(hits, 2);
+	sb_cache_free(c);
 }
 
 static void
@@ -232,8 +317,8 @@ test_key(void **state)
 	static const char *const ab_c[] = { "ab", "c" };
 	static const char *const a_bc[] = { "a", "bc" };
 	static const char *const abc[] = { "abc" };
-	unsigned char	 k1[SB_CACHE_KEY], k2[SB_CACHE_KEY], k3[SB_CACHE_KEY];
-	unsigned char	 k4[SB_CACHE_KEY];
+	unsigned char	 k1[SB_CACHE_KEY], k2[SB_CACHE_KEY];
+	unsigned char	 k3[SB_CACHE_KEY], k4[SB_CACHE_KEY];
 
 	sb_cache_key(k1, a_bc, 2);
 	sb_cache_key(k2, ab_c, 2);
@@ -254,12 +339,14 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_put_get),
+		cmocka_unit_test(test_value_size),
 		cmocka_unit_test(test_expiry),
 		cmocka_unit_test(test_replace),
 		cmocka_unit_test(test_bounded),
-		cmocka_unit_test(test_bounded_odd_size),
 		cmocka_unit_test(test_drop_tag),
 		cmocka_unit_test(test_size_zero),
+		cmocka_unit_test(test_stats),
+		cmocka_unit_test(test_shared_across_fork),
 		cmocka_unit_test(test_key),
 	};
 

@@ -21,9 +21,10 @@
 #define SECRET		"sk-8f2b1c9e4d7a55e1"
 #define SIGN_KEY	"MIG2AgEAMBAGByqGSM49AgEGBSuBBAAiBIGeMIGb-sign"
 /* Base64 of the P-384 generator: a valid public point. */
-#define KEY_B64		"BKqHyiK+iwU3jrHHHvMgrXRuHTtii6ebmFn3QeCCVCo4VQLy" \
-			"Xb9VKWw6VF44cnYKtzYX3kqWJixvXZ6Yv5KS3Cn49B29KJoU" \
-			"fOnaMRO18LjACmCxzh1+gZ16Qx18kOoOXw=="
+#define KEY_B64		"BKqHyiK+iwU3jrHHHvMgrXRuHTtii6ebmFn3QeCC" \
+			"VCo4VQLyXb9VKWw6VF44cnYKtzYX3kqWJixvXZ6Y" \
+			"v5KS3Cn49B29KJoUfOnaMRO18LjACmCxzh1+gZ16" \
+			"Qx18kOoOXw=="
 
 #define L_PUBLIC	"SENTC_PUBLIC_TOKEN=pub-3a9d\n"
 #define L_SECRET	"SENTC_SECRET_TOKEN=" SECRET "\n"
@@ -419,12 +420,14 @@ test_nul_byte(void **state)
 {
 	static const char	 text[] = MINIMAL "SENTC_BACKEND_WORKERS=4\0"
 	    "\nSENTC_BACKEND_DB=/tmp/x\n";
-
+	static const char	 comment[] = MINIMAL "# a comment\0\n";
 	struct sb_config	 cfg;
 	char			 err[ERR_LEN];
 
-	assert_int_equal(fails_naming("NUL byte", text, sizeof(text) - 1,
-	    NULL, NULL), 0);
+	assert_int_equal(fails_naming("NUL byte in a value", text,
+	    sizeof(text) - 1, NULL, NULL), 0);
+	assert_int_equal(fails_naming("NUL byte in a comment", comment,
+	    sizeof(comment) - 1, NULL, NULL), 0);
 
 	/* The text before the NUL is fine on its own. */
 	fake_env = NULL;

@@ -18,6 +18,7 @@
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rsa.h>
 
 #include "sb_error.h"
@@ -363,6 +364,34 @@ test_valid_token(void **state)
 	assert_int_equal(c.exp, NOW + 3600);
 	assert_int_equal(c.iat, NOW - 60);
 	assert_true(c.fresh);
+}
+
+/* The tokens minted here are standard: libjwt verifies them too. */
+static void
+test_minted_token_is_standard(void **state)
+{
+	BIO	*bio;
+	jwt_t	*jwt;
+	char	 tok[TOK_MAX], *pem;
+	long	 len;
+
+	mint(tok, &(struct mint){ 0 });
+	assert_non_null(bio = BIO_new(BIO_s_mem()));
+	assert_int_equal(PEM_write_bio_PUBKEY(bio, ka.pk), 1);
+	assert_true((len = BIO_get_mem_data(bio, &pem)) > 0);
+	assert_int_equal(jwt_decode(&jwt, tok, (const unsigned char *)pem,
+	    (int)len), 0);
+	assert_int_equal(jwt_get_alg(jwt), JWT_ALG_ES384);
+	assert_string_equal(jwt_get_grant(jwt, "sub"), SUB);
+	jwt_free(jwt);
+
+	/* And a signature of the other key does not pass there either. */
+	mint(tok, &(struct mint){ .key = kb.pk });
+	jwt = NULL;
+	assert_int_not_equal(jwt_decode(&jwt, tok, (const unsigned char *)pem,
+	    (int)len), 0);
+	jwt_free(jwt);
+	BIO_free(bio);
 }
 
 static void
@@ -953,8 +982,8 @@ test_keys_parse_bad(void **state)
 	memcpy(pt, ka.pt, POINT_LEN);
 	pt[0] = 0x02;
 	POINT("97 bytes with prefix 0x02", pt, POINT_LEN);
-	pt[0] = 0x06;
-	POINT("97 bytes with hybrid prefix 0x06", pt, POINT_LEN);
+	pt[0] = 0x06 | (ka.pt[POINT_LEN - 1] & 1);
+	POINT("hybrid point, prefix 0x06 or 0x07", pt, POINT_LEN);
 	pt[0] = 0x02 | (ka.pt[POINT_LEN - 1] & 1);
 	POINT("compressed point", pt, 49);
 	memset(pt, 0, POINT_LEN);
@@ -1021,6 +1050,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid_token),
+		cmocka_unit_test(test_minted_token_is_standard),
 		cmocka_unit_test(test_valid_token_not_fresh),
 		cmocka_unit_test(test_token_length),
 		cmocka_unit_test(test_claims),

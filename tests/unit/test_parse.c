@@ -26,13 +26,30 @@
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
+/* s with control and non-ASCII bytes escaped, for messages. */
+static const char *
+esc(const char *s)
+{
+	static char	 buf[256];
+	size_t		 n = 0;
+
+	for (; *s != '\0' && n + 5 < sizeof(buf); s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n,
+			    "\\x%02x", (unsigned char)*s);
+		else
+			buf[n++] = *s;
+	buf[n] = '\0';
+	return buf;
+}
+
 /* Reports a table row that went wrong; returns 1 if it did. */
 static int
 differs(const char *what, long got, long want)
 {
 	if (got == want)
 		return 0;
-	print_error("%s: got %ld, want %ld\n", what, got, want);
+	print_error("\"%s\": got %ld, want %ld\n", esc(what), got, want);
 	return 1;
 }
 
@@ -435,7 +452,7 @@ json_accepted(const char *what, const char *s, size_t len)
 	e = sb_json_parse(s, len, &o);
 	if (e == SB_ERR_BODY_NOT_JSON && o == NULL)
 		return 0;
-	print_error("%s: got %d, out %s\n", what, (int)e,
+	print_error("\"%s\": got %d, out %s\n", esc(what), (int)e,
 	    o == NULL ? "NULL" : "set");
 	if (e == SB_OK)
 		json_object_put(o);

@@ -1,0 +1,71 @@
+'use strict';
+/* DELETE /api/v1/user: the user deletes their own account with a fresh JWT. */
+const { describe, it, before, after, beforeEach } = require('node:test');
+const assert = require('node:assert/strict');
+const { start, forge } = require('./harness');
+
+describe('DELETE /api/v1/user', () => {
+  let s;
+  before(async () => { s = await start(); });
+  after(() => s.stop());
+  beforeEach(() => s.clearLog());
+
+  it('relays with the secret token and removes the own data', async () => {
+    const u = await s.user('del', { keep: false });
+    await s.clearLog();
+    const r = await s.api('DELETE', '/api/v1/user', { headers: u.auth });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json, { status: true, result: 'Success' });
+    const up = await s.upstream();
+    assert.equal(up.length, 1);
+    assert.equal(up[0].token, 'secret');
+    assert.equal(up[0].auth, u.jwt);
+    assert.equal(s.rows(`SELECT 1 FROM users WHERE user_id = '${u.id}'`).length, 0);
+    const state = await s.sim('GET', 'state');
+    assert.ok(!state.users.some((x) => x.user_id === u.id));
+  });
+
+  it('refuses a JWT that is not fresh, before going upstream', async () => {
+    const u = await s.user('stale');
+    const { jwt } = await s.session(u.id, { fresh: false });
+    await s.clearLog();
+    const r = await s.api('DELETE', '/api/v1/user', { headers: { authorization: `Bearer ${jwt}` } });
+    assert.equal(r.status, 401);
+    assert.equal(r.json.err_code, 20019);
+    assert.match(r.json.err_msg, /fresh login/);
+    assert.deepEqual(await s.upstream(), []);
+    assert.equal(s.rows(`SELECT 1 FROM users WHERE user_id = '${u.id}'`).length, 1);
+  });
+
+  it('keeps the own data when sentc fails', async () => {
+    const u = await s.user('kept');
+    for (const mode of ['5xx', 'garbage']) {
+      await s.sim('POST', 'fail', { path: '/api/v1/user', method: 'DELETE', mode, count: 1 });
+      const r = await s.api('DELETE', '/api/v1/user', { headers: u.auth });
+      assert.equal(r.status, 502, mode);
+    }
+    // and when sentc refuses: the user's token kind is blocked for this endpoint
+    await s.sim('POST', 'endpoint', { endpoint: 'user_delete', kind: 'blocked' });
+    const r = await s.api('DELETE', '/api/v1/user', { headers: u.auth });
+    await s.sim('POST', 'endpoint', { endpoint: 'user_delete', kind: 'secret' });
+    assert.equal(r.status, 400);
+    assert.equal(r.json.err_code, 203);
+    assert.equal(s.rows(`SELECT 1 FROM users WHERE user_id = '${u.id}'`).length, 1);
+  });
+
+  it('refuses bad JWTs with 401 and no upstream call', async () => {
+    const u = await s.user('badjwt');
+    await s.clearLog();
+    for (const headers of [{}, { authorization: `Bearer ${forge(u.jwt)}` }, { authorization: 'Bearer x' }]) {
+      const r = await s.api('DELETE', '/api/v1/user', { headers });
+      assert.equal(r.status, 401);
+    }
+    assert.deepEqual(await s.upstream(), []);
+  });
+
+  it('leaves other methods on /api/v1/user to sentc', async () => {
+    const r = await s.api('PUT', '/api/v1/user', { body: {}, headers: { 'x-sentc-app-token': s.config.SENTC_PUBLIC_TOKEN } });
+    assert.equal(r.json.err_code, 404, 'the simulator answered');
+    assert.equal((await s.upstream()).length, 1);
+  });
+});
