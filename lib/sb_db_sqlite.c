@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -14,6 +15,7 @@
 #include "sb_util.h"
 
 #define BUSY_TIMEOUT_MS	2000
+#define OPEN_TRIES	100	/* 20 ms apart: programs starting together */
 
 enum stmt {
 	ST_USER_CREATE,
@@ -132,20 +134,23 @@ version(sqlite3 *db, int *v)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Brings the schema to the current version, in one transaction. */
+/*
+ * Brings the schema to the current version, in one transaction. Returns
+ * SQLITE_OK, or the code that stopped it with a reason in err.
+ */
 static int
 migrate(sqlite3 *db, char *err, size_t errlen)
 {
 	char	 sql[128];
-	int	 v, i;
+	int	 v, i, rc;
 
 	if (exec(db, "CREATE TABLE IF NOT EXISTS schema_version "
 	    "(version INTEGER NOT NULL)", err, errlen) == -1)
-		return -1;
+		return sqlite3_errcode(db);
 	if (version(db, &v) == 0 && v == NMIGRATIONS)
-		return 0;
+		return SQLITE_OK;
 	if (exec(db, "BEGIN IMMEDIATE", err, errlen) == -1)
-		return -1;
+		return sqlite3_errcode(db);
 	if (version(db, &v) == -1) {
 		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
 		goto fail;
@@ -163,24 +168,30 @@ migrate(sqlite3 *db, char *err, size_t errlen)
 	if (exec(db, sql, err, errlen) == -1 ||
 	    exec(db, "COMMIT", err, errlen) == -1)
 		goto fail;
-	return 0;
+	return SQLITE_OK;
 fail:
+	rc = sqlite3_errcode(db);
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	return -1;
+	return rc == SQLITE_OK ? SQLITE_ERROR : rc;
 }
 
-enum sb_err
-sb_db_open(const char *spec, struct sb_db **out, char *err, size_t errlen)
+/*
+ * One try at opening the store. Returns SQLITE_OK with *out, or the
+ * SQLite code that stopped it with a reason in err.
+ */
+static int
+open_once(const char *spec, struct sb_db **out, char *err, size_t errlen)
 {
 	struct sb_db	*d;
+	int		 rc;
 
 	*out = NULL;
 	if ((d = calloc(1, sizeof(*d))) == NULL) {
 		snprintf(err, errlen, "out of memory");
-		return SB_ERR_STORAGE;
+		return SQLITE_NOMEM;
 	}
-	if (sqlite3_open_v2(spec, &d->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	if ((rc = sqlite3_open_v2(spec, &d->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL)) != SQLITE_OK) {
 		snprintf(err, errlen, "%s", d->db != NULL ?
 		    sqlite3_errmsg(d->db) : "out of memory");
 		goto fail;
@@ -188,13 +199,38 @@ sb_db_open(const char *spec, struct sb_db **out, char *err, size_t errlen)
 	sqlite3_busy_timeout(d->db, BUSY_TIMEOUT_MS);
 	sqlite3_extended_result_codes(d->db, 1);
 	if (exec(d->db, "PRAGMA journal_mode = WAL", err, errlen) == -1 ||
-	    exec(d->db, "PRAGMA synchronous = FULL", err, errlen) == -1 ||
-	    migrate(d->db, err, errlen) == -1)
+	    exec(d->db, "PRAGMA synchronous = FULL", err, errlen) == -1) {
+		rc = sqlite3_errcode(d->db);
+		goto fail;
+	}
+	if ((rc = migrate(d->db, err, errlen)) != SQLITE_OK)
 		goto fail;
 	*out = d;
-	return SB_OK;
+	return SQLITE_OK;
 fail:
 	sb_db_close(d);
+	return rc == SQLITE_OK ? SQLITE_ERROR : rc;
+}
+
+/*
+ * Programs that start together race for the first WAL switch and the
+ * migration, and SQLite answers some of those races with SQLITE_BUSY at
+ * once, without its busy handler: those are tried again.
+ */
+enum sb_err
+sb_db_open(const char *spec, struct sb_db **out, char *err, size_t errlen)
+{
+	struct timespec	 pause = { 0, 20 * 1000 * 1000 };
+	int		 i, rc;
+
+	for (i = 0; i < OPEN_TRIES; i++) {
+		rc = open_once(spec, out, err, errlen);
+		if (rc == SQLITE_OK)
+			return SB_OK;
+		if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
+			break;
+		nanosleep(&pause, NULL);
+	}
 	return SB_ERR_STORAGE;
 }
 

@@ -287,6 +287,7 @@ sb_relay(struct sb_req *req, enum sb_method method, const char *path,
 
 	if ((e = sb_upstream(req, method, path, token, jwt, body, len, res)) !=
 	    SB_OK) {
+		sb_upstream_res_free(res);
 		sb_reply_err(req, e, NULL);
 		return -1;
 	}

@@ -47,7 +47,7 @@ enum sb_err	 sb_upstream(struct sb_req *req, enum sb_method method,
 
 /*
  * As sb_upstream(), but answers the request itself on a fault. Returns
- * 0 with an envelope in res, or -1 once answered.
+ * 0 with an envelope in res (to free), or -1 once answered, res empty.
  */
 int		 sb_relay(struct sb_req *req, enum sb_method method,
 		    const char *path, enum sb_token token, const char *jwt,
