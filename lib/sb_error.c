@@ -101,6 +101,23 @@ describe(enum sb_err e, int *status, const char **msg)
 	case SB_ERR_BAD_REQUEST:
 		*status = 400, *msg = "The request is malformed";
 		return;
+	case SB_ERR_ORIGIN:
+		*status = 403, *msg = "This origin may not use this route";
+		return;
+	case SB_ERR_COOKIE:
+		*status = 401, *msg = "No valid session cookie: log in again";
+		return;
+	case SB_ERR_ADMIN_AUTH:
+		*status = 401, *msg = "The admin credential is missing or wrong";
+		return;
+	case SB_ERR_ADMIN_CLOSED:
+		*status = 403, *msg = "The admin routes are closed: no admin "
+		    "credential is configured";
+		return;
+	case SB_ERR_FIELD:
+		*status = 400, *msg = "A member of the request body is missing "
+		    "or invalid";
+		return;
 	case SB_ERR__MAX:
 		break;
 	}

@@ -41,6 +41,11 @@ enum sb_err {
 	SB_ERR_NO_ITEM,		/* 20027 404 no such item in the group */
 	SB_ERR_QUERY,		/* 20028 400 a query parameter is malformed */
 	SB_ERR_BAD_REQUEST,	/* 20029 400 nginx found the request malformed */
+	SB_ERR_ORIGIN,		/* 20030 403 Origin not in ALLOWED_ORIGINS */
+	SB_ERR_COOKIE,		/* 20031 401 session cookie missing or bad */
+	SB_ERR_ADMIN_AUTH,	/* 20032 401 admin credential missing/wrong */
+	SB_ERR_ADMIN_CLOSED,	/* 20033 403 no admin credential configured */
+	SB_ERR_FIELD,		/* 20034 400 a body member missing or invalid */
 	SB_ERR__MAX
 };
 
