@@ -31,7 +31,7 @@ PROGRAMS	 = $(sort $(basename $(notdir $(wildcard cgi-bin/*.c))))
 BINS		 = $(PROGRAMS:%=$(BUILD)/bin/%)
 HEADERS		 = $(wildcard lib/*.h)
 
-.PHONY: all asan run test unit integration clean deps
+.PHONY: all asan run test unit integration clean deps FORCE
 
 all: $(BINS)
 
@@ -43,7 +43,13 @@ $(LIB): $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/bin/%: cgi-bin/%.c $(LIB) $(HEADERS)
+# The list of programs is compiled in (health checks each one): a program
+# added or removed rebuilds them.
+$(BUILD)/programs: FORCE
+	@mkdir -p $(@D)
+	@echo '$(PROGRAMS)' | cmp -s - $@ || echo '$(PROGRAMS)' >$@
+
+$(BUILD)/bin/%: cgi-bin/%.c $(LIB) $(HEADERS) $(BUILD)/programs
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -DSB_PROGRAMS='"$(PROGRAMS)"' \
 	    -o $@ $< $(LIB) $(LDLIBS)

@@ -73,6 +73,17 @@ enum sb_err	 sb_db_user_by_identifier(struct sb_db *,
 enum sb_err	 sb_db_group_create(struct sb_db *, const char *group_id,
 		    const char *creator, const char *group_data);
 
+/*
+ * The group's own data as JSON text in *out, which the caller frees.
+ * SB_ERR_NO_GROUP_DATA if the group has no row.
+ */
+enum sb_err	 sb_db_group_data(struct sb_db *, const char *group_id,
+		    char **out);
+
+/* Replaces the group's data; SB_ERR_NO_GROUP_DATA if it has no row. */
+enum sb_err	 sb_db_group_set_data(struct sb_db *, const char *group_id,
+		    const char *group_data);
+
 /* Removes a group's row and all its items, in one transaction. */
 enum sb_err	 sb_db_group_delete(struct sb_db *, const char *group_id);
 

@@ -24,6 +24,8 @@ enum stmt {
 	ST_USER_DELETE,
 	ST_USER_BY_IDENTIFIER,
 	ST_GROUP_CREATE,
+	ST_GROUP_DATA,
+	ST_GROUP_SET_DATA,
 	ST_GROUP_DELETE,
 	ST_GROUP_ITEMS_DELETE,
 	ST_ITEM_PUT,
@@ -46,6 +48,8 @@ static const char *const stmt_sql[ST__MAX] = {
 	    "ORDER BY created_at DESC LIMIT 1",
 	"INSERT INTO groups (group_id, creator, group_data, created_at) "
 	    "VALUES (?1, ?2, ?3, ?4)",
+	"SELECT group_data FROM groups WHERE group_id = ?1",
+	"UPDATE groups SET group_data = ?2 WHERE group_id = ?1",
 	"DELETE FROM groups WHERE group_id = ?1",
 	"DELETE FROM items WHERE group_id = ?1",
 	"INSERT INTO items (group_id, item_id, author, data, created_at, "
@@ -315,19 +319,24 @@ sb_db_user_create(struct sb_db *d, const char *user_id,
 	return run(d, st, NULL);
 }
 
-enum sb_err
-sb_db_user_data(struct sb_db *d, const char *user_id, char **out)
+/*
+ * The text column of the one row statement s finds for id, copied into
+ * *out (the caller frees it); none if no row.
+ */
+static enum sb_err
+text_by_id(struct sb_db *d, enum stmt s, const char *id, char **out,
+    enum sb_err none)
 {
 	sqlite3_stmt	*st;
 	int		 rc;
 
 	*out = NULL;
-	if ((st = stmt(d, ST_USER_DATA)) == NULL)
+	if ((st = stmt(d, s)) == NULL)
 		return SB_ERR_STORAGE;
-	sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) == SQLITE_DONE) {
 		sqlite3_reset(st);
-		return SB_ERR_NO_USER_DATA;
+		return none;
 	}
 	if (rc != SQLITE_ROW)
 		return failed(d, st);
@@ -336,21 +345,51 @@ sb_db_user_data(struct sb_db *d, const char *user_id, char **out)
 	return *out == NULL ? SB_ERR_INTERNAL : SB_OK;
 }
 
-enum sb_err
-sb_db_user_set_data(struct sb_db *d, const char *user_id,
-    const char *user_data)
+/* Sets the text of the row statement s finds for id; none if no row. */
+static enum sb_err
+set_by_id(struct sb_db *d, enum stmt s, const char *id, const char *text,
+    enum sb_err none)
 {
 	sqlite3_stmt	*st;
 	enum sb_err	 e;
 	int		 changes;
 
-	if ((st = stmt(d, ST_USER_SET_DATA)) == NULL)
+	if ((st = stmt(d, s)) == NULL)
 		return SB_ERR_STORAGE;
-	sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, user_data, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
 	if ((e = run(d, st, &changes)) != SB_OK)
 		return e;
-	return changes == 0 ? SB_ERR_NO_USER_DATA : SB_OK;
+	return changes == 0 ? none : SB_OK;
+}
+
+enum sb_err
+sb_db_user_data(struct sb_db *d, const char *user_id, char **out)
+{
+	return text_by_id(d, ST_USER_DATA, user_id, out, SB_ERR_NO_USER_DATA);
+}
+
+enum sb_err
+sb_db_user_set_data(struct sb_db *d, const char *user_id,
+    const char *user_data)
+{
+	return set_by_id(d, ST_USER_SET_DATA, user_id, user_data,
+	    SB_ERR_NO_USER_DATA);
+}
+
+enum sb_err
+sb_db_group_data(struct sb_db *d, const char *group_id, char **out)
+{
+	return text_by_id(d, ST_GROUP_DATA, group_id, out,
+	    SB_ERR_NO_GROUP_DATA);
+}
+
+enum sb_err
+sb_db_group_set_data(struct sb_db *d, const char *group_id,
+    const char *group_data)
+{
+	return set_by_id(d, ST_GROUP_SET_DATA, group_id, group_data,
+	    SB_ERR_NO_GROUP_DATA);
 }
 
 enum sb_err

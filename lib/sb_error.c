@@ -118,6 +118,9 @@ describe(enum sb_err e, int *status, const char **msg)
 		*status = 400, *msg = "A member of the request body is missing "
 		    "or invalid";
 		return;
+	case SB_ERR_NO_GROUP_DATA:
+		*status = 404, *msg = "No data stored for this group";
+		return;
 	case SB_ERR__MAX:
 		break;
 	}

@@ -1,4 +1,5 @@
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "sb_config.h"
@@ -155,6 +156,25 @@ sb_json_string(json_object *obj, const char *name)
 	    !json_object_is_type(v, json_type_string))
 		return NULL;
 	return json_object_get_string(v);
+}
+
+json_object *
+sb_body_data(struct sb_req *req, size_t cap, const char *key)
+{
+	json_object	*obj;
+	char		 msg[128];
+	size_t		 len;
+
+	if ((obj = sb_body_object(req)) == NULL)
+		return NULL;
+	sb_json_text(obj, &len);
+	if (len > cap) {
+		snprintf(msg, sizeof(msg), "The data is larger than %s", key);
+		sb_reply_err(req, SB_ERR_FIELD_TOO_LARGE, msg);
+		json_object_put(obj);
+		return NULL;
+	}
+	return obj;
 }
 
 json_object *

@@ -47,4 +47,12 @@ const char	*sb_json_text(json_object *obj, size_t *len);
  */
 json_object	*sb_body_object(struct sb_req *);
 
+/*
+ * As sb_body_object(), for a body that is data to store: its compact
+ * text must be at most cap bytes, else it answers 413 naming key (the
+ * config key of the cap). Returns the object (the caller puts it), or
+ * NULL once answered.
+ */
+json_object	*sb_body_data(struct sb_req *, size_t cap, const char *key);
+
 #endif

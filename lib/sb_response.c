@@ -1,4 +1,5 @@
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sb_response.h"
@@ -93,6 +94,26 @@ sb_reply_ok(struct sb_req *req, json_object *result)
 	    json_object_get(result) : json_object_new_string("Success"));
 	reply_json(req, 200, env);
 	json_object_put(env);
+}
+
+void
+sb_reply_ok_json(struct sb_req *req, const char *text, size_t len)
+{
+	static const char head[] = "{\"status\":true,\"result\":";
+	char		*s;
+	size_t		 n = sizeof(head) - 1;
+
+	if (req->status != 0)
+		return;
+	if ((s = malloc(n + len + 1)) == NULL) {
+		sb_reply_err(req, SB_ERR_INTERNAL, NULL);
+		return;
+	}
+	memcpy(s, head, n);
+	memcpy(s + n, text, len);
+	s[n + len] = '}';
+	sb_reply_raw(req, 200, "application/json", s, n + len + 1);
+	free(s);
 }
 
 json_object *

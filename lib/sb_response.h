@@ -17,6 +17,12 @@
 /* Success envelope around result (borrowed; NULL gives "Success"). */
 void	 sb_reply_ok(struct sb_req *, json_object *result);
 
+/*
+ * Success envelope around text[0..len), JSON already known to be valid
+ * (e.g. read back from the store, which only holds checked JSON).
+ */
+void	 sb_reply_ok_json(struct sb_req *, const char *text, size_t len);
+
 /* Error envelope for e, with msg (NULL: the default for e). */
 void	 sb_reply_err(struct sb_req *, enum sb_err e, const char *msg);
 

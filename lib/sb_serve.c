@@ -5,8 +5,10 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,22 +274,35 @@ supervise(int fd, const struct sb_route *route)
 	return 0;
 }
 
+static bool
+listening(int fd)
+{
+	int		 on = 0;
+	socklen_t	 len = sizeof(on);
+
+	return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 && on;
+}
+
+/*
+ * The socket handed over by systemd (fd 3, with LISTEN_PID and
+ * LISTEN_FDS) or by spawn-fcgi (standard input). Returns it, -1 if there
+ * is none, or -2 if systemd's variables name an fd that is not one.
+ */
 static int
 inherited_socket(void)
 {
 	const char	*pid, *fds;
-	int		 on = 0;
-	socklen_t	 len = sizeof(on);
+	long		 p, n;
 
-	/* systemd socket activation: the first passed fd, 3. */
 	if ((pid = getenv("LISTEN_PID")) != NULL &&
 	    (fds = getenv("LISTEN_FDS")) != NULL &&
-	    atol(pid) == (long)getpid() && atol(fds) >= 1)
-		return 3;
-	/* spawn-fcgi: a listening socket on standard input. */
-	if (getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 && on)
-		return 0;
-	return -1;
+	    sb_parse_long(pid, 1, LONG_MAX, &p) == 0 && p == (long)getpid() &&
+	    sb_parse_long(fds, 1, 1024, &n) == 0) {
+		unsetenv("LISTEN_PID");
+		unsetenv("LISTEN_FDS");
+		return listening(3) ? 3 : -2;
+	}
+	return listening(0) ? 0 : -1;
 }
 
 static int
@@ -411,7 +426,12 @@ sb_main(int argc, char *argv[], const struct sb_route *route)
 		return 0;
 	}
 
-	if ((fd = inherited_socket()) == -1) {
+	if ((fd = inherited_socket()) == -2) {
+		sb_log(SB_LOG_ERR, "LISTEN_FDS: fd 3 is not a listening socket");
+		sb_config_free(&config);
+		return 1;
+	}
+	if (fd == -1) {
 		if (sock == NULL) {
 			snprintf(path, sizeof(path), "%s/%s.sock",
 			    config.socket_dir, route->name);

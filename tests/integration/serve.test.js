@@ -121,3 +121,72 @@ describe('start-up refuses a config that cannot work, naming the key', () => {
     assert.equal(r.status, 0, r.stderr);
   });
 });
+
+describe('a program takes its socket from spawn-fcgi or systemd', () => {
+  let s;
+  before(async () => { s = await start(); });
+  after(() => s.stop());
+
+  /* Stops the stack's own `me`, so that another can take its socket. */
+  async function stopMe() {
+    const master = Number(fs.readFileSync(path.join(s.dir, 'pids', 'me'), 'utf8'));
+    process.kill(master, 'SIGTERM');
+    for (let i = 0; i < 100; i++) {
+      try { process.kill(master, 0); } catch { return; }
+      await sleep(20);
+    }
+    assert.fail('me did not stop');
+  }
+
+  /* Runs cmd until GET /backend/me answers through nginx; returns that answer. */
+  async function serveWith(cmd, args) {
+    const { spawn } = require('node:child_process');
+    const env = { ...process.env, SENTC_BACKEND_SOCKET_DIR: path.join(s.dir, 'elsewhere'), SENTC_BACKEND_DB: s.db };
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => { err += d; });
+    try {
+      for (let i = 0; i < 100; i++) {
+        const r = await s.api('GET', '/backend/me', { headers: s.auth });
+        if (r.status !== 503) return r;
+        await sleep(50);
+      }
+      assert.fail(`${cmd} never served: ${err.slice(0, 400)}`);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => { if (child.exitCode !== null) r(); else child.on('exit', r); });
+    }
+    return null;
+  }
+
+  it('serves on the socket spawn-fcgi passes on standard input, then on one from LISTEN_FDS', async () => {
+    const u = await s.user('sock', { via: 'inherited' });
+    s.auth = u.auth;
+    await stopMe();
+    const sock = path.join(s.dir, 'sock', 'me.sock');
+    const prog = path.join(TOP, BUILD, 'bin/me');
+    const cfg = fs.readFileSync(path.join(s.dir, 'config.path'), 'utf8').trim();
+
+    let r = await serveWith('spawn-fcgi', ['-n', '-s', sock, '-M', '0660', '--', prog, '-c', cfg]);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json.result, { via: 'inherited' });
+
+    // systemd's protocol: a listening socket as fd 3, LISTEN_PID and LISTEN_FDS.
+    const perl = 'use Socket; use POSIX; $^F = 10; my $p = shift; unlink $p;'
+      + 'socket(my $s, PF_UNIX, SOCK_STREAM, 0) or die; bind($s, pack_sockaddr_un($p)) or die "bind: $!";'
+      + 'listen($s, 128) or die; POSIX::dup2(fileno($s), 3) or die;'
+      + '$ENV{LISTEN_PID} = $$; $ENV{LISTEN_FDS} = 1; exec @ARGV or die';
+    r = await serveWith('perl', ['-e', perl, sock, prog, '-c', cfg]);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json.result, { via: 'inherited' });
+    assert.ok(!fs.existsSync(path.join(s.dir, 'elsewhere')), 'bound nothing of its own');
+  });
+
+  it('refuses to start when LISTEN_FDS names an fd that is not a listening socket', () => {
+    const cfg = fs.readFileSync(path.join(s.dir, 'config.path'), 'utf8').trim();
+    const r = spawnSync('bash', ['-c', 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" -c "$1" 3</dev/null',
+      path.join(TOP, BUILD, 'bin/me'), cfg], { encoding: 'utf8', timeout: 10000 });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /fd 3 is not a listening socket/);
+  });
+});
