@@ -46,6 +46,8 @@ enum sb_err {
 	SB_ERR_ADMIN_AUTH,	/* 20032 401 admin credential missing/wrong */
 	SB_ERR_ADMIN_CLOSED,	/* 20033 403 no admin credential configured */
 	SB_ERR_FIELD,		/* 20034 400 a body member missing or invalid */
+	SB_ERR_ADMIN_NETWORK,	/* 20035 403 admin route from a refused address */
+	SB_ERR_LEFT_OVER,	/* 20036 500 done at sentc, own data not removed */
 	SB_ERR__MAX
 };
 
