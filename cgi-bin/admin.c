@@ -115,7 +115,7 @@ handle(struct sb_req *req)
 {
 	json_object	*body = NULL;
 	const char	*ident;
-	char		 path[128], uid[SB_ID_LEN + 1] = "";
+	char		 path[128], uid[SB_ID_LEN + 1] = "", *data = NULL;
 	struct sb_db	*db;
 	enum sb_err	 e;
 
@@ -148,6 +148,13 @@ handle(struct sb_req *req)
 		snprintf(req->user, sizeof(req->user), "%s", req->id[0]);
 		if ((db = sb_db_for(req)) == NULL)
 			break;
+		/* The store must answer before sentc is asked. */
+		e = sb_db_user_data(db, req->id[0], &data);
+		free(data);
+		if (e != SB_OK && e != SB_ERR_NO_USER_DATA) {
+			sb_reply_err(req, e, NULL);
+			break;
+		}
 		snprintf(path, sizeof(path), "/user/forced/delete/%s",
 		    req->id[0]);
 		delete_user(req, db, SB_DELETE, path, NULL, req->id[0], true);
