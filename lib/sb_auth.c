@@ -1,7 +1,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
 #include "sb_auth.h"
+#include "sb_config.h"
 #include "sb_response.h"
 
 enum sb_err
@@ -44,5 +48,43 @@ sb_auth_user(struct sb_req *req, unsigned flags)
 	memcpy(req->user, who.aud, sizeof(req->user));
 	req->who = who;
 	req->jwt = tok;
+	return 0;
+}
+
+enum sb_err
+sb_admin_check(const char *header)
+{
+	unsigned char	 md[SB_ADMIN_DIGEST_LEN];
+	unsigned int	 mdlen;
+	const char	*tok;
+	size_t		 len;
+	enum sb_err	 e;
+
+	if (sb_cfg == NULL || !sb_cfg->admin_set)
+		return SB_ERR_ADMIN_CLOSED;
+	if (sb_bearer(header, &tok, &len) != SB_OK)
+		return SB_ERR_ADMIN_AUTH;
+	/* Digests of equal length: the time says nothing about the token. */
+	if (EVP_Digest(tok, len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
+	    mdlen != sizeof(md))
+		return SB_ERR_INTERNAL;
+	e = CRYPTO_memcmp(md, sb_cfg->admin_digest, sizeof(md)) == 0 ?
+	    SB_OK : SB_ERR_ADMIN_AUTH;
+	sb_wipe(md, sizeof(md));
+	return e;
+}
+
+int
+sb_auth_admin(struct sb_req *req)
+{
+	const char	*hdr;
+	enum sb_err	 e;
+
+	/* A malformed header is no credential: 401 like a missing one. */
+	hdr = sb_req_header(req, "HTTP_AUTHORIZATION", &e);
+	if ((e = sb_admin_check(hdr)) != SB_OK) {
+		sb_reply_err(req, e, NULL);
+		return -1;
+	}
 	return 0;
 }

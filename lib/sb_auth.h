@@ -24,4 +24,20 @@ enum sb_err	 sb_bearer(const char *header, const char **tok, size_t *len);
  */
 int		 sb_auth_user(struct sb_req *req, unsigned flags);
 
+/*
+ * Is header (the Authorization header's value, NULL if absent) the
+ * backend's admin credential, "Bearer <SENTC_BACKEND_ADMIN_TOKEN>"?
+ * Compares SHA-256 digests in constant time. Returns SB_OK,
+ * SB_ERR_ADMIN_CLOSED if no admin token is configured, or
+ * SB_ERR_ADMIN_AUTH. Pure but for sb_cfg: the unit tests call it.
+ */
+enum sb_err	 sb_admin_check(const char *header);
+
+/*
+ * "Is this the app's own server?" For the admin routes: returns 0 if the
+ * request carries the admin credential, or -1 once it has answered 401
+ * (missing, malformed or wrong, a user's JWT included) or 403 (closed).
+ */
+int		 sb_auth_admin(struct sb_req *req);
+
 #endif

@@ -7,12 +7,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "sb_config.h"
 #include "sb_jwt.h"
 #include "sb_util.h"
 
 #define CONFIG_FILE_MAX	(64 * 1024)
 #define VALUE_MAX	4096
+#define ADMIN_DISTINCT	8	/* different characters an admin token needs */
 
 const struct sb_config *sb_cfg;
 
@@ -23,6 +26,7 @@ enum kind {
 	K_LONG,		/* integer in [min, max] */
 	K_TOKEN_KIND,	/* "public" or "secret" */
 	K_JWT_KEYS,	/* parsed after the others: needs the key id */
+	K_ADMIN,	/* optional secret, only its digest kept */
 	K_IGNORED	/* accepted for compatibility, never used */
 };
 
@@ -75,6 +79,8 @@ static const struct key keys[] = {
 	    OFF(max_item) },
 	{ "SENTC_BACKEND_REGISTER_DEVICE_TOKEN", K_TOKEN_KIND, "public", 0, 0,
 	    OFF(register_device_token) },
+	/* After the app's tokens: it must differ from them. */
+	{ "SENTC_BACKEND_ADMIN_TOKEN", K_ADMIN, "", 0, 0, OFF(admin_digest) },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -162,6 +168,60 @@ parse_line(const char *p, const char *end, size_t lineno, char **vals,
 	return 0;
 }
 
+/*
+ * SENTC_BACKEND_ADMIN_TOKEN: empty leaves the admin routes closed. A set
+ * one must look like a random token (at least SB_ADMIN_TOKEN_MIN
+ * characters, no spaces, not one character repeated) and differ from the
+ * app's tokens; only its SHA-256 is kept. Returns 0, or -1 with err
+ * naming the key, never the value.
+ */
+static int
+admin_token(struct sb_config *cfg, const char *name, const char *v,
+    char *err, size_t errlen)
+{
+	bool		 seen[256] = { false };
+	size_t		 len = strlen(v), i, distinct = 0;
+	unsigned int	 mdlen;
+
+	if (len == 0)
+		return 0;
+	if (len < SB_ADMIN_TOKEN_MIN) {
+		snprintf(err, errlen, "%s must be at least %d characters long "
+		    "(make one with: openssl rand -base64 32)", name,
+		    SB_ADMIN_TOKEN_MIN);
+		return -1;
+	}
+	for (i = 0; i < len; i++) {
+		if (v[i] == ' ') {
+			snprintf(err, errlen, "%s must not contain spaces",
+			    name);
+			return -1;
+		}
+		if (!seen[(unsigned char)v[i]]) {
+			seen[(unsigned char)v[i]] = true;
+			distinct++;
+		}
+	}
+	if (distinct < ADMIN_DISTINCT) {
+		snprintf(err, errlen, "%s is too easy to guess: use a random "
+		    "value (openssl rand -base64 32)", name);
+		return -1;
+	}
+	if (strcmp(v, cfg->secret_token) == 0 ||
+	    strcmp(v, cfg->public_token) == 0) {
+		snprintf(err, errlen, "%s must differ from SENTC_SECRET_TOKEN "
+		    "and SENTC_PUBLIC_TOKEN", name);
+		return -1;
+	}
+	if (EVP_Digest(v, len, cfg->admin_digest, &mdlen, EVP_sha256(),
+	    NULL) != 1 || mdlen != SB_ADMIN_DIGEST_LEN) {
+		snprintf(err, errlen, "%s: cannot compute its digest", name);
+		return -1;
+	}
+	cfg->admin_set = true;
+	return 0;
+}
+
 static int
 convert(struct sb_config *cfg, const struct key *k, const char *v,
     char *err, size_t errlen)
@@ -219,6 +279,8 @@ convert(struct sb_config *cfg, const struct key *k, const char *v,
 		cfg->jwt_keys = sb_jwt_keys_parse(v, cfg->jwt_key_id,
 		    err, errlen);
 		return cfg->jwt_keys == NULL ? -1 : 0;
+	case K_ADMIN:
+		return admin_token(cfg, k->name, v, err, errlen);
 	case K_IGNORED:
 		return 0;
 	}
@@ -268,8 +330,11 @@ sb_config_parse(struct sb_config *cfg, const char *text, size_t len,
 	}
 	rc = 0;
 out:
-	for (i = 0; i < NKEYS; i++)
+	for (i = 0; i < NKEYS; i++) {
+		if (vals[i] != NULL)
+			sb_wipe(vals[i], strlen(vals[i]));
 		free(vals[i]);
+	}
 	return rc;
 }
 
@@ -312,4 +377,6 @@ sb_config_free(struct sb_config *cfg)
 		}
 	sb_jwt_keys_free(cfg->jwt_keys);
 	cfg->jwt_keys = NULL;
+	sb_wipe(cfg->admin_digest, sizeof(cfg->admin_digest));
+	cfg->admin_set = false;
 }

@@ -9,7 +9,11 @@
 #ifndef SB_CONFIG_H
 #define SB_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+#define SB_ADMIN_DIGEST_LEN	32	/* SHA-256 */
+#define SB_ADMIN_TOKEN_MIN	32	/* shortest SENTC_BACKEND_ADMIN_TOKEN */
 
 enum sb_token {
 	SB_TOKEN_PUBLIC,
@@ -41,6 +45,14 @@ struct sb_config {
 	long			 max_group_data;
 	long			 max_item;
 	enum sb_token		 register_device_token;
+
+	/*
+	 * SENTC_BACKEND_ADMIN_TOKEN: only its SHA-256 is kept, computed once
+	 * here, so that checking a caller's token takes the same time
+	 * whatever its length. Unset or empty: the admin routes are closed.
+	 */
+	bool			 admin_set;
+	unsigned char		 admin_digest[SB_ADMIN_DIGEST_LEN];
 };
 
 /* Looks a name up in the environment; getenv(3) in production. */

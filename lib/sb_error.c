@@ -121,6 +121,14 @@ describe(enum sb_err e, int *status, const char **msg)
 	case SB_ERR_NO_GROUP_DATA:
 		*status = 404, *msg = "No data stored for this group";
 		return;
+	case SB_ERR_ADMIN_NETWORK:
+		*status = 403, *msg = "The admin routes are not served to this "
+		    "address";
+		return;
+	case SB_ERR_LEFT_OVER:
+		*status = 500, *msg = "Done at sentc, but the backend could not "
+		    "remove its own data";
+		return;
 	case SB_ERR__MAX:
 		break;
 	}

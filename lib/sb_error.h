@@ -47,6 +47,8 @@ enum sb_err {
 	SB_ERR_ADMIN_CLOSED,	/* 20033 403 no admin credential configured */
 	SB_ERR_FIELD,		/* 20034 400 a body member missing or invalid */
 	SB_ERR_NO_GROUP_DATA,	/* 20035 404 no own row for this group */
+	SB_ERR_ADMIN_NETWORK,	/* 20036 403 admin route from a refused address */
+	SB_ERR_LEFT_OVER,	/* 20037 500 done at sentc, own data not removed */
 	SB_ERR__MAX
 };
 

@@ -12,7 +12,7 @@
 
 #include "sb_request.h"
 
-#define SB_PATTERNS_MAX	4
+#define SB_PATTERNS_MAX	8
 
 /* Flags of a route. */
 #define SB_ROUTE_DB	0x01	/* uses the database: checked at start-up */

@@ -22,6 +22,21 @@ sb_printable(const char *s, size_t len)
 	return true;
 }
 
+bool
+sb_valid_text(const char *s, size_t len, size_t max)
+{
+	size_t	 i;
+
+	if (len == 0 || len > max || !sb_printable(s, len))
+		return false;
+	for (i = 0; i + 1 < len; i++)
+		if ((unsigned char)s[i] == 0xc2 &&
+		    (unsigned char)s[i + 1] >= 0x80 &&
+		    (unsigned char)s[i + 1] <= 0x9f)
+			return false;
+	return true;
+}
+
 static bool
 is_hex(char c)
 {

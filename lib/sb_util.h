@@ -13,6 +13,13 @@
 /* True if s[0..len) holds no control character (and no NUL). */
 bool	 sb_printable(const char *s, size_t len);
 
+/*
+ * True if s[0..len) is a text a user could have typed as a name: 1 to
+ * max bytes, no NUL, no control character (C0, DEL, or C1 as UTF-8:
+ * 0xC2 0x80..0x9F). UTF-8 validity is the JSON parser's to check.
+ */
+bool	 sb_valid_text(const char *s, size_t len, size_t max);
+
 /* True if s[0..len) is UUID-shaped: 8-4-4-4-12 hex digits. */
 bool	 sb_is_uuid(const char *s, size_t len);
 

@@ -12,6 +12,9 @@
 
 #include <cmocka.h>
 
+#include <openssl/evp.h>
+
+#include "sb_auth.h"
 #include "sb_config.h"
 #include "sb_jwt.h"
 
@@ -437,6 +440,109 @@ test_nul_byte(void **state)
 	sb_config_free(&cfg);
 }
 
+/* ---- SENTC_BACKEND_ADMIN_TOKEN and sb_admin_check ---------------------- */
+
+#define ADMIN		"adm-Qz7f2KpX9wLm4Rt8Vb1Nc6Hy3Jd5Gs0E"	/* 36 */
+#define L_ADMIN		"SENTC_BACKEND_ADMIN_TOKEN=" ADMIN "\n"
+
+static void
+test_admin_token(void **state)
+{
+	static const char *const wrong[] = {
+		NULL, "", "Bearer", "Bearer ", "Basic " ADMIN, ADMIN,
+		"Bearer " ADMIN "x", "Bearer x" ADMIN, "Bearer " ADMIN " x",
+		"Bearer adm-Qz7f2KpX9wLm4Rt8Vb1Nc6Hy3Jd5Gs0", "Bearer " SECRET,
+		"Bearer eyJhbGciOiJFUzM4NCJ9.eyJhdWQiOiJ1In0.c2ln",
+	};
+	unsigned char		 md[SB_ADMIN_DIGEST_LEN];
+	unsigned int		 mdlen;
+	struct sb_config	 cfg;
+	const struct env	 empty[] = {
+		{ "SENTC_BACKEND_ADMIN_TOKEN", "" }, { NULL, NULL }
+	};
+	char			 err[ERR_LEN];
+	size_t			 i;
+
+	/* None configured: closed, whatever the caller sends. */
+	assert_int_equal(parse(&cfg, MINIMAL, NULL, err), 0);
+	assert_false(cfg.admin_set);
+	sb_cfg = &cfg;
+	assert_int_equal(sb_admin_check("Bearer " ADMIN), SB_ERR_ADMIN_CLOSED);
+	assert_int_equal(sb_admin_check(NULL), SB_ERR_ADMIN_CLOSED);
+	sb_config_free(&cfg);
+
+	/* Set: only its digest is kept. */
+	assert_int_equal(parse(&cfg, MINIMAL L_ADMIN, NULL, err), 0);
+	assert_true(cfg.admin_set);
+	assert_int_equal(EVP_Digest(ADMIN, strlen(ADMIN), md, &mdlen,
+	    EVP_sha256(), NULL), 1);
+	assert_memory_equal(cfg.admin_digest, md, sizeof(md));
+	assert_null(memmem(&cfg, sizeof(cfg), ADMIN, strlen(ADMIN)));
+
+	sb_cfg = &cfg;
+	assert_int_equal(sb_admin_check("Bearer " ADMIN), SB_OK);
+	assert_int_equal(sb_admin_check("bearer   " ADMIN), SB_OK);
+	for (i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++)
+		if (sb_admin_check(wrong[i]) != SB_ERR_ADMIN_AUTH)
+			fail_msg("accepted: %s", wrong[i] ? wrong[i] : "NULL");
+	sb_config_free(&cfg);
+	assert_false(cfg.admin_set);
+	sb_cfg = NULL;
+
+	/* An empty value in the environment closes the routes again. */
+	assert_int_equal(parse(&cfg, MINIMAL L_ADMIN, empty, err), 0);
+	assert_false(cfg.admin_set);
+	sb_config_free(&cfg);
+}
+
+/* A weak admin token is refused, naming the key and never the value. */
+static void
+test_admin_token_weak(void **state)
+{
+	static const struct {
+		const char	*what, *value;
+	} cases[] = {
+		{ "31 characters", "Qz7f2KpX9wLm4Rt8Vb1Nc6Hy3Jd5Gs0" },
+		{ "a space", "Qz7f2KpX9wLm4Rt8 Vb1Nc6Hy3Jd5Gs0E" },
+		{ "one character", "tttttttttttttttttttttttttttttttttttttttt" },
+		{ "seven characters", "abcdefgabcdefgabcdefgabcdefgabcdefg" },
+		{ "the secret token", "sk-8f2b1c9e4d7a55e1-8f2b1c9e4d7a55e1" },
+		{ "the public token", "pub-3a9d-Qz7f2KpX9wLm4Rt8Vb1Nc6Hy3Jd" },
+	};
+	struct env		 env[] = {
+		{ "SENTC_SECRET_TOKEN", "sk-8f2b1c9e4d7a55e1-8f2b1c9e4d7a55e1" },
+		{ "SENTC_PUBLIC_TOKEN", "pub-3a9d-Qz7f2KpX9wLm4Rt8Vb1Nc6Hy3Jd" },
+		{ "SENTC_BACKEND_ADMIN_TOKEN", NULL },
+		{ NULL, NULL }
+	};
+	static const char	 short_file[] = MINIMAL
+	    "SENTC_BACKEND_ADMIN_TOKEN=short\n";
+	struct sb_config	 cfg;
+	char			 err[ERR_LEN];
+	size_t			 i;
+	int			 bad = 0;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		env[2].value = cases[i].value;
+		bad += fails_naming(cases[i].what, MINIMAL, strlen(MINIMAL), env,
+		    "SENTC_BACKEND_ADMIN_TOKEN");
+		fake_env = env;
+		err[0] = '\0';
+		(void)sb_config_parse(&cfg, MINIMAL, strlen(MINIMAL),
+		    fake_getenv, err, sizeof(err));
+		sb_config_free(&cfg);
+		if (strstr(err, cases[i].value) != NULL) {
+			print_error("%s: message holds the token\n",
+			    cases[i].what);
+			bad++;
+		}
+	}
+	/* From the file too. */
+	bad += fails_naming("short, in the file", short_file,
+	    sizeof(short_file) - 1, NULL, "SENTC_BACKEND_ADMIN_TOKEN");
+	assert_int_equal(bad, 0);
+}
+
 int
 main(void)
 {
@@ -452,6 +558,8 @@ main(void)
 		cmocka_unit_test(test_unknown_keys_ignored),
 		cmocka_unit_test(test_secret_never_in_message),
 		cmocka_unit_test(test_nul_byte),
+		cmocka_unit_test(test_admin_token),
+		cmocka_unit_test(test_admin_token_weak),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

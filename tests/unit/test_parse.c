@@ -689,6 +689,45 @@ test_envelope_bad(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* ---- sb_valid_text ----------------------------------------------------- */
+
+static void
+test_valid_text(void **state)
+{
+	static const struct {
+		const char	*s;
+		size_t		 max;
+		bool		 want;
+	} cases[] = {
+		{ "alice", 16, true },
+		{ "alice@example.com", 64, true },
+		{ "Zoë Å 名前 \xf0\x9f\x94\x91", 64, true },	/* UTF-8 */
+		{ "a b", 16, true },
+		{ "exactly8", 8, true },
+		{ "nine char", 8, false },
+		{ "", 16, false },
+		{ "tab\there", 16, false },
+		{ "new\nline", 16, false },
+		{ "cr\r", 16, false },
+		{ "esc\x1b[2J", 16, false },
+		{ "del\x7f", 16, false },
+		{ "nel\xc2\x85", 16, false },		/* U+0085 */
+		{ "c1\xc2\x80", 16, false },		/* U+0080 */
+		{ "c1\xc2\x9f", 16, false },		/* U+009F */
+		{ "nbsp\xc2\xa0", 16, true },		/* U+00A0: not a control */
+		{ "\xc2", 16, true },			/* alone: the parser's */
+	};
+	size_t	 i;
+	int	 bad = 0;
+
+	for (i = 0; i < NELEM(cases); i++)
+		bad += differs(cases[i].s, sb_valid_text(cases[i].s,
+		    strlen(cases[i].s), cases[i].max), cases[i].want);
+	/* A NUL inside, as "\u0000" in JSON gives it. */
+	bad += differs("NUL inside", sb_valid_text("ab\0cd", 5, 16), false);
+	assert_int_equal(bad, 0);
+}
+
 /* ---- the error table --------------------------------------------------- */
 
 static void
@@ -707,6 +746,12 @@ test_err_table(void **state)
 		{ SB_ERR_JWT_EXPIRED, 401, 20017 },
 		{ SB_ERR_STORAGE, 503, 20020 },
 		{ SB_ERR_NOT_READY, 503, 20026 },
+		{ SB_ERR_ADMIN_AUTH, 401, 20032 },
+		{ SB_ERR_ADMIN_CLOSED, 403, 20033 },
+		{ SB_ERR_FIELD, 400, 20034 },
+		{ SB_ERR_NO_GROUP_DATA, 404, 20035 },
+		{ SB_ERR_ADMIN_NETWORK, 403, 20036 },
+		{ SB_ERR_LEFT_OVER, 500, 20037 },
 	};
 	size_t	 i;
 	int	 e, bad = 0;
@@ -753,6 +798,7 @@ main(void)
 		cmocka_unit_test(test_json_take_object_cap),
 		cmocka_unit_test(test_envelope_ok),
 		cmocka_unit_test(test_envelope_bad),
+		cmocka_unit_test(test_valid_text),
 		cmocka_unit_test(test_err_table),
 	};
 

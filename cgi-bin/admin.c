@@ -1,0 +1,194 @@
+/*
+ * The admin routes: sentc's forced calls, which only the app's own
+ * servers make. The caller shows the backend's admin credential
+ * (SENTC_BACKEND_ADMIN_TOKEN); the call goes upstream with the secret
+ * token and never with the caller's Authorization.
+ *
+ *   PUT, DELETE /api/v1/user/forced/disable_otp	{"user_identifier"}
+ *   DELETE /api/v1/user/forced/sessions		{"user_identifier"}
+ *   PUT /api/v1/user/forced/delete			{"user_identifier"}
+ *   DELETE /api/v1/user/forced/delete/{user_id}
+ *   GET /api/v1/group/forced/{group_id}/user/{user_id}
+ *
+ * DELETE on disable_otp is what the seed documents; sentc routes PUT.
+ *
+ * The deletes go to sentc first and then remove the user's own data, so
+ * that a sentc failure changes nothing; the store must answer before
+ * anything is sent. If it fails once sentc has deleted the user, nothing
+ * can bring the user back: the answer is 500 (SB_ERR_LEFT_OVER, logged as
+ * INCONSISTENT) and names the delete by id, which finishes the job when
+ * repeated: sentc's "user not found" for an id removes that id's own data.
+ */
+#include "sb.h"
+
+#define IDENTIFIER_MAX		512	/* bytes of a user_identifier */
+#define SENTC_USER_NOT_FOUND	100
+
+enum { P_DISABLE_OTP, P_SESSIONS, P_DELETE, P_DELETE_ID, P_MEMBER };
+
+/*
+ * The body sentc takes, {"user_identifier": "..."}, from the request's.
+ * Returns it with *ident pointing into it (the caller puts it), or NULL
+ * once it has answered 400 or 413.
+ */
+static json_object *
+identifier_body(struct sb_req *req, const char **ident)
+{
+	json_object	*in, *v, *out = NULL;
+	char		 msg[160];
+
+	if ((in = sb_body_object(req)) == NULL)
+		return NULL;
+	if (json_object_object_get_ex(in, "user_identifier", &v) &&
+	    json_object_is_type(v, json_type_string) &&
+	    sb_valid_text(json_object_get_string(v),
+	    (size_t)json_object_get_string_len(v), IDENTIFIER_MAX)) {
+		out = json_object_new_object();
+		json_object_object_add(out, "user_identifier",
+		    json_object_get(v));
+		*ident = json_object_get_string(v);
+	} else {
+		snprintf(msg, sizeof(msg), "user_identifier must be a "
+		    "non-empty string of at most %d bytes without control "
+		    "characters", IDENTIFIER_MAX);
+		sb_reply_err(req, SB_ERR_FIELD, msg);
+	}
+	json_object_put(in);
+	return out;
+}
+
+/* Relays and answers with sentc's envelope, or 502/504 on a fault. */
+static void
+relay(struct sb_req *req, enum sb_method m, const char *path,
+    json_object *body)
+{
+	struct sb_upstream_res	 up;
+	const char		*text = NULL;
+	size_t			 len = 0;
+
+	if (body != NULL)
+		text = sb_json_text(body, &len);
+	if (sb_relay(req, m, path, SB_TOKEN_SECRET, NULL, text, len,
+	    &up) == -1)
+		return;
+	sb_reply_upstream(req, &up);
+	sb_upstream_res_free(&up);
+}
+
+/*
+ * Deletes a user at sentc (m path body), then the own row of user_id
+ * ("" for none) once sentc succeeded, or said it has no such id
+ * (by_id). Answers in every case.
+ */
+static void
+delete_user(struct sb_req *req, struct sb_db *db, enum sb_method m,
+    const char *path, json_object *body, const char *user_id, bool by_id)
+{
+	struct sb_upstream_res	 up;
+	const char		*text = NULL;
+	char			 msg[200];
+	size_t			 len = 0;
+
+	if (body != NULL)
+		text = sb_json_text(body, &len);
+	if (sb_relay(req, m, path, SB_TOKEN_SECRET, NULL, text, len,
+	    &up) == -1)
+		return;
+	if (user_id[0] != '\0' && (up.ok || (by_id &&
+	    up.err_code == SENTC_USER_NOT_FOUND)) &&
+	    sb_db_user_delete(db, user_id) != SB_OK) {
+		sb_log(SB_LOG_ERR, "INCONSISTENT: user %s is gone at sentc; "
+		    "its own data is left over until DELETE "
+		    "/api/v1/user/forced/delete/%s is repeated", user_id,
+		    user_id);
+		snprintf(msg, sizeof(msg), "The user is deleted at sentc, but "
+		    "the backend could not remove its own data: repeat DELETE "
+		    "/api/v1/user/forced/delete/%s", user_id);
+		sb_reply_err(req, SB_ERR_LEFT_OVER, msg);
+	} else
+		sb_reply_upstream(req, &up);
+	sb_upstream_res_free(&up);
+}
+
+static void
+handle(struct sb_req *req)
+{
+	json_object	*body = NULL;
+	const char	*ident;
+	char		 path[128], uid[SB_ID_LEN + 1] = "", *data = NULL;
+	struct sb_db	*db;
+	enum sb_err	 e;
+
+	if (sb_auth_admin(req) == -1)
+		return;
+	switch (req->pattern) {
+	case P_DISABLE_OTP:
+	case P_SESSIONS:
+		if ((body = identifier_body(req, &ident)) == NULL)
+			return;
+		if (req->pattern == P_DISABLE_OTP)
+			relay(req, SB_PUT, "/user/forced/disable_otp", body);
+		else
+			relay(req, SB_DELETE, "/user/forced/sessions", body);
+		break;
+	case P_DELETE:
+		if ((body = identifier_body(req, &ident)) == NULL ||
+		    (db = sb_db_for(req)) == NULL)
+			break;
+		e = sb_db_user_by_identifier(db, ident, uid, sizeof(uid));
+		if (e != SB_OK && e != SB_ERR_NO_USER_DATA) {
+			sb_reply_err(req, e, NULL);
+			break;
+		}
+		snprintf(req->user, sizeof(req->user), "%s", uid);
+		delete_user(req, db, SB_PUT, "/user/forced/delete", body, uid,
+		    false);
+		break;
+	case P_DELETE_ID:
+		snprintf(req->user, sizeof(req->user), "%s", req->id[0]);
+		if ((db = sb_db_for(req)) == NULL)
+			break;
+		/* The store must answer before sentc is asked. */
+		e = sb_db_user_data(db, req->id[0], &data);
+		free(data);
+		if (e != SB_OK && e != SB_ERR_NO_USER_DATA) {
+			sb_reply_err(req, e, NULL);
+			break;
+		}
+		snprintf(path, sizeof(path), "/user/forced/delete/%s",
+		    req->id[0]);
+		delete_user(req, db, SB_DELETE, path, NULL, req->id[0], true);
+		break;
+	case P_MEMBER:
+		snprintf(req->user, sizeof(req->user), "%s", req->id[1]);
+		snprintf(path, sizeof(path), "/group/forced/%s/user/%s",
+		    req->id[0], req->id[1]);
+		relay(req, SB_GET, path, NULL);
+		break;
+	}
+	json_object_put(body);
+}
+
+static const struct sb_route route = {
+	.name = "admin",
+	.paths = {
+		[P_DISABLE_OTP] = { "/api/v1/user/forced/disable_otp",
+		    SB_M(SB_PUT) | SB_M(SB_DELETE) },
+		[P_SESSIONS] = { "/api/v1/user/forced/sessions",
+		    SB_M(SB_DELETE) },
+		[P_DELETE] = { "/api/v1/user/forced/delete", SB_M(SB_PUT) },
+		[P_DELETE_ID] = { "/api/v1/user/forced/delete/{id}",
+		    SB_M(SB_DELETE) },
+		[P_MEMBER] = { "/api/v1/group/forced/{id}/user/{id}",
+		    SB_M(SB_GET) },
+		{ NULL },
+	},
+	.flags = SB_ROUTE_DB,
+	.handle = handle,
+};
+
+int
+main(int argc, char *argv[])
+{
+	return sb_main(argc, argv, &route);
+}
