@@ -18,6 +18,8 @@ enum sb_token {
 };
 
 struct sb_jwt_keys;
+struct sb_cookie_keys;
+struct sb_origins;
 
 struct sb_config {
 	char			*secret_token;
@@ -41,6 +43,10 @@ struct sb_config {
 	long			 max_group_data;
 	long			 max_item;
 	enum sb_token		 register_device_token;
+	struct sb_cookie_keys	*cookie_keys;	/* NULL: cookie routes closed */
+	char			*cookie_name;
+	long			 cookie_max_age;
+	struct sb_origins	*allowed_origins;	/* NULL: none */
 };
 
 /* Looks a name up in the environment; getenv(3) in production. */

@@ -118,6 +118,10 @@ describe(enum sb_err e, int *status, const char **msg)
 		*status = 400, *msg = "A member of the request body is missing "
 		    "or invalid";
 		return;
+	case SB_ERR_COOKIE_CLOSED:
+		*status = 503, *msg = "The cookie routes are closed: no "
+		    "SENTC_BACKEND_COOKIE_KEY is configured";
+		return;
 	case SB_ERR__MAX:
 		break;
 	}

@@ -46,6 +46,7 @@ enum sb_err {
 	SB_ERR_ADMIN_AUTH,	/* 20032 401 admin credential missing/wrong */
 	SB_ERR_ADMIN_CLOSED,	/* 20033 403 no admin credential configured */
 	SB_ERR_FIELD,		/* 20034 400 a body member missing or invalid */
+	SB_ERR_COOKIE_CLOSED,	/* 20035 503 no SENTC_BACKEND_COOKIE_KEY */
 	SB_ERR__MAX
 };
 

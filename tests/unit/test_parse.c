@@ -707,6 +707,10 @@ test_err_table(void **state)
 		{ SB_ERR_JWT_EXPIRED, 401, 20017 },
 		{ SB_ERR_STORAGE, 503, 20020 },
 		{ SB_ERR_NOT_READY, 503, 20026 },
+		{ SB_ERR_ORIGIN, 403, 20030 },
+		{ SB_ERR_COOKIE, 401, 20031 },
+		{ SB_ERR_FIELD, 400, 20034 },
+		{ SB_ERR_COOKIE_CLOSED, 503, 20035 },
 	};
 	size_t	 i;
 	int	 e, bad = 0;
