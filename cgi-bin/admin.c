@@ -183,7 +183,7 @@ static const struct sb_route route = {
 		    SB_M(SB_GET) },
 		{ NULL },
 	},
-	.flags = SB_ROUTE_DB,
+	.flags = SB_ROUTE_DB | SB_ROUTE_NO_CORS,
 	.handle = handle,
 };
 

@@ -3,7 +3,8 @@
  *
  * 200 once every program answers on its socket and the database opens;
  * 503 naming what is down otherwise. Reveals no secret: only names,
- * booleans and the number of JWT keys.
+ * booleans and the numbers of JWT keys, cookie keys (0: the cookie
+ * routes are closed) and allowed origins.
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -66,6 +67,10 @@ handle(struct sb_req *req)
 	json_object_object_add(res, "database", json_object_new_boolean(db));
 	json_object_object_add(res, "jwt_keys", json_object_new_int64(
 	    (int64_t)sb_jwt_keys_count(sb_cfg->jwt_keys)));
+	json_object_object_add(res, "cookie_keys", json_object_new_int64(
+	    (int64_t)sb_cookie_keys_count(sb_cfg->cookie_keys)));
+	json_object_object_add(res, "allowed_origins", json_object_new_int64(
+	    (int64_t)sb_origins_count(sb_cfg->allowed_origins)));
 	if (down == 0 && db)
 		sb_reply_ok(req, res);
 	else

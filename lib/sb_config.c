@@ -10,7 +10,9 @@
 #include <openssl/evp.h>
 
 #include "sb_config.h"
+#include "sb_cookie.h"
 #include "sb_jwt.h"
+#include "sb_origin.h"
 #include "sb_util.h"
 
 #define CONFIG_FILE_MAX	(64 * 1024)
@@ -27,6 +29,9 @@ enum kind {
 	K_TOKEN_KIND,	/* "public" or "secret" */
 	K_JWT_KEYS,	/* parsed after the others: needs the key id */
 	K_ADMIN,	/* optional secret, only its digest kept */
+	K_COOKIE_KEYS,	/* secret: base64 AES keys, never logged */
+	K_COOKIE_NAME,	/* a cookie name (RFC 6265 token) */
+	K_ORIGINS,	/* exact origins, comma-separated */
 	K_IGNORED	/* accepted for compatibility, never used */
 };
 
@@ -81,6 +86,14 @@ static const struct key keys[] = {
 	    OFF(register_device_token) },
 	/* After the app's tokens: it must differ from them. */
 	{ "SENTC_BACKEND_ADMIN_TOKEN", K_ADMIN, "", 0, 0, OFF(admin_digest) },
+	{ "SENTC_BACKEND_COOKIE_KEY", K_COOKIE_KEYS, "", 0, 0,
+	    OFF(cookie_keys) },
+	{ "SENTC_BACKEND_COOKIE_NAME", K_COOKIE_NAME, "sentc_refresh", 0, 0,
+	    OFF(cookie_name) },
+	{ "SENTC_BACKEND_COOKIE_MAX_AGE", K_LONG, "604800", 60, 34560000,
+	    OFF(cookie_max_age) },
+	{ "SENTC_BACKEND_ALLOWED_ORIGINS", K_ORIGINS, "", 0, 0,
+	    OFF(allowed_origins) },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -281,6 +294,21 @@ convert(struct sb_config *cfg, const struct key *k, const char *v,
 		return cfg->jwt_keys == NULL ? -1 : 0;
 	case K_ADMIN:
 		return admin_token(cfg, k->name, v, err, errlen);
+	case K_COOKIE_KEYS:
+		cfg->cookie_keys = sb_cookie_keys_parse(v, err, errlen);
+		return cfg->cookie_keys == NULL && err[0] != '\0' ? -1 : 0;
+	case K_COOKIE_NAME:
+		if (!sb_cookie_name_valid(v)) {
+			snprintf(err, errlen, "%s must be 1 to %d letters, digits "
+			    "or !#$%%&'*+-.^_`|~", k->name, SB_COOKIE_NAME_MAX);
+			return -1;
+		}
+		if ((*sp = strdup(v)) == NULL)
+			goto nomem;
+		return 0;
+	case K_ORIGINS:
+		cfg->allowed_origins = sb_origins_parse(v, err, errlen);
+		return cfg->allowed_origins == NULL && err[0] != '\0' ? -1 : 0;
 	case K_IGNORED:
 		return 0;
 	}
@@ -354,6 +382,8 @@ sb_config_load(struct sb_config *cfg, const char *path, char *err,
 		return -1;
 	}
 	rc = sb_config_parse(cfg, text, len, getenv, err, errlen);
+	if (text != NULL)
+		sb_wipe(text, len);
 	free(text);
 	return rc;
 }
@@ -367,7 +397,7 @@ sb_config_free(struct sb_config *cfg)
 		return;
 	for (i = 0; i < NKEYS; i++)
 		if (keys[i].kind == K_SECRET || keys[i].kind == K_STRING ||
-		    keys[i].kind == K_URL) {
+		    keys[i].kind == K_URL || keys[i].kind == K_COOKIE_NAME) {
 			char **sp = (char **)((char *)cfg + keys[i].off);
 
 			if (*sp != NULL && keys[i].kind == K_SECRET)
@@ -379,4 +409,8 @@ sb_config_free(struct sb_config *cfg)
 	cfg->jwt_keys = NULL;
 	sb_wipe(cfg->admin_digest, sizeof(cfg->admin_digest));
 	cfg->admin_set = false;
+	sb_cookie_keys_free(cfg->cookie_keys);
+	cfg->cookie_keys = NULL;
+	sb_origins_free(cfg->allowed_origins);
+	cfg->allowed_origins = NULL;
 }

@@ -22,6 +22,8 @@ enum sb_token {
 };
 
 struct sb_jwt_keys;
+struct sb_cookie_keys;
+struct sb_origins;
 
 struct sb_config {
 	char			*secret_token;
@@ -53,6 +55,10 @@ struct sb_config {
 	 */
 	bool			 admin_set;
 	unsigned char		 admin_digest[SB_ADMIN_DIGEST_LEN];
+	struct sb_cookie_keys	*cookie_keys;	/* NULL: cookie routes closed */
+	char			*cookie_name;
+	long			 cookie_max_age;
+	struct sb_origins	*allowed_origins;	/* NULL: none */
 };
 
 /* Looks a name up in the environment; getenv(3) in production. */

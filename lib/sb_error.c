@@ -129,6 +129,10 @@ describe(enum sb_err e, int *status, const char **msg)
 		*status = 500, *msg = "Done at sentc, but the backend could not "
 		    "remove its own data";
 		return;
+	case SB_ERR_COOKIE_CLOSED:
+		*status = 503, *msg = "The cookie routes are closed: no "
+		    "SENTC_BACKEND_COOKIE_KEY is configured";
+		return;
 	case SB_ERR__MAX:
 		break;
 	}

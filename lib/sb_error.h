@@ -49,6 +49,7 @@ enum sb_err {
 	SB_ERR_NO_GROUP_DATA,	/* 20035 404 no own row for this group */
 	SB_ERR_ADMIN_NETWORK,	/* 20036 403 admin route from a refused address */
 	SB_ERR_LEFT_OVER,	/* 20037 500 done at sentc, own data not removed */
+	SB_ERR_COOKIE_CLOSED,	/* 20038 503 no SENTC_BACKEND_COOKIE_KEY */
 	SB_ERR__MAX
 };
 

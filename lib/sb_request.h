@@ -33,7 +33,7 @@ enum sb_method {
 #define SB_M(m)		(1u << (m))
 
 #define SB_IDS_MAX	4	/* ids one path may hold */
-#define SB_HDRS_MAX	2048	/* extra response header bytes */
+#define SB_HDRS_MAX	4096	/* extra response header bytes */
 #define SB_HEADER_MAX	8192	/* longest request header value read */
 
 struct sb_route;

@@ -20,6 +20,7 @@
 #include "sb_config.h"
 #include "sb_db.h"
 #include "sb_log.h"
+#include "sb_origin.h"
 #include "sb_response.h"
 #include "sb_serve.h"
 #include "sb_upstream.h"
@@ -113,6 +114,7 @@ static void
 serve_one(FCGX_Request *fr, const struct sb_route *route)
 {
 	struct sb_req	 req;
+	int		 cors;
 
 	memset(&req, 0, sizeof(req));
 	req.fcgi = fr;
@@ -120,8 +122,16 @@ serve_one(FCGX_Request *fr, const struct sb_route *route)
 	req.start_ms = sb_now_ms();
 	req.method = method_of(sb_req_param(&req, "REQUEST_METHOD"));
 
+	cors = !(route->flags & SB_ROUTE_NO_CORS);
+	if (cors)
+		sb_origin_cors(&req);
 	if (route_match(&req) == 0) {
-		if (!(route->paths[req.pattern].methods & SB_M(req.method)))
+		if ((route->flags & SB_ROUTE_ORIGIN) &&
+		    sb_origin_check(&req) == -1)
+			;	/* answered 403: nothing else is done */
+		else if (cors && req.method == SB_OPTIONS)
+			sb_origin_preflight(&req);
+		else if (!(route->paths[req.pattern].methods & SB_M(req.method)))
 			sb_reply_err(&req, SB_ERR_METHOD, NULL);
 		else
 			route->handle(&req);

@@ -14,8 +14,14 @@
 
 #define SB_PATTERNS_MAX	8
 
-/* Flags of a route. */
+/*
+ * Flags of a route. Every route answers CORS preflights and adds CORS
+ * headers for the origins in SENTC_BACKEND_ALLOWED_ORIGINS unless it is
+ * SB_ROUTE_NO_CORS (routes no browser may call, such as admin routes).
+ */
 #define SB_ROUTE_DB	0x01	/* uses the database: checked at start-up */
+#define SB_ROUTE_NO_CORS 0x02	/* no CORS: OPTIONS is a 405 like any other */
+#define SB_ROUTE_ORIGIN	0x04	/* an Origin not listed is refused (403) */
 
 /* A path pattern ("{id}" segments are UUIDs) and the methods it takes. */
 struct sb_path {

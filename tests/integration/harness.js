@@ -4,7 +4,7 @@
  * route programs (from $SB_BUILD, default build/) and the simulator in a
  * fresh directory on a free port; this module talks to them.
  */
-const { execFileSync } = require('node:child_process');
+const { execFileSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
 const net = require('node:net');
@@ -38,6 +38,22 @@ function readEnv(file) {
 }
 
 let userSeq = 0;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/* True once pid has exited (a zombie counts as exited). */
+function gone(pid) {
+  try { process.kill(pid, 0); } catch { return true; }
+  try { return /^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return true; }
+}
+
+/* True if something accepts connections on the unix socket. */
+function accepts(sock) {
+  return new Promise((resolve) => {
+    const c = net.connect(sock, () => { c.destroy(); resolve(true); });
+    c.on('error', () => resolve(false));
+  });
+}
 
 /* The same token re-signed with a key that is not the app's: a forgery. */
 function forge(jwt) {
@@ -167,6 +183,35 @@ class Stack {
     return r.json.result.group_id;
   }
 
+  /*
+   * Stops one program and starts it again with extra environment (config
+   * keys override the config file, as at start): a restart with a new
+   * configuration, such as a rotated cookie key.
+   */
+  async restart(name, env = {}) {
+    const pidFile = path.join(this.dir, 'pids', name);
+    const sock = path.join(this.dir, 'sock', `${name}.sock`);
+    const master = Number(fs.readFileSync(pidFile, 'utf8'));
+    process.kill(master, 'SIGTERM');
+    for (let i = 0; i < 400 && !gone(master); i++) await sleep(25);
+    assert.ok(gone(master), `${name} did not stop`);
+    const log = fs.openSync(path.join(this.dir, 'backend.log'), 'a');
+    const cfg = fs.readFileSync(path.join(this.dir, 'config.path'), 'utf8').trim();
+    const child = spawn(path.join(TOP, BUILD, 'bin', name), ['-c', cfg], {
+      env: { ...process.env, ...this.env, ...env, SENTC_BACKEND_SOCKET_DIR: path.join(this.dir, 'sock') },
+      stdio: ['ignore', 'ignore', log],
+      detached: true,
+    });
+    fs.closeSync(log);
+    child.unref();
+    fs.writeFileSync(pidFile, String(child.pid));
+    for (let i = 0; i < 400; i++) {
+      if (await accepts(sock)) return;
+      await sleep(25);
+    }
+    assert.fail(`${name} did not start again: ${this.log().split('\n').slice(-5).join('\n')}`);
+  }
+
   stop() {
     execFileSync(path.join(TOP, 'nginx/stack'), ['stop'], { env: { ...process.env, RUN_DIR: this.dir } });
     const log = this.log();
@@ -190,4 +235,4 @@ async function start(env = {}) {
   return new Stack(dir, port, env);
 }
 
-module.exports = { start, readEnv, forge, claims, TOP, BUILD };
+module.exports = { start, readEnv, forge, claims, sleep, TOP, BUILD };

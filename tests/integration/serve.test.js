@@ -23,7 +23,9 @@ describe('the running stack', () => {
     assert.deepEqual(r.json.result.programs, Object.fromEntries(programs.map((p) => [p, true])));
     assert.equal(r.json.result.database, true);
     assert.equal(r.json.result.jwt_keys, 1);
-    for (const k of ['SENTC_SECRET_TOKEN', 'SENTC_PUBLIC_TOKEN', 'SENTC_JWT_VERIFY_KEY', 'SENTC_JWT_SIGN_KEY'])
+    assert.equal(r.json.result.cookie_keys, 1, 'the dev config has a cookie key');
+    assert.equal(r.json.result.allowed_origins, 2, 'and its own origin, as 127.0.0.1 and localhost');
+    for (const k of ['SENTC_SECRET_TOKEN', 'SENTC_PUBLIC_TOKEN', 'SENTC_JWT_VERIFY_KEY', 'SENTC_JWT_SIGN_KEY', 'SENTC_BACKEND_COOKIE_KEY'])
       assert.ok(!r.text.includes(s.config[k]), k);
   });
 

@@ -16,7 +16,9 @@
 
 #include "sb_auth.h"
 #include "sb_config.h"
+#include "sb_cookie.h"
 #include "sb_jwt.h"
+#include "sb_origin.h"
 
 #define ERR_LEN		512
 #define TEXT_MAX	16384
@@ -28,6 +30,11 @@
 			"VCo4VQLyXb9VKWw6VF44cnYKtzYX3kqWJixvXZ6Y" \
 			"v5KS3Cn49B29KJoUfOnaMRO18LjACmCxzh1+gZ16" \
 			"Qx18kOoOXw=="
+
+/* Base64 of 32 bytes (0, 1, ... 31), and of 31 of them. */
+#define COOKIE_KEY	"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+#define COOKIE_KEY2	"ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7fH1+f4CBgoM="
+#define COOKIE_KEY_31	"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHg=="
 
 #define L_PUBLIC	"SENTC_PUBLIC_TOKEN=pub-3a9d\n"
 #define L_SECRET	"SENTC_SECRET_TOKEN=" SECRET "\n"
@@ -131,6 +138,11 @@ test_good_file(void **state)
 	assert_int_equal(cfg.upstream_connect_timeout_ms, 3000);
 	assert_int_equal(cfg.upstream_max_response, 4194304);
 	assert_int_equal(cfg.register_device_token, SB_TOKEN_PUBLIC);
+	/* No cookie key: the cookie routes are closed. No origin is allowed. */
+	assert_null(cfg.cookie_keys);
+	assert_string_equal(cfg.cookie_name, "sentc_refresh");
+	assert_int_equal(cfg.cookie_max_age, 604800);
+	assert_null(cfg.allowed_origins);
 
 	/* The signing key is accepted, and kept nowhere. */
 	assert_null(strstr(cfg.secret_token, SIGN_KEY));
@@ -294,6 +306,18 @@ test_bad_values(void **state)
 		{ "SENTC_API_URL", "" },
 		{ "SENTC_JWT_VERIFY_KEY", "k1:notbase64!" },
 		{ "SENTC_PUBLIC_TOKEN", "pub\x01" },
+		{ "SENTC_BACKEND_COOKIE_KEY", "abc" },
+		{ "SENTC_BACKEND_COOKIE_KEY", COOKIE_KEY "," },
+		{ "SENTC_BACKEND_COOKIE_NAME", "" },
+		{ "SENTC_BACKEND_COOKIE_NAME", "a b" },
+		{ "SENTC_BACKEND_COOKIE_NAME", "a;b" },
+		{ "SENTC_BACKEND_COOKIE_MAX_AGE", "59" },
+		{ "SENTC_BACKEND_COOKIE_MAX_AGE", "34560001" },
+		{ "SENTC_BACKEND_COOKIE_MAX_AGE", "1d" },
+		{ "SENTC_BACKEND_ALLOWED_ORIGINS", "*" },
+		{ "SENTC_BACKEND_ALLOWED_ORIGINS", "null" },
+		{ "SENTC_BACKEND_ALLOWED_ORIGINS", "https://app.example.com/" },
+		{ "SENTC_BACKEND_ALLOWED_ORIGINS", "app.example.com" },
 	};
 	struct env	 env[2] = { { NULL, NULL }, { NULL, NULL } };
 	char		 what[128];
@@ -543,6 +567,78 @@ test_admin_token_weak(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* The cookie's keys, name and life, and the allowed origins. */
+static void
+test_cookie_keys(void **state)
+{
+	static const struct env	 env[] = {
+		{ "SENTC_BACKEND_COOKIE_KEY", " " COOKIE_KEY2 " , " COOKIE_KEY },
+		{ "SENTC_BACKEND_ALLOWED_ORIGINS", "https://app.example.com" },
+		{ NULL, NULL }
+	};
+	struct sb_config	 cfg;
+	char			 err[ERR_LEN];
+
+	assert_int_equal(parse(&cfg, MINIMAL
+	    "SENTC_BACKEND_COOKIE_KEY=" COOKIE_KEY "\n"
+	    "SENTC_BACKEND_COOKIE_NAME=__Secure-refresh\n"
+	    "SENTC_BACKEND_COOKIE_MAX_AGE=3600\n"
+	    "SENTC_BACKEND_ALLOWED_ORIGINS=\"https://app.example.com, "
+	    "http://localhost:8080\"\n", NULL, err), 0);
+	assert_int_equal(sb_cookie_keys_count(cfg.cookie_keys), 1);
+	assert_string_equal(cfg.cookie_name, "__Secure-refresh");
+	assert_int_equal(cfg.cookie_max_age, 3600);
+	assert_int_equal(sb_origins_count(cfg.allowed_origins), 2);
+	assert_non_null(sb_origin_find(cfg.allowed_origins,
+	    "http://localhost:8080"));
+	sb_config_free(&cfg);
+	assert_null(cfg.cookie_keys);
+	assert_null(cfg.allowed_origins);
+	assert_null(cfg.cookie_name);
+
+	/* The environment overrides the file: two keys, one origin. */
+	assert_int_equal(parse(&cfg, MINIMAL
+	    "SENTC_BACKEND_COOKIE_KEY=" COOKIE_KEY "\n", env, err), 0);
+	assert_int_equal(sb_cookie_keys_count(cfg.cookie_keys), 2);
+	assert_int_equal(sb_origins_count(cfg.allowed_origins), 1);
+	sb_config_free(&cfg);
+
+	/* An empty value is no key at all (the cookie routes are closed). */
+	assert_int_equal(parse(&cfg, MINIMAL "SENTC_BACKEND_COOKIE_KEY=\n",
+	    NULL, err), 0);
+	assert_null(cfg.cookie_keys);
+	sb_config_free(&cfg);
+}
+
+/* A bad cookie key is named by its key and position, never shown. */
+static void
+test_cookie_key_never_in_message(void **state)
+{
+	static const char *const texts[] = {
+		MINIMAL "SENTC_BACKEND_COOKIE_KEY=" COOKIE_KEY_31 "\n",
+		MINIMAL "SENTC_BACKEND_COOKIE_KEY=" COOKIE_KEY "," COOKIE_KEY_31
+		    "\n",
+		MINIMAL "SENTC_BACKEND_COOKIE_KEY=" COOKIE_KEY "," COOKIE_KEY
+		    "\n",
+		MINIMAL "SENTC_BACKEND_COOKIE_KEY='" COOKIE_KEY "\n",
+		MINIMAL "SENTC_BACKEND_COOKIE_KEY=" COOKIE_KEY "\x01\n",
+	};
+	struct sb_config	 cfg;
+	char			 err[ERR_LEN];
+	size_t			 i;
+
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		assert_int_equal(parse(&cfg, texts[i], NULL, err), -1);
+		sb_config_free(&cfg);
+		assert_non_null(strstr(err, "SENTC_BACKEND_COOKIE_KEY"));
+		/* Not the key, nor a good part of it. */
+		assert_null(strstr(err, "AAECAwQFBgcICQoL"));
+	}
+	assert_int_equal(parse(&cfg, texts[1], NULL, err), -1);
+	sb_config_free(&cfg);
+	assert_non_null(strstr(err, "key 2"));
+}
+
 int
 main(void)
 {
@@ -560,6 +656,8 @@ main(void)
 		cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_admin_token),
 		cmocka_unit_test(test_admin_token_weak),
+		cmocka_unit_test(test_cookie_keys),
+		cmocka_unit_test(test_cookie_key_never_in_message),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -752,6 +752,9 @@ test_err_table(void **state)
 		{ SB_ERR_NO_GROUP_DATA, 404, 20035 },
 		{ SB_ERR_ADMIN_NETWORK, 403, 20036 },
 		{ SB_ERR_LEFT_OVER, 500, 20037 },
+		{ SB_ERR_ORIGIN, 403, 20030 },
+		{ SB_ERR_COOKIE, 401, 20031 },
+		{ SB_ERR_COOKIE_CLOSED, 503, 20038 },
 	};
 	size_t	 i;
 	int	 e, bad = 0;

@@ -1,0 +1,87 @@
+/*
+ * POST /backend/session
+ *
+ * Called once after the client logged in, with its JWT (valid, not
+ * expired) and the body {"refresh_token": "..."}. Sets the refresh
+ * cookie, sealed for the JWT's user and device, and answers with the
+ * user's ids and own data: {user_id, device_id, user_data}, where
+ * user_data is null for a user without an own row (registered
+ * elsewhere). Nothing is set unless the whole answer is a success.
+ */
+#include "sb.h"
+
+/* The refresh_token member, checked; NULL after answering 400. */
+static const char *
+refresh_token(struct sb_req *req, json_object *body, size_t *len)
+{
+	json_object	*v;
+
+	if (!json_object_object_get_ex(body, "refresh_token", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    (*len = (size_t)json_object_get_string_len(v)) == 0 ||
+	    *len > SB_REFRESH_TOKEN_MAX ||
+	    !sb_printable(json_object_get_string(v), *len)) {
+		sb_reply_err(req, SB_ERR_FIELD, "refresh_token must be a "
+		    "string of 1 to 1024 characters without control "
+		    "characters");
+		return NULL;
+	}
+	return json_object_get_string(v);
+}
+
+static void
+handle(struct sb_req *req)
+{
+	json_object	*body = NULL, *res = NULL, *data = NULL;
+	const char	*tok;
+	char		*text = NULL;
+	size_t		 len;
+	struct sb_db	*db;
+	enum sb_err	 e;
+
+	if (sb_cookie_ready(req) == -1 || sb_auth_user(req, 0) == -1 ||
+	    (body = sb_body_object(req)) == NULL ||
+	    (tok = refresh_token(req, body, &len)) == NULL ||
+	    (db = sb_db_for(req)) == NULL)
+		goto out;
+	e = sb_db_user_data(db, req->who.aud, &text);
+	if (e == SB_OK && sb_json_parse(text, strlen(text), &data) != SB_OK)
+		e = SB_ERR_STORAGE;
+	if (e != SB_OK && e != SB_ERR_NO_USER_DATA) {
+		sb_reply_err(req, e, NULL);
+		goto out;
+	}
+	if (sb_cookie_set(req, &req->who, tok, len) == -1)
+		goto out;
+	res = json_object_new_object();
+	json_object_object_add(res, "user_id",
+	    json_object_new_string(req->who.aud));
+	json_object_object_add(res, "device_id",
+	    json_object_new_string(req->who.sub));
+	json_object_object_add(res, "user_data", json_object_get(data));
+	sb_reply_ok(req, res);
+out:
+	json_object_put(res);
+	json_object_put(data);
+	free(text);
+	json_object_put(body);
+	/* The request body held the refresh token. */
+	if (req->body != NULL)
+		sb_wipe(req->body, req->bodylen);
+}
+
+static const struct sb_route route = {
+	.name = "session",
+	.paths = {
+		{ "/backend/session", SB_M(SB_POST) },
+		{ NULL },
+	},
+	.flags = SB_ROUTE_DB | SB_ROUTE_ORIGIN,
+	.handle = handle,
+};
+
+int
+main(int argc, char *argv[])
+{
+	return sb_main(argc, argv, &route);
+}
