@@ -75,47 +75,12 @@ relay(struct sb_req *req, enum sb_method m, const char *path,
 	sb_upstream_res_free(&up);
 }
 
-/*
- * Deletes a user at sentc (m path body), then the own row of user_id
- * ("" for none) once sentc succeeded, or said it has no such id
- * (by_id). Answers in every case.
- */
-static void
-delete_user(struct sb_req *req, struct sb_db *db, enum sb_method m,
-    const char *path, json_object *body, const char *user_id, bool by_id)
-{
-	struct sb_upstream_res	 up;
-	const char		*text = NULL;
-	char			 msg[200];
-	size_t			 len = 0;
-
-	if (body != NULL)
-		text = sb_json_text(body, &len);
-	if (sb_relay(req, m, path, SB_TOKEN_SECRET, NULL, text, len,
-	    &up) == -1)
-		return;
-	if (user_id[0] != '\0' && (up.ok || (by_id &&
-	    up.err_code == SENTC_USER_NOT_FOUND)) &&
-	    sb_db_user_delete(db, user_id) != SB_OK) {
-		sb_log(SB_LOG_ERR, "INCONSISTENT: user %s is gone at sentc; "
-		    "its own data is left over until DELETE "
-		    "/api/v1/user/forced/delete/%s is repeated", user_id,
-		    user_id);
-		snprintf(msg, sizeof(msg), "The user is deleted at sentc, but "
-		    "the backend could not remove its own data: repeat DELETE "
-		    "/api/v1/user/forced/delete/%s", user_id);
-		sb_reply_err(req, SB_ERR_LEFT_OVER, msg);
-	} else
-		sb_reply_upstream(req, &up);
-	sb_upstream_res_free(&up);
-}
-
 static void
 handle(struct sb_req *req)
 {
 	json_object	*body = NULL;
 	const char	*ident;
-	char		 path[128], uid[SB_ID_LEN + 1] = "", *data = NULL;
+	char		 path[128], retry[160], uid[SB_ID_LEN + 1] = "";
 	struct sb_db	*db;
 	enum sb_err	 e;
 
@@ -141,23 +106,18 @@ handle(struct sb_req *req)
 			break;
 		}
 		snprintf(req->user, sizeof(req->user), "%s", uid);
-		delete_user(req, db, SB_PUT, "/user/forced/delete", body, uid,
-		    false);
+		snprintf(retry, sizeof(retry), "DELETE "
+		    "/api/v1/user/forced/delete/%s", uid);
+		sb_user_delete(req, SB_PUT, "/user/forced/delete",
+		    SB_TOKEN_SECRET, NULL, body, uid, false, retry);
 		break;
 	case P_DELETE_ID:
 		snprintf(req->user, sizeof(req->user), "%s", req->id[0]);
-		if ((db = sb_db_for(req)) == NULL)
-			break;
-		/* The store must answer before sentc is asked. */
-		e = sb_db_user_data(db, req->id[0], &data);
-		free(data);
-		if (e != SB_OK && e != SB_ERR_NO_USER_DATA) {
-			sb_reply_err(req, e, NULL);
-			break;
-		}
 		snprintf(path, sizeof(path), "/user/forced/delete/%s",
 		    req->id[0]);
-		delete_user(req, db, SB_DELETE, path, NULL, req->id[0], true);
+		snprintf(retry, sizeof(retry), "DELETE /api/v1%s", path);
+		sb_user_delete(req, SB_DELETE, path, SB_TOKEN_SECRET, NULL,
+		    NULL, req->id[0], true, retry);
 		break;
 	case P_MEMBER:
 		snprintf(req->user, sizeof(req->user), "%s", req->id[1]);

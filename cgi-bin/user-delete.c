@@ -2,32 +2,26 @@
  * DELETE /api/v1/user: the user deletes their own account.
  *
  * Needs a fresh JWT (right after a login): a refreshed one is refused
- * before anything is sent. Relayed with the secret token; once sentc
- * deleted the user, the user's own data goes too.
+ * before anything is sent. The store must answer before anything is sent
+ * too. Relayed with the secret token; once sentc deleted the user, the
+ * user's own data goes. If it cannot, nothing brings the user back at
+ * sentc: the answer is 500 (SB_ERR_LEFT_OVER, logged as INCONSISTENT),
+ * and repeating the call finishes the job: sentc's "user not found" for
+ * the JWT's user removes that user's own data.
  */
 #include "sb.h"
 
 static void
 handle(struct sb_req *req)
 {
-	struct sb_upstream_res	 up;
-	struct sb_db		*db;
-
 	if (sb_auth_user(req, 0) == -1)
 		return;
 	if (!req->who.fresh) {
 		sb_reply_err(req, SB_ERR_JWT_NOT_FRESH, NULL);
 		return;
 	}
-	if (sb_relay(req, SB_DELETE, "/user", SB_TOKEN_SECRET, req->jwt, NULL,
-	    0, &up) == -1)
-		return;
-	if (up.ok && ((db = sb_db()) == NULL ||
-	    sb_db_user_delete(db, req->who.aud) != SB_OK))
-		sb_log(SB_LOG_ERR, "user %s deleted at sentc; its own data is "
-		    "left over", req->who.aud);
-	sb_reply_upstream(req, &up);
-	sb_upstream_res_free(&up);
+	sb_user_delete(req, SB_DELETE, "/user", SB_TOKEN_SECRET, req->jwt,
+	    NULL, req->who.aud, true, "DELETE /api/v1/user");
 }
 
 static const struct sb_route route = {

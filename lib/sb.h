@@ -22,6 +22,7 @@
 #include "sb_response.h"
 #include "sb_serve.h"
 #include "sb_upstream.h"
+#include "sb_user.h"
 #include "sb_util.h"
 
 #endif

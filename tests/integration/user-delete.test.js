@@ -53,6 +53,44 @@ describe('DELETE /api/v1/user', () => {
     assert.equal(s.rows(`SELECT 1 FROM users WHERE user_id = '${u.id}'`).length, 1);
   });
 
+  it('asks the store first: if it cannot answer, 503 and nothing is sent', async () => {
+    const u = await s.user('nostore');
+    await s.clearLog();
+    s.sql('ALTER TABLE users RENAME TO users_away');
+    let r;
+    try {
+      r = await s.api('DELETE', '/api/v1/user', { headers: u.auth });
+    } finally {
+      s.sql('ALTER TABLE users_away RENAME TO users');
+    }
+    assert.equal(r.status, 503, r.text);
+    assert.equal(r.json.err_code, 20020);
+    assert.deepEqual(await s.upstream(), []);
+    assert.equal(s.rows(`SELECT 1 FROM users WHERE user_id = '${u.id}'`).length, 1);
+  });
+
+  it('says so when the own data cannot go once sentc deleted the user; repeating finishes', async () => {
+    const u = await s.user('left', { left: 1 });
+    s.sql("CREATE TRIGGER fail_delete BEFORE DELETE ON users BEGIN SELECT RAISE(ABORT, 'injected'); END;");
+    let r;
+    try {
+      r = await s.api('DELETE', '/api/v1/user', { headers: u.auth });
+    } finally {
+      s.sql('DROP TRIGGER fail_delete');
+    }
+    assert.equal(r.status, 500, r.text);
+    assert.equal(r.json.err_code, 20037);
+    assert.match(r.json.err_msg, /repeat DELETE \/api\/v1\/user/);
+    assert.ok(!(await s.sim('GET', 'state')).users.some((x) => x.user_id === u.id), 'gone at sentc');
+    assert.equal(s.rows(`SELECT 1 FROM users WHERE user_id = '${u.id}'`).length, 1, 'left over here');
+    assert.match(s.log(), new RegExp(`INCONSISTENT: user ${u.id} is gone at sentc`));
+
+    r = await s.api('DELETE', '/api/v1/user', { headers: u.auth });
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.json.err_code, 100, "sentc's answer passes through");
+    assert.equal(s.rows(`SELECT 1 FROM users WHERE user_id = '${u.id}'`).length, 0, 'and the left-over row is gone');
+  });
+
   it('refuses bad JWTs with 401 and no upstream call', async () => {
     const u = await s.user('badjwt');
     await s.clearLog();

@@ -1,0 +1,31 @@
+/*
+ * sb_user.h: deleting a user, as the routes that do it share it: at sentc
+ * first, then the user's own data, so that a sentc failure changes
+ * nothing here.
+ */
+#ifndef SB_USER_H
+#define SB_USER_H
+
+#include <stdbool.h>
+
+#include <json-c/json.h>
+
+#include "sb_config.h"
+#include "sb_request.h"
+
+/*
+ * Deletes a user: asks the store first (503 if it cannot answer, and
+ * nothing is sent), calls method path at sentc with token, jwt (NULL:
+ * none) and body (NULL: none), and once sentc succeeded, or answered
+ * that it has no such user when gone is set, removes the own row of
+ * user_id ("" for none). If that fails, the user is gone at sentc and
+ * nothing brings it back: the answer is 500 (SB_ERR_LEFT_OVER, logged as
+ * INCONSISTENT) and tells the caller to repeat retry, which finishes the
+ * job. Answers the request in every case.
+ */
+void	 sb_user_delete(struct sb_req *req, enum sb_method method,
+	    const char *path, enum sb_token token, const char *jwt,
+	    json_object *body, const char *user_id, bool gone,
+	    const char *retry);
+
+#endif
