@@ -1,0 +1,174 @@
+'use strict';
+/*
+ * apache/sentc-backend.conf does what nginx/sentc-backend.conf does: the same
+ * requests through both fronts of one stack get the same answers. Each case
+ * tells apart the program and sentc (the simulator) by what only one of them
+ * answers, and checks what reached sentc.
+ */
+const { describe, it, before, after, beforeEach } = require('node:test');
+const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
+const http = require('node:http');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const { start } = require('../integration/harness');
+const { startApache } = require('./apache');
+
+const NOT_A_UUID = 'not-a-uuid';
+
+/* A request with the path sent exactly as given; the body is sent as is. */
+function request(port, method, urlPath, { headers = {}, body } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path: urlPath, headers }, (res) => {
+      const chunks = [];
+      res.on('data', (d) => chunks.push(d));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let json;
+        try { json = JSON.parse(text); } catch { json = undefined; }
+        resolve({ status: res.statusCode, headers: res.headers, text, json });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+let stack;
+let apache;
+let owner;
+let group;
+
+before(async () => {
+  stack = await start();
+  apache = await startApache(stack);
+  owner = await stack.user('owner', { role: 'owner' });
+  group = await stack.group(owner, { title: 'g' });
+});
+
+after(async () => {
+  if (apache) await apache.stop();
+  if (stack) stack.stop();
+});
+
+const json = (o) => ({ 'content-type': 'application/json', ...o });
+
+for (const front of ['nginx', 'apache']) {
+  describe(`${front} in front of the programs`, () => {
+    let port;
+    before(() => { port = front === 'nginx' ? stack.port : apache.port; });
+    beforeEach(() => stack.clearLog());
+
+    const envelope = (r, status, code) => {
+      assert.equal(r.status, status, r.text);
+      assert.match(r.headers['content-type'], /^application\/json/);
+      assert.equal(r.json.status, false, r.text);
+      assert.equal(r.json.err_code, code, r.text);
+    };
+
+    it('routes each program\'s paths to it, with the Authorization header', async () => {
+      let r = await request(port, 'POST', '/api/v1/group', {
+        headers: json(owner.auth), body: JSON.stringify({ keys: 'k', group_data: { front } }),
+      });
+      assert.equal(r.status, 200, r.text);
+      const gid = r.json.result.group_id;
+      assert.deepEqual(stack.rows(`SELECT group_data FROM groups WHERE group_id = '${gid}'`),
+        [{ group_data: JSON.stringify({ front }) }], 'the group-create program stored group_data');
+
+      r = await request(port, 'GET', `/api/v1/group/${group}/light`, { headers: owner.auth });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.result.rank, 0);
+
+      r = await request(port, 'GET', '/backend/me', { headers: owner.auth });
+      assert.deepEqual(r.json, { status: true, result: { role: 'owner' } });
+
+      const item = crypto.randomUUID();
+      r = await request(port, 'PUT', `/backend/groups/${group}/items/${item}`, {
+        headers: json(owner.auth), body: JSON.stringify({ data: 'c1ph3r' }),
+      });
+      assert.equal(r.status, 200, r.text);
+      r = await request(port, 'GET', `/backend/groups/${group}/items/${item}`, { headers: owner.auth });
+      assert.equal(r.json.result.data, 'c1ph3r');
+
+      // Only the programs answer these codes; sentc would say 1, 31 or 11.
+      envelope(await request(port, 'GET', `/api/v1/group/${NOT_A_UUID}/light`, { headers: owner.auth }), 400, 20004);
+      envelope(await request(port, 'DELETE', `/api/v1/group/${NOT_A_UUID}`, { headers: owner.auth }), 400, 20004);
+      envelope(await request(port, 'DELETE', '/api/v1/user'), 401, 20012);
+      envelope(await request(port, 'POST', '/api/v1/user/prepare_register_device', { headers: json(), body: '[1]' }), 400, 20007);
+      envelope(await request(port, 'POST', '/api/v1/register', { headers: json(), body: '{' }), 400, 20006);
+    });
+
+    it('passes the other methods on the same paths, and every other /api/ path, to sentc unchanged', async () => {
+      const token = { 'x-sentc-app-token': stack.config.SENTC_PUBLIC_TOKEN };
+      const cases = [
+        ['GET', `/api/v1/group/${group}`],
+        ['PUT', '/api/v1/user'],
+        ['GET', '/api/v1/group'],
+        ['POST', `/api/v1/group/${group}/light`],
+        ['GET', '/api/v1/user/some/other/route?x=1'],
+      ];
+      for (const [method, p] of cases) {
+        const r = await request(port, method, p, { headers: { ...token, ...owner.auth } });
+        // The simulator serves none of these: its own 404 envelope.
+        envelope(r, 404, 404);
+      }
+      const r = await request(port, 'POST', '/api/v1/exists', {
+        headers: json(token), body: JSON.stringify({ user_identifier: owner.name }),
+      });
+      assert.deepEqual(r.json, { status: true, result: { user_identifier: owner.name, available: false } });
+
+      const up = await stack.upstream();
+      assert.deepEqual(up.map((x) => [x.method, x.path]),
+        [...cases.map(([m, p]) => [m, p.split('?')[0]]), ['POST', '/api/v1/exists']]);
+      for (const x of up) assert.equal(x.token, 'public', 'the client\'s own token');
+      for (const x of up.slice(0, -1)) assert.equal(x.auth, owner.jwt, 'the client\'s own JWT');
+    });
+
+    it('refuses encoded dots, slashes and backslashes in the path with 400, before any program or sentc', async () => {
+      for (const p of ['/api/v1/group/%2e%2e/user', '/api/v1/group/a%2Fb/light', '/api/v1/user%5c', '/backend/me?x=%2e']) {
+        envelope(await request(port, 'GET', p, { headers: owner.auth }), 400, 20004);
+      }
+      assert.deepEqual(await stack.upstream(), []);
+    });
+
+    it('answers a body far past the cap with its own 413 envelope; the program answers one past its cap', async () => {
+      // On its way to sentc: only the front can answer.
+      envelope(await request(port, 'POST', '/api/v1/exists', {
+        headers: json({ 'x-sentc-app-token': stack.config.SENTC_PUBLIC_TOKEN }),
+        body: Buffer.alloc(3 * 1024 * 1024, 0x20),
+      }), 413, 20005);
+      envelope(await request(port, 'POST', '/api/v1/register', {
+        headers: json(), body: Buffer.alloc(1536 * 1024, 0x20),
+      }), 413, 20005);
+      assert.deepEqual(await stack.upstream(), []);
+    });
+
+    it('keeps its internal locations internal', async () => {
+      for (const p of ['/.sentc-backend/group', '/.sentc-backend/register', '/.sentc-backend/errors/too-large.asis']) {
+        const r = await request(port, 'POST', p, { headers: json(), body: '{}' });
+        assert.equal(r.status, 404, `${p}: ${r.text}`);
+      }
+      assert.deepEqual(await stack.upstream(), []);
+    });
+  });
+}
+
+describe('a program that is down', () => {
+  it('gives the 503 envelope through both fronts', async () => {
+    const pidFile = path.join(stack.dir, 'pids', 'register-device');
+    const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+    process.kill(pid, 'SIGTERM');
+    for (let i = 0; i < 200; i++) {
+      try { process.kill(pid, 0); } catch { break; }
+      await new Promise((r) => { setTimeout(r, 25); });
+    }
+    for (const port of [stack.port, apache.port]) {
+      const r = await request(port, 'POST', '/api/v1/user/prepare_register_device', {
+        headers: json(), body: JSON.stringify({ device_identifier: 'x' }),
+      });
+      assert.equal(r.status, 503, r.text);
+      assert.deepEqual(r.json, { status: false, err_msg: 'The backend is not ready', err_code: 20026 });
+    }
+  });
+});
