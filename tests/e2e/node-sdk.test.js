@@ -1,0 +1,147 @@
+'use strict';
+/*
+ * The official SDK's core (sentc_wasm, in Node) against the backend, through
+ * nginx and through Apache: register with user_data, the SDK's own register
+ * with the backend as base_url, a route the backend does not serve, and a
+ * duplicate name.
+ */
+const { describe, it, before, after, beforeEach } = require('node:test');
+const assert = require('node:assert/strict');
+
+const { start } = require('../integration/harness');
+const { startApache } = require('./apache');
+const { sdk, sent, forget, sdkError } = require('./sdk');
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const PASSWORD = 'correct horse battery staple';
+
+let seq = 0;
+const uniq = (p) => `${p}-${process.pid}-${++seq}`;
+
+let stack;
+let apache;
+
+before(async () => {
+  stack = await start();
+  apache = await startApache(stack);
+});
+
+after(async () => {
+  if (apache) await apache.stop();
+  if (stack) stack.stop();
+});
+
+/* Posts the SDK's register input, with user_data added, as an app would. */
+async function postRegister(base, name, userData) {
+  const input = JSON.parse(sdk.prepare_register(name, PASSWORD));
+  input.user_data = userData;
+  const res = await fetch(`${base}/api/v1/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(input),
+  });
+  return { status: res.status, text: await res.text(), input };
+}
+
+async function simUsers() {
+  return (await stack.sim('GET', 'state')).users;
+}
+
+for (const front of ['nginx', 'apache']) {
+  describe(`sentc_wasm in Node, through ${front}`, () => {
+    let base;
+    before(() => { base = front === 'nginx' ? stack.base : apache.base; });
+    beforeEach(async () => {
+      await stack.clearLog();
+      forget();
+    });
+
+    it('prepare_register, POST /api/v1/register with user_data, done_register returns the id; /backend/me returns the data', async () => {
+      const name = uniq('alice');
+      const userData = { display_name: 'Alice', plan: 'pro', tags: ['a', 'b'] };
+      const r = await postRegister(base, name, userData);
+      assert.equal(r.status, 200, r.text);
+      const userId = sdk.done_register(r.text);
+      assert.match(userId, UUID);
+
+      const user = (await simUsers()).find((u) => u.user_id === userId);
+      assert.ok(user, 'sentc knows the new user');
+      assert.equal(user.device_identifier, name);
+      const up = await stack.upstream();
+      assert.equal(up.length, 1);
+      assert.equal(up[0].token, 'secret');
+      delete r.input.user_data;
+      assert.deepEqual(up[0].body, r.input, 'sentc got the SDK input without user_data');
+
+      const { jwt } = await stack.session(userId);
+      const me = await fetch(`${base}/backend/me`, { headers: { authorization: `Bearer ${jwt}` } });
+      assert.equal(me.status, 200);
+      assert.deepEqual(await me.json(), { status: true, result: userData });
+    });
+
+    it("the SDK's own register() with base_url = the backend: public token sent, secret token upstream", async () => {
+      const name = uniq('bob');
+      const userId = await sdk.register(base, stack.config.SENTC_PUBLIC_TOKEN, name, PASSWORD);
+      assert.match(userId, UUID);
+
+      const out = sent();
+      assert.equal(out.length, 1);
+      assert.equal(out[0].url, `${base}/api/v1/register`);
+      assert.equal(out[0].method, 'POST');
+      assert.equal(out[0].headers['x-sentc-app-token'], stack.config.SENTC_PUBLIC_TOKEN, 'the SDK sent the public token');
+
+      const up = await stack.upstream();
+      assert.equal(up.length, 1);
+      assert.equal(up[0].path, '/api/v1/register');
+      assert.equal(up[0].token, 'secret', 'the simulator saw the secret token');
+      assert.deepEqual(up[0].body, JSON.parse(out[0].body), 'the body reached sentc unchanged');
+
+      const user = (await simUsers()).find((u) => u.user_id === userId);
+      assert.equal(user.device_identifier, name);
+      const rows = stack.rows(`SELECT identifier, user_data FROM users WHERE user_id = '${userId}'`);
+      assert.deepEqual(rows, [{ identifier: name, user_data: '{}' }]);
+    });
+
+    it('check_user_identifier_available, a route the backend does not serve, passes through to sentc', async () => {
+      const name = uniq('carol');
+      await sdk.register(base, stack.config.SENTC_PUBLIC_TOKEN, name, PASSWORD);
+      await stack.clearLog();
+      forget();
+
+      assert.equal(await sdk.check_user_identifier_available(base, stack.config.SENTC_PUBLIC_TOKEN, name), false);
+      assert.equal(await sdk.check_user_identifier_available(base, stack.config.SENTC_PUBLIC_TOKEN, uniq('free')), true);
+
+      const out = sent();
+      assert.deepEqual(out.map((x) => x.url), [`${base}/api/v1/exists`, `${base}/api/v1/exists`]);
+      const up = await stack.upstream();
+      assert.equal(up.length, 2);
+      for (let i = 0; i < 2; i++) {
+        assert.equal(up[i].method, 'POST');
+        assert.equal(up[i].path, '/api/v1/exists');
+        assert.equal(up[i].token, 'public', 'passed through with the client\'s own token');
+        assert.deepEqual(up[i].body, JSON.parse(out[i].body));
+      }
+    });
+
+    it('a duplicate name makes done_register throw server_101, and stores nothing', async () => {
+      const name = uniq('dave');
+      const first = await postRegister(base, name, { n: 1 });
+      const userId = sdk.done_register(first.text);
+
+      const again = await postRegister(base, name, { n: 2 });
+      assert.equal(again.status, 400);
+      assert.throws(() => sdk.done_register(again.text), (e) => {
+        const err = sdkError(e);
+        assert.equal(err.status, 'server_101');
+        return true;
+      });
+      await assert.rejects(sdk.register(base, stack.config.SENTC_PUBLIC_TOKEN, name, PASSWORD), (e) => {
+        assert.equal(sdkError(e).status, 'server_101');
+        return true;
+      });
+
+      const rows = stack.rows(`SELECT user_id, user_data FROM users WHERE identifier = '${name}'`);
+      assert.deepEqual(rows, [{ user_id: userId, user_data: '{"n":1}' }], 'the first user\'s row alone, unchanged');
+    });
+  });
+}
