@@ -9,6 +9,7 @@ const { describe, it, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const http = require('node:http');
+const net = require('node:net');
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -17,10 +18,13 @@ const { startApache } = require('./apache');
 
 const NOT_A_UUID = 'not-a-uuid';
 
-/* A request with the path sent exactly as given; the body is sent as is. */
+/*
+ * A request on a connection of its own, with the path sent exactly as given;
+ * the body is sent as is.
+ */
 function request(port, method, urlPath, { headers = {}, body } = {}) {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path: urlPath, headers }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path: urlPath, headers, agent: false }, (res) => {
       const chunks = [];
       res.on('data', (d) => chunks.push(d));
       res.on('end', () => {
@@ -32,6 +36,17 @@ function request(port, method, urlPath, { headers = {}, body } = {}) {
     });
     req.on('error', reject);
     req.end(body);
+  });
+}
+
+/* Bytes as given on a connection of their own; resolves with all the answer. */
+function rawRequest(port, bytes) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    const c = net.connect(port, '127.0.0.1', () => c.end(bytes));
+    c.on('data', (d) => chunks.push(d));
+    c.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    c.on('error', reject);
   });
 }
 
@@ -142,6 +157,23 @@ for (const front of ['nginx', 'apache']) {
         headers: json(), body: Buffer.alloc(1536 * 1024, 0x20),
       }), 413, 20005);
       assert.deepEqual(await stack.upstream(), []);
+    });
+
+    it('answers its own malformed-request 400 in the envelope', async () => {
+      const text = await rawRequest(port, 'GET /backend/health HTTP/1.1\r\nHost: 127.0.0.1\r\n'
+        + 'No colon in this header\r\nConnection: close\r\n\r\n');
+      assert.match(text, /^HTTP\/1\.1 400 /);
+      assert.match(text, /\r\ncontent-type: application\/json\r\n/i);
+      assert.deepEqual(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)),
+        { status: false, err_msg: 'The request is malformed', err_code: 20029 });
+    });
+
+    it('answers sentc dropping the connection with the 503 envelope', async () => {
+      await stack.sim('POST', 'fail', { path: '/api/v1/exists', mode: 'close' });
+      const r = await request(port, 'POST', '/api/v1/exists', {
+        headers: json({ 'x-sentc-app-token': stack.config.SENTC_PUBLIC_TOKEN }), body: '{"user_identifier":"x"}',
+      });
+      envelope(r, 503, 20026);
     });
 
     it('keeps its internal locations internal', async () => {
