@@ -102,7 +102,7 @@ async function startApache(stack) {
   fs.closeSync(out);
   const apache = new Apache(dir, port, child);
 
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 400; i++) {
     if (child.exitCode !== null) break;
     try {
       const res = await fetch(`${apache.base}/backend/health`);

@@ -204,3 +204,12 @@ describe('a program that is down', () => {
     }
   });
 });
+
+describe("Apache's log", () => {
+  it('holds no secret', () => {
+    const log = apache.log();
+    assert.ok(log.length > 0);
+    for (const k of ['SENTC_SECRET_TOKEN', 'SENTC_JWT_SIGN_KEY']) assert.ok(!log.includes(stack.config[k]), k);
+    assert.ok(!log.includes(owner.jwt), 'a user\'s JWT');
+  });
+});
