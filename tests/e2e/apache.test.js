@@ -13,18 +13,19 @@ const net = require('node:net');
 const fs = require('node:fs');
 const path = require('node:path');
 
-const { start } = require('../integration/harness');
+const { start, TOP } = require('../integration/harness');
 const { startApache } = require('./apache');
 
 const NOT_A_UUID = 'not-a-uuid';
 
 /*
- * A request on a connection of its own, with the path sent exactly as given;
- * the body is sent as is.
+ * A request on a connection of its own (from localAddress, if given), with
+ * the path sent exactly as given; the body is sent as is.
  */
-function request(port, method, urlPath, { headers = {}, body } = {}) {
+function request(port, method, urlPath, { headers = {}, body, localAddress } = {}) {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path: urlPath, headers, agent: false }, (res) => {
+    const opts = { host: '127.0.0.1', port, method, path: urlPath, headers, agent: false, localAddress };
+    const req = http.request(opts, (res) => {
       const chunks = [];
       res.on('data', (d) => chunks.push(d));
       res.on('end', () => {
@@ -97,6 +98,9 @@ for (const front of ['nginx', 'apache']) {
 
       r = await request(port, 'GET', '/backend/me', { headers: owner.auth });
       assert.deepEqual(r.json, { status: true, result: { role: 'owner' } });
+
+      r = await request(port, 'GET', `/backend/groups/${group}/data`, { headers: owner.auth });
+      assert.deepEqual(r.json, { status: true, result: { title: 'g' } });
 
       const item = crypto.randomUUID();
       r = await request(port, 'PUT', `/backend/groups/${group}/items/${item}`, {
@@ -176,6 +180,23 @@ for (const front of ['nginx', 'apache']) {
       envelope(r, 503, 20026);
     });
 
+    it('serves the admin routes to loopback only, with the admin credential', async () => {
+      const body = JSON.stringify({ user_identifier: owner.name });
+      const admin = { authorization: `Bearer ${stack.config.SENTC_BACKEND_ADMIN_TOKEN}` };
+      const paths = ['/api/v1/user/forced/disable_otp', '/api/v1/user/forced/sessions',
+        `/api/v1/user/forced/delete/${crypto.randomUUID()}`, `/api/v1/group/forced/${group}/user/${owner.id}`];
+      for (const p of paths) {
+        envelope(await request(port, 'PUT', p, { headers: json(admin), body, localAddress: '127.0.0.2' }), 403, 20036);
+      }
+      envelope(await request(port, 'PUT', paths[0], { headers: json(), body }), 401, 20032);
+      assert.deepEqual(await stack.upstream(), []);
+
+      const r = await request(port, 'PUT', paths[0], { headers: json(admin), body });
+      assert.equal(r.status, 200, r.text);
+      const up = await stack.upstream();
+      assert.deepEqual(up.map((x) => [x.method, x.path, x.token]), [['PUT', paths[0], 'secret']]);
+    });
+
     it('keeps its internal locations internal', async () => {
       for (const p of ['/.sentc-backend/group', '/.sentc-backend/register', '/.sentc-backend/errors/too-large.asis']) {
         const r = await request(port, 'POST', p, { headers: json(), body: '{}' });
@@ -185,6 +206,16 @@ for (const front of ['nginx', 'apache']) {
     });
   });
 }
+
+describe('apache/sentc-backend.conf', () => {
+  it('routes every program', () => {
+    const conf = fs.readFileSync(path.join(TOP, 'apache/sentc-backend.conf'), 'utf8');
+    for (const f of fs.readdirSync(path.join(TOP, 'cgi-bin')).filter((n) => n.endsWith('.c'))) {
+      const name = f.slice(0, -2);
+      assert.ok(conf.includes(`"unix:\${SENTC_BACKEND_SOCKETS}/${name}.sock|fcgi://`), name);
+    }
+  });
+});
 
 describe('a program that is down', () => {
   it('gives the 503 envelope through both fronts', async () => {
