@@ -197,6 +197,36 @@ for (const front of ['nginx', 'apache']) {
       assert.deepEqual(up.map((x) => [x.method, x.path, x.token]), [['PUT', paths[0], 'secret']]);
     });
 
+    it('lets the programs answer CORS preflights for their methods, and sentc those for its own', async () => {
+      const origin = stack.base;
+      const routes = [
+        ['/api/v1/register', 'POST'], ['/api/v1/user/prepare_register_device', 'POST'],
+        ['/api/v1/group', 'POST'], [`/api/v1/group/${group}`, 'DELETE'], [`/api/v1/group/${group}/light`, 'GET'],
+        ['/api/v1/user', 'DELETE'], ['/backend/me', 'PUT'], [`/backend/groups/${group}/items`, 'GET'], [`/backend/groups/${group}/data`, 'PUT'],
+        ['/backend/health', 'GET'], ['/backend/session', 'POST'], ['/backend/refresh', 'GET'], ['/backend/logout', 'POST'],
+      ];
+      for (const [p, method] of routes) {
+        const r = await request(port, 'OPTIONS', p, { headers: {
+          origin, 'access-control-request-method': method, 'access-control-request-headers': 'authorization,content-type',
+        } });
+        assert.ok(r.status === 200 || r.status === 204, `${method} ${p}: ${r.status} ${r.text}`);
+        assert.equal(r.headers['access-control-allow-origin'], origin, `${method} ${p}`);
+        assert.equal(r.headers['access-control-allow-credentials'], 'true', `${method} ${p}`);
+      }
+      assert.deepEqual(await stack.upstream(), [], 'no preflight of a program\'s method reached sentc');
+      await request(port, 'OPTIONS', `/api/v1/group/${group}`, { headers: { origin, 'access-control-request-method': 'GET' } });
+      assert.deepEqual((await stack.upstream()).map((x) => [x.method, x.path]), [['OPTIONS', `/api/v1/group/${group}`]],
+        'a preflight for GET, sentc\'s method there, reached sentc');
+    });
+
+    it('routes the cookie routes to their programs', async () => {
+      envelope(await request(port, 'GET', '/backend/refresh', { headers: owner.auth }), 401, 20031);
+      envelope(await request(port, 'POST', '/backend/session', { headers: json(owner.auth), body: '{}' }), 400, 20034);
+      const r = await request(port, 'POST', '/backend/logout');
+      assert.equal(r.status, 200, r.text);
+      assert.match(r.headers['set-cookie'][0], /Max-Age=0/);
+    });
+
     it('keeps its internal locations internal', async () => {
       for (const p of ['/.sentc-backend/group', '/.sentc-backend/register', '/.sentc-backend/errors/too-large.asis']) {
         const r = await request(port, 'POST', p, { headers: json(), body: '{}' });

@@ -9,14 +9,17 @@
 const Sentc = window.Sentc.default;
 
 window.app = {
-  /* Sentc.init with the backend as base_url and the cookie refresh mode. */
-  async init(appToken) {
+  /*
+   * Sentc.init with the backend as base_url and the cookie refresh mode;
+   * backend is the backend's origin (this page's own by default).
+   */
+  async init(appToken, backend = location.origin) {
     await Sentc.init({
       app_token: appToken,
-      base_url: location.origin,
+      base_url: backend,
       refresh: {
         endpoint: 0,  /* REFRESH_ENDPOINT.cookie */
-        endpoint_url: '/backend/refresh',
+        endpoint_url: backend === location.origin ? '/backend/refresh' : `${backend}/backend/refresh`,
       },
     });
     return Sentc.options;
@@ -44,6 +47,34 @@ window.app = {
       headers: { Authorization: `Bearer ${jwt}` },
     });
     return { status: res.status, body: await res.json() };
+  },
+
+  /*
+   * Right after a login: the refresh token goes to the backend, which keeps
+   * it in its HttpOnly cookie; the answer carries the user's own data.
+   */
+  async session(jwt, refreshToken) {
+    const res = await fetch('/backend/session', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${jwt}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ refresh_token: refreshToken }),
+    });
+    return { status: res.status, body: await res.json() };
+  },
+
+  /* What the SDK does when the JWT is about to expire, in the cookie mode. */
+  async refresh(oldJwt) {
+    return Sentc.refreshJwt(oldJwt, '');
+  },
+
+  async logout() {
+    const res = await fetch('/backend/logout', { method: 'POST' });
+    return { status: res.status, body: await res.json() };
+  },
+
+  /* The cookies page scripts can see. */
+  cookies() {
+    return document.cookie;
   },
 
   /* A route the backend does not serve: straight through to sentc. */
