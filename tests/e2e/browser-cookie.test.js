@@ -72,13 +72,16 @@ describe('the cookie refresh mode in Chromium', () => {
     await stack.clearLog();
     const r = await call(page, 'refresh', old.jwt);
     assert.equal(r.error, undefined, r.error);
-    // Read here, not with the SDK's decode_jwt: sentc_wasm 0.3.0's expects
-    // claims (internal_user_id, group_id, device_id, device_identifier) that
-    // sentc's JWTs do not carry (SENTC_API.md), and throws client_1101.
-    const c = claims(r.value);
+    // The page decodes it with the SDK's own decode_jwt.
+    const d = await call(page, 'decode', r.value);
+    assert.equal(d.error, undefined, d.error);
+    const c = d.value;
     assert.equal(c.aud, user.id);
+    assert.equal(c.internal_user_id, user.id);
+    assert.equal(c.sub, claims(old.jwt).sub);
     assert.equal(c.fresh, false);
     assert.ok(c.exp > Date.now() / 1000);
+    assert.ok(c.exp > claims(old.jwt).exp, 'a new JWT, not the old one');
     const up = await stack.upstream();
     assert.deepEqual(up.map((x) => [x.method, x.path]), [['PUT', '/api/v1/refresh']]);
     assert.equal(up[0].body.refresh_token, session.refresh_token);

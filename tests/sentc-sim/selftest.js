@@ -164,7 +164,8 @@ test('register, duplicate identifier and bad input', async () => {
   assertApiError(await api('POST', '/register', { token: SECRET, body: { device: { device_identifier: 'x' }, group: 1 } }), 422, 11);
 
   const state = await control('GET', 'state');
-  assert.deepEqual(state.users, [user]);
+  assert.deepEqual(state.users.map(({ group_id, ...u }) => u), [user]);
+  assert.match(state.users[0].group_id, /^[0-9a-f-]{36}$/);
 });
 
 test('app token and token kinds', async () => {
@@ -205,6 +206,12 @@ test('session JWT verifies with the dashboard verify key and carries kid/aud/sub
   assert.equal(claims.exp - claims.iat, 300);
   assert.ok(Math.abs(claims.iat - Date.now() / 1000) < 5);
   assert.equal(claims.fresh, true);
+  // The claims the pinned SDK's decode_jwt also needs, consistent with the others.
+  assert.equal(claims.internal_user_id, s.user_id);
+  assert.equal(claims.device_id, s.device_id);
+  assert.equal(claims.device_identifier, 'carol');
+  const st = await control('GET', 'state');
+  assert.equal(claims.group_id, st.users.find((u) => u.user_id === s.user_id).group_id);
   assert.equal(typeof s.refresh_token, 'string');
 
   const stale = await control('POST', 'session', { device_identifier: 'carol', fresh: false, exp_in: 10 });

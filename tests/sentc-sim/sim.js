@@ -222,7 +222,16 @@ function signJwt(userId, deviceId, { fresh, kid = state.currentKid, expInS = JWT
   if (!key) throw apiError(500, 33, "Can't create jwt");
   const iat = nowS();
   const header = b64urlJson({ alg: 'ES384', typ: 'JWT', kid });
-  const claims = b64urlJson({ aud: userId, sub: deviceId, exp: iat + expInS, iat, fresh });
+  // aud, sub, exp, iat and fresh are the claims of SENTC_API.md. The SDK pinned for the tests
+  // (sentc_wasm 0.3.0) also decodes internal_user_id, group_id, device_id and device_identifier,
+  // which sentc's JWTs carried in its time, and refuses a JWT without them (its decode_jwt, on
+  // which User.getJwt relies): they are added, consistent with the rest; the backend ignores them.
+  const user = state.users.get(userId);
+  const claims = b64urlJson({
+    aud: userId, sub: deviceId, exp: iat + expInS, iat, fresh,
+    internal_user_id: userId, group_id: user ? user.group_id : userId, device_id: deviceId,
+    device_identifier: user ? user.device_identifier : '',
+  });
   const signature = crypto.sign('sha384', Buffer.from(`${header}.${claims}`),
     { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
   return `${header}.${claims}.${signature.toString('base64url')}`;
@@ -333,9 +342,9 @@ function register({ body }) {
   if (state.identifiers.has(identifier)) throw apiError(400, 101, 'User already exists');
 
   const user = { user_id: crypto.randomUUID(), device_id: crypto.randomUUID(), device_identifier: identifier };
-  state.users.set(user.user_id, user);
+  state.users.set(user.user_id, { ...user, group_id: crypto.randomUUID() });
   state.identifiers.set(identifier, user.user_id);
-  return { ...user };
+  return user;
 }
 
 function exists({ body }) {

@@ -72,6 +72,20 @@ window.app = {
     return { status: res.status, body: await res.json() };
   },
 
+  /*
+   * The SDK's own decode_jwt, from sentc_wasm, the module the bundle is
+   * built on (and whose decode_jwt the SDK runs before each use of a JWT).
+   */
+  async decode(jwt) {
+    const wasm = await import('/e2e/sentc_wasm/sentc_wasm.js');
+    await wasm.default('/e2e/sentc_wasm/sentc_wasm_bg.wasm');
+    const c = wasm.decode_jwt(jwt);
+    return {
+      aud: c.get_aud(), sub: c.get_sub(), exp: c.get_exp(), iat: c.get_iat(), fresh: c.get_fresh(),
+      internal_user_id: c.get_internal_user_id(), device_id: c.get_device_id(),
+    };
+  },
+
   /* The cookies page scripts can see. */
   cookies() {
     return document.cookie;
