@@ -11,8 +11,9 @@
 /*
  * The bearer token of the Authorization header: the scheme "Bearer" in
  * any case, one or more spaces, then the token. Returns SB_OK with *tok
- * and *len (pointing into the header), SB_ERR_JWT_MISSING, or
- * SB_ERR_HEADER. Pure: the fuzzers call it.
+ * and *len (pointing into the header); SB_ERR_JWT_MISSING for no header,
+ * another scheme, or no token; SB_ERR_JWT_FORMAT for a token with white
+ * space inside. Pure: the fuzzers call it.
  */
 enum sb_err	 sb_bearer(const char *header, const char **tok, size_t *len);
 

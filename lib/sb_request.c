@@ -18,11 +18,22 @@ sb_req_param(const struct sb_req *req, const char *name)
 const char *
 sb_req_header(const struct sb_req *req, const char *name, enum sb_err *err)
 {
-	const char	*v;
-	size_t		 len;
+	const char	*v = NULL;
+	char		**p;
+	size_t		 nlen = strlen(name), len;
 
 	*err = SB_OK;
-	if ((v = sb_req_param(req, name)) == NULL)
+	for (p = req->fcgi->envp; p != NULL && *p != NULL; p++) {
+		if (strncmp(*p, name, nlen) != 0 || (*p)[nlen] != '=')
+			continue;
+		/* Sent twice (nginx before 1.23 passes both): which counts? */
+		if (v != NULL) {
+			*err = SB_ERR_HEADER;
+			return NULL;
+		}
+		v = *p + nlen + 1;
+	}
+	if (v == NULL)
 		return NULL;
 	len = strnlen(v, SB_HEADER_MAX + 1);
 	if (len > SB_HEADER_MAX || !sb_printable(v, len)) {

@@ -74,7 +74,7 @@ const char	*sb_req_param(const struct sb_req *, const char *name);
 /*
  * A request header by its FastCGI name (e.g. "HTTP_AUTHORIZATION"),
  * checked: NULL if absent, SB_ERR_HEADER in *err if longer than
- * SB_HEADER_MAX or holding a control character.
+ * SB_HEADER_MAX, holding a control character, or sent twice.
  */
 const char	*sb_req_header(const struct sb_req *, const char *name,
 		    enum sb_err *err);

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "sb_auth.h"
 #include "sb_error.h"
 #include "sb_json.h"
 #include "sb_request.h"
@@ -728,6 +729,131 @@ test_valid_text(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* ---- sb_bearer ---------------------------------------------------------- */
+
+static void
+test_bearer(void **state)
+{
+	static const struct {
+		const char	*header;
+		enum sb_err	 want;
+		const char	*tok;
+	} cases[] = {
+		{ "Bearer abc.def.ghi", SB_OK, "abc.def.ghi" },
+		{ "bearer abc", SB_OK, "abc" },
+		{ "BEARER abc", SB_OK, "abc" },
+		{ "bEaReR abc", SB_OK, "abc" },
+		{ "Bearer   abc", SB_OK, "abc" },
+		{ "Bearer abc ", SB_ERR_JWT_FORMAT, NULL },
+		{ "Bearer abc def", SB_ERR_JWT_FORMAT, NULL },
+		{ "Bearer abc\tdef", SB_ERR_JWT_FORMAT, NULL },
+		{ "Bearer\tabc", SB_ERR_JWT_MISSING, NULL },
+		{ "Bearerabc", SB_ERR_JWT_MISSING, NULL },
+		{ "Bearer", SB_ERR_JWT_MISSING, NULL },
+		{ "Bearer ", SB_ERR_JWT_MISSING, NULL },
+		{ "Bearer    ", SB_ERR_JWT_MISSING, NULL },
+		{ "Basic YWxhZGRpbjpvcGVuc2VzYW1l", SB_ERR_JWT_MISSING, NULL },
+		{ " Bearer abc", SB_ERR_JWT_MISSING, NULL },
+		{ "Beare abc", SB_ERR_JWT_MISSING, NULL },
+		{ "", SB_ERR_JWT_MISSING, NULL },
+	};
+	const char	*tok;
+	size_t		 i, len;
+	enum sb_err	 e;
+	int		 bad = 0;
+
+	for (i = 0; i < NELEM(cases); i++) {
+		tok = NULL;
+		len = 0;
+		e = sb_bearer(cases[i].header, &tok, &len);
+		bad += differs(cases[i].header, e, cases[i].want);
+		if (e != SB_OK || cases[i].tok == NULL)
+			continue;
+		if (len != strlen(cases[i].tok) || strcmp(tok, cases[i].tok)) {
+			print_error("%s: token %s\n", esc(cases[i].header),
+			    esc(tok));
+			bad++;
+		}
+	}
+	assert_int_equal(sb_bearer(NULL, &tok, &len), SB_ERR_JWT_MISSING);
+	assert_int_equal(bad, 0);
+}
+
+/* ---- sb_req_header ------------------------------------------------------ */
+
+/* A request whose FastCGI parameters are params (NULL-terminated). */
+static void
+fake_req(struct sb_req *req, FCGX_Request *fr, char **params)
+{
+	memset(req, 0, sizeof(*req));
+	memset(fr, 0, sizeof(*fr));
+	fr->envp = params;
+	req->fcgi = fr;
+}
+
+static void
+test_req_header(void **state)
+{
+	static char	 ok[] = "HTTP_AUTHORIZATION=Bearer abc";
+	static char	 other[] = "HTTP_AUTHORIZATION_X=1";
+	static char	 ctl[] = "HTTP_COOKIE=a=1\x01";
+	static char	 del[] = "HTTP_COOKIE=a=1\x7f";
+	static char	 c1[] = "HTTP_COOKIE=a=1";
+	static char	 c2[] = "HTTP_COOKIE=b=2";
+	static char	 empty[] = "HTTP_X=";
+	static char	 big[SB_HEADER_MAX + 16], max[SB_HEADER_MAX + 16];
+	char		*one[] = { other, ok, NULL };
+	char		*twice[] = { c1, ok, c2, NULL };
+	char		*ctls[] = { ctl, NULL };
+	char		*dels[] = { del, NULL };
+	char		*sizes[] = { big, max, empty, NULL };
+	FCGX_Request	 fr;
+	struct sb_req	 req;
+	enum sb_err	 e;
+	const char	*v;
+
+	fake_req(&req, &fr, one);
+	v = sb_req_header(&req, "HTTP_AUTHORIZATION", &e);
+	assert_int_equal(e, SB_OK);
+	assert_non_null(v);
+	assert_string_equal(v, "Bearer abc");
+	assert_null(sb_req_header(&req, "HTTP_COOKIE", &e));
+	assert_int_equal(e, SB_OK);
+	assert_null(sb_req_header(&req, "HTTP_AUTH", &e));
+	assert_int_equal(e, SB_OK);
+
+	/* A header sent twice is refused, whichever comes first. */
+	fake_req(&req, &fr, twice);
+	assert_null(sb_req_header(&req, "HTTP_COOKIE", &e));
+	assert_int_equal(e, SB_ERR_HEADER);
+	assert_non_null(sb_req_header(&req, "HTTP_AUTHORIZATION", &e));
+	assert_int_equal(e, SB_OK);
+
+	fake_req(&req, &fr, ctls);
+	assert_null(sb_req_header(&req, "HTTP_COOKIE", &e));
+	assert_int_equal(e, SB_ERR_HEADER);
+	fake_req(&req, &fr, dels);
+	assert_null(sb_req_header(&req, "HTTP_COOKIE", &e));
+	assert_int_equal(e, SB_ERR_HEADER);
+
+	/* SB_HEADER_MAX bytes pass, one more does not. */
+	snprintf(big, sizeof(big), "HTTP_BIG=");
+	memset(big + 9, 'a', SB_HEADER_MAX + 1);
+	big[9 + SB_HEADER_MAX + 1] = '\0';
+	snprintf(max, sizeof(max), "HTTP_MAX=");
+	memset(max + 9, 'a', SB_HEADER_MAX);
+	max[9 + SB_HEADER_MAX] = '\0';
+	fake_req(&req, &fr, sizes);
+	assert_null(sb_req_header(&req, "HTTP_BIG", &e));
+	assert_int_equal(e, SB_ERR_HEADER);
+	v = sb_req_header(&req, "HTTP_MAX", &e);
+	assert_int_equal(e, SB_OK);
+	assert_int_equal(strlen(v), SB_HEADER_MAX);
+	v = sb_req_header(&req, "HTTP_X", &e);
+	assert_int_equal(e, SB_OK);
+	assert_string_equal(v, "");
+}
+
 /* ---- the error table --------------------------------------------------- */
 
 static void
@@ -802,6 +928,8 @@ main(void)
 		cmocka_unit_test(test_envelope_ok),
 		cmocka_unit_test(test_envelope_bad),
 		cmocka_unit_test(test_valid_text),
+		cmocka_unit_test(test_bearer),
+		cmocka_unit_test(test_req_header),
 		cmocka_unit_test(test_err_table),
 	};
 
