@@ -56,25 +56,20 @@ on_item(void *arg, const struct sb_item *it)
 static void
 put(struct sb_req *req, struct sb_db *db, const char *gid, const char *iid)
 {
-	json_object	*body, *data;
+	json_object	*body;
+	const char	*data;
 	size_t		 len;
 	enum sb_err	 e;
 
 	if ((body = sb_body_object(req)) == NULL)
 		return;
-	if (!json_object_object_get_ex(body, "data", &data) ||
-	    !json_object_is_type(data, json_type_string) ||
-	    json_object_get_string_len(data) == 0)
-		sb_reply_err(req, SB_ERR_BODY_SHAPE,
-		    "The body must be {\"data\": \"<ciphertext>\"}");
-	else if ((len = (size_t)json_object_get_string_len(data)) >
-	    (size_t)sb_cfg->max_item)
-		sb_reply_err(req, SB_ERR_FIELD_TOO_LARGE,
+	if ((e = sb_json_member_string(body, "data", (size_t)sb_cfg->max_item,
+	    &data, &len)) != SB_OK)
+		sb_reply_err(req, e, e == SB_ERR_BODY_SHAPE ?
+		    "The body must be {\"data\": \"<ciphertext>\"}" :
 		    "data is larger than SENTC_BACKEND_MAX_ITEM");
-	else if (strlen(json_object_get_string(data)) != len)
-		sb_reply_err(req, SB_ERR_BODY_SHAPE, "data holds a NUL");
-	else if ((e = sb_db_item_put(db, gid, iid, req->who.aud,
-	    json_object_get_string(data), len)) != SB_OK)
+	else if ((e = sb_db_item_put(db, gid, iid, req->who.aud, data, len)) !=
+	    SB_OK)
 		sb_reply_err(req, e, NULL);
 	else
 		sb_reply_ok(req, NULL);

@@ -235,6 +235,53 @@ admin_token(struct sb_config *cfg, const char *name, const char *v,
 	return 0;
 }
 
+/*
+ * True if v is an http:// or https:// URL with a host, an optional port
+ * and an optional path: nothing that a URL built on it could be turned
+ * into something else with (user info, query, fragment, white space).
+ */
+static bool
+url_valid(const char *v)
+{
+	const char	*p, *host;
+	long		 port;
+	char		 num[8];
+	size_t		 n;
+
+	if (strncmp(v, "http://", 7) == 0)
+		p = v + 7;
+	else if (strncmp(v, "https://", 8) == 0)
+		p = v + 8;
+	else
+		return false;
+	host = p;
+	if (*p == '[') {
+		for (p++; isxdigit((unsigned char)*p) || *p == ':' || *p == '.';
+		    p++)
+			continue;
+		if (*p++ != ']' || p - host < 4)
+			return false;
+	} else {
+		while (isalnum((unsigned char)*p) || *p == '-' || *p == '.')
+			p++;
+		if (p == host)
+			return false;
+	}
+	if (*p == ':') {
+		for (n = 0, p++; isdigit((unsigned char)*p) && n < 6; p++)
+			num[n++] = *p;
+		num[n] = '\0';
+		if (n == 0 || n > 5 || sb_parse_long(num, 1, 65535, &port) == -1)
+			return false;
+	}
+	if (*p != '\0' && *p != '/')
+		return false;
+	for (; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && strchr("/-._~%", *p) == NULL)
+			return false;
+	return true;
+}
+
 static int
 convert(struct sb_config *cfg, const struct key *k, const char *v,
     char *err, size_t errlen)
@@ -255,10 +302,10 @@ convert(struct sb_config *cfg, const struct key *k, const char *v,
 			goto nomem;
 		return 0;
 	case K_URL:
-		if (strncmp(v, "http://", 7) != 0 &&
-		    strncmp(v, "https://", 8) != 0) {
-			snprintf(err, errlen, "%s must start with http:// or "
-			    "https://", k->name);
+		if (!url_valid(v)) {
+			snprintf(err, errlen, "%s must be http:// or https:// "
+			    "with a host, and at most a port and a path",
+			    k->name);
 			return -1;
 		}
 		if ((s = strdup(v)) == NULL)

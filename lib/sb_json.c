@@ -147,6 +147,28 @@ sb_json_take_object(json_object *obj, const char *name, size_t cap,
 	return SB_OK;
 }
 
+enum sb_err
+sb_json_member_string(json_object *obj, const char *name, size_t cap,
+    const char **s, size_t *len)
+{
+	json_object	*v;
+
+	*s = NULL;
+	*len = 0;
+	if (!json_object_object_get_ex(obj, name, &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    json_object_get_string_len(v) <= 0)
+		return SB_ERR_BODY_SHAPE;
+	if ((size_t)json_object_get_string_len(v) > cap)
+		return SB_ERR_FIELD_TOO_LARGE;
+	if (strlen(json_object_get_string(v)) !=
+	    (size_t)json_object_get_string_len(v))
+		return SB_ERR_BODY_SHAPE;
+	*s = json_object_get_string(v);
+	*len = (size_t)json_object_get_string_len(v);
+	return SB_OK;
+}
+
 const char *
 sb_json_string(json_object *obj, const char *name)
 {

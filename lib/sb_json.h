@@ -34,6 +34,15 @@ enum sb_err	 sb_json_parse_depth(const char *s, size_t len, int depth,
 enum sb_err	 sb_json_take_object(json_object *obj, const char *name,
 		    size_t cap, json_object **out);
 
+/*
+ * The string member name of obj, at least one and at most cap bytes, with
+ * no NUL. Returns SB_OK with *s (borrowed from obj) and *len, else
+ * SB_ERR_BODY_SHAPE (absent, not a string, empty, or holding a NUL) or
+ * SB_ERR_FIELD_TOO_LARGE.
+ */
+enum sb_err	 sb_json_member_string(json_object *obj, const char *name,
+		    size_t cap, const char **s, size_t *len);
+
 /* The string member name of obj, or NULL if absent or not a string. */
 const char	*sb_json_string(json_object *obj, const char *name);
 

@@ -62,6 +62,8 @@ sb_query_get(const char *qs, const char *name, char *buf, size_t bufsz)
 	const char	*p = qs, *v;
 	int		 hi, lo;
 
+	if (bufsz == 0)
+		return -1;
 	while (p != NULL && *p != '\0') {
 		if (strncmp(p, name, nlen) == 0 && p[nlen] == '=') {
 			for (v = p + nlen + 1, n = 0; *v != '\0' && *v != '&';

@@ -186,6 +186,9 @@ test_api_url(void **state)
 		{ "https://api.example.com/", "https://api.example.com" },
 		{ "http://localhost:8080///", "http://localhost:8080" },
 		{ "https://h.example/base/", "https://h.example/base" },
+		{ "http://127.0.0.1:65535", "http://127.0.0.1:65535" },
+		{ "http://[::1]:8080/", "http://[::1]:8080" },
+		{ "https://h.example/a-b_c.d~e%20f/", "https://h.example/a-b_c.d~e%20f" },
 	};
 	struct sb_config	 cfg;
 	struct env		 env[] = {
@@ -304,6 +307,18 @@ test_bad_values(void **state)
 		{ "SENTC_API_URL", "ftp://api.sentc.com" },
 		{ "SENTC_API_URL", "api.sentc.com" },
 		{ "SENTC_API_URL", "" },
+		{ "SENTC_API_URL", "http://" },
+		{ "SENTC_API_URL", "https:///api" },
+		{ "SENTC_API_URL", "https://user:pw@api.sentc.com" },
+		{ "SENTC_API_URL", "https://api.sentc.com?x=1" },
+		{ "SENTC_API_URL", "https://api.sentc.com/#x" },
+		{ "SENTC_API_URL", "https://api sentc.com" },
+		{ "SENTC_API_URL", "https://api.sentc.com:0" },
+		{ "SENTC_API_URL", "https://api.sentc.com:65536" },
+		{ "SENTC_API_URL", "https://api.sentc.com:" },
+		{ "SENTC_API_URL", "https://api.sentc.com/a b" },
+		{ "SENTC_API_URL", "https://api.sentc.com/\"x" },
+		{ "SENTC_API_URL", "https://[::1" },
 		{ "SENTC_JWT_VERIFY_KEY", "k1:notbase64!" },
 		{ "SENTC_PUBLIC_TOKEN", "pub\x01" },
 		{ "SENTC_BACKEND_COOKIE_KEY", "abc" },

@@ -618,6 +618,98 @@ test_json_take_object_cap(void **state)
 	json_object_put(obj);
 }
 
+/* ---- sb_json_member_string ---------------------------------------------- */
+
+static void
+test_json_member_string(void **state)
+{
+	static const struct {
+		const char	*body;
+		size_t		 cap;
+		enum sb_err	 want;
+		size_t		 len;
+	} cases[] = {
+		{ "{\"data\":\"abc\"}", 3, SB_OK, 3 },
+		{ "{\"data\":\"\\u00e9\"}", 2, SB_OK, 2 },
+		{ "{\"data\":\"abcd\"}", 3, SB_ERR_FIELD_TOO_LARGE, 0 },
+		{ "{\"data\":\"\"}", 3, SB_ERR_BODY_SHAPE, 0 },
+		{ "{\"data\":\"a\\u0000b\"}", 3, SB_ERR_BODY_SHAPE, 0 },
+		{ "{\"data\":\"a\\u0000bcd\"}", 3, SB_ERR_FIELD_TOO_LARGE, 0 },
+		{ "{\"data\":5}", 3, SB_ERR_BODY_SHAPE, 0 },
+		{ "{\"data\":null}", 3, SB_ERR_BODY_SHAPE, 0 },
+		{ "{\"data\":[\"a\"]}", 3, SB_ERR_BODY_SHAPE, 0 },
+		{ "{\"Data\":\"a\"}", 3, SB_ERR_BODY_SHAPE, 0 },
+		{ "{}", 3, SB_ERR_BODY_SHAPE, 0 },
+	};
+	json_object	*obj;
+	const char	*v;
+	size_t		 i, len;
+	enum sb_err	 e;
+	int		 bad = 0;
+
+	for (i = 0; i < NELEM(cases); i++) {
+		obj = json(cases[i].body);
+		e = sb_json_member_string(obj, "data", cases[i].cap, &v, &len);
+		bad += differs(cases[i].body, e, cases[i].want);
+		bad += differs(cases[i].body, (long)len, (long)cases[i].len);
+		bad += differs(cases[i].body, e == SB_OK ? v != NULL &&
+		    strlen(v) == len : v == NULL, 1);
+		json_object_put(obj);
+	}
+	assert_int_equal(bad, 0);
+}
+
+/* ---- sb_query_get ------------------------------------------------------- */
+
+static void
+test_query_get(void **state)
+{
+	static const struct {
+		const char	*qs, *name;
+		size_t		 bufsz;
+		int		 want;
+		const char	*value;
+	} cases[] = {
+		{ "after=abc&limit=5", "limit", 16, 1, "5" },
+		{ "after=abc&limit=5", "after", 16, 1, "abc" },
+		{ "after=a%2Fb+c", "after", 16, 1, "a/b c" },
+		{ "xafter=1&after=2", "after", 16, 1, "2" },
+		{ "after&after=2", "after", 16, 1, "2" },
+		{ "after=1&after=2", "after", 16, 1, "1" },
+		{ "after=", "after", 16, 1, "" },
+		{ "limit=5", "after", 16, 0, NULL },
+		{ "", "after", 16, 0, NULL },
+		{ "after=%0d%0a", "after", 16, -1, NULL },
+		{ "after=%00", "after", 16, -1, NULL },
+		{ "after=%7f", "after", 16, -1, NULL },
+		{ "after=%zz", "after", 16, -1, NULL },
+		{ "after=%a", "after", 16, -1, NULL },
+		{ "after=%", "after", 16, -1, NULL },
+		{ "after=abcd", "after", 5, 1, "abcd" },
+		{ "after=abcde", "after", 5, -1, NULL },
+		{ "after=", "after", 1, 1, "" },
+		{ "after=a", "after", 1, -1, NULL },
+		{ "after=", "after", 0, -1, NULL },
+	};
+	char	 buf[16];
+	size_t	 i;
+	int	 rc, bad = 0;
+
+	for (i = 0; i < NELEM(cases); i++) {
+		memset(buf, 'X', sizeof(buf));
+		rc = sb_query_get(cases[i].qs, cases[i].name, buf,
+		    cases[i].bufsz);
+		bad += differs(cases[i].qs, rc, cases[i].want);
+		if (rc == 1 && strcmp(buf, cases[i].value) != 0) {
+			print_error("%s: %s\n", cases[i].qs, esc(buf));
+			bad++;
+		}
+		if (cases[i].bufsz < sizeof(buf))
+			bad += differs(cases[i].qs, buf[cases[i].bufsz], 'X');
+	}
+	assert_int_equal(bad, 0);
+}
+
 /* ---- sb_envelope_parse ------------------------------------------------- */
 
 static void
@@ -925,6 +1017,8 @@ main(void)
 		cmocka_unit_test(test_json_take_object),
 		cmocka_unit_test(test_json_take_object_shape),
 		cmocka_unit_test(test_json_take_object_cap),
+		cmocka_unit_test(test_json_member_string),
+		cmocka_unit_test(test_query_get),
 		cmocka_unit_test(test_envelope_ok),
 		cmocka_unit_test(test_envelope_bad),
 		cmocka_unit_test(test_valid_text),
