@@ -8,9 +8,10 @@
 
 /*
  * What json-c's strict mode still lets through: single quotes, NaN and
- * Infinity, and raw control characters inside strings. Outside strings
- * only JSON's punctuation, numbers and the letters of true, false and
- * null may stand; json-c checks their order.
+ * Infinity, raw control characters inside strings, and integers past 64
+ * bits (clamped). Outside strings only JSON's punctuation, numbers and
+ * the letters of true, false and null may stand; json-c checks their
+ * order.
  */
 /*
  * Length of the UTF-8 sequence at s[i], or 0 if it is not one:
@@ -46,6 +47,35 @@ utf8_len(const unsigned char *s, size_t i, size_t len)
 	return n;
 }
 
+/*
+ * Length of the number token at s[i] (a '-' or a digit, outside strings),
+ * or 0 for an integer outside the 64 bits json-c holds: it would clamp
+ * one silently, and a relayed or stored body would change.
+ */
+static size_t
+number_len(const char *s, size_t i, size_t len)
+{
+	static const char	 max_neg[] = "9223372036854775808";
+	static const char	 max_pos[] = "18446744073709551615";
+	const char		*max;
+	size_t			 n, digits, mlen;
+	bool			 integer = true, neg = s[i] == '-';
+
+	for (n = i; n < len && strchr("-+.0123456789eE", s[n]) != NULL; n++)
+		if (s[n] == '.' || s[n] == 'e' || s[n] == 'E')
+			integer = false;
+	if (!integer)
+		return n - i;
+	digits = n - i - neg;
+	max = neg ? max_neg : max_pos;
+	mlen = strlen(max);
+	/* JSON has no leading zeros, so more digits is a larger number. */
+	if (digits > mlen || (digits == mlen &&
+	    memcmp(s + i + neg, max, mlen) > 0))
+		return 0;
+	return n - i;
+}
+
 static bool
 syntax_ok(const char *s, size_t len)
 {
@@ -71,7 +101,11 @@ syntax_ok(const char *s, size_t len)
 				instr = false;
 		} else if (c == '"')
 			instr = true;
-		else if (strchr(" \t\r\n{}[]:,-+.0123456789eEtrufalsn", c) ==
+		else if (c == '-' || (c >= '0' && c <= '9')) {
+			if ((n = number_len(s, i, len)) == 0)
+				return false;
+			i += n - 1;
+		} else if (strchr(" \t\r\n{}[]:,-+.0123456789eEtrufalsn", c) ==
 		    NULL)
 			return false;
 	}

@@ -411,6 +411,11 @@ test_json_parse_ok(void **state)
 		{ "\"\\u00e9\\n\"", json_type_string },
 		{ "true", json_type_boolean },
 		{ "null", json_type_null },
+		{ "9223372036854775807", json_type_int },
+		{ "-9223372036854775808", json_type_int },
+		{ "18446744073709551615", json_type_int },
+		{ "[0,-0,1.5,-2e-3]", json_type_array },
+		{ "1e999", json_type_double },
 	};
 	json_object	*o;
 	char		*deep;
@@ -488,6 +493,11 @@ test_json_parse_rejects(void **state)
 		".5",
 		"0x10",
 		"undefined",
+		/* json-c would clamp these: a body must not change. */
+		"18446744073709551616",
+		"-9223372036854775809",
+		"{\"a\":123456789012345678901234567890}",
+		"[1,-99999999999999999999]",
 	};
 	static const char	 nul[] = "{\"a\":1}\0";
 	static const char	 nul_in[] = "{\"a\":\"x\0y\"}";
