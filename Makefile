@@ -4,6 +4,8 @@
 #   make run        start nginx, every program and the simulator (PORT=8080)
 #   make test       install what the tests need, build, run every test
 #   make asan       the same programs with AddressSanitizer + UBSan
+#   make fuzz       every libFuzzer driver for FUZZ_SECONDS (60) each
+#   make valgrind   the unit tests and the integration suite under valgrind
 #   make clean
 
 PORT		?= 8080
@@ -24,6 +26,15 @@ SAN		 = -fsanitize=address,undefined -fno-sanitize-recover=all \
 		   -fno-omit-frame-pointer
 endif
 
+# The fuzzers' build: clang, and the library instrumented for libFuzzer.
+FUZZ_CC		?= clang
+FUZZ_SECONDS	?= 60
+ifeq ($(BUILD),build-fuzz)
+CC		 = $(FUZZ_CC)
+SAN		 = -fsanitize=fuzzer-no-link,address,undefined \
+		   -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
+
 LIB_SRC		 = $(wildcard lib/*.c)
 LIB_OBJ		 = $(LIB_SRC:lib/%.c=$(BUILD)/lib/%.o)
 LIB		 = $(BUILD)/libsb.a
@@ -31,7 +42,8 @@ PROGRAMS	 = $(sort $(basename $(notdir $(wildcard cgi-bin/*.c))))
 BINS		 = $(PROGRAMS:%=$(BUILD)/bin/%)
 HEADERS		 = $(wildcard lib/*.h)
 
-.PHONY: all asan run test unit integration clean deps FORCE
+.PHONY: all asan run test unit integration clean deps FORCE fuzzers fuzz \
+	 valgrind build-fuzz-drivers
 
 all: $(BINS)
 
@@ -68,6 +80,26 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(HEADERS)
 
 unit: $(UNIT_BINS)
 
+# ---- fuzzing: one libFuzzer driver per parser, clang --------------------
+# tests/fuzz/driver_NAME.c, its seeds in tests/fuzz/corpus/driver_NAME/ and
+# its dictionary tests/fuzz/driver_NAME.dict; see tests/fuzz/README.md.
+FUZZ_SRC	 = $(wildcard tests/fuzz/driver_*.c)
+FUZZ_BINS	 = $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(LIB) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer $(CPPFLAGS) -o $@ $< $(LIB) \
+	    $(LDLIBS)
+
+fuzzers:
+	$(MAKE) BUILD=build-fuzz build-fuzz-drivers
+
+build-fuzz-drivers: $(FUZZ_BINS)
+
+fuzz: deps
+	$(MAKE) fuzzers
+	tests/fuzz/run $(FUZZ_SECONDS)
+
 # ---- the two commands ---------------------------------------------------
 deps:
 	tests/deps
@@ -79,7 +111,8 @@ run: deps
 test: deps
 	$(MAKE) all unit
 	$(MAKE) BUILD=build-asan all unit
+	$(MAKE) fuzzers
 	tests/run
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz

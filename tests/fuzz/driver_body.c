@@ -1,0 +1,290 @@
+/*
+ * driver_body.c: the JSON body checks of every route.
+ *
+ * Input: byte 0 picks the route, byte 1 the caps (the defaults, or small
+ * ones to reach the edges), the rest is the request body. sb_json_parse()
+ * accepts only strict JSON (UTF-8, no NUL, nesting bounded) that
+ * serializes and parses back to itself; then each route's own check runs:
+ * register's user_data and group create's group_data
+ * (sb_json_take_object), me's object (its compact text against the cap),
+ * items' data (sb_json_member_string), register-device's object.
+ */
+#include <errno.h>
+#include <stdbool.h>
+
+#include "fuzz.h"
+#include "sb_json.h"
+
+enum route { REGISTER, GROUP_CREATE, ME, ITEMS, REGISTER_DEVICE, NROUTES };
+
+/* True if s[0..len) is well-formed UTF-8 (RFC 3629). */
+static bool
+utf8_ok(const unsigned char *s, size_t len)
+{
+	size_t		 i = 0, n, k;
+	unsigned long	 cp;
+
+	while (i < len) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((s[i] & 0xe0) == 0xc0)
+			n = 2, cp = s[i] & 0x1f;
+		else if ((s[i] & 0xf0) == 0xe0)
+			n = 3, cp = s[i] & 0x0f;
+		else if ((s[i] & 0xf8) == 0xf0)
+			n = 4, cp = s[i] & 0x07;
+		else
+			return false;
+		if (i + n > len)
+			return false;
+		for (k = 1; k < n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
+		    (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+/* Deepest nesting of [ and { outside strings. */
+static int
+nesting(const char *s, size_t len)
+{
+	bool	 instr = false;
+	int	 d = 0, max = 0;
+	size_t	 i;
+
+	for (i = 0; i < len; i++) {
+		if (instr) {
+			if (s[i] == '\\')
+				i++;
+			else if (s[i] == '"')
+				instr = false;
+		} else if (s[i] == '"')
+			instr = true;
+		else if (s[i] == '[' || s[i] == '{') {
+			if (++d > max)
+				max = d;
+		} else if (s[i] == ']' || s[i] == '}')
+			d--;
+	}
+	return max;
+}
+
+/*
+ * True if every integer token outside strings fits in 64 bits (signed
+ * when negative), so that json-c holds it unchanged.
+ */
+static bool
+ints_fit(const char *s, size_t len)
+{
+	char	 buf[64];
+	bool	 instr = false, integer;
+	size_t	 i, n;
+
+	for (i = 0; i < len; i++) {
+		if (instr) {
+			if (s[i] == '\\')
+				i++;
+			else if (s[i] == '"')
+				instr = false;
+			continue;
+		}
+		if (s[i] == '"') {
+			instr = true;
+			continue;
+		}
+		if (s[i] != '-' && (s[i] < '0' || s[i] > '9'))
+			continue;
+		integer = true;
+		for (n = i; n < len && strchr("-+.0123456789eE", s[n]); n++)
+			if (strchr(".eE", s[n]))
+				integer = false;
+		if (integer) {
+			if (n - i >= sizeof(buf))
+				return false;
+			memcpy(buf, s + i, n - i);
+			buf[n - i] = '\0';
+			errno = 0;
+			if (buf[0] == '-')
+				(void)strtoll(buf, NULL, 10);
+			else
+				(void)strtoull(buf, NULL, 10);
+			if (errno == ERANGE)
+				return false;
+		}
+		i = n - 1;
+	}
+	return true;
+}
+
+/* Parses text that the library wrote; it must be accepted. */
+static json_object *
+reparse(json_object *obj, const char *what)
+{
+	json_object	*again;
+	const char	*text;
+	size_t		 len;
+
+	text = sb_json_text(obj, &len);
+	FUZZ_CHECK(strlen(text) == len, "%s: a NUL in serialized JSON", what);
+	FUZZ_CHECK(sb_json_parse(text, len, &again) == SB_OK,
+	    "%s: serialized JSON refused: %.200s", what, text);
+	return again;
+}
+
+/* register's user_data, group create's group_data. */
+static void
+take(json_object *body, const char *name, size_t cap)
+{
+	json_object	*orig, *before, *out = (json_object *)1, *v, *relay;
+	const char	*text;
+	size_t		 len = 0;
+	bool		 had;
+	enum sb_err	 e;
+
+	had = json_object_object_get_ex(body, name, &orig);
+	if (had && json_object_is_type(orig, json_type_object))
+		sb_json_text(orig, &len);
+	before = reparse(body, "body");
+	e = sb_json_take_object(body, name, cap, &out);
+	if (!had) {
+		FUZZ_CHECK(e == SB_OK && out == NULL, "%s absent: %d", name,
+		    (int)e);
+	} else if (!json_object_is_type(orig, json_type_object)) {
+		FUZZ_CHECK(e == SB_ERR_BODY_SHAPE && out == NULL,
+		    "%s not an object: %d", name, (int)e);
+	} else if (len > cap) {
+		FUZZ_CHECK(e == SB_ERR_FIELD_TOO_LARGE && out == NULL,
+		    "%s of %zu bytes over %zu: %d", name, len, cap, (int)e);
+	} else {
+		FUZZ_CHECK(e == SB_OK && out != NULL &&
+		    json_object_is_type(out, json_type_object),
+		    "%s of %zu bytes: %d", name, len, (int)e);
+		text = sb_json_text(out, &len);
+		FUZZ_CHECK(len <= cap, "%s taken is %zu bytes", name, len);
+		FUZZ_CHECK(!json_object_object_get_ex(body, name, NULL),
+		    "%s still in the body", name);
+		/* What is relayed: the body without it, nothing else lost. */
+		relay = reparse(body, "relayed body");
+		FUZZ_CHECK(!json_object_object_get_ex(relay, name, NULL),
+		    "%s in the relayed text", name);
+		json_object_object_add(relay, name, json_object_get(out));
+		FUZZ_CHECK(json_object_equal(relay, before),
+		    "relayed body + %s differs from the body", name);
+		json_object_put(relay);
+		(void)text;
+	}
+	if (e != SB_OK || !had)
+		FUZZ_CHECK(json_object_object_get_ex(body, name, &v) == had,
+		    "%s removed on a refusal", name);
+	if (out != (json_object *)1)
+		json_object_put(out);
+	json_object_put(before);
+}
+
+/* items: {"data": "<ciphertext>"}. */
+static void
+item(json_object *body, size_t cap)
+{
+	json_object	*v;
+	const char	*s = (const char *)1;
+	size_t		 len = 99, vlen;
+	enum sb_err	 e;
+
+	e = sb_json_member_string(body, "data", cap, &s, &len);
+	if (!json_object_object_get_ex(body, "data", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    (vlen = (size_t)json_object_get_string_len(v)) == 0) {
+		FUZZ_CHECK(e == SB_ERR_BODY_SHAPE, "data absent or empty: %d",
+		    (int)e);
+	} else if (vlen > cap) {
+		FUZZ_CHECK(e == SB_ERR_FIELD_TOO_LARGE, "data of %zu: %d", vlen,
+		    (int)e);
+	} else if (memchr(json_object_get_string(v), '\0', vlen) != NULL) {
+		FUZZ_CHECK(e == SB_ERR_BODY_SHAPE, "data with a NUL: %d", (int)e);
+	} else {
+		FUZZ_CHECK(e == SB_OK && s == json_object_get_string(v) &&
+		    len == vlen && strlen(s) == len, "data of %zu: %d", vlen,
+		    (int)e);
+		return;
+	}
+	FUZZ_CHECK(s == NULL && len == 0, "a refusal returned data");
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	json_object	*body, *again;
+	const char	*text, *text2;
+	size_t		 cap_user, cap_group, cap_item, len, len2;
+	enum route	 route;
+	enum sb_err	 e;
+
+	if (size < 2)
+		return 0;
+	route = (enum route)(data[0] % NROUTES);
+	if (data[1] & 1)
+		cap_user = cap_group = cap_item = (size_t)(data[1] >> 1);
+	else
+		cap_user = cap_group = 16384, cap_item = 65536;
+	data += 2, size -= 2;
+
+	e = sb_json_parse((const char *)data, size, &body);
+	if (e != SB_OK) {
+		FUZZ_CHECK(e == SB_ERR_BODY_NOT_JSON && body == NULL,
+		    "refused with %d", (int)e);
+		return 0;
+	}
+	FUZZ_CHECK(memchr(data, '\0', size) == NULL, "accepted a NUL");
+	FUZZ_CHECK(utf8_ok(data, size), "accepted bad UTF-8");
+	FUZZ_CHECK(nesting((const char *)data, size) <= SB_JSON_DEPTH,
+	    "accepted nesting deeper than %d", SB_JSON_DEPTH);
+	FUZZ_CHECK(ints_fit((const char *)data, size),
+	    "accepted an integer that json-c clamps");
+
+	if (body == NULL) {	/* JSON null */
+		FUZZ_CHECK(memmem(data, size, "null", 4) != NULL,
+		    "no value for accepted JSON");
+		return 0;
+	}
+
+	/* Serialized, parsed again, serialized again: a fixed point. */
+	text = sb_json_text(body, &len);
+	again = reparse(body, "value");
+	FUZZ_CHECK(json_object_equal(body, again), "round trip differs");
+	text2 = sb_json_text(again, &len2);
+	FUZZ_CHECK(len == len2 && memcmp(text, text2, len) == 0,
+	    "serialization is not stable");
+	json_object_put(again);
+
+	if (json_object_is_type(body, json_type_object))
+		switch (route) {
+		case REGISTER:
+			take(body, "user_data", cap_user);
+			break;
+		case GROUP_CREATE:
+			take(body, "group_data", cap_group);
+			break;
+		case ME:
+			text = sb_json_text(body, &len);
+			FUZZ_CHECK(strlen(text) == len, "a NUL in user data");
+			(void)cap_user;
+			break;
+		case ITEMS:
+			item(body, cap_item);
+			break;
+		case REGISTER_DEVICE:
+		case NROUTES:
+			break;
+		}
+	json_object_put(body);
+	return 0;
+}

@@ -1,0 +1,293 @@
+/*
+ * driver_config.c: sb_config_parse(), the configuration file and the
+ * environment on top of it.
+ *
+ * Input: the file's text, then (after the first NUL byte, if any) the
+ * environment as KEY=VALUE lines, which a stub getenv() hands out.
+ * The marker @SECRET@ is replaced by a secret value before parsing.
+ *
+ * An accepted config has every required key, every number in its range,
+ * an API URL with a host, printable strings; written out again as a file
+ * it parses to the same config. A refusal says why in a printable message
+ * that holds no secret value.
+ */
+#include <ctype.h>
+#include <stdbool.h>
+
+#include "fuzz.h"
+#include "sb_config.h"
+#include "sb_jwt.h"
+
+#define MARKER		"@SECRET@"
+#define SECRET		"s3cr3t~Zq8!x"	/* in no message the parser writes */
+#define VALUE_MAX	4096
+
+/* A valid key, for writing an accepted config out again. */
+#define KEY_SPEC	"rt:BC5N8OaLiSXeF67bVa3HMwOVc1uqAJCXhDhLxuBZLEV3FNqb2" \
+			"3aDpS0uMo4hmJm3JA5JWMyLIQLrVShhlBVdRsYwE9UK6GSrWifpME+" \
+			"7ySxg3eKSEeRBIei2PARJC8rM+Q=="
+
+static const char	*env_text;	/* KEY=VALUE lines, or NULL */
+static char		 env_value[VALUE_MAX * 2];
+
+/* getenv(3) over env_text: the first line for name. */
+static char *
+stub_getenv(const char *name)
+{
+	const char	*p = env_text, *nl;
+	size_t		 nlen = strlen(name), vlen;
+
+	for (; p != NULL && *p != '\0'; p = nl + (*nl != '\0')) {
+		nl = p + strcspn(p, "\n");
+		if (strncmp(p, name, nlen) == 0 && p[nlen] == '=') {
+			vlen = (size_t)(nl - p) - nlen - 1;
+			if (vlen >= sizeof(env_value))
+				vlen = sizeof(env_value) - 1;
+			memcpy(env_value, p + nlen + 1, vlen);
+			env_value[vlen] = '\0';
+			return env_value;
+		}
+		if (*nl == '\0')
+			break;
+	}
+	return NULL;
+}
+
+/* The same for a round trip: no environment. */
+static char *
+no_env(const char *name)
+{
+	return NULL;
+}
+
+/*
+ * True if every marker in s is the value (maybe quoted) of a secret key
+ * at the start of a line: then no message may hold the secret.
+ */
+static bool
+markers_are_secrets(const char *s, size_t len)
+{
+	static const char *const keys[] = {
+		"SENTC_SECRET_TOKEN=", "SENTC_PUBLIC_TOKEN=",
+		"SENTC_JWT_SIGN_KEY=",
+	};
+	const char	*m, *line;
+	size_t		 i, klen;
+	bool		 ok;
+
+	for (m = s; (m = memmem(m, len - (size_t)(m - s), MARKER,
+	    strlen(MARKER))) != NULL; m += strlen(MARKER)) {
+		for (line = m; line > s && line[-1] != '\n' &&
+		    line[-1] != '\0'; line--)
+			continue;
+		while (*line == ' ' || *line == '\t')
+			line++;
+		if (strncmp(line, "export ", 7) == 0)
+			for (line += 7; *line == ' ' || *line == '\t'; line++)
+				continue;
+		ok = false;
+		for (i = 0; i < 3 && !ok; i++) {
+			klen = strlen(keys[i]);
+			ok = strncmp(line, keys[i], klen) == 0 &&
+			    (line + klen == m || (line + klen + 1 == m &&
+			    (line[klen] == '"' || line[klen] == '\'')));
+		}
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+/* s with every marker replaced by the secret; the caller frees it. */
+static char *
+replace_markers(const uint8_t *data, size_t size, size_t *outlen)
+{
+	char	*out, *o;
+	size_t	 i, mlen = strlen(MARKER), slen = strlen(SECRET);
+
+	out = o = malloc(size * 2 + 1);
+	for (i = 0; i < size; )
+		if (size - i >= mlen && memcmp(data + i, MARKER, mlen) == 0) {
+			memcpy(o, SECRET, slen);
+			o += slen, i += mlen;
+		} else
+			*o++ = (char)data[i++];
+	*o = '\0';
+	*outlen = (size_t)(o - out);
+	return out;
+}
+
+static bool
+string_ok(const char *s)
+{
+	return s != NULL && strlen(s) <= VALUE_MAX &&
+	    fuzz_printable(s, strlen(s));
+}
+
+/* The URL grammar the config promises: scheme, host, port, path. */
+static bool
+url_ok(const char *u)
+{
+	const char	*p;
+	size_t		 n;
+
+	if (strncmp(u, "https://", 8) == 0)
+		p = u + 8;
+	else if (strncmp(u, "http://", 7) == 0)
+		p = u + 7;
+	else
+		return false;
+	if (*p == '[') {
+		if ((p = strchr(p, ']')) == NULL)
+			return false;
+		p++;
+	} else {
+		n = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789-.");
+		if (n == 0)
+			return false;
+		p += n;
+	}
+	if (*p == ':') {
+		n = strspn(p + 1, "0123456789");
+		if (n == 0 || n > 5)
+			return false;
+		p += 1 + n;
+	}
+	if (*p != '\0' && *p != '/')
+		return false;
+	n = strlen(u);
+	if (n > 0 && u[n - 1] == '/')
+		return false;
+	return strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789/-._~%") == strlen(p);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct sb_config	 cfg, again;
+	char			 err[512], err2[512];
+	char			*in, *file, *out, *p;
+	size_t			 len, flen;
+	bool			 check_secret;
+	int			 rc;
+
+	in = replace_markers(data, size, &len);
+	check_secret = markers_are_secrets((const char *)data, size);
+	file = in;
+	flen = strlen(in);	/* up to the first NUL */
+	env_text = flen < len ? in + flen + 1 : NULL;
+
+	memset(err, 0, sizeof(err));
+	rc = sb_config_parse(&cfg, file, flen, env_text != NULL ?
+	    stub_getenv : NULL, err, sizeof(err));
+	if (rc != 0) {
+		FUZZ_CHECK(rc == -1, "returned %d", rc);
+		FUZZ_CHECK(err[0] != '\0' && fuzz_printable(err, strlen(err)),
+		    "message: %s", err);
+		if (check_secret)
+			FUZZ_CHECK(strstr(err, "s3cr3t") == NULL,
+			    "a secret in the message: %s", err);
+		sb_config_free(&cfg);
+		free(in);
+		return 0;
+	}
+
+	FUZZ_CHECK(string_ok(cfg.secret_token) && cfg.secret_token[0] != '\0',
+	    "secret token");
+	FUZZ_CHECK(string_ok(cfg.public_token) && cfg.public_token[0] != '\0',
+	    "public token");
+	FUZZ_CHECK(sb_jwt_keys_count(cfg.jwt_keys) >= 1 &&
+	    sb_jwt_keys_count(cfg.jwt_keys) <= 16, "%zu keys",
+	    sb_jwt_keys_count(cfg.jwt_keys));
+	FUZZ_CHECK(string_ok(cfg.jwt_key_id) && string_ok(cfg.db) &&
+	    string_ok(cfg.socket_dir) && string_ok(cfg.ca_file),
+	    "a string value");
+	FUZZ_CHECK(url_ok(cfg.api_url), "api url %s", cfg.api_url);
+	FUZZ_CHECK(cfg.workers >= 1 && cfg.workers <= 256, "workers");
+	FUZZ_CHECK(cfg.upstream_timeout_ms >= 100 &&
+	    cfg.upstream_timeout_ms <= 600000, "upstream timeout");
+	FUZZ_CHECK(cfg.upstream_connect_timeout_ms >= 50 &&
+	    cfg.upstream_connect_timeout_ms <= 60000, "connect timeout");
+	FUZZ_CHECK(cfg.upstream_max_response >= 1024 &&
+	    cfg.upstream_max_response <= 1L << 30, "max response");
+	FUZZ_CHECK(cfg.max_body >= 1024 && cfg.max_body <= 1L << 30,
+	    "max body");
+	FUZZ_CHECK(cfg.max_user_data >= 2 && cfg.max_user_data <= 1L << 24,
+	    "max user data");
+	FUZZ_CHECK(cfg.jwt_leeway >= 0 && cfg.jwt_leeway <= 300, "leeway");
+	FUZZ_CHECK(cfg.jwt_cache_size >= 0 && cfg.jwt_cache_size <= 1L << 20,
+	    "jwt cache size");
+	FUZZ_CHECK(cfg.access_cache_ttl >= 0 && cfg.access_cache_ttl <= 300,
+	    "access cache ttl");
+	FUZZ_CHECK(cfg.access_cache_size >= 0 &&
+	    cfg.access_cache_size <= 1L << 20, "access cache size");
+	FUZZ_CHECK(cfg.max_group_data >= 2 && cfg.max_group_data <= 1L << 24,
+	    "max group data");
+	FUZZ_CHECK(cfg.max_item >= 1 && cfg.max_item <= 1L << 24, "max item");
+	FUZZ_CHECK(cfg.register_device_token == SB_TOKEN_PUBLIC ||
+	    cfg.register_device_token == SB_TOKEN_SECRET, "token kind");
+
+	/* Written out as a file (another key), parsed again: the same. */
+	out = p = malloc(16 * VALUE_MAX);
+#define S(k, v)	p += snprintf(p, 16 * VALUE_MAX - (size_t)(p - out), \
+		    "%s=\"%s\"\n", k, v)
+#define L(k, v)	p += snprintf(p, 16 * VALUE_MAX - (size_t)(p - out), \
+		    "%s=%ld\n", k, v)
+	S("SENTC_SECRET_TOKEN", cfg.secret_token);
+	S("SENTC_PUBLIC_TOKEN", cfg.public_token);
+	S("SENTC_JWT_VERIFY_KEY", KEY_SPEC);
+	S("SENTC_JWT_KEY_ID", cfg.jwt_key_id);
+	S("SENTC_API_URL", cfg.api_url);
+	S("SENTC_BACKEND_DB", cfg.db);
+	S("SENTC_BACKEND_SOCKET_DIR", cfg.socket_dir);
+	S("SENTC_BACKEND_CA_FILE", cfg.ca_file);
+	L("SENTC_BACKEND_WORKERS", cfg.workers);
+	L("SENTC_BACKEND_UPSTREAM_TIMEOUT_MS", cfg.upstream_timeout_ms);
+	L("SENTC_BACKEND_UPSTREAM_CONNECT_TIMEOUT_MS",
+	    cfg.upstream_connect_timeout_ms);
+	L("SENTC_BACKEND_UPSTREAM_MAX_RESPONSE", cfg.upstream_max_response);
+	L("SENTC_BACKEND_MAX_BODY", cfg.max_body);
+	L("SENTC_BACKEND_MAX_USER_DATA", cfg.max_user_data);
+	L("SENTC_BACKEND_JWT_LEEWAY", cfg.jwt_leeway);
+	L("SENTC_BACKEND_JWT_CACHE_SIZE", cfg.jwt_cache_size);
+	L("SENTC_BACKEND_ACCESS_CACHE_TTL", cfg.access_cache_ttl);
+	L("SENTC_BACKEND_ACCESS_CACHE_SIZE", cfg.access_cache_size);
+	L("SENTC_BACKEND_MAX_GROUP_DATA", cfg.max_group_data);
+	L("SENTC_BACKEND_MAX_ITEM", cfg.max_item);
+	S("SENTC_BACKEND_REGISTER_DEVICE_TOKEN",
+	    cfg.register_device_token == SB_TOKEN_SECRET ? "secret" : "public");
+#undef S
+#undef L
+	rc = sb_config_parse(&again, out, (size_t)(p - out), no_env, err2,
+	    sizeof(err2));
+	FUZZ_CHECK(rc == 0, "written out, refused: %s", err2);
+	FUZZ_CHECK(strcmp(again.secret_token, cfg.secret_token) == 0 &&
+	    strcmp(again.public_token, cfg.public_token) == 0 &&
+	    strcmp(again.jwt_key_id, cfg.jwt_key_id) == 0 &&
+	    strcmp(again.api_url, cfg.api_url) == 0 &&
+	    strcmp(again.db, cfg.db) == 0 &&
+	    strcmp(again.socket_dir, cfg.socket_dir) == 0 &&
+	    strcmp(again.ca_file, cfg.ca_file) == 0, "a string differs");
+	FUZZ_CHECK(again.workers == cfg.workers &&
+	    again.upstream_timeout_ms == cfg.upstream_timeout_ms &&
+	    again.upstream_connect_timeout_ms ==
+	    cfg.upstream_connect_timeout_ms &&
+	    again.upstream_max_response == cfg.upstream_max_response &&
+	    again.max_body == cfg.max_body &&
+	    again.max_user_data == cfg.max_user_data &&
+	    again.jwt_leeway == cfg.jwt_leeway &&
+	    again.jwt_cache_size == cfg.jwt_cache_size &&
+	    again.access_cache_ttl == cfg.access_cache_ttl &&
+	    again.access_cache_size == cfg.access_cache_size &&
+	    again.max_group_data == cfg.max_group_data &&
+	    again.max_item == cfg.max_item &&
+	    again.register_device_token == cfg.register_device_token,
+	    "a number differs");
+	sb_config_free(&again);
+	free(out);
+	sb_config_free(&cfg);
+	free(in);
+	return 0;
+}

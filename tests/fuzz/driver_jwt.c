@@ -1,0 +1,347 @@
+/*
+ * driver_jwt.c: sb_jwt_verify(), a caller's JWT: splitting, base64url,
+ * header, signature, claims.
+ *
+ * Input: byte 0 says how the rest is used. Bit 0 clear: the rest is a
+ * token, verified as it is (the seeds are tokens signed with k1). Bit 0
+ * set: the rest is a header and a claims text, split at the first
+ * newline, which this driver encodes and signs, so that every header and
+ * claim check is reached behind a valid signature: with k1 or k2 (in the
+ * key set) or k3 (not), as bits 2-3 say. Bit 1: SB_JWT_ALLOW_EXPIRED.
+ *
+ * An accepted token names an ES384 key of the set by its kid, was signed
+ * by that very key, stops verifying when one bit of its signature flips,
+ * and carries a printable aud and sub of at most SB_CLAIM_MAX characters
+ * and times that hold at NOW. Keys here are test keys, made for this
+ * driver and nothing else.
+ */
+#include <json-c/json.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "fuzz.h"
+#include "sb_jwt.h"
+
+#define NOW	1700000000LL
+#define LEEWAY	10
+#define NKEYS	3	/* k1 and k2 are in the set, k3 is not */
+#define SIG_LEN	96
+
+static const char k1_pem[] =
+	"-----BEGIN PRIVATE KEY-----\n"
+	"MIG2AgEAMBAGByqGSM49AgEGBSuBBAAiBIGeMIGbAgEBBDCP0bSYQcPH74llAT0d\n"
+	"ZcUZ0v+gxin1QQLyGawt5IiUo5GLFRAojLDVhWggd6B5RuShZANiAAQuTfDmi4kl\n"
+	"3heu21WtxzMDlXNbqgCQl4Q4S8bgWSxFdxTam9t2g6UtLjKOIZiZtyQOSVjMiyEC\n"
+	"61UoYZQVXUbGMBPVCuhkq1on6TBPu8ksYN3ikhHkQSHotjwESQvKzPk=\n"
+	"-----END PRIVATE KEY-----\n";
+
+static const char k2_pem[] =
+	"-----BEGIN PRIVATE KEY-----\n"
+	"MIG2AgEAMBAGByqGSM49AgEGBSuBBAAiBIGeMIGbAgEBBDBeAuoAFluhsjdAiHYP\n"
+	"OSNmECQxgqjuX3sxHBQlLZ3J4AzJXG8Nfrvwx/hrmJLd+5ChZANiAARSfxFHWMX0\n"
+	"fiHcSJjFXbqyC1mzm2MSgkAMo+Yw9l7id1+AEzGNrulHx9QyQquF5Eh/J2czxzpK\n"
+	"YurF8BzVVrdl7rQJKylYVIIL6elXc1eI/I7KnXsE9RsCEU6iUzPS//U=\n"
+	"-----END PRIVATE KEY-----\n";
+
+static const char k3_pem[] =
+	"-----BEGIN PRIVATE KEY-----\n"
+	"MIG2AgEAMBAGByqGSM49AgEGBSuBBAAiBIGeMIGbAgEBBDCGszIotXRRgKmCE/Yp\n"
+	"5ImGQt3hfmHNT3koLd4OuRg9k+gsPcUif9MJcjC307LdtwWhZANiAAQDFu69xAmd\n"
+	"mA/4dGqfpI61iu0ZaHXPye+pcxg7dNYD+uE5ds8IUqsj8Ms7Y7NU3YsuZabeJXht\n"
+	"IOGtiCto97upXRPs9o1INdr/67KHPn1pahaLOp3u0HDk5OEZmfbw4TI=\n"
+	"-----END PRIVATE KEY-----\n";
+
+static const char *const pems[NKEYS] = { k1_pem, k2_pem, k3_pem };
+static const char *const kids[NKEYS] = { "k1", "k2", "k3" };
+static EVP_PKEY		*pkeys[NKEYS];
+static struct sb_jwt_keys *keys;
+
+/* Base64url without padding into out (4 * len / 3 + 4 bytes). */
+static size_t
+b64url(const unsigned char *in, size_t len, char *out)
+{
+	size_t	 i, n;
+
+	n = (size_t)EVP_EncodeBlock((unsigned char *)out, in, (int)len);
+	while (n > 0 && out[n - 1] == '=')
+		out[--n] = '\0';
+	for (i = 0; i < n; i++)
+		if (out[i] == '+')
+			out[i] = '-';
+		else if (out[i] == '/')
+			out[i] = '_';
+	return n;
+}
+
+/* Base64url (padding or not) into out; -1 if it is not base64url. */
+static long
+unb64url(const char *in, size_t len, unsigned char *out, size_t outsz)
+{
+	unsigned long	 acc = 0;
+	size_t		 i, n = 0;
+	int		 bits = 0, v;
+	char		 c;
+
+	for (i = 0; i < len && in[i] != '='; i++) {
+		c = in[i];
+		if (c >= 'A' && c <= 'Z')
+			v = c - 'A';
+		else if (c >= 'a' && c <= 'z')
+			v = c - 'a' + 26;
+		else if (c >= '0' && c <= '9')
+			v = c - '0' + 52;
+		else if (c == '-')
+			v = 62;
+		else if (c == '_')
+			v = 63;
+		else
+			return -1;
+		acc = (acc << 6) | (unsigned long)v;
+		if ((bits += 6) >= 8) {
+			bits -= 8;
+			if (n == outsz)
+				return -1;
+			out[n++] = (unsigned char)(acc >> bits);
+			acc &= (1UL << bits) - 1;
+		}
+	}
+	return (long)n;
+}
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	unsigned char	 pt[97];
+	char		 spec[512], b64[160], err[256];
+	size_t		 i, len, n = 0;
+	BIO		*bio;
+
+	for (i = 0; i < NKEYS; i++) {
+		if ((bio = BIO_new_mem_buf(pems[i], -1)) == NULL ||
+		    (pkeys[i] = PEM_read_bio_PrivateKey(bio, NULL, NULL,
+		    NULL)) == NULL)
+			abort();
+		BIO_free(bio);
+		if (i == 2)
+			break;
+		if (EVP_PKEY_set_utf8_string_param(pkeys[i],
+		    OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+		    "uncompressed") != 1 ||
+		    EVP_PKEY_get_octet_string_param(pkeys[i],
+		    OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt), &len) != 1 ||
+		    len != sizeof(pt))
+			abort();
+		EVP_EncodeBlock((unsigned char *)b64, pt, (int)len);
+		n += (size_t)snprintf(spec + n, sizeof(spec) - n, "%s:%s ",
+		    kids[i], b64);
+	}
+	if ((keys = sb_jwt_keys_parse(spec, NULL, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "driver_jwt: %s\n", err);
+		abort();
+	}
+	return 0;
+}
+
+/* ES384 over in with pkey, as JOSE R || S into sig. */
+static void
+sign(EVP_PKEY *pkey, const char *in, size_t len, unsigned char *sig)
+{
+	unsigned char	 der[256];
+	const unsigned char *p = der;
+	size_t		 derlen = sizeof(der);
+	EVP_MD_CTX	*md;
+	ECDSA_SIG	*es;
+
+	if ((md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestSignInit(md, NULL, EVP_sha384(), NULL, pkey) != 1 ||
+	    EVP_DigestSign(md, der, &derlen, (const unsigned char *)in,
+	    len) != 1 || (es = d2i_ECDSA_SIG(NULL, &p, (long)derlen)) == NULL)
+		abort();
+	BN_bn2binpad(ECDSA_SIG_get0_r(es), sig, SIG_LEN / 2);
+	BN_bn2binpad(ECDSA_SIG_get0_s(es), sig + SIG_LEN / 2, SIG_LEN / 2);
+	ECDSA_SIG_free(es);
+	EVP_MD_CTX_free(md);
+}
+
+/* Header "." claims "." signature, from the texts, signed by key k. */
+static char *
+mint(const char *hdr, size_t hlen, const char *claims, size_t clen, int k,
+    size_t *len)
+{
+	unsigned char	 sig[SIG_LEN];
+	char		*tok;
+	size_t		 n;
+
+	if ((tok = malloc(4 * (hlen + clen + SIG_LEN) / 3 + 16)) == NULL)
+		abort();
+	n = b64url((const unsigned char *)hdr, hlen, tok);
+	tok[n++] = '.';
+	n += b64url((const unsigned char *)claims, clen, tok + n);
+	sign(pkeys[k], tok, n, sig);
+	tok[n++] = '.';
+	n += b64url(sig, SIG_LEN, tok + n);
+	tok[n] = '\0';
+	*len = n;
+	return tok;
+}
+
+/* Segment i (0, 1) of an accepted token, decoded and parsed. */
+static json_object *
+segment(const char *tok, size_t len, int i)
+{
+	const char	*p = tok, *end;
+	unsigned char	*buf;
+	json_object	*obj;
+	long		 n;
+
+	if (i == 1)
+		p = (const char *)memchr(tok, '.', len) + 1;
+	end = memchr(p, '.', len - (size_t)(p - tok));
+	buf = malloc(len + 1);
+	n = unb64url(p, (size_t)(end - p), buf, len);
+	FUZZ_CHECK(n > 0, "segment %d of an accepted token is not base64url",
+	    i);
+	buf[n] = '\0';
+	obj = json_tokener_parse((char *)buf);
+	FUZZ_CHECK(obj != NULL && json_object_is_type(obj, json_type_object),
+	    "segment %d of an accepted token is not a JSON object", i);
+	free(buf);
+	return obj;
+}
+
+static const char *
+member(json_object *obj, const char *name)
+{
+	json_object	*v;
+
+	if (!json_object_object_get_ex(obj, name, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static void
+claim_ok(const char *what, const char *s)
+{
+	size_t	 i, len = strnlen(s, SB_CLAIM_MAX + 1);
+
+	FUZZ_CHECK(len >= 1 && len <= SB_CLAIM_MAX, "%s of %zu chars", what,
+	    len);
+	for (i = 0; i < len; i++)
+		FUZZ_CHECK((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')
+		    || s[i] == '-' || s[i] == '_', "%s holds 0x%02x", what,
+		    (unsigned char)s[i]);
+}
+
+/* What an accepted token must be. */
+static void
+accepted(const char *tok, size_t len, unsigned flags, int signer,
+    const struct sb_jwt_claims *c)
+{
+	struct sb_jwt_claims	 again;
+	json_object		*hdr, *claims, *v;
+	const char		*alg, *kid, *dot;
+	unsigned char		 sig[SIG_LEN + 4];
+	char			*bad;
+	size_t			 i, k;
+
+	claim_ok("aud", c->aud);
+	claim_ok("sub", c->sub);
+	FUZZ_CHECK(c->exp > 0, "exp %lld", (long long)c->exp);
+	if (!(flags & SB_JWT_ALLOW_EXPIRED))
+		FUZZ_CHECK(c->exp + LEEWAY >= NOW, "expired: exp %lld",
+		    (long long)c->exp);
+	FUZZ_CHECK(c->iat >= 0 && c->iat <= NOW + LEEWAY, "iat %lld",
+	    (long long)c->iat);
+
+	hdr = segment(tok, len, 0);
+	alg = member(hdr, "alg");
+	kid = member(hdr, "kid");
+	FUZZ_CHECK(alg != NULL && strcmp(alg, "ES384") == 0,
+	    "accepted alg %s", alg != NULL ? alg : "(none)");
+	FUZZ_CHECK(kid != NULL && (strcmp(kid, "k1") == 0 ||
+	    strcmp(kid, "k2") == 0), "accepted kid %s",
+	    kid != NULL ? kid : "(none)");
+	if (signer >= 0)
+		FUZZ_CHECK(strcmp(kid, kids[signer]) == 0,
+		    "signed by %s, accepted as %s", kids[signer], kid);
+	claims = segment(tok, len, 1);
+	FUZZ_CHECK(member(claims, "aud") != NULL &&
+	    strcmp(member(claims, "aud"), c->aud) == 0, "aud differs");
+	FUZZ_CHECK(member(claims, "sub") != NULL &&
+	    strcmp(member(claims, "sub"), c->sub) == 0, "sub differs");
+	FUZZ_CHECK(json_object_object_get_ex(claims, "exp", &v) &&
+	    json_object_get_int64(v) == c->exp, "exp differs");
+	json_object_put(hdr);
+	json_object_put(claims);
+
+	/* Signature only: an expired token is accepted with the flag too. */
+	FUZZ_CHECK(sb_jwt_verify(keys, tok, len, NOW, LEEWAY,
+	    flags | SB_JWT_ALLOW_EXPIRED, &again) == SB_OK &&
+	    memcmp(&again, c, sizeof(again)) == 0,
+	    "refused or changed with SB_JWT_ALLOW_EXPIRED");
+
+	/* One bit of the signature flipped: refused. */
+	dot = memrchr(tok, '.', len);
+	k = len - (size_t)(dot + 1 - tok);
+	FUZZ_CHECK(unb64url(dot + 1, k, sig, sizeof(sig)) == SIG_LEN,
+	    "signature of %zu characters accepted", k);
+	for (i = 0; i < SIG_LEN; i += 47) {
+		sig[i] ^= 0x10;
+		bad = malloc(len + 8);
+		memcpy(bad, tok, (size_t)(dot + 1 - tok));
+		k = (size_t)(dot + 1 - tok);
+		k += b64url(sig, SIG_LEN, bad + k);
+		FUZZ_CHECK(sb_jwt_verify(keys, bad, k, NOW, LEEWAY, flags,
+		    &again) != SB_OK, "accepted with signature byte %zu "
+		    "flipped", i);
+		free(bad);
+		sig[i] ^= 0x10;
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct sb_jwt_claims	 out;
+	const char		*rest, *nl;
+	char			*tok;
+	size_t			 len, rlen;
+	unsigned		 flags;
+	int			 signer = -1;
+	enum sb_err		 e;
+
+	if (size < 1)
+		return 0;
+	flags = data[0] & 2 ? SB_JWT_ALLOW_EXPIRED : 0;
+	rest = (const char *)data + 1;
+	rlen = size - 1;
+	if (data[0] & 1) {
+		signer = (data[0] >> 2) & 3;
+		if (signer == 3)
+			signer = 0;
+		if ((nl = memchr(rest, '\n', rlen)) == NULL)
+			nl = rest + rlen;
+		tok = mint(rest, (size_t)(nl - rest), nl + (nl < rest + rlen),
+		    rlen - (size_t)(nl - rest) - (nl < rest + rlen), signer,
+		    &len);
+	} else {
+		tok = fuzz_cstr((const uint8_t *)rest, rlen);
+		len = rlen;
+	}
+
+	memset(&out, 0xa5, sizeof(out));
+	e = sb_jwt_verify(keys, tok, len, NOW, LEEWAY, flags, &out);
+	FUZZ_CHECK(e != SB_ERR_INTERNAL, "internal error");
+	FUZZ_CHECK(e == SB_OK || (e >= SB_ERR_JWT_FORMAT &&
+	    e <= SB_ERR_JWT_CLAIMS), "error %d", (int)e);
+	if (e == SB_OK)
+		accepted(tok, len, flags, signer, &out);
+	free(tok);
+	return 0;
+}

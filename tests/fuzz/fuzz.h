@@ -1,0 +1,80 @@
+/*
+ * fuzz.h: what every libFuzzer driver in tests/fuzz shares.
+ *
+ * A driver is one file, driver_NAME.c, defining LLVMFuzzerTestOneInput()
+ * (and, if it needs set-up, LLVMFuzzerInitialize()). Its seed corpus is
+ * tests/fuzz/corpus/driver_NAME/, its dictionary tests/fuzz/driver_NAME.dict.
+ * The Makefile and tests/fuzz/run pick all three up by name.
+ *
+ * A driver checks what the parser promises about its result, not only
+ * that it returns: FUZZ_CHECK() aborts (a crash to libFuzzer) with the
+ * condition and a message when a promise is broken.
+ */
+#ifndef FUZZ_H
+#define FUZZ_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FUZZ_CHECK(cond, ...) do {					\
+	if (!(cond)) {							\
+		fprintf(stderr, "%s:%d: invariant broken: %s: ",	\
+		    __FILE__, __LINE__, #cond);				\
+		fprintf(stderr, __VA_ARGS__);				\
+		fputc('\n', stderr);					\
+		abort();						\
+	}								\
+} while (0)
+
+int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+int	 LLVMFuzzerInitialize(int *, char ***);
+
+/*
+ * A NUL-terminated copy of data[0..size) in a buffer of exactly size + 1
+ * bytes, so that the sanitizer sees any read past it. Never NULL.
+ */
+static inline char *
+fuzz_cstr(const uint8_t *data, size_t size)
+{
+	char	*s;
+
+	if ((s = malloc(size + 1)) == NULL)
+		abort();
+	memcpy(s, data, size);
+	s[size] = '\0';
+	return s;
+}
+
+/* True if s[0..len) holds no byte below 0x20 and no DEL. */
+static inline int
+fuzz_printable(const char *s, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* True if s (NUL-terminated) is a lower-case 8-4-4-4-12 UUID. */
+static inline int
+fuzz_lower_uuid(const char *s)
+{
+	size_t	 i;
+
+	if (strlen(s) != 36)
+		return 0;
+	for (i = 0; i < 36; i++)
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return 0;
+		} else if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+#endif
