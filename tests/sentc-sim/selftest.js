@@ -52,6 +52,22 @@ function startSim(configFile) {
 
 let sim;
 
+/* A request whose answer may stop short: {status, headers, body, aborted}. */
+function rawRequest(method, urlPath, headers, body) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(sim.base + urlPath, { method, headers, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { text += d; });
+      res.on('aborted', () => resolve({ status: res.statusCode, headers: res.headers, body: text, aborted: true }));
+      res.on('end', () => { if (!res.aborted) resolve({ status: res.statusCode, headers: res.headers, body: text, aborted: false }); });
+      res.on('error', () => {});
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 async function request(method, urlPath, { token, jwt, auth, body, raw } = {}) {
   const headers = {};
   if (token) headers['x-sentc-app-token'] = token;
@@ -377,6 +393,15 @@ test('faults: 5xx, garbage, close, delay, prefix, count and rate', async () => {
   await control('POST', 'fail', { path: '/api/v1/ex*', mode: 'close' });
   await assert.rejects(exists());
   assertOk(await exists());
+
+  // truncate: the request takes effect, its answer stops halfway.
+  await control('POST', 'fail', { path: '/api/v1/register', mode: 'truncate' });
+  const cut = await rawRequest('POST', '/api/v1/register', { 'x-sentc-app-token': SECRET, 'content-type': 'application/json' },
+    JSON.stringify({ device: { device_identifier: 'truncated' } }));
+  assert.equal(cut.status, 200);
+  assert.ok(cut.aborted, 'the connection closed before the end of the body');
+  assert.ok(cut.body.length > 0 && cut.body.length < Number(cut.headers['content-length']));
+  assert.ok((await control('GET', 'state')).users.some((u) => u.device_identifier === 'truncated'));
 
   await control('POST', 'fail', { path: '/api/v1/exists', method: 'GET', mode: '5xx' });
   assertOk(await exists()); // method does not match

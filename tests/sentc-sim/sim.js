@@ -43,7 +43,7 @@ const DEFAULT_ENDPOINT_KINDS = Object.freeze({
 const ENDPOINT_KINDS = ['public', 'secret', 'blocked'];
 const FORCED = 'forced'; // the forced routes always need the secret token
 
-const FAULT_MODES = ['delay', '5xx', 'garbage', 'close'];
+const FAULT_MODES = ['delay', '5xx', 'garbage', 'close', 'truncate'];
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
@@ -596,6 +596,8 @@ async function applyFault(fault, req, res) {
     case 'delay':
       await sleep(fault.delay_ms);
       return false;
+    case 'truncate': // handled as usual; the answer is cut short (sendApi)
+      return false;
     case '5xx':
       sendJson(res, fault.status, { status: false, err_msg: 'internal', err_code: 1 });
       return true;
@@ -871,15 +873,26 @@ async function handleApi(req, res, path) {
 
   const fault = takeFault(ctx.method, path);
   if (fault && await applyFault(fault, req, res)) return;
+  const cut = fault !== null && fault.mode === 'truncate';
 
   let result;
   try {
     result = runApiRequest(ctx);
   } catch (err) {
-    sendApiError(res, err);
+    if (cut) sendTruncated(res, err.status || 500, { status: false, err_msg: err.message, err_code: err.code });
+    else sendApiError(res, err);
     return;
   }
-  sendJson(res, 200, { status: true, result });
+  if (cut) sendTruncated(res, 200, { status: true, result });
+  else sendJson(res, 200, { status: true, result });
+}
+
+/* The status, the headers and half the body of an answer, then the connection closes: the
+ * request was handled, its answer is lost on the way. */
+function sendTruncated(res, status, value) {
+  const text = JSON.stringify(value);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.write(text.slice(0, Math.floor(text.length / 2)), () => res.socket.destroy());
 }
 
 async function handleControl(req, res, path) {
