@@ -100,6 +100,7 @@ static const char *const migrations[] = {
 struct sb_db {
 	sqlite3		*db;
 	sqlite3_stmt	*stmt[ST__MAX];
+	int		 broken;	/* reopen before the next use */
 };
 
 static struct sb_db	*worker_db;
@@ -256,6 +257,10 @@ sb_db(void)
 {
 	char	 err[256];
 
+	if (worker_db != NULL && worker_db->broken) {
+		sb_db_close(worker_db);
+		worker_db = NULL;
+	}
 	if (worker_db == NULL &&
 	    sb_db_open(sb_cfg->db, &worker_db, err, sizeof(err)) != SB_OK)
 		sb_log(SB_LOG_ERR, "database: %s", err);
@@ -283,10 +288,22 @@ stmt(struct sb_db *d, enum stmt s)
 	return d->stmt[s];
 }
 
+/*
+ * Logs a failed statement and resets it. A connection that met a file it
+ * cannot write or read (made read-only, a disk error, a file replaced)
+ * stays that way even once the file is fine again: sb_db() opens a new
+ * one before the next request. Returns SB_ERR_STORAGE.
+ */
 static enum sb_err
 failed(struct sb_db *d, sqlite3_stmt *st)
 {
+	int	 rc = sqlite3_errcode(d->db) & 0xff;
+
 	sb_log(SB_LOG_ERR, "database: %s", sqlite3_errmsg(d->db));
+	if (rc == SQLITE_READONLY || rc == SQLITE_IOERR ||
+	    rc == SQLITE_CANTOPEN || rc == SQLITE_CORRUPT ||
+	    rc == SQLITE_NOTADB)
+		d->broken = 1;
 	sqlite3_reset(st);
 	return SB_ERR_STORAGE;
 }
@@ -352,7 +369,7 @@ set_by_id(struct sb_db *d, enum stmt s, const char *id, const char *text,
 {
 	sqlite3_stmt	*st;
 	enum sb_err	 e;
-	int		 changes;
+	int		 changes = 0;
 
 	if ((st = stmt(d, s)) == NULL)
 		return SB_ERR_STORAGE;
@@ -540,7 +557,7 @@ sb_db_item_delete(struct sb_db *d, const char *group_id, const char *item_id)
 {
 	sqlite3_stmt	*st;
 	enum sb_err	 e;
-	int		 changes;
+	int		 changes = 0;
 
 	if ((st = stmt(d, ST_ITEM_DELETE)) == NULL)
 		return SB_ERR_STORAGE;
