@@ -198,6 +198,7 @@ sb_upstream(struct sb_req *req, enum sb_method method, const char *path,
 	struct curl_slist	*hdrs = NULL, *h;
 	struct buf		 b = { .max = (size_t)sb_cfg->upstream_max_response };
 	char			 url[URL_MAX], auth[AUTH_MAX];
+	long			 sent = 0;
 	int64_t			 t0;
 	CURLcode		 cc;
 	enum sb_err		 rc;
@@ -245,6 +246,9 @@ sb_upstream(struct sb_req *req, enum sb_method method, const char *path,
 	t0 = sb_now_ms();
 	cc = curl_easy_perform(curl);
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &res->status);
+	/* Bytes of the request written: zero if it never left. */
+	curl_easy_getinfo(curl, CURLINFO_REQUEST_SIZE, &sent);
+	res->sent = sent > 0;
 	curl_slist_free_all(hdrs);
 	sb_wipe(auth, sizeof(auth));
 	/* The handle keeps pointers to these; they die with this frame. */
@@ -310,6 +314,30 @@ sb_compensate(struct sb_req *req, enum sb_method method, const char *path,
 		sb_log(SB_LOG_ERR, "INCONSISTENT: could not undo %s %s at "
 		    "sentc (%s, err_code %ld)", sb_method_names[method], path,
 		    sb_err_str(e), res.err_code);
+		sb_reply_err(req, SB_ERR_INCONSISTENT, NULL);
+	}
+	sb_upstream_res_free(&res);
+}
+
+void
+sb_undo_unsure(struct sb_req *req, enum sb_err e, enum sb_method method,
+    const char *path, enum sb_token token, const char *body, size_t len,
+    long nothing)
+{
+	struct sb_upstream_res	 res;
+	enum sb_err		 ue;
+
+	ue = sb_upstream(req, method, path, token, NULL, body, len, &res);
+	if (ue == SB_OK && (res.ok || res.err_code == nothing)) {
+		if (res.ok)
+			sb_log(SB_LOG_WARN, "undone at sentc after a lost "
+			    "answer: %s %s", sb_method_names[method], path);
+		sb_reply_err(req, e, NULL);
+	} else {
+		sb_log(SB_LOG_ERR, "INCONSISTENT: after a lost answer, could "
+		    "not undo %s %s at sentc (%s, err_code %ld)",
+		    sb_method_names[method], path, sb_err_str(ue),
+		    res.err_code);
 		sb_reply_err(req, SB_ERR_INCONSISTENT, NULL);
 	}
 	sb_upstream_res_free(&res);

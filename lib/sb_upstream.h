@@ -26,6 +26,8 @@ struct sb_upstream_res {
 	bool		 ok;		/* envelope's "status" */
 	json_object	*result;	/* when ok: borrowed from envelope */
 	long		 err_code;	/* when !ok */
+	bool		 sent;		/* the request reached sentc, which */
+					/* may have acted on it, fault or not */
 };
 
 /* Sets up this worker's handle. Returns 0, or -1. */
@@ -37,9 +39,9 @@ void		 sb_upstream_cleanup(void);
  * of kind token, the user's jwt (NULL: none) and body (NULL: none).
  * Returns SB_OK with res filled whenever a sentc envelope came back with
  * a status below 500, success or not; otherwise
- * SB_ERR_UPSTREAM_{DOWN,BAD,TIMEOUT,ERROR}. req may be
- * NULL; if not, its log fields are updated. Free res with
- * sb_upstream_res_free() in every case.
+ * SB_ERR_UPSTREAM_{DOWN,BAD,TIMEOUT,ERROR}, with res.sent telling whether
+ * the request got to sentc at all. req may be NULL; if not, its log
+ * fields are updated. Free res with sb_upstream_res_free() in every case.
  */
 enum sb_err	 sb_upstream(struct sb_req *req, enum sb_method method,
 		    const char *path, enum sb_token token, const char *jwt,
@@ -60,6 +62,17 @@ int		 sb_relay(struct sb_req *req, enum sb_method method,
  */
 void		 sb_compensate(struct sb_req *req, enum sb_method method,
 		    const char *path, enum sb_token token, const char *jwt);
+
+/*
+ * After fault e on a call that reached sentc (res.sent) and may have
+ * acted, undoes what it may have done: method path with body and token,
+ * where sentc's err_code nothing (such as 100, user not found) means
+ * there was nothing to undo. Then answers e, or SB_ERR_INCONSISTENT
+ * (logged as an error) if the undo failed too.
+ */
+void		 sb_undo_unsure(struct sb_req *req, enum sb_err e,
+		    enum sb_method method, const char *path, enum sb_token token,
+		    const char *body, size_t len, long nothing);
 
 /* Answers with the upstream's status and envelope, byte for byte. */
 void		 sb_reply_upstream(struct sb_req *req,
