@@ -15,6 +15,18 @@ const crypto = require('node:crypto');
 
 const TOP = path.resolve(__dirname, '../..');
 const BUILD = process.env.SB_BUILD || 'build';
+/* How much slower than usual the programs run (valgrind: 5). */
+const SLOW = Number(process.env.SB_SLOW || 1);
+
+/* Waits until fn() is true, polling; throws after ms (scaled by SLOW). */
+async function waitFor(fn, ms, what) {
+  const end = Date.now() + ms * SLOW;
+  for (;;) {
+    if (await fn()) return;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -61,6 +73,16 @@ function forge(jwt) {
   const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-384' });
   const sig = crypto.sign('sha384', Buffer.from(`${h}.${p}`), { key: privateKey, dsaEncoding: 'ieee-p1363' });
   return `${h}.${p}.${sig.toString('base64url')}`;
+}
+
+/* The child processes of pid. */
+function children(pid) {
+  try {
+    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+  } catch (e) {
+    if (e.status === 1) return [];
+    throw e;
+  }
 }
 
 /* The claims of a JWT, unverified. */
@@ -114,6 +136,57 @@ class Stack {
     });
   }
 
+  /*
+   * Bytes sent exactly as given on a connection of their own (no client
+   * library in between: CR, LF and control characters go out as they
+   * are). Resolves, once the server closed the connection or after
+   * timeout ms, with the status line's code (0 if none), the headers, the
+   * body, and whether the server closed it.
+   */
+  rawHttp(bytes, { timeout = 10000 } = {}) {
+    return new Promise((resolve) => {
+      const sock = net.connect(this.port, '127.0.0.1');
+      let buf = Buffer.alloc(0);
+      let closed = false;
+      const done = () => {
+        clearTimeout(timer);
+        sock.destroy();
+        const text = buf.toString('latin1');
+        const end = text.indexOf('\r\n\r\n');
+        const head = end >= 0 ? text.slice(0, end) : '';
+        const m = /^HTTP\/1\.[01] (\d{3})/.exec(head);
+        const headers = {};
+        for (const line of head.split('\r\n').slice(1)) {
+          const i = line.indexOf(':');
+          if (i > 0) headers[line.slice(0, i).toLowerCase()] = line.slice(i + 1).trim();
+        }
+        const body = end >= 0 ? text.slice(end + 4) : text;
+        let json;
+        try { json = JSON.parse(body); } catch { json = undefined; }
+        resolve({ status: m ? Number(m[1]) : 0, headers, head, body, json, closed, raw: text });
+      };
+      const timer = setTimeout(done, timeout * SLOW);
+      sock.on('connect', () => sock.write(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes, 'latin1')));
+      sock.on('data', (d) => { buf = Buffer.concat([buf, d]); });
+      sock.on('error', () => {});
+      sock.on('close', () => { closed = true; done(); });
+    });
+  }
+
+  /* Tells nginx to reload its configuration (SIGHUP), as `nginx -s reload` does. */
+  reloadNginx() {
+    process.kill(Number(fs.readFileSync(path.join(this.dir, 'nginx.pid'), 'utf8')), 'SIGHUP');
+  }
+
+  /* nginx's worker processes. */
+  nginxWorkers() {
+    return children(fs.readFileSync(path.join(this.dir, 'nginx.pid'), 'utf8').trim());
+  }
+
+  nginxLog() {
+    return fs.readFileSync(path.join(this.dir, 'nginx-error.log'), 'utf8');
+  }
+
   /* A call to the simulator's control interface. */
   async sim(method, what, body) {
     const init = { method, headers: { 'content-type': 'application/json' } };
@@ -147,9 +220,9 @@ class Stack {
     return fs.readFileSync(path.join(this.dir, 'backend.log'), 'utf8');
   }
 
+  /* A program's workers (the master's children); [] while there are none. */
   pids(name) {
-    return execFileSync('pgrep', ['-P', fs.readFileSync(path.join(this.dir, 'pids', name), 'utf8').trim()],
-      { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+    return children(fs.readFileSync(path.join(this.dir, 'pids', name), 'utf8').trim());
   }
 
   /* Registers a user through the backend; returns the sentc result. */
@@ -193,11 +266,13 @@ class Stack {
     const sock = path.join(this.dir, 'sock', `${name}.sock`);
     const master = Number(fs.readFileSync(pidFile, 'utf8'));
     process.kill(master, 'SIGTERM');
-    for (let i = 0; i < 400 && !gone(master); i++) await sleep(25);
+    for (let i = 0; i < 400 * SLOW && !gone(master); i++) await sleep(25);
     assert.ok(gone(master), `${name} did not stop`);
     const log = fs.openSync(path.join(this.dir, 'backend.log'), 'a');
     const cfg = fs.readFileSync(path.join(this.dir, 'config.path'), 'utf8').trim();
-    const child = spawn(path.join(TOP, BUILD, 'bin', name), ['-c', cfg], {
+    // Under the wrapper the stack runs programs under (SB_WRAP), if any.
+    const cmd = [...(process.env.SB_WRAP || '').split(/\s+/).filter(Boolean), path.join(TOP, BUILD, 'bin', name)];
+    const child = spawn(cmd[0], [...cmd.slice(1), '-c', cfg], {
       env: { ...process.env, ...this.env, ...env, SENTC_BACKEND_SOCKET_DIR: path.join(this.dir, 'sock') },
       stdio: ['ignore', 'ignore', log],
       detached: true,
@@ -205,7 +280,7 @@ class Stack {
     fs.closeSync(log);
     child.unref();
     fs.writeFileSync(pidFile, String(child.pid));
-    for (let i = 0; i < 400; i++) {
+    for (let i = 0; i < 400 * SLOW; i++) {
       if (await accepts(sock)) return;
       await sleep(25);
     }
@@ -235,4 +310,4 @@ async function start(env = {}) {
   return new Stack(dir, port, env);
 }
 
-module.exports = { start, readEnv, forge, claims, sleep, TOP, BUILD };
+module.exports = { start, readEnv, forge, claims, sleep, waitFor, TOP, BUILD, SLOW };

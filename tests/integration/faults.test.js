@@ -1,0 +1,271 @@
+'use strict';
+/*
+ * Faults through nginx, against the simulator: a worker killed in the
+ * middle of a request, a database that turns read-only or stays locked,
+ * an upstream that closes in the middle of its answer, nginx reloading
+ * under load. Each ends in a clear envelope and a consistent state.
+ */
+const { describe, it, before, after, beforeEach } = require('node:test');
+const assert = require('node:assert/strict');
+const { execFileSync, spawn } = require('node:child_process');
+const fs = require('node:fs');
+const http = require('node:http');
+const { start, sleep, waitFor, SLOW } = require('./harness');
+
+let seq = 0;
+const uniq = (p) => `${p}-${process.pid}-${++seq}`;
+const input = (name, userData) => {
+  const body = { device: { device_identifier: name }, group: {} };
+  if (userData !== undefined) body.user_data = userData;
+  return body;
+};
+
+/* An error envelope: status false, a message, a numeric code, nothing else. */
+function envelope(r, status, code) {
+  assert.equal(r.status, status, r.text);
+  assert.deepEqual(Object.keys(r.json ?? {}).sort(), ['err_code', 'err_msg', 'status'], r.text);
+  assert.equal(r.json.status, false);
+  assert.equal(r.json.err_code, code, r.text);
+}
+
+describe('a worker killed with SIGKILL in the middle of a request', () => {
+  let s;
+  before(async () => { s = await start(); });
+  after(() => s.stop());
+
+  it('answers that request with an envelope, is replaced, and the next request is served', async () => {
+    const route = '/api/v1/user/prepare_register_device';
+    const before = s.pids('register-device');
+    assert.ok(before.length >= 1);
+    await s.clearLog();
+    await s.sim('POST', 'fail', { path: route, mode: 'delay', delay_ms: 3000 * SLOW, count: 1 });
+    const pending = s.api('POST', route, { body: { device_identifier: uniq('killed') } });
+    // The request is in a worker once the simulator has it.
+    await waitFor(async () => (await s.upstream()).length === 1, 5000, 'the request upstream');
+    for (const pid of before) process.kill(pid, 'SIGKILL');
+
+    const r = await pending;
+    envelope(r, 503, 20026);
+    await waitFor(() => {
+      const now = s.pids('register-device');
+      return now.length === before.length && now.every((p) => !before.includes(p));
+    }, 5000, 'new workers');
+    for (let i = 0; i < 3; i++) {
+      const ok = await s.api('POST', route, { body: { device_identifier: uniq('after-kill') } });
+      assert.equal(ok.status, 200, ok.text);
+      assert.equal(ok.json.status, true);
+    }
+    assert.match(s.log(), /register-device\[\d+\] error: worker \d+ killed by signal 9; restarting/);
+  });
+});
+
+describe('the own database fails', () => {
+  let s;
+  let u;
+  before(async () => {
+    s = await start();
+    u = await s.user('dbf', { v: 1 });
+  });
+  after(() => s.stop());
+  beforeEach(() => s.clearLog());
+
+  /* Registers name while the database cannot take it: 503, undone at sentc. */
+  async function registerUndone(name) {
+    const r = await s.api('POST', '/api/v1/register', { body: input(name, { a: 1 }) });
+    envelope(r, 503, 20022);
+    const up = await s.upstream();
+    assert.deepEqual(up.map((x) => x.method), ['POST', 'DELETE'], JSON.stringify(up));
+    assert.equal(up[0].path, '/api/v1/register');
+    assert.match(up[1].path, /^\/api\/v1\/user\/forced\/delete\/[0-9a-f-]{36}$/);
+    assert.equal(up[1].token, 'secret');
+    const state = await s.sim('GET', 'state');
+    assert.ok(!state.users.some((x) => x.device_identifier === name), 'the user is gone at sentc');
+  }
+
+  it('read-only (the file made immutable): 503, register undone at sentc, data kept', async () => {
+    const files = [s.db, `${s.db}-wal`].filter((f) => fs.existsSync(f));
+    const name = uniq('ro');
+    execFileSync('chattr', ['+i', ...files]);
+    try {
+      await registerUndone(name);
+      const r = await s.api('PUT', '/backend/me', { body: { v: 2 }, headers: u.auth });
+      envelope(r, 503, 20020);
+    } finally {
+      execFileSync('chattr', ['-i', ...files]);
+    }
+    assert.equal(s.rows(`SELECT 1 FROM users WHERE identifier = '${name}'`).length, 0);
+    const me = await s.api('GET', '/backend/me', { headers: u.auth });
+    assert.deepEqual(me.json.result, { v: 1 }, 'the refused change left the data as it was');
+    // Writable again: the same name registers, and the data can change.
+    await s.register(name, { again: true });
+    assert.equal(s.rows(`SELECT 1 FROM users WHERE identifier = '${name}'`).length, 1);
+    const r = await s.api('PUT', '/backend/me', { body: { v: 3 }, headers: u.auth });
+    assert.equal(r.status, 200, r.text);
+  });
+
+  it('locked by another process past the busy timeout: 503, register undone at sentc', async () => {
+    // sqlite3's shell holds a write lock until it reads the next line.
+    const holder = spawn('sqlite3', [s.db], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    holder.stdout.on('data', (d) => { out += d; });
+    holder.stdin.write("BEGIN EXCLUSIVE;\nSELECT 'locked';\n");
+    const name = uniq('locked');
+    try {
+      await waitFor(() => out.includes('locked'), 5000, 'the lock');
+      await registerUndone(name);
+      const r = await s.api('PUT', '/backend/me', { body: { v: 4 }, headers: u.auth });
+      envelope(r, 503, 20020);
+    } finally {
+      holder.stdin.end('ROLLBACK;\n');
+      await new Promise((r) => holder.on('close', r));
+    }
+    assert.equal(s.rows(`SELECT 1 FROM users WHERE identifier = '${name}'`).length, 0);
+    await s.register(name);
+  });
+});
+
+describe('the upstream closes in the middle of its answer', () => {
+  let s;
+  let owner;
+  before(async () => {
+    s = await start();
+    owner = await s.user('owner');
+  });
+  after(() => s.stop());
+  beforeEach(async () => {
+    await s.sim('DELETE', 'fail');
+    await s.clearLog();
+  });
+
+  it('register: 502, nothing stored, and the user sentc made is deleted again', async () => {
+    const name = uniq('cut');
+    await s.sim('POST', 'fail', { path: '/api/v1/register', mode: 'truncate', count: 1 });
+    const r = await s.api('POST', '/api/v1/register', { body: input(name, { a: 1 }) });
+    envelope(r, 502, 20009);
+    assert.equal(s.rows(`SELECT 1 FROM users WHERE identifier = '${name}'`).length, 0);
+    const up = await s.upstream();
+    assert.deepEqual(up.map((x) => `${x.method} ${x.path}`),
+      ['POST /api/v1/register', 'PUT /api/v1/user/forced/delete']);
+    assert.deepEqual(up[1].body, { user_identifier: name });
+    assert.equal(up[1].token, 'secret');
+    const state = await s.sim('GET', 'state');
+    assert.ok(!state.users.some((x) => x.device_identifier === name), 'no sentc user without its own row');
+    assert.match(s.log(), /undone at sentc after a lost answer: PUT \/user\/forced\/delete/);
+    // Nothing is left behind: the name registers cleanly.
+    await s.register(name);
+  });
+
+  it('register, when the connection drops before sentc acts: 502, nothing to undo', async () => {
+    const name = uniq('drop');
+    // libcurl tries a dropped kept-alive connection once more.
+    await s.sim('POST', 'fail', { path: '/api/v1/register', mode: 'close', count: 2 });
+    const r = await s.api('POST', '/api/v1/register', { body: input(name) });
+    envelope(r, 502, 20009);
+    const up = await s.upstream();
+    assert.equal(up.at(-1).path, '/api/v1/user/forced/delete', 'asked to undo, found nothing');
+    assert.equal(s.rows(`SELECT 1 FROM users WHERE identifier = '${name}'`).length, 0);
+    await s.register(name);
+  });
+
+  it('register of a name that is ours already: 502, and the existing user is left alone', async () => {
+    const mine = await s.user('mine', { keep: true });
+    await s.clearLog();
+    await s.sim('POST', 'fail', { path: '/api/v1/register', mode: 'truncate', count: 1 });
+    const r = await s.api('POST', '/api/v1/register', { body: input(mine.name) });
+    envelope(r, 502, 20009);
+    assert.deepEqual((await s.upstream()).map((x) => x.path), ['/api/v1/register'], 'no undo');
+    const state = await s.sim('GET', 'state');
+    assert.ok(state.users.some((x) => x.user_id === mine.id));
+    const me = await s.api('GET', '/backend/me', { headers: mine.auth });
+    assert.deepEqual(me.json.result, { keep: true });
+  });
+
+  it('register: 500 (20023) and a log line when the undo fails too', async () => {
+    const name = uniq('cut-undo');
+    await s.sim('POST', 'fail', { path: '/api/v1/register', mode: 'truncate', count: 1 });
+    await s.sim('POST', 'fail', { path: '/api/v1/user/forced/delete', mode: '5xx', count: 1 });
+    const r = await s.api('POST', '/api/v1/register', { body: input(name) });
+    envelope(r, 500, 20023);
+    assert.match(s.log(), /INCONSISTENT: after a lost answer, could not undo PUT \/user\/forced\/delete/);
+    assert.equal(s.rows(`SELECT 1 FROM users WHERE identifier = '${name}'`).length, 0);
+  });
+
+  it('group create: 502, no group stored', async () => {
+    const before = s.rows('SELECT count(*) AS n FROM groups')[0].n;
+    await s.sim('POST', 'fail', { path: '/api/v1/group', method: 'POST', mode: 'truncate', count: 1 });
+    const r = await s.api('POST', '/api/v1/group', { body: { group_data: { t: 1 } }, headers: owner.auth });
+    envelope(r, 502, 20009);
+    assert.equal(s.rows('SELECT count(*) AS n FROM groups')[0].n, before);
+  });
+
+  it('group access: 502, and the broken answer is not cached', async () => {
+    const gid = await s.group(owner);
+    await s.clearLog();
+    await s.sim('POST', 'fail', { path: `/api/v1/group/${gid}/light`, mode: 'truncate', count: 1 });
+    const r = await s.api('GET', `/api/v1/group/${gid}/light`, { headers: owner.auth });
+    envelope(r, 502, 20009);
+    const again = await s.api('GET', `/api/v1/group/${gid}/light`, { headers: owner.auth });
+    assert.equal(again.status, 200, again.text);
+    assert.equal((await s.upstream()).length, 2, 'asked sentc again');
+  });
+
+  it('prepare_register_device: 502', async () => {
+    await s.sim('POST', 'fail', { path: '/api/v1/user/prepare_register_device', mode: 'truncate', count: 1 });
+    const r = await s.api('POST', '/api/v1/user/prepare_register_device', { body: { device_identifier: uniq('dev') } });
+    envelope(r, 502, 20009);
+  });
+});
+
+describe('nginx reloads under load', () => {
+  let s;
+  let u;
+  before(async () => {
+    s = await start();
+    u = await s.user('load', { n: 1 });
+  });
+  after(() => s.stop());
+
+  /* One request on a connection of its own; resolves with the status, or the error's code. */
+  function once(method, urlPath, headers, body) {
+    return new Promise((resolve) => {
+      const req = http.request({ host: '127.0.0.1', port: s.port, method, path: urlPath, headers, agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode));
+        res.on('error', (e) => resolve(e.code));
+      });
+      req.on('error', (e) => resolve(e.code));
+      req.end(body);
+    });
+  }
+
+  it('answers every request while nginx reloads its configuration three times', async () => {
+    const workersBefore = s.nginxWorkers();
+    const results = [];
+    let stop = false;
+    const kinds = [
+      () => once('GET', '/backend/health'),
+      () => once('GET', '/backend/me', u.auth),
+      () => once('POST', '/api/v1/user/prepare_register_device', { 'content-type': 'application/json' },
+        JSON.stringify({ device_identifier: uniq('reload') })),
+    ];
+    const loop = async (k) => {
+      while (!stop) results.push([k, await kinds[k % kinds.length]()]);
+    };
+    const loops = [0, 1, 2, 3, 4, 5].map(loop);
+    for (let i = 0; i < 3; i++) {
+      await sleep(400 * SLOW);
+      s.reloadNginx();
+    }
+    await sleep(600 * SLOW);
+    stop = true;
+    await Promise.all(loops);
+
+    const failed = results.filter(([, st]) => st !== 200);
+    assert.deepEqual(failed, [], `${failed.length} of ${results.length} requests failed`);
+    assert.ok(results.length >= 30, `only ${results.length} requests`);
+    await waitFor(() => {
+      const now = s.nginxWorkers();
+      return now.length > 0 && now.every((p) => !workersBefore.includes(p));
+    }, 10000, 'new nginx workers');
+  });
+});
