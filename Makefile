@@ -114,5 +114,10 @@ test: deps
 	$(MAKE) fuzzers
 	tests/run
 
+# Not part of `make test`: every program under memcheck is slow.
+valgrind: deps
+	$(MAKE) all unit
+	tests/valgrind
+
 clean:
 	rm -rf build build-asan build-fuzz
