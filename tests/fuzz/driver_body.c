@@ -6,16 +6,23 @@
  * accepts only strict JSON (UTF-8, no NUL, nesting bounded) that
  * serializes and parses back to itself; then each route's own check runs:
  * register's user_data and group create's group_data
- * (sb_json_take_object), me's object (its compact text against the cap),
- * items' data (sb_json_member_string), register-device's object.
+ * (sb_json_take_object), me's and group data's object (its compact
+ * text), items' data (sb_json_member_string), the admin routes'
+ * user_identifier (sb_valid_text), register-device's object.
  */
 #include <errno.h>
 #include <stdbool.h>
 
 #include "fuzz.h"
 #include "sb_json.h"
+#include "sb_util.h"
 
-enum route { REGISTER, GROUP_CREATE, ME, ITEMS, REGISTER_DEVICE, NROUTES };
+enum route {
+	REGISTER, GROUP_CREATE, ME, ITEMS, REGISTER_DEVICE, GROUP_DATA, ADMIN,
+	NROUTES
+};
+
+#define IDENTIFIER_MAX	512	/* cgi-bin/admin.c */
 
 /* True if s[0..len) is well-formed UTF-8 (RFC 3629). */
 static bool
@@ -190,6 +197,34 @@ take(json_object *body, const char *name, size_t cap)
 	json_object_put(before);
 }
 
+/*
+ * The admin routes' user_identifier, through sb_valid_text(): what an
+ * independent reading says (1 to max bytes, no NUL, no C0 or DEL, no C1
+ * written as UTF-8).
+ */
+static void
+identifier(json_object *body, size_t max)
+{
+	json_object	*v;
+	const unsigned char *s;
+	size_t		 len, i;
+	bool		 want = true;
+
+	if (!json_object_object_get_ex(body, "user_identifier", &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return;
+	s = (const unsigned char *)json_object_get_string(v);
+	len = (size_t)json_object_get_string_len(v);
+	if (len == 0 || len > max)
+		want = false;
+	for (i = 0; i < len && want; i++)
+		if (s[i] < 0x20 || s[i] == 0x7f || (s[i] == 0xc2 &&
+		    i + 1 < len && s[i + 1] >= 0x80 && s[i + 1] <= 0x9f))
+			want = false;
+	FUZZ_CHECK(sb_valid_text((const char *)s, len, max) == want,
+	    "identifier of %zu bytes: want %d", len, want);
+}
+
 /* items: {"data": "<ciphertext>"}. */
 static void
 item(json_object *body, size_t cap)
@@ -280,6 +315,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case ITEMS:
 			item(body, cap_item);
+			break;
+		case GROUP_DATA:
+			text = sb_json_text(body, &len);
+			FUZZ_CHECK(strlen(text) == len, "a NUL in group data");
+			break;
+		case ADMIN:
+			identifier(body, cap_item < IDENTIFIER_MAX ? cap_item :
+			    IDENTIFIER_MAX);
 			break;
 		case REGISTER_DEVICE:
 		case NROUTES:
