@@ -55,12 +55,23 @@ describe('secrets', () => {
       ['GET', '/backend/me', { headers: auth }],
       ['PUT', '/backend/me', { body: { display_name: 'Tour 2' }, headers: auth }],
       ['GET', '/backend/health', {}],
+      ['PUT', `/backend/groups/${gid}/data`, { body: { t: 2 }, headers: auth }],
+      ['POST', '/backend/session', { body: { refresh_token: sess.refresh_token }, headers: { authorization: `Bearer ${sess.jwt}` } }],
+      ['PUT', '/api/v1/user/forced/disable_otp', { body: { user_identifier: u.name }, headers: { authorization: `Bearer ${s.config.SENTC_BACKEND_ADMIN_TOKEN}` } }],
       ['DELETE', `/api/v1/group/${gid}`, { headers: auth }],
     ];
     for (const [method, p, opts] of routes) {
       const r = await call(method, p, opts);
       assert.ok(r.status < 500, `${method} ${p}: ${r.text}`);
+      const cookie = r.headers.getSetCookie().find((c) => c.startsWith(`${s.config.SENTC_BACKEND_COOKIE_NAME || 'sentc_refresh'}=`));
+      if (cookie) {
+        const jar = cookie.split(';')[0];
+        const rr = await call('GET', '/backend/refresh', { headers: { authorization: `Bearer ${sess.jwt}`, cookie: jar } });
+        assert.equal(rr.status, 200, rr.text);
+        await call('POST', '/backend/logout', { headers: { cookie: jar } });
+      }
     }
+    assert.ok(seen.some((t) => t.startsWith('200') && t.includes('set-cookie')), 'a session cookie was set');
     // A refresh token where a client might wrongly send one.
     for (const headers of [
       { authorization: `Bearer ${sess.refresh_token}` },
@@ -86,12 +97,17 @@ describe('secrets', () => {
     assert.ok(seen.length > 40);
   });
 
-  it('no answer and no log line holds the secret token, the sign key or a refresh token', () => {
+  it('no answer and no log line holds the secret token, the sign key, the admin token, the cookie key or a refresh token', () => {
+    const cookieKey = Buffer.from(s.config.SENTC_BACKEND_COOKIE_KEY, 'base64');
     const secrets = {
       SENTC_SECRET_TOKEN: s.config.SENTC_SECRET_TOKEN,
       SENTC_JWT_SIGN_KEY: s.config.SENTC_JWT_SIGN_KEY,
-      // The session cookie's key joins here once the cookie routes exist.
+      SENTC_BACKEND_ADMIN_TOKEN: s.config.SENTC_BACKEND_ADMIN_TOKEN,
+      SENTC_BACKEND_COOKIE_KEY: s.config.SENTC_BACKEND_COOKIE_KEY,
+      'the cookie key, base64url': cookieKey.toString('base64url'),
+      'the cookie key, hex': cookieKey.toString('hex'),
     };
+    assert.equal(cookieKey.length, 32);
     refreshTokens.forEach((t, i) => { secrets[`refresh token ${i}`] = t; });
     const logs = { 'backend.log': s.log(), 'nginx-error.log': s.nginxLog() };
     assert.ok(logs['backend.log'].includes('request: method='), 'the programs logged');
@@ -220,6 +236,7 @@ describe('requests', () => {
       ['a request line over 16 KiB', () => `GET /backend/me?x=${'q'.repeat(20000)} HTTP/1.1\r\nHost: localhost\r\n${auth()}Connection: close\r\n\r\n`, 400, 20029],
       ['Authorization twice', () => get(`${auth()}Authorization: Bearer ${u.jwt}\r\n`), 400, 20029],
       ['Authorization twice, the second forged', () => get(`${auth()}Authorization: Bearer x.y.z\r\n`), 400, 20029],
+      ['Cookie twice, on the cookie refresh route', () => `GET /backend/refresh HTTP/1.1\r\nHost: localhost\r\n${auth()}Cookie: sentc_refresh=a\r\nCookie: sentc_refresh=b\r\nConnection: close\r\n\r\n`, 400, 20024],
       // Only the session cookie routes read Cookie; elsewhere it is ignored.
       ['Cookie twice, on a route that reads none', () => get(`${auth()}Cookie: a=1\r\nCookie: b=2\r\n`), 200],
       ['a 12 KiB Cookie, on a route that reads none', () => get(`${auth()}Cookie: a=${'b'.repeat(12000)}\r\n`), 200],
