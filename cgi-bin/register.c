@@ -3,47 +3,59 @@
  *
  * The register input from prepareRegister, relayed with the secret token.
  * Its optional top-level user_data object stays here, stored with the new
- * user. If it cannot be stored, the user is deleted at sentc again; if
- * sentc's answer is lost on the way, the user it may have made is deleted
- * by identifier: there is to be no sentc user without its own row.
+ * user. If it cannot be stored, the user is deleted at sentc again.
+ *
+ * If sentc's answer is lost on the way (the call reached sentc, the
+ * answer did not come back), sentc may have made the user: it is deleted
+ * by identifier, but only if sentc did not have the identifier before
+ * (asked first, POST /exists), so that nobody else's account is ever
+ * deleted. There is to be no sentc user without its own row.
  */
 #include "sb.h"
 
 #define CODE_USER_NOT_FOUND	100	/* sentc: no such user */
 
 /*
- * The register call reached sentc but its answer was lost (fault e):
- * sentc may have made the user. Unless the identifier is already ours
- * (sentc then refused it as taken), deletes it by identifier. Answers.
+ * Does sentc have a user with the body's identifier already? Returns 1
+ * (or if the body has none: sentc makes no user then), 0 if it is free,
+ * or -1 once it has answered a fault. *id points into body.
  */
-static void
-undo_unsure(struct sb_req *req, json_object *body, enum sb_err e)
+static int
+taken(struct sb_req *req, json_object *body, const char **id)
 {
-	json_object	*dev, *undo;
-	const char	*id, *text;
-	char		 uid[SB_ID_LEN + 1];
-	struct sb_db	*db;
-	size_t		 len;
-	enum sb_err	 de = SB_ERR_STORAGE;
+	struct sb_upstream_res	 up;
+	json_object		*dev, *q, *avail;
+	const char		*text;
+	size_t			 len;
+	int			 rc;
 
 	if (!json_object_object_get_ex(body, "device", &dev) ||
-	    (id = sb_json_string(dev, "device_identifier")) == NULL) {
-		sb_reply_err(req, e, NULL);	/* sentc makes no user then */
-		return;
-	}
-	if ((db = sb_db()) != NULL)
-		de = sb_db_user_by_identifier(db, id, uid, sizeof(uid));
-	if (de == SB_OK) {
-		sb_reply_err(req, e, NULL);
-		return;
-	}
-	if (de != SB_ERR_NO_USER_DATA) {
-		/* Not knowing whose it is, leave it rather than delete it. */
-		sb_log(SB_LOG_ERR, "INCONSISTENT: a register answer was lost "
-		    "and the database is unavailable: not undone");
-		sb_reply_err(req, SB_ERR_INCONSISTENT, NULL);
-		return;
-	}
+	    (*id = sb_json_string(dev, "device_identifier")) == NULL)
+		return 1;
+	q = json_object_new_object();
+	json_object_object_add(q, "user_identifier",
+	    json_object_new_string(*id));
+	text = sb_json_text(q, &len);
+	rc = sb_relay(req, SB_POST, "/exists", SB_TOKEN_SECRET, NULL, text, len,
+	    &up);
+	json_object_put(q);
+	if (rc == -1)
+		return -1;
+	rc = !(up.ok && json_object_object_get_ex(up.result, "available",
+	    &avail) && json_object_is_type(avail, json_type_boolean) &&
+	    json_object_get_boolean(avail));
+	sb_upstream_res_free(&up);
+	return rc;
+}
+
+/* After fault e on a register that reached sentc: deletes user id. */
+static void
+undo_unsure(struct sb_req *req, const char *id, enum sb_err e)
+{
+	json_object	*undo;
+	const char	*text;
+	size_t		 len;
+
 	undo = json_object_new_object();
 	json_object_object_add(undo, "user_identifier",
 	    json_object_new_string(id));
@@ -58,11 +70,12 @@ handle(struct sb_req *req)
 {
 	struct sb_upstream_res	 up = { 0 };
 	json_object		*body, *user_data = NULL;
-	const char		*relay, *user_id, *identifier;
+	const char		*relay, *user_id, *identifier, *id = NULL;
 	char			 undo[128];
 	size_t			 len, dlen;
 	struct sb_db		*db;
 	enum sb_err		 e;
+	int			 was_taken;
 
 	if ((body = sb_body_object(req)) == NULL)
 		return;
@@ -78,10 +91,12 @@ handle(struct sb_req *req)
 		relay = req->body, len = req->bodylen;
 	else
 		relay = sb_json_text(body, &len);
+	if ((was_taken = taken(req, body, &id)) == -1)
+		goto out;
 	if ((e = sb_upstream(req, SB_POST, "/register", SB_TOKEN_SECRET, NULL,
 	    relay, len, &up)) != SB_OK) {
-		if (up.sent)
-			undo_unsure(req, body, e);
+		if (up.sent && !was_taken)
+			undo_unsure(req, id, e);
 		else
 			sb_reply_err(req, e, NULL);
 		goto out;

@@ -74,10 +74,11 @@ describe('the own database fails', () => {
     const r = await s.api('POST', '/api/v1/register', { body: input(name, { a: 1 }) });
     envelope(r, 503, 20022);
     const up = await s.upstream();
-    assert.deepEqual(up.map((x) => x.method), ['POST', 'DELETE'], JSON.stringify(up));
-    assert.equal(up[0].path, '/api/v1/register');
-    assert.match(up[1].path, /^\/api\/v1\/user\/forced\/delete\/[0-9a-f-]{36}$/);
-    assert.equal(up[1].token, 'secret');
+    assert.deepEqual(up.map((x) => x.method), ['POST', 'POST', 'DELETE'], JSON.stringify(up));
+    assert.equal(up[0].path, '/api/v1/exists');
+    assert.equal(up[1].path, '/api/v1/register');
+    assert.match(up[2].path, /^\/api\/v1\/user\/forced\/delete\/[0-9a-f-]{36}$/);
+    assert.equal(up[2].token, 'secret');
     const state = await s.sim('GET', 'state');
     assert.ok(!state.users.some((x) => x.device_identifier === name), 'the user is gone at sentc');
   }
@@ -145,9 +146,9 @@ describe('the upstream closes in the middle of its answer', () => {
     assert.equal(s.rows(`SELECT 1 FROM users WHERE identifier = '${name}'`).length, 0);
     const up = await s.upstream();
     assert.deepEqual(up.map((x) => `${x.method} ${x.path}`),
-      ['POST /api/v1/register', 'PUT /api/v1/user/forced/delete']);
-    assert.deepEqual(up[1].body, { user_identifier: name });
-    assert.equal(up[1].token, 'secret');
+      ['POST /api/v1/exists', 'POST /api/v1/register', 'PUT /api/v1/user/forced/delete']);
+    assert.deepEqual(up[2].body, { user_identifier: name });
+    assert.equal(up[2].token, 'secret');
     const state = await s.sim('GET', 'state');
     assert.ok(!state.users.some((x) => x.device_identifier === name), 'no sentc user without its own row');
     assert.match(s.log(), /undone at sentc after a lost answer: PUT \/user\/forced\/delete/);
@@ -173,11 +174,37 @@ describe('the upstream closes in the middle of its answer', () => {
     await s.sim('POST', 'fail', { path: '/api/v1/register', mode: 'truncate', count: 1 });
     const r = await s.api('POST', '/api/v1/register', { body: input(mine.name) });
     envelope(r, 502, 20009);
-    assert.deepEqual((await s.upstream()).map((x) => x.path), ['/api/v1/register'], 'no undo');
+    assert.deepEqual((await s.upstream()).map((x) => x.path), ['/api/v1/exists', '/api/v1/register'], 'no undo');
     const state = await s.sim('GET', 'state');
     assert.ok(state.users.some((x) => x.user_id === mine.id));
     const me = await s.api('GET', '/backend/me', { headers: mine.auth });
     assert.deepEqual(me.json.result, { keep: true });
+  });
+
+  it('register of a name sentc has from elsewhere (no own row): 502, and that account is left alone', async () => {
+    // Registered at sentc directly, before the backend served register.
+    const name = uniq('elsewhere');
+    const res = await fetch(`${s.simBase}/api/v1/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-sentc-app-token': s.config.SENTC_SECRET_TOKEN },
+      body: JSON.stringify(input(name)),
+    });
+    const theirs = (await res.json()).result.user_id;
+    await s.clearLog();
+    await s.sim('POST', 'fail', { path: '/api/v1/register', mode: 'truncate', count: 1 });
+    const r = await s.api('POST', '/api/v1/register', { body: input(name) });
+    envelope(r, 502, 20009);
+    assert.deepEqual((await s.upstream()).map((x) => x.path), ['/api/v1/exists', '/api/v1/register'], 'no undo');
+    assert.ok((await s.sim('GET', 'state')).users.some((x) => x.user_id === theirs), 'the account is still there');
+  });
+
+  it('register when sentc cannot say whether it has the name: the fault, and nothing registered', async () => {
+    const name = uniq('noexists');
+    await s.sim('POST', 'fail', { path: '/api/v1/exists', mode: '5xx', count: 1 });
+    const r = await s.api('POST', '/api/v1/register', { body: input(name) });
+    envelope(r, 502, 20025);
+    assert.deepEqual((await s.upstream()).map((x) => x.path), ['/api/v1/exists']);
+    assert.ok(!(await s.sim('GET', 'state')).users.some((x) => x.device_identifier === name));
   });
 
   it('register: 500 (20023) and a log line when the undo fails too', async () => {

@@ -29,11 +29,11 @@ describe('register', () => {
     assert.equal(device_identifier, name);
 
     const up = await s.upstream();
-    assert.equal(up.length, 1);
-    assert.equal(up[0].method, 'POST');
-    assert.equal(up[0].path, '/api/v1/register');
-    assert.equal(up[0].token, 'secret', 'the backend swaps in the secret token');
-    assert.deepEqual(up[0].body, input(name), 'user_data removed, the rest unchanged');
+    assert.deepEqual(up.map((x) => `${x.method} ${x.path}`), ['POST /api/v1/exists', 'POST /api/v1/register']);
+    assert.deepEqual(up[0].body, { user_identifier: name }, 'asks first whether sentc has the name');
+    assert.equal(up[0].token, 'secret');
+    assert.equal(up[1].token, 'secret', 'the backend swaps in the secret token');
+    assert.deepEqual(up[1].body, input(name), 'user_data removed, the rest unchanged');
 
     const rows = s.rows(`SELECT user_id, identifier, user_data FROM users WHERE user_id = '${user_id}'`);
     assert.equal(rows.length, 1);
@@ -47,8 +47,8 @@ describe('register', () => {
     const r = await s.api('POST', path, { body: text });
     assert.equal(r.status, 200, r.text);
     const up = await s.upstream();
-    assert.equal(up.length, 1);
-    assert.deepEqual(up[0].body, JSON.parse(text));
+    assert.equal(up.length, 2);
+    assert.deepEqual(up[1].body, JSON.parse(text));
     const rows = s.rows(`SELECT user_data FROM users WHERE identifier = '${name}'`);
     assert.deepEqual(rows.map((x) => JSON.parse(x.user_data)), [{}]);
   });
@@ -80,7 +80,7 @@ describe('register', () => {
       assert.equal(r.status, 503, r.text);
       assert.equal(r.json.status, false);
       assert.equal(r.json.err_code, 20022);
-      const up = await s.upstream();
+      const up = (await s.upstream()).filter((x) => x.path !== '/api/v1/exists');
       assert.equal(up.length, 2);
       const created = up[0];
       assert.equal(created.path, '/api/v1/register');
