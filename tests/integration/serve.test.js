@@ -73,7 +73,7 @@ describe('the running stack', () => {
     const r = await pending;
     assert.equal(r.status, 200, r.text);
     const alive = () => { try { process.kill(master, 0); return true; } catch { return false; } };
-    await waitFor(() => !alive(), 2000, 'the program to exit after draining');
+    await waitFor(() => !alive(), 10000, 'the program to exit after draining');
   });
 });
 
