@@ -11,7 +11,7 @@
 PORT		?= 8080
 BUILD		?= build
 CC		?= cc
-PKGS		 = libcurl json-c sqlite3 libcrypto fcgi
+PKGS		 = libcurl json-c sqlite3 libpq libcrypto fcgi
 
 WARN		 = -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
 		   -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \

@@ -1,7 +1,7 @@
 /*
  * GET /backend/health
  *
- * 200 once every program answers on its socket and the database opens;
+ * 200 once every program answers on its socket and the database answers;
  * 503 naming what is down otherwise. Reveals no secret: only names,
  * booleans and the numbers of JWT keys, cookie keys (0: the cookie
  * routes are closed) and allowed origins.
@@ -41,6 +41,7 @@ static void
 handle(struct sb_req *req)
 {
 	json_object	*res, *progs;
+	struct sb_db	*d;
 	const char	*p = SB_PROGRAMS, *name;
 	char		 key[64];
 	size_t		 len, down = 0;
@@ -62,7 +63,7 @@ handle(struct sb_req *req)
 		json_object_object_add(progs, key, json_object_new_boolean(up));
 		down += !up;
 	}
-	db = sb_db() != NULL;
+	db = (d = sb_db()) != NULL && sb_db_ping(d) == SB_OK;
 	json_object_object_add(res, "programs", progs);
 	json_object_object_add(res, "database", json_object_new_boolean(db));
 	json_object_object_add(res, "jwt_keys", json_object_new_int64(

@@ -1,6 +1,78 @@
-/* What every store shares: the route-side helpers. */
-#include "sb_db.h"
+/*
+ * What every store shares: picking the store, this worker's connection,
+ * the calls dispatched to the store that opened it, the route helpers.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "sb_config.h"
+#include "sb_db_impl.h"
+#include "sb_log.h"
 #include "sb_response.h"
+
+static struct sb_db	*worker_db;
+
+bool
+sb_db_spec_is_pg(const char *spec)
+{
+	return strncmp(spec, "postgresql://", 13) == 0 ||
+	    strncmp(spec, "postgres://", 11) == 0;
+}
+
+void
+sb_db_spec_display(const char *spec, char *out, size_t outsz)
+{
+	if (sb_db_spec_is_pg(spec))
+		sb_db_pg_display(spec, out, outsz);
+	else
+		snprintf(out, outsz, "%s", spec);
+}
+
+static const struct sb_db_ops *
+ops_for(const char *spec)
+{
+	return sb_db_spec_is_pg(spec) ? &sb_db_pg_ops : &sb_db_sqlite_ops;
+}
+
+enum sb_err
+sb_db_open(const char *spec, struct sb_db **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	return ops_for(spec)->open(spec, out, err, errlen);
+}
+
+void
+sb_db_close(struct sb_db *d)
+{
+	if (d != NULL)
+		d->ops->close(d);
+}
+
+int
+sb_db_schema_version(void)
+{
+	return SB_DB_SCHEMA_VERSION;
+}
+
+/*
+ * A store that found its connection beyond repair (SQLite: a file made
+ * read-only, replaced or failing) marks it broken: it is closed here and
+ * opened anew before the next request.
+ */
+struct sb_db *
+sb_db(void)
+{
+	char	 err[512];
+
+	if (worker_db != NULL && worker_db->broken) {
+		sb_db_close(worker_db);
+		worker_db = NULL;
+	}
+	if (worker_db == NULL &&
+	    sb_db_open(sb_cfg->db, &worker_db, err, sizeof(err)) != SB_OK)
+		sb_log(SB_LOG_ERR, "database: %s", err);
+	return worker_db;
+}
 
 struct sb_db *
 sb_db_for(struct sb_req *req)
@@ -10,4 +82,105 @@ sb_db_for(struct sb_req *req)
 	if ((db = sb_db()) == NULL)
 		sb_reply_err(req, SB_ERR_STORAGE, NULL);
 	return db;
+}
+
+void
+sb_db_release(void)
+{
+	sb_db_close(worker_db);
+	worker_db = NULL;
+}
+
+enum sb_err
+sb_db_ping(struct sb_db *d)
+{
+	return d->ops->ping(d);
+}
+
+enum sb_err
+sb_db_user_create(struct sb_db *d, const char *user_id,
+    const char *identifier, const char *user_data)
+{
+	return d->ops->user_create(d, user_id, identifier, user_data);
+}
+
+enum sb_err
+sb_db_user_data(struct sb_db *d, const char *user_id, char **out)
+{
+	*out = NULL;
+	return d->ops->user_data(d, user_id, out);
+}
+
+enum sb_err
+sb_db_user_set_data(struct sb_db *d, const char *user_id,
+    const char *user_data)
+{
+	return d->ops->user_set_data(d, user_id, user_data);
+}
+
+enum sb_err
+sb_db_user_delete(struct sb_db *d, const char *user_id)
+{
+	return d->ops->user_delete(d, user_id);
+}
+
+enum sb_err
+sb_db_user_by_identifier(struct sb_db *d, const char *identifier, char *out,
+    size_t outsz)
+{
+	return d->ops->user_by_identifier(d, identifier, out, outsz);
+}
+
+enum sb_err
+sb_db_group_create(struct sb_db *d, const char *group_id, const char *creator,
+    const char *group_data)
+{
+	return d->ops->group_create(d, group_id, creator, group_data);
+}
+
+enum sb_err
+sb_db_group_data(struct sb_db *d, const char *group_id, char **out)
+{
+	*out = NULL;
+	return d->ops->group_data(d, group_id, out);
+}
+
+enum sb_err
+sb_db_group_set_data(struct sb_db *d, const char *group_id,
+    const char *group_data)
+{
+	return d->ops->group_set_data(d, group_id, group_data);
+}
+
+enum sb_err
+sb_db_group_delete(struct sb_db *d, const char *group_id)
+{
+	return d->ops->group_delete(d, group_id);
+}
+
+enum sb_err
+sb_db_item_put(struct sb_db *d, const char *group_id, const char *item_id,
+    const char *author, const char *data, size_t len)
+{
+	return d->ops->item_put(d, group_id, item_id, author, data, len);
+}
+
+enum sb_err
+sb_db_item_get(struct sb_db *d, const char *group_id, const char *item_id,
+    void (*fn)(void *, const struct sb_item *), void *arg)
+{
+	return d->ops->item_get(d, group_id, item_id, fn, arg);
+}
+
+enum sb_err
+sb_db_item_delete(struct sb_db *d, const char *group_id, const char *item_id)
+{
+	return d->ops->item_delete(d, group_id, item_id);
+}
+
+enum sb_err
+sb_db_item_list(struct sb_db *d, const char *group_id, const char *after,
+    long limit, void (*fn)(void *, const struct sb_item *), void *arg)
+{
+	return d->ops->item_list(d, group_id, after, limit, fn, arg);
 }

@@ -1,14 +1,18 @@
 /*
  * sb_db.h: the backend's own store: the user data sentc does not keep.
  *
- * SQLite (WAL, busy timeout, schema created and migrated at start) is the
- * implementation; the calls speak only of users and their data, so that
- * another store can implement the same interface. Every failure of the
- * store is SB_ERR_STORAGE (503): the caller may retry later.
+ * Two stores implement it: SQLite (sb_db_sqlite.c: one file, WAL, busy
+ * timeout), the default, and PostgreSQL (sb_db_pg.c: one connection per
+ * worker, shared by several hosts). SENTC_BACKEND_DB picks one: a
+ * postgresql:// or postgres:// URI is PostgreSQL, anything else a SQLite
+ * file. Both create and migrate the same schema at start. The calls
+ * speak only of users, groups and items. Every failure of the store is
+ * SB_ERR_STORAGE (503): the caller may retry later.
  */
 #ifndef SB_DB_H
 #define SB_DB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,17 +21,37 @@
 struct sb_db;
 
 /*
- * Opens the store named by spec (a file path) and brings its schema to
- * the current version. Returns SB_OK with *out, or SB_ERR_STORAGE with a
- * reason in err.
+ * Opens the store named by spec (a file path or a PostgreSQL URI) and
+ * brings its schema to the current version. Returns SB_OK with *out, or
+ * SB_ERR_STORAGE with a reason in err that never holds the URI's
+ * password.
  */
 enum sb_err	 sb_db_open(const char *spec, struct sb_db **out,
 		    char *err, size_t errlen);
 void		 sb_db_close(struct sb_db *);
 
+/* True if spec names a PostgreSQL database rather than a SQLite file. */
+bool		 sb_db_spec_is_pg(const char *spec);
+
+/*
+ * spec as it may be logged, into out (truncated to outsz): a SQLite path
+ * as it is, a PostgreSQL URI as user@host:port/dbname, with no password.
+ */
+void		 sb_db_spec_display(const char *spec, char *out, size_t outsz);
+
+/*
+ * Does the store answer? SB_OK, or SB_ERR_STORAGE (logged). A broken
+ * PostgreSQL connection is re-opened first.
+ */
+enum sb_err	 sb_db_ping(struct sb_db *);
+
 /*
  * This worker's connection, opened on first use from sb_cfg. NULL if the
- * store cannot be opened now (logged); the next call tries again.
+ * store cannot be opened now (logged); the next call tries again. A
+ * PostgreSQL connection that breaks later is re-opened by the next call
+ * that uses it: a call that found it broken runs once more on the fresh
+ * one where running twice is safe, and fails with SB_ERR_STORAGE
+ * otherwise.
  */
 struct sb_db	*sb_db(void);
 

@@ -9,8 +9,7 @@
 
 #include <sqlite3.h>
 
-#include "sb_config.h"
-#include "sb_db.h"
+#include "sb_db_impl.h"
 #include "sb_log.h"
 #include "sb_util.h"
 
@@ -97,19 +96,16 @@ static const char *const migrations[] = {
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
-struct sb_db {
+_Static_assert(NMIGRATIONS == SB_DB_SCHEMA_VERSION,
+    "one migration per schema version");
+
+struct lite {
+	struct sb_db	 base;
 	sqlite3		*db;
 	sqlite3_stmt	*stmt[ST__MAX];
-	int		 broken;	/* reopen before the next use */
 };
 
-static struct sb_db	*worker_db;
-
-int
-sb_db_schema_version(void)
-{
-	return NMIGRATIONS;
-}
+static void	 lite_close(struct sb_db *);
 
 static int
 exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
@@ -187,7 +183,7 @@ fail:
 static int
 open_once(const char *spec, struct sb_db **out, char *err, size_t errlen)
 {
-	struct sb_db	*d;
+	struct lite	*d;
 	int		 rc;
 
 	*out = NULL;
@@ -210,10 +206,11 @@ open_once(const char *spec, struct sb_db **out, char *err, size_t errlen)
 	}
 	if ((rc = migrate(d->db, err, errlen)) != SQLITE_OK)
 		goto fail;
-	*out = d;
+	d->base.ops = &sb_db_sqlite_ops;
+	*out = &d->base;
 	return SQLITE_OK;
 fail:
-	sb_db_close(d);
+	lite_close(&d->base);
 	return rc == SQLITE_OK ? SQLITE_ERROR : rc;
 }
 
@@ -222,8 +219,8 @@ fail:
  * migration, and SQLite answers some of those races with SQLITE_BUSY at
  * once, without its busy handler: those are tried again.
  */
-enum sb_err
-sb_db_open(const char *spec, struct sb_db **out, char *err, size_t errlen)
+static enum sb_err
+lite_open(const char *spec, struct sb_db **out, char *err, size_t errlen)
 {
 	struct timespec	 pause = { 0, 20 * 1000 * 1000 };
 	int		 i, rc;
@@ -239,10 +236,11 @@ sb_db_open(const char *spec, struct sb_db **out, char *err, size_t errlen)
 	return SB_ERR_STORAGE;
 }
 
-void
-sb_db_close(struct sb_db *d)
+static void
+lite_close(struct sb_db *base)
 {
-	size_t	 i;
+	struct lite	*d = (struct lite *)base;
+	size_t		 i;
 
 	if (d == NULL)
 		return;
@@ -252,31 +250,16 @@ sb_db_close(struct sb_db *d)
 	free(d);
 }
 
-struct sb_db *
-sb_db(void)
+/* A file that opened stays open: nothing to ask. */
+static enum sb_err
+lite_ping(struct sb_db *base)
 {
-	char	 err[256];
-
-	if (worker_db != NULL && worker_db->broken) {
-		sb_db_close(worker_db);
-		worker_db = NULL;
-	}
-	if (worker_db == NULL &&
-	    sb_db_open(sb_cfg->db, &worker_db, err, sizeof(err)) != SB_OK)
-		sb_log(SB_LOG_ERR, "database: %s", err);
-	return worker_db;
-}
-
-void
-sb_db_release(void)
-{
-	sb_db_close(worker_db);
-	worker_db = NULL;
+	return SB_OK;
 }
 
 /* The prepared statement s, reset and with its bindings cleared. */
 static sqlite3_stmt *
-stmt(struct sb_db *d, enum stmt s)
+stmt(struct lite *d, enum stmt s)
 {
 	if (d->stmt[s] == NULL && sqlite3_prepare_v3(d->db, stmt_sql[s], -1,
 	    SQLITE_PREPARE_PERSISTENT, &d->stmt[s], NULL) != SQLITE_OK) {
@@ -295,7 +278,7 @@ stmt(struct sb_db *d, enum stmt s)
  * one before the next request. Returns SB_ERR_STORAGE.
  */
 static enum sb_err
-failed(struct sb_db *d, sqlite3_stmt *st)
+failed(struct lite *d, sqlite3_stmt *st)
 {
 	int	 rc = sqlite3_errcode(d->db) & 0xff;
 
@@ -303,14 +286,14 @@ failed(struct sb_db *d, sqlite3_stmt *st)
 	if (rc == SQLITE_READONLY || rc == SQLITE_IOERR ||
 	    rc == SQLITE_CANTOPEN || rc == SQLITE_CORRUPT ||
 	    rc == SQLITE_NOTADB)
-		d->broken = 1;
+		d->base.broken = true;
 	sqlite3_reset(st);
 	return SB_ERR_STORAGE;
 }
 
 /* Runs a statement that returns no rows; *changes gets the row count. */
 static enum sb_err
-run(struct sb_db *d, sqlite3_stmt *st, int *changes)
+run(struct lite *d, sqlite3_stmt *st, int *changes)
 {
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return failed(d, st);
@@ -320,10 +303,11 @@ run(struct sb_db *d, sqlite3_stmt *st, int *changes)
 	return SB_OK;
 }
 
-enum sb_err
-sb_db_user_create(struct sb_db *d, const char *user_id,
+static enum sb_err
+lite_user_create(struct sb_db *base, const char *user_id,
     const char *identifier, const char *user_data)
 {
+	struct lite	*d = (struct lite *)base;
 	sqlite3_stmt	*st;
 
 	if ((st = stmt(d, ST_USER_CREATE)) == NULL)
@@ -341,7 +325,7 @@ sb_db_user_create(struct sb_db *d, const char *user_id,
  * *out (the caller frees it); none if no row.
  */
 static enum sb_err
-text_by_id(struct sb_db *d, enum stmt s, const char *id, char **out,
+text_by_id(struct lite *d, enum stmt s, const char *id, char **out,
     enum sb_err none)
 {
 	sqlite3_stmt	*st;
@@ -364,7 +348,7 @@ text_by_id(struct sb_db *d, enum stmt s, const char *id, char **out,
 
 /* Sets the text of the row statement s finds for id; none if no row. */
 static enum sb_err
-set_by_id(struct sb_db *d, enum stmt s, const char *id, const char *text,
+set_by_id(struct lite *d, enum stmt s, const char *id, const char *text,
     enum sb_err none)
 {
 	sqlite3_stmt	*st;
@@ -380,38 +364,40 @@ set_by_id(struct sb_db *d, enum stmt s, const char *id, const char *text,
 	return changes == 0 ? none : SB_OK;
 }
 
-enum sb_err
-sb_db_user_data(struct sb_db *d, const char *user_id, char **out)
+static enum sb_err
+lite_user_data(struct sb_db *base, const char *user_id, char **out)
 {
-	return text_by_id(d, ST_USER_DATA, user_id, out, SB_ERR_NO_USER_DATA);
-}
-
-enum sb_err
-sb_db_user_set_data(struct sb_db *d, const char *user_id,
-    const char *user_data)
-{
-	return set_by_id(d, ST_USER_SET_DATA, user_id, user_data,
+	return text_by_id((struct lite *)base, ST_USER_DATA, user_id, out,
 	    SB_ERR_NO_USER_DATA);
 }
 
-enum sb_err
-sb_db_group_data(struct sb_db *d, const char *group_id, char **out)
+static enum sb_err
+lite_user_set_data(struct sb_db *base, const char *user_id,
+    const char *user_data)
 {
-	return text_by_id(d, ST_GROUP_DATA, group_id, out,
+	return set_by_id((struct lite *)base, ST_USER_SET_DATA, user_id,
+	    user_data, SB_ERR_NO_USER_DATA);
+}
+
+static enum sb_err
+lite_group_data(struct sb_db *base, const char *group_id, char **out)
+{
+	return text_by_id((struct lite *)base, ST_GROUP_DATA, group_id, out,
 	    SB_ERR_NO_GROUP_DATA);
 }
 
-enum sb_err
-sb_db_group_set_data(struct sb_db *d, const char *group_id,
+static enum sb_err
+lite_group_set_data(struct sb_db *base, const char *group_id,
     const char *group_data)
 {
-	return set_by_id(d, ST_GROUP_SET_DATA, group_id, group_data,
-	    SB_ERR_NO_GROUP_DATA);
+	return set_by_id((struct lite *)base, ST_GROUP_SET_DATA, group_id,
+	    group_data, SB_ERR_NO_GROUP_DATA);
 }
 
-enum sb_err
-sb_db_user_delete(struct sb_db *d, const char *user_id)
+static enum sb_err
+lite_user_delete(struct sb_db *base, const char *user_id)
 {
+	struct lite	*d = (struct lite *)base;
 	sqlite3_stmt	*st;
 
 	if ((st = stmt(d, ST_USER_DELETE)) == NULL)
@@ -420,10 +406,11 @@ sb_db_user_delete(struct sb_db *d, const char *user_id)
 	return run(d, st, NULL);
 }
 
-enum sb_err
-sb_db_user_by_identifier(struct sb_db *d, const char *identifier,
+static enum sb_err
+lite_user_by_identifier(struct sb_db *base, const char *identifier,
     char *out, size_t outsz)
 {
+	struct lite	*d = (struct lite *)base;
 	sqlite3_stmt	*st;
 	int		 rc;
 
@@ -441,10 +428,11 @@ sb_db_user_by_identifier(struct sb_db *d, const char *identifier,
 	return SB_OK;
 }
 
-enum sb_err
-sb_db_group_create(struct sb_db *d, const char *group_id, const char *creator,
-    const char *group_data)
+static enum sb_err
+lite_group_create(struct sb_db *base, const char *group_id,
+    const char *creator, const char *group_data)
 {
+	struct lite	*d = (struct lite *)base;
 	sqlite3_stmt	*st;
 
 	if ((st = stmt(d, ST_GROUP_CREATE)) == NULL)
@@ -459,7 +447,7 @@ sb_db_group_create(struct sb_db *d, const char *group_id, const char *creator,
 
 /* Runs one of the transaction statements. */
 static enum sb_err
-tx(struct sb_db *d, enum stmt s)
+tx(struct lite *d, enum stmt s)
 {
 	sqlite3_stmt	*st;
 
@@ -468,11 +456,12 @@ tx(struct sb_db *d, enum stmt s)
 	return run(d, st, NULL);
 }
 
-enum sb_err
-sb_db_group_delete(struct sb_db *d, const char *group_id)
+static enum sb_err
+lite_group_delete(struct sb_db *base, const char *group_id)
 {
 	static const enum stmt	 steps[] = { ST_GROUP_ITEMS_DELETE,
 				    ST_GROUP_DELETE };
+	struct lite		*d = (struct lite *)base;
 	sqlite3_stmt		*st;
 	enum sb_err		 e;
 	size_t			 i;
@@ -494,10 +483,11 @@ sb_db_group_delete(struct sb_db *d, const char *group_id)
 	return e;
 }
 
-enum sb_err
-sb_db_item_put(struct sb_db *d, const char *group_id, const char *item_id,
-    const char *author, const char *data, size_t len)
+static enum sb_err
+lite_item_put(struct sb_db *base, const char *group_id,
+    const char *item_id, const char *author, const char *data, size_t len)
 {
+	struct lite	*d = (struct lite *)base;
 	sqlite3_stmt	*st;
 
 	if ((st = stmt(d, ST_ITEM_PUT)) == NULL)
@@ -512,7 +502,7 @@ sb_db_item_put(struct sb_db *d, const char *group_id, const char *item_id,
 
 /* Calls fn for each row of an item query. */
 static enum sb_err
-item_rows(struct sb_db *d, sqlite3_stmt *st,
+item_rows(struct lite *d, sqlite3_stmt *st,
     void (*fn)(void *, const struct sb_item *), void *arg, long *n)
 {
 	struct sb_item	 it;
@@ -535,10 +525,12 @@ item_rows(struct sb_db *d, sqlite3_stmt *st,
 	return SB_OK;
 }
 
-enum sb_err
-sb_db_item_get(struct sb_db *d, const char *group_id, const char *item_id,
-    void (*fn)(void *, const struct sb_item *), void *arg)
+static enum sb_err
+lite_item_get(struct sb_db *base, const char *group_id,
+    const char *item_id, void (*fn)(void *, const struct sb_item *),
+    void *arg)
 {
+	struct lite	*d = (struct lite *)base;
 	sqlite3_stmt	*st;
 	enum sb_err	 e;
 	long		 n;
@@ -552,9 +544,11 @@ sb_db_item_get(struct sb_db *d, const char *group_id, const char *item_id,
 	return n == 0 ? SB_ERR_NO_ITEM : SB_OK;
 }
 
-enum sb_err
-sb_db_item_delete(struct sb_db *d, const char *group_id, const char *item_id)
+static enum sb_err
+lite_item_delete(struct sb_db *base, const char *group_id,
+    const char *item_id)
 {
+	struct lite	*d = (struct lite *)base;
 	sqlite3_stmt	*st;
 	enum sb_err	 e;
 	int		 changes = 0;
@@ -568,10 +562,12 @@ sb_db_item_delete(struct sb_db *d, const char *group_id, const char *item_id)
 	return changes == 0 ? SB_ERR_NO_ITEM : SB_OK;
 }
 
-enum sb_err
-sb_db_item_list(struct sb_db *d, const char *group_id, const char *after,
-    long limit, void (*fn)(void *, const struct sb_item *), void *arg)
+static enum sb_err
+lite_item_list(struct sb_db *base, const char *group_id,
+    const char *after, long limit,
+    void (*fn)(void *, const struct sb_item *), void *arg)
 {
+	struct lite	*d = (struct lite *)base;
 	sqlite3_stmt	*st;
 	long		 n;
 
@@ -582,3 +578,23 @@ sb_db_item_list(struct sb_db *d, const char *group_id, const char *after,
 	sqlite3_bind_int64(st, 3, limit);
 	return item_rows(d, st, fn, arg, &n);
 }
+
+const struct sb_db_ops sb_db_sqlite_ops = {
+	.name = "sqlite",
+	.open = lite_open,
+	.close = lite_close,
+	.ping = lite_ping,
+	.user_create = lite_user_create,
+	.user_data = lite_user_data,
+	.user_set_data = lite_user_set_data,
+	.user_delete = lite_user_delete,
+	.user_by_identifier = lite_user_by_identifier,
+	.group_create = lite_group_create,
+	.group_data = lite_group_data,
+	.group_set_data = lite_group_set_data,
+	.group_delete = lite_group_delete,
+	.item_put = lite_item_put,
+	.item_get = lite_item_get,
+	.item_delete = lite_item_delete,
+	.item_list = lite_item_list,
+};

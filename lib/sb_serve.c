@@ -423,8 +423,9 @@ sb_main(int argc, char *argv[], const struct sb_route *route)
 	sb_cfg = &config;
 	if (route->flags & SB_ROUTE_DB) {
 		if (sb_db_open(config.db, &db, err, sizeof(err)) != SB_OK) {
+			sb_db_spec_display(config.db, path, sizeof(path));
 			sb_log(SB_LOG_ERR, "config: SENTC_BACKEND_DB %s: %s",
-			    config.db, err);
+			    path, err);
 			sb_config_free(&config);
 			return EX_CONFIG;
 		}

@@ -1,0 +1,62 @@
+/*
+ * sb_db_impl.h: what a store implements; private to lib/.
+ *
+ * sb_db_open() picks the store once, from the form of SENTC_BACKEND_DB,
+ * and every sb_db_* call goes through the table of the store it opened.
+ * Each store's handle begins with a struct sb_db.
+ */
+#ifndef SB_DB_IMPL_H
+#define SB_DB_IMPL_H
+
+#include "sb_db.h"
+
+/*
+ * Schema version both stores bring their database to: each has the same
+ * tables and one migration per version, in its own SQL dialect.
+ */
+#define SB_DB_SCHEMA_VERSION	2
+
+struct sb_db_ops {
+	const char	*name;		/* "sqlite", "postgresql" */
+	enum sb_err	(*open)(const char *spec, struct sb_db **out,
+			    char *err, size_t errlen);
+	void		(*close)(struct sb_db *);
+	enum sb_err	(*ping)(struct sb_db *);
+	enum sb_err	(*user_create)(struct sb_db *, const char *,
+			    const char *, const char *);
+	enum sb_err	(*user_data)(struct sb_db *, const char *, char **);
+	enum sb_err	(*user_set_data)(struct sb_db *, const char *,
+			    const char *);
+	enum sb_err	(*user_delete)(struct sb_db *, const char *);
+	enum sb_err	(*user_by_identifier)(struct sb_db *, const char *,
+			    char *, size_t);
+	enum sb_err	(*group_create)(struct sb_db *, const char *,
+			    const char *, const char *);
+	enum sb_err	(*group_data)(struct sb_db *, const char *, char **);
+	enum sb_err	(*group_set_data)(struct sb_db *, const char *,
+			    const char *);
+	enum sb_err	(*group_delete)(struct sb_db *, const char *);
+	enum sb_err	(*item_put)(struct sb_db *, const char *, const char *,
+			    const char *, const char *, size_t);
+	enum sb_err	(*item_get)(struct sb_db *, const char *, const char *,
+			    void (*)(void *, const struct sb_item *), void *);
+	enum sb_err	(*item_delete)(struct sb_db *, const char *,
+			    const char *);
+	enum sb_err	(*item_list)(struct sb_db *, const char *,
+			    const char *, long,
+			    void (*)(void *, const struct sb_item *), void *);
+};
+
+/* The head of every store's handle. */
+struct sb_db {
+	const struct sb_db_ops	*ops;
+	bool			 broken;	/* sb_db() opens it anew */
+};
+
+extern const struct sb_db_ops	 sb_db_sqlite_ops;
+extern const struct sb_db_ops	 sb_db_pg_ops;
+
+/* A PostgreSQL URI as it may be logged (see sb_db_spec_display()). */
+void	 sb_db_pg_display(const char *spec, char *out, size_t outsz);
+
+#endif

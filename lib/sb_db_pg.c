@@ -1,0 +1,843 @@
+/*
+ * The store on PostgreSQL (libpq), for several hosts sharing one
+ * database: one connection per worker, statements prepared once per
+ * connection, every value bound as a parameter, never spliced into SQL.
+ *
+ * A connection found broken is reset, and the call runs once more on the
+ * fresh one where that is safe (the statement table says which); any
+ * other failure is SB_ERR_STORAGE. Log lines carry the SQLSTATE and the
+ * primary message only, never a row's values or the URI's password.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "sb_db_impl.h"
+#include "sb_log.h"
+#include "sb_util.h"
+
+/* Defaults that a URI's own parameters override. */
+#define CONNECT_TIMEOUT		"5"	/* seconds to connect */
+#define TCP_USER_TIMEOUT	"15000"	/* ms data may go unacknowledged */
+#define APP_NAME		"sentc-backend"
+
+/* Advisory lock that serialises migrations across programs and hosts. */
+#define MIGRATE_LOCK		"7310582190155489893"
+
+#define ARGS_MAX		5
+#define SQLSTATE_UNIQUE		"23505"
+
+/* May a statement run again after the connection broke during it? */
+enum retry {
+	R_SAFE,		/* idempotent: yes */
+	R_INSERT,	/* yes; a duplicate key then means the first run stored it */
+	R_NO,		/* its answer depends on the first run: no, 503 */
+};
+
+enum stmt {
+	ST_USER_CREATE,
+	ST_USER_DATA,
+	ST_USER_SET_DATA,
+	ST_USER_DELETE,
+	ST_USER_BY_IDENTIFIER,
+	ST_GROUP_CREATE,
+	ST_GROUP_DATA,
+	ST_GROUP_SET_DATA,
+	ST_GROUP_DELETE,
+	ST_GROUP_ITEMS_DELETE,
+	ST_ITEM_PUT,
+	ST_ITEM_GET,
+	ST_ITEM_DELETE,
+	ST_ITEM_LIST,
+	ST_PING,
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST__MAX
+};
+
+static const struct {
+	const char	*name;		/* of the prepared statement */
+	const char	*sql;
+	int		 nargs;
+	enum retry	 retry;
+} stmts[ST__MAX] = {
+	[ST_USER_CREATE] = { "user_create",
+	    "INSERT INTO users (user_id, identifier, user_data, created_at) "
+	    "VALUES ($1, $2, $3, $4)", 4, R_INSERT },
+	[ST_USER_DATA] = { "user_data",
+	    "SELECT user_data FROM users WHERE user_id = $1", 1, R_SAFE },
+	[ST_USER_SET_DATA] = { "user_set_data",
+	    "UPDATE users SET user_data = $2 WHERE user_id = $1", 2, R_SAFE },
+	[ST_USER_DELETE] = { "user_delete",
+	    "DELETE FROM users WHERE user_id = $1", 1, R_SAFE },
+	[ST_USER_BY_IDENTIFIER] = { "user_by_identifier",
+	    "SELECT user_id FROM users WHERE identifier = $1 "
+	    "ORDER BY created_at DESC LIMIT 1", 1, R_SAFE },
+	[ST_GROUP_CREATE] = { "group_create",
+	    "INSERT INTO groups (group_id, creator, group_data, created_at) "
+	    "VALUES ($1, $2, $3, $4)", 4, R_INSERT },
+	[ST_GROUP_DATA] = { "group_data",
+	    "SELECT group_data FROM groups WHERE group_id = $1", 1, R_SAFE },
+	[ST_GROUP_SET_DATA] = { "group_set_data",
+	    "UPDATE groups SET group_data = $2 WHERE group_id = $1", 2,
+	    R_SAFE },
+	[ST_GROUP_DELETE] = { "group_delete",
+	    "DELETE FROM groups WHERE group_id = $1", 1, R_SAFE },
+	[ST_GROUP_ITEMS_DELETE] = { "group_items_delete",
+	    "DELETE FROM items WHERE group_id = $1", 1, R_SAFE },
+	[ST_ITEM_PUT] = { "item_put",
+	    "INSERT INTO items (group_id, item_id, author, data, created_at, "
+	    "updated_at) VALUES ($1, $2, $3, $4, $5, $5) "
+	    "ON CONFLICT (group_id, item_id) DO UPDATE SET author = $3, "
+	    "data = $4, updated_at = $5", 5, R_SAFE },
+	[ST_ITEM_GET] = { "item_get",
+	    "SELECT item_id, author, data, created_at, updated_at FROM items "
+	    "WHERE group_id = $1 AND item_id = $2", 2, R_SAFE },
+	[ST_ITEM_DELETE] = { "item_delete",
+	    "DELETE FROM items WHERE group_id = $1 AND item_id = $2", 2, R_NO },
+	[ST_ITEM_LIST] = { "item_list",
+	    "SELECT item_id, author, NULL, created_at, updated_at FROM items "
+	    "WHERE group_id = $1 AND item_id > $2 ORDER BY item_id LIMIT $3",
+	    3, R_SAFE },
+	[ST_PING] = { "ping", "SELECT 1", 0, R_SAFE },
+	[ST_BEGIN] = { "begin", "BEGIN", 0, R_SAFE },
+	[ST_COMMIT] = { "commit", "COMMIT", 0, R_SAFE },
+	[ST_ROLLBACK] = { "rollback", "ROLLBACK", 0, R_SAFE },
+};
+
+/*
+ * Migrations, in order: migrations[i] brings version i to i + 1. The
+ * same tables as the SQLite store's; ids compare byte by byte (COLLATE
+ * "C"), as SQLite compares them, whatever the database's locale.
+ */
+static const char *const migrations[] = {
+	"CREATE TABLE users ("
+	"  user_id TEXT COLLATE \"C\" PRIMARY KEY,"
+	"  identifier TEXT NOT NULL,"
+	"  user_data TEXT NOT NULL DEFAULT '{}'"
+	"    CHECK (json_typeof(user_data::json) = 'object'),"
+	"  created_at BIGINT NOT NULL"
+	");"
+	"CREATE INDEX users_by_identifier ON users (identifier);",
+
+	"CREATE TABLE groups ("
+	"  group_id TEXT COLLATE \"C\" PRIMARY KEY,"
+	"  creator TEXT NOT NULL,"
+	"  group_data TEXT NOT NULL DEFAULT '{}'"
+	"    CHECK (json_typeof(group_data::json) = 'object'),"
+	"  created_at BIGINT NOT NULL"
+	");"
+	"CREATE TABLE items ("
+	"  group_id TEXT COLLATE \"C\" NOT NULL,"
+	"  item_id TEXT COLLATE \"C\" NOT NULL,"
+	"  author TEXT NOT NULL,"
+	"  data TEXT NOT NULL,"
+	"  created_at BIGINT NOT NULL,"
+	"  updated_at BIGINT NOT NULL,"
+	"  PRIMARY KEY (group_id, item_id)"
+	");",
+};
+
+#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+_Static_assert(NMIGRATIONS == SB_DB_SCHEMA_VERSION,
+    "one migration per schema version");
+
+struct pg {
+	struct sb_db	 base;
+	PGconn		*conn;
+	bool		 prepared[ST__MAX];	/* on this connection */
+};
+
+/* How one run of a statement ended. */
+enum outcome {
+	DONE,
+	FAILED,		/* the statement failed; the connection is fine */
+	BROKEN,		/* the connection broke: the outcome is unknown */
+};
+
+/* The arguments of one statement: text, except where fmt says 1. */
+struct args {
+	const char	*v[ARGS_MAX];
+	int		 len[ARGS_MAX];
+	int		 fmt[ARGS_MAX];
+};
+
+static void	 pg_close(struct sb_db *);
+
+/* Overwrites every occurrence of secret in msg. */
+static void
+scrub(char *msg, const char *secret)
+{
+	char	*p;
+	size_t	 n;
+
+	if (secret == NULL || (n = strlen(secret)) == 0)
+		return;
+	while ((p = strstr(msg, secret)) != NULL)
+		memset(p, '*', n);
+}
+
+/* The connection's last error into buf, one line, with no password. */
+static void
+conn_error(PGconn *conn, char *buf, size_t len)
+{
+	size_t	 n;
+
+	snprintf(buf, len, "%s", conn != NULL ? PQerrorMessage(conn) :
+	    "out of memory");
+	for (n = strlen(buf); n > 0 && (buf[n - 1] == '\n' ||
+	    buf[n - 1] == ' '); n--)
+		buf[n - 1] = '\0';
+	if (conn != NULL)
+		scrub(buf, PQpass(conn));
+}
+
+/* Logs a failed statement: its name, SQLSTATE and primary message. */
+static void
+log_failure(struct pg *p, enum stmt s, const PGresult *res)
+{
+	const char	*state = NULL, *msg = NULL;
+	char		 buf[512];
+
+	if (res != NULL) {
+		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	}
+	if (msg == NULL) {
+		conn_error(p->conn, buf, sizeof(buf));
+		msg = buf;
+	}
+	sb_log(SB_LOG_ERR, "database: %s: %s%s%s", stmts[s].name,
+	    state != NULL ? state : "", state != NULL ? " " : "", msg);
+}
+
+/*
+ * The server's notices: warnings are logged (their primary message),
+ * the rest ("relation already exists, skipping") dropped.
+ */
+static void
+on_notice(void *arg, const PGresult *res)
+{
+	const char	*sev, *msg;
+
+	sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	if (sev != NULL && strcmp(sev, "WARNING") == 0 && msg != NULL)
+		sb_log(SB_LOG_WARN, "database: %s", msg);
+}
+
+static bool
+result_ok(const PGresult *res)
+{
+	ExecStatusType	 st = PQresultStatus(res);
+
+	return res != NULL && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK);
+}
+
+static bool
+result_state(const PGresult *res, const char *state)
+{
+	const char	*s;
+
+	return res != NULL &&
+	    (s = PQresultErrorField(res, PG_DIAG_SQLSTATE)) != NULL &&
+	    strcmp(s, state) == 0;
+}
+
+/*
+ * Runs statement s once, preparing it first on a connection that has
+ * not seen it. Returns DONE with *out (the caller clears it), FAILED with
+ * *out holding the error (to clear; not logged) or BROKEN (*out NULL).
+ */
+static enum outcome
+step(struct pg *p, enum stmt s, const struct args *a, PGresult **out)
+{
+	PGresult	*res;
+
+	*out = NULL;
+	if (!p->prepared[s]) {
+		res = PQprepare(p->conn, stmts[s].name, stmts[s].sql,
+		    stmts[s].nargs, NULL);
+		if (!result_ok(res))
+			goto fail;
+		PQclear(res);
+		p->prepared[s] = true;
+	}
+	res = PQexecPrepared(p->conn, stmts[s].name, stmts[s].nargs,
+	    a != NULL ? a->v : NULL, a != NULL ? a->len : NULL,
+	    a != NULL ? a->fmt : NULL, 0);
+	if (result_ok(res)) {
+		*out = res;
+		return DONE;
+	}
+fail:
+	if (PQstatus(p->conn) == CONNECTION_BAD) {
+		PQclear(res);
+		return BROKEN;
+	}
+	*out = res;
+	return FAILED;
+}
+
+/*
+ * Opens a fresh connection in place of a broken one; its statements are
+ * prepared again on use. Returns 0, or -1 (logged).
+ */
+static int
+reconnect(struct pg *p)
+{
+	char	 err[512];
+
+	memset(p->prepared, 0, sizeof(p->prepared));
+	PQreset(p->conn);
+	if (PQstatus(p->conn) != CONNECTION_OK) {
+		conn_error(p->conn, err, sizeof(err));
+		sb_log(SB_LOG_ERR, "database: reconnecting failed: %s", err);
+		return -1;
+	}
+	sb_log(SB_LOG_WARN, "database: reconnected");
+	return 0;
+}
+
+/*
+ * Runs statement s with arguments a. A connection already known broken
+ * is re-opened first; one that breaks during the call is re-opened and
+ * the statement run once more if its retry rule allows. Returns SB_OK
+ * with *out (the caller clears it; NULL when a retried insert found its
+ * row stored by the first run), or SB_ERR_STORAGE (logged).
+ */
+static enum sb_err
+run(struct pg *p, enum stmt s, const struct args *a, PGresult **out)
+{
+	PGresult	*res;
+	int		 tries;
+
+	*out = NULL;
+	if (PQstatus(p->conn) != CONNECTION_OK && reconnect(p) == -1)
+		return SB_ERR_STORAGE;
+	for (tries = 0;; tries++) {
+		switch (step(p, s, a, &res)) {
+		case DONE:
+			*out = res;
+			return SB_OK;
+		case FAILED:
+			if (tries > 0 && stmts[s].retry == R_INSERT &&
+			    result_state(res, SQLSTATE_UNIQUE)) {
+				PQclear(res);
+				return SB_OK;
+			}
+			log_failure(p, s, res);
+			PQclear(res);
+			return SB_ERR_STORAGE;
+		case BROKEN:
+			break;
+		}
+		log_failure(p, s, NULL);
+		if (tries > 0 || stmts[s].retry == R_NO) {
+			sb_log(SB_LOG_ERR, "database: %s not run again: its "
+			    "outcome is unknown", stmts[s].name);
+			return SB_ERR_STORAGE;
+		}
+		if (reconnect(p) == -1)
+			return SB_ERR_STORAGE;
+	}
+}
+
+/* As run(), for a statement whose rows are not needed. */
+static enum sb_err
+run_void(struct pg *p, enum stmt s, const struct args *a)
+{
+	PGresult	*res;
+	enum sb_err	 e;
+
+	e = run(p, s, a, &res);
+	PQclear(res);
+	return e;
+}
+
+/* The number of rows a command changed. */
+static long
+changed(const PGresult *res)
+{
+	long	 n;
+
+	if (res == NULL || sb_parse_long(PQcmdTuples((PGresult *)res), 0,
+	    LONG_MAX, &n) == -1)
+		return 0;
+	return n;
+}
+
+/* Runs one statement of the migration; -1 with a reason in err. */
+static int
+migrate_exec(PGconn *conn, const char *sql, char *err, size_t errlen)
+{
+	PGresult	*res = PQexec(conn, sql);
+	int		 rc = 0;
+
+	if (!result_ok(res)) {
+		snprintf(err, errlen, "schema migration: %s",
+		    res != NULL && PQresultErrorField(res,
+		    PG_DIAG_MESSAGE_PRIMARY) != NULL ? PQresultErrorField(res,
+		    PG_DIAG_MESSAGE_PRIMARY) : PQerrorMessage(conn));
+		rc = -1;
+	}
+	PQclear(res);
+	return rc;
+}
+
+/*
+ * Brings the schema to the current version in one transaction, under an
+ * advisory lock, so that programs starting together on several hosts
+ * migrate once. Returns 0, or -1 with a reason in err.
+ */
+static int
+migrate(PGconn *conn, char *err, size_t errlen)
+{
+	PGresult	*res;
+	const char	*v[1];
+	char		 num[16];
+	long		 version = 0;
+	int		 i;
+
+	if (migrate_exec(conn, "BEGIN", err, errlen) == -1)
+		return -1;
+	if (migrate_exec(conn, "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK
+	    ")", err, errlen) == -1 ||
+	    migrate_exec(conn, "CREATE TABLE IF NOT EXISTS schema_version "
+	    "(version INTEGER NOT NULL)", err, errlen) == -1)
+		goto fail;
+	res = PQexec(conn, "SELECT max(version) FROM schema_version");
+	if (!result_ok(res) || (!PQgetisnull(res, 0, 0) &&
+	    sb_parse_long(PQgetvalue(res, 0, 0), 0, 1000000, &version) == -1)) {
+		snprintf(err, errlen, "schema_version: %s",
+		    PQerrorMessage(conn));
+		PQclear(res);
+		goto fail;
+	}
+	PQclear(res);
+	if (version > NMIGRATIONS) {
+		snprintf(err, errlen, "schema version %ld is newer than this "
+		    "program's %d", version, NMIGRATIONS);
+		goto fail;
+	}
+	if (version == NMIGRATIONS)
+		return migrate_exec(conn, "COMMIT", err, errlen);
+	for (i = (int)version; i < NMIGRATIONS; i++)
+		if (migrate_exec(conn, migrations[i], err, errlen) == -1)
+			goto fail;
+	if (migrate_exec(conn, "DELETE FROM schema_version", err, errlen) == -1)
+		goto fail;
+	snprintf(num, sizeof(num), "%d", NMIGRATIONS);
+	v[0] = num;
+	res = PQexecParams(conn, "INSERT INTO schema_version VALUES ($1)", 1,
+	    NULL, v, NULL, NULL, 0);
+	if (!result_ok(res)) {
+		snprintf(err, errlen, "schema_version: %s",
+		    PQerrorMessage(conn));
+		PQclear(res);
+		goto fail;
+	}
+	PQclear(res);
+	return migrate_exec(conn, "COMMIT", err, errlen);
+fail:
+	PQclear(PQexec(conn, "ROLLBACK"));
+	return -1;
+}
+
+/*
+ * The first part of a libpq parse error: the rest may quote the URI,
+ * password and all.
+ */
+static void
+parse_error(const char *msg, char *err, size_t errlen)
+{
+	size_t	 n;
+
+	n = msg != NULL ? strcspn(msg, "\"\n") : 0;
+	while (n > 0 && (msg[n - 1] == ' ' || msg[n - 1] == ':'))
+		n--;
+	snprintf(err, errlen, "not a valid PostgreSQL URI%s%.*s",
+	    n > 0 ? ": " : "", (int)n, msg != NULL ? msg : "");
+}
+
+static enum sb_err
+pg_open(const char *spec, struct sb_db **out, char *err, size_t errlen)
+{
+	/* Keywords before dbname are defaults the URI overrides. */
+	static const char *const kw[] = { "fallback_application_name",
+	    "connect_timeout", "tcp_user_timeout", "dbname",
+	    "client_encoding", NULL };
+	const char		*val[] = { APP_NAME, CONNECT_TIMEOUT,
+				    TCP_USER_TIMEOUT, spec, "UTF8", NULL };
+	PQconninfoOption	*opts;
+	struct pg		*p;
+	char			*msg = NULL;
+
+	*out = NULL;
+	if ((opts = PQconninfoParse(spec, &msg)) == NULL) {
+		parse_error(msg, err, errlen);
+		PQfreemem(msg);
+		return SB_ERR_STORAGE;
+	}
+	PQconninfoFree(opts);
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return SB_ERR_STORAGE;
+	}
+	p->base.ops = &sb_db_pg_ops;
+	p->conn = PQconnectdbParams(kw, val, 1);
+	if (PQstatus(p->conn) != CONNECTION_OK) {
+		conn_error(p->conn, err, errlen);
+		goto fail;
+	}
+	PQsetNoticeReceiver(p->conn, on_notice, NULL);
+	if (migrate(p->conn, err, errlen) == -1) {
+		scrub(err, PQpass(p->conn));
+		goto fail;
+	}
+	*out = &p->base;
+	return SB_OK;
+fail:
+	pg_close(&p->base);
+	return SB_ERR_STORAGE;
+}
+
+static void
+pg_close(struct sb_db *base)
+{
+	struct pg	*p = (struct pg *)base;
+
+	if (p == NULL)
+		return;
+	PQfinish(p->conn);
+	free(p);
+}
+
+void
+sb_db_pg_display(const char *spec, char *out, size_t outsz)
+{
+	PQconninfoOption	*opts, *o;
+	const char		*user = "", *host = "", *port = "", *db = "";
+
+	if ((opts = PQconninfoParse(spec, NULL)) == NULL) {
+		snprintf(out, outsz, "(not a valid PostgreSQL URI)");
+		return;
+	}
+	for (o = opts; o->keyword != NULL; o++) {
+		if (o->val == NULL)
+			continue;
+		if (strcmp(o->keyword, "user") == 0)
+			user = o->val;
+		else if (strcmp(o->keyword, "host") == 0)
+			host = o->val;
+		else if (strcmp(o->keyword, "port") == 0)
+			port = o->val;
+		else if (strcmp(o->keyword, "dbname") == 0)
+			db = o->val;
+	}
+	snprintf(out, outsz, "postgresql://%s%s%s%s%s/%s", user,
+	    *user != '\0' ? "@" : "", host, *port != '\0' ? ":" : "", port, db);
+	PQconninfoFree(opts);
+}
+
+static enum sb_err
+pg_ping(struct sb_db *base)
+{
+	return run_void((struct pg *)base, ST_PING, NULL);
+}
+
+/* The current time as a statement argument. */
+static const char *
+now_arg(char *buf, size_t len)
+{
+	snprintf(buf, len, "%lld", (long long)sb_now());
+	return buf;
+}
+
+static enum sb_err
+pg_user_create(struct sb_db *base, const char *user_id,
+    const char *identifier, const char *user_data)
+{
+	struct args	 a = { { user_id, identifier,
+			    user_data != NULL ? user_data : "{}" }, { 0 },
+			    { 0 } };
+	char		 now[24];
+
+	a.v[3] = now_arg(now, sizeof(now));
+	return run_void((struct pg *)base, ST_USER_CREATE, &a);
+}
+
+/*
+ * The text column of the one row statement s finds for id, copied into
+ * *out (the caller frees it); none if no row.
+ */
+static enum sb_err
+text_by_id(struct pg *p, enum stmt s, const char *id, char **out,
+    enum sb_err none)
+{
+	struct args	 a = { { id }, { 0 }, { 0 } };
+	PGresult	*res;
+	enum sb_err	 e;
+
+	*out = NULL;
+	if ((e = run(p, s, &a, &res)) != SB_OK)
+		return e;
+	if (PQntuples(res) == 0)
+		e = none;
+	else if ((*out = strdup(PQgetvalue(res, 0, 0))) == NULL)
+		e = SB_ERR_INTERNAL;
+	PQclear(res);
+	return e;
+}
+
+/* Sets the text of the row statement s finds for id; none if no row. */
+static enum sb_err
+set_by_id(struct pg *p, enum stmt s, const char *id, const char *text,
+    enum sb_err none)
+{
+	struct args	 a = { { id, text }, { 0 }, { 0 } };
+	PGresult	*res;
+	enum sb_err	 e;
+
+	if ((e = run(p, s, &a, &res)) != SB_OK)
+		return e;
+	e = changed(res) == 0 ? none : SB_OK;
+	PQclear(res);
+	return e;
+}
+
+static enum sb_err
+pg_user_data(struct sb_db *base, const char *user_id, char **out)
+{
+	return text_by_id((struct pg *)base, ST_USER_DATA, user_id, out,
+	    SB_ERR_NO_USER_DATA);
+}
+
+static enum sb_err
+pg_user_set_data(struct sb_db *base, const char *user_id,
+    const char *user_data)
+{
+	return set_by_id((struct pg *)base, ST_USER_SET_DATA, user_id,
+	    user_data, SB_ERR_NO_USER_DATA);
+}
+
+static enum sb_err
+pg_group_data(struct sb_db *base, const char *group_id, char **out)
+{
+	return text_by_id((struct pg *)base, ST_GROUP_DATA, group_id, out,
+	    SB_ERR_NO_GROUP_DATA);
+}
+
+static enum sb_err
+pg_group_set_data(struct sb_db *base, const char *group_id,
+    const char *group_data)
+{
+	return set_by_id((struct pg *)base, ST_GROUP_SET_DATA, group_id,
+	    group_data, SB_ERR_NO_GROUP_DATA);
+}
+
+static enum sb_err
+pg_user_delete(struct sb_db *base, const char *user_id)
+{
+	struct args	 a = { { user_id }, { 0 }, { 0 } };
+
+	return run_void((struct pg *)base, ST_USER_DELETE, &a);
+}
+
+static enum sb_err
+pg_user_by_identifier(struct sb_db *base, const char *identifier,
+    char *out, size_t outsz)
+{
+	struct args	 a = { { identifier }, { 0 }, { 0 } };
+	PGresult	*res;
+	enum sb_err	 e;
+
+	if ((e = run((struct pg *)base, ST_USER_BY_IDENTIFIER, &a, &res)) !=
+	    SB_OK)
+		return e;
+	if (PQntuples(res) == 0)
+		e = SB_ERR_NO_USER_DATA;
+	else
+		snprintf(out, outsz, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return e;
+}
+
+static enum sb_err
+pg_group_create(struct sb_db *base, const char *group_id,
+    const char *creator, const char *group_data)
+{
+	struct args	 a = { { group_id, creator,
+			    group_data != NULL ? group_data : "{}" }, { 0 },
+			    { 0 } };
+	char		 now[24];
+
+	a.v[3] = now_arg(now, sizeof(now));
+	return run_void((struct pg *)base, ST_GROUP_CREATE, &a);
+}
+
+/*
+ * One try at deleting a group's items and row in one transaction.
+ * Returns DONE, FAILED (logged, rolled back) or BROKEN.
+ */
+static enum outcome
+group_delete_once(struct pg *p, const char *group_id)
+{
+	static const enum stmt	 steps[] = { ST_BEGIN, ST_GROUP_ITEMS_DELETE,
+				    ST_GROUP_DELETE, ST_COMMIT };
+	struct args		 a = { { group_id }, { 0 }, { 0 } };
+	PGresult		*res;
+	enum outcome		 o = DONE;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]) && o == DONE; i++) {
+		o = step(p, steps[i], steps[i] == ST_BEGIN ||
+		    steps[i] == ST_COMMIT ? NULL : &a, &res);
+		if (o == FAILED)
+			log_failure(p, steps[i], res);
+		PQclear(res);
+	}
+	if (o == FAILED) {
+		if (step(p, ST_ROLLBACK, NULL, &res) == FAILED)
+			log_failure(p, ST_ROLLBACK, res);
+		PQclear(res);
+	}
+	return o;
+}
+
+static enum sb_err
+pg_group_delete(struct sb_db *base, const char *group_id)
+{
+	struct pg	*p = (struct pg *)base;
+	int		 tries;
+
+	if (PQstatus(p->conn) != CONNECTION_OK && reconnect(p) == -1)
+		return SB_ERR_STORAGE;
+	/* Both deletes are idempotent: a broken try is run again whole. */
+	for (tries = 0; tries < 2; tries++) {
+		switch (group_delete_once(p, group_id)) {
+		case DONE:
+			return SB_OK;
+		case FAILED:
+			return SB_ERR_STORAGE;
+		case BROKEN:
+			log_failure(p, ST_GROUP_DELETE, NULL);
+			if (tries > 0 || reconnect(p) == -1)
+				return SB_ERR_STORAGE;
+			break;
+		}
+	}
+	return SB_ERR_STORAGE;
+}
+
+static enum sb_err
+pg_item_put(struct sb_db *base, const char *group_id, const char *item_id,
+    const char *author, const char *data, size_t len)
+{
+	/* The ciphertext goes as binary text: its length, no NUL needed. */
+	struct args	 a = { { group_id, item_id, author, data },
+			    { 0, 0, 0, (int)len }, { 0, 0, 0, 1 } };
+	char		 now[24];
+
+	if (len > INT_MAX)
+		return SB_ERR_STORAGE;
+	a.v[4] = now_arg(now, sizeof(now));
+	return run_void((struct pg *)base, ST_ITEM_PUT, &a);
+}
+
+/* Calls fn for each row of an item query; *n gets the row count. */
+static void
+item_rows(const PGresult *res, void (*fn)(void *, const struct sb_item *),
+    void *arg, long *n)
+{
+	struct sb_item	 it;
+	long		 t;
+	int		 i;
+
+	*n = PQntuples(res);
+	for (i = 0; i < *n; i++) {
+		it.item_id = PQgetvalue(res, i, 0);
+		it.author = PQgetvalue(res, i, 1);
+		it.data = PQgetisnull(res, i, 2) ? NULL : PQgetvalue(res, i, 2);
+		it.len = (size_t)PQgetlength(res, i, 2);
+		it.created_at = sb_parse_long(PQgetvalue(res, i, 3), LONG_MIN,
+		    LONG_MAX, &t) == 0 ? t : 0;
+		it.updated_at = sb_parse_long(PQgetvalue(res, i, 4), LONG_MIN,
+		    LONG_MAX, &t) == 0 ? t : 0;
+		fn(arg, &it);
+	}
+}
+
+static enum sb_err
+pg_item_get(struct sb_db *base, const char *group_id, const char *item_id,
+    void (*fn)(void *, const struct sb_item *), void *arg)
+{
+	struct args	 a = { { group_id, item_id }, { 0 }, { 0 } };
+	PGresult	*res;
+	enum sb_err	 e;
+	long		 n;
+
+	if ((e = run((struct pg *)base, ST_ITEM_GET, &a, &res)) != SB_OK)
+		return e;
+	item_rows(res, fn, arg, &n);
+	PQclear(res);
+	return n == 0 ? SB_ERR_NO_ITEM : SB_OK;
+}
+
+static enum sb_err
+pg_item_delete(struct sb_db *base, const char *group_id, const char *item_id)
+{
+	struct args	 a = { { group_id, item_id }, { 0 }, { 0 } };
+	PGresult	*res;
+	enum sb_err	 e;
+
+	if ((e = run((struct pg *)base, ST_ITEM_DELETE, &a, &res)) != SB_OK)
+		return e;
+	e = changed(res) == 0 ? SB_ERR_NO_ITEM : SB_OK;
+	PQclear(res);
+	return e;
+}
+
+static enum sb_err
+pg_item_list(struct sb_db *base, const char *group_id, const char *after,
+    long limit, void (*fn)(void *, const struct sb_item *), void *arg)
+{
+	struct args	 a = { { group_id, after }, { 0 }, { 0 } };
+	PGresult	*res;
+	enum sb_err	 e;
+	char		 num[24];
+	long		 n;
+
+	snprintf(num, sizeof(num), "%ld", limit);
+	a.v[2] = num;
+	if ((e = run((struct pg *)base, ST_ITEM_LIST, &a, &res)) != SB_OK)
+		return e;
+	item_rows(res, fn, arg, &n);
+	PQclear(res);
+	return SB_OK;
+}
+
+const struct sb_db_ops sb_db_pg_ops = {
+	.name = "postgresql",
+	.open = pg_open,
+	.close = pg_close,
+	.ping = pg_ping,
+	.user_create = pg_user_create,
+	.user_data = pg_user_data,
+	.user_set_data = pg_user_set_data,
+	.user_delete = pg_user_delete,
+	.user_by_identifier = pg_user_by_identifier,
+	.group_create = pg_group_create,
+	.group_data = pg_group_data,
+	.group_set_data = pg_group_set_data,
+	.group_delete = pg_group_delete,
+	.item_put = pg_item_put,
+	.item_get = pg_item_get,
+	.item_delete = pg_item_delete,
+	.item_list = pg_item_list,
+};
