@@ -66,13 +66,13 @@ describe('groups', () => {
     });
 
     it('deletes the group at sentc again when it cannot be stored', async () => {
-      s.sql("CREATE TRIGGER fail_group BEFORE INSERT ON groups BEGIN SELECT RAISE(ABORT, 'injected'); END;");
+      const undo = s.failWrites('groups', 'INSERT');
       try {
         const r = await s.api('POST', '/api/v1/group', { body: { keys: 'k' }, headers: owner.auth });
         assert.equal(r.status, 503, r.text);
         assert.equal(r.json.err_code, 20022);
       } finally {
-        s.sql('DROP TRIGGER fail_group');
+        undo();
       }
       const up = await s.upstream();
       assert.equal(up.length, 2);

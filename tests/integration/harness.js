@@ -3,6 +3,11 @@
  * The integration tests' view of the stack: nginx/stack starts nginx, the
  * route programs (from $SB_BUILD, default build/) and the simulator in a
  * fresh directory on a free port; this module talks to them.
+ *
+ * The store is SQLite (a fresh file per stack), or PostgreSQL when
+ * $SB_TEST_PG names a directory made by tests/pg-server: each stack then
+ * gets a fresh database on that server, dropped when it stops. sql(),
+ * rows() and failWrites() speak to whichever store the stack uses.
  */
 const { execFileSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -27,6 +32,28 @@ async function waitFor(fn, ms, what) {
     await sleep(25);
   }
 }
+
+const PG = process.env.SB_TEST_PG
+  ? JSON.parse(fs.readFileSync(path.join(process.env.SB_TEST_PG, 'conn.json'), 'utf8'))
+  : null;
+
+/* A PostgreSQL URI for database db on the test server (as the backend takes it). */
+function pgUri(db, pg = PG) {
+  const auth = `${pg.user}:${encodeURIComponent(pg.password)}`;
+  if (pg.listen) return `postgresql://${auth}@${pg.listen}:${pg.port}/${db}`;
+  return `postgresql://${auth}@/${db}?host=${encodeURIComponent(pg.host)}&port=${pg.port}`;
+}
+
+/* Runs SQL with psql on database db of the test server; the output as text. */
+function psql(db, query, pg = PG) {
+  return execFileSync('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1',
+    '-h', pg.host, '-p', String(pg.port), '-U', pg.user, '-d', db, '-c', query], {
+    encoding: 'utf8',
+    env: { ...process.env, PGPASSWORD: pg.password, PGCONNECT_TIMEOUT: '10' },
+  }).trim();
+}
+
+let dbSeq = 0;
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -91,14 +118,17 @@ function claims(jwt) {
 }
 
 class Stack {
-  constructor(dir, port, env) {
+  constructor(dir, port, env, pgdb) {
     this.dir = dir;
     this.port = port;
     this.env = env;
     this.base = `http://127.0.0.1:${port}`;
     this.config = readEnv(fs.readFileSync(path.join(dir, 'config.path'), 'utf8').trim());
     this.simBase = `http://127.0.0.1:${fs.readFileSync(path.join(dir, 'sim.port'), 'utf8').trim()}`;
-    this.db = path.join(dir, 'backend.db');
+    this.store = pgdb ? 'postgresql' : 'sqlite';
+    this.pgdb = pgdb;
+    // What SENTC_BACKEND_DB says: a SQLite file, or a PostgreSQL URI.
+    this.db = pgdb ? pgUri(pgdb) : path.join(dir, 'backend.db');
   }
 
   /* A request through nginx; body may be an object (sent as JSON) or text. */
@@ -206,14 +236,33 @@ class Stack {
     await this.sim('DELETE', 'log');
   }
 
-  /* Runs SQL on the backend's own database with the sqlite3 shell. */
+  /* Runs SQL on the backend's own database: the sqlite3 shell, or psql. */
   sql(query) {
+    if (this.pgdb) return psql(this.pgdb, query);
     return execFileSync('sqlite3', ['-json', this.db, query], { encoding: 'utf8' }).trim();
   }
 
+  /* The rows a query returns, as objects. */
   rows(query) {
+    if (this.pgdb) return JSON.parse(psql(this.pgdb, `SELECT coalesce(json_agg(t), '[]'::json) FROM (${query}) t`));
     const out = this.sql(query);
     return out === '' ? [] : JSON.parse(out);
+  }
+
+  /*
+   * Makes every op ('INSERT', 'UPDATE' or 'DELETE') on table fail in the
+   * database itself, as a full disk or a broken server would; returns the
+   * function that undoes it.
+   */
+  failWrites(table, op) {
+    const name = `sb_fail_${table}_${op.toLowerCase()}`;
+    if (this.pgdb) {
+      this.sql(`CREATE OR REPLACE FUNCTION sb_fail() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'injected'; END$$;
+        CREATE TRIGGER ${name} BEFORE ${op} ON ${table} FOR EACH ROW EXECUTE FUNCTION sb_fail()`);
+      return () => this.sql(`DROP TRIGGER ${name} ON ${table}`);
+    }
+    this.sql(`CREATE TRIGGER ${name} BEFORE ${op} ON ${table} BEGIN SELECT RAISE(ABORT, 'injected'); END;`);
+    return () => this.sql(`DROP TRIGGER ${name}`);
   }
 
   log() {
@@ -292,6 +341,10 @@ class Stack {
     const log = this.log();
     // A sanitizer build reports on stderr, which is this log.
     assert.doesNotMatch(log, /ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer/, 'sanitizer report in backend.log');
+    if (this.pgdb) {
+      assert.ok(!log.includes(PG.password), "the database password in backend.log");
+      if (!process.env.SB_KEEP) psql('postgres', `DROP DATABASE ${this.pgdb} WITH (FORCE)`);
+    }
     if (!process.env.SB_KEEP) fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
@@ -303,11 +356,18 @@ class Stack {
 async function start(env = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-test-'));
   const port = await freePort();
+  let pgdb = null;
+  const extra = {};
+  if (PG && env.SENTC_BACKEND_DB === undefined) {
+    pgdb = `sb_test_${process.pid}_${++dbSeq}`;
+    psql('postgres', `CREATE DATABASE ${pgdb}`);
+    extra.SENTC_BACKEND_DB = pgUri(pgdb);
+  }
   execFileSync(path.join(TOP, 'nginx/stack'), ['start'], {
-    env: { ...process.env, ...env, PORT: String(port), RUN_DIR: dir, BUILD },
+    env: { ...process.env, ...extra, ...env, PORT: String(port), RUN_DIR: dir, BUILD },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  return new Stack(dir, port, env);
+  return new Stack(dir, port, { ...extra, ...env }, pgdb);
 }
 
-module.exports = { start, readEnv, forge, claims, sleep, waitFor, TOP, BUILD, SLOW };
+module.exports = { start, readEnv, forge, claims, sleep, waitFor, pgUri, psql, PG, TOP, BUILD, SLOW };

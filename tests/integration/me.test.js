@@ -68,13 +68,13 @@ describe('/backend/me', () => {
   });
 
   it('answers 503 when the database is unavailable', async () => {
-    s.sql("CREATE TRIGGER fail_update BEFORE UPDATE ON users BEGIN SELECT RAISE(ABORT, 'injected'); END;");
+    const undo = s.failWrites('users', 'UPDATE');
     try {
       const r = await s.api('PUT', '/backend/me', { body: { a: 2 }, headers: u.auth });
       assert.equal(r.status, 503);
       assert.equal(r.json.err_code, 20020);
     } finally {
-      s.sql('DROP TRIGGER fail_update');
+      undo();
     }
   });
 });

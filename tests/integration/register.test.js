@@ -74,7 +74,7 @@ describe('register', () => {
 
   it('undoes the registration at sentc when the own database fails', async () => {
     const name = uniq('erin');
-    s.sql("CREATE TRIGGER fail_insert BEFORE INSERT ON users BEGIN SELECT RAISE(ABORT, 'injected'); END;");
+    const undo = s.failWrites('users', 'INSERT');
     try {
       const r = await s.api('POST', path, { body: { ...input(name), user_data: { a: 1 } } });
       assert.equal(r.status, 503, r.text);
@@ -90,7 +90,7 @@ describe('register', () => {
       const state = await s.sim('GET', 'state');
       assert.equal(state.users.filter((u) => u.device_identifier === name).length, 0, 'no sentc user left');
     } finally {
-      s.sql('DROP TRIGGER fail_insert');
+      undo();
     }
     assert.equal(s.rows(`SELECT 1 FROM users WHERE identifier = '${name}'`).length, 0);
     // The name is free again: a retry succeeds.
@@ -99,14 +99,14 @@ describe('register', () => {
 
   it('says so loudly when the undo fails too', async () => {
     const name = uniq('frank');
-    s.sql("CREATE TRIGGER fail_insert BEFORE INSERT ON users BEGIN SELECT RAISE(ABORT, 'injected'); END;");
+    const undo = s.failWrites('users', 'INSERT');
     await s.sim('POST', 'fail', { path: '/api/v1/user/forced/delete/*', mode: '5xx', count: 1 });
     try {
       const r = await s.api('POST', path, { body: input(name) });
       assert.equal(r.status, 500);
       assert.equal(r.json.err_code, 20023);
     } finally {
-      s.sql('DROP TRIGGER fail_insert');
+      undo();
       await s.sim('DELETE', 'fail');
     }
     assert.match(s.log(), /INCONSISTENT: could not undo DELETE \/user\/forced\/delete\//);
