@@ -22,7 +22,7 @@
 const struct sb_config *sb_cfg;
 
 enum kind {
-	K_SECRET,	/* string, never logged, required */
+	K_SECRET,	/* string, never logged, not empty, wiped when freed */
 	K_STRING,	/* string */
 	K_URL,		/* http:// or https://, trailing slash removed */
 	K_LONG,		/* integer in [min, max] */
@@ -54,7 +54,8 @@ static const struct key keys[] = {
 	{ "SENTC_JWT_SIGN_KEY", K_IGNORED, "", 0, 0, 0 },
 	{ "SENTC_API_URL", K_URL, "https://api.sentc.com", 0, 0,
 	    OFF(api_url) },
-	{ "SENTC_BACKEND_DB", K_STRING,
+	/* A PostgreSQL URI may hold a password. */
+	{ "SENTC_BACKEND_DB", K_SECRET,
 	    "/var/lib/sentc-backend/sentc-backend.db", 0, 0, OFF(db) },
 	{ "SENTC_BACKEND_SOCKET_DIR", K_STRING, "/run/sentc-backend", 0, 0,
 	    OFF(socket_dir) },

@@ -182,38 +182,73 @@ scrub(char *msg, const char *secret)
 		memset(p, '*', n);
 }
 
-/* The connection's last error into buf, one line, with no password. */
+/*
+ * The connection's last error into buf: no password, one line, each run
+ * of white space one blank.
+ */
 static void
 conn_error(PGconn *conn, char *buf, size_t len)
 {
-	size_t	 n;
+	size_t	 i, n = 0;
 
+	if (len == 0)
+		return;
 	snprintf(buf, len, "%s", conn != NULL ? PQerrorMessage(conn) :
 	    "out of memory");
-	for (n = strlen(buf); n > 0 && (buf[n - 1] == '\n' ||
-	    buf[n - 1] == ' '); n--)
-		buf[n - 1] = '\0';
 	if (conn != NULL)
 		scrub(buf, PQpass(conn));
+	for (i = 0; buf[i] != '\0'; i++) {
+		if (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n') {
+			if (n > 0 && buf[n - 1] != ' ')
+				buf[n++] = ' ';
+		} else
+			buf[n++] = buf[i];
+	}
+	while (n > 0 && buf[n - 1] == ' ')
+		n--;
+	buf[n] = '\0';
 }
 
-/* Logs a failed statement: its name, SQLSTATE and primary message. */
+/*
+ * Why a statement failed, into buf: its SQLSTATE and primary message
+ * (the detail may quote a row's values), or the connection's error.
+ */
 static void
-log_failure(struct pg *p, enum stmt s, const PGresult *res)
+failure_text(struct pg *p, const PGresult *res, char *buf, size_t len)
 {
 	const char	*state = NULL, *msg = NULL;
-	char		 buf[512];
 
 	if (res != NULL) {
 		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 		msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 	}
-	if (msg == NULL) {
-		conn_error(p->conn, buf, sizeof(buf));
-		msg = buf;
-	}
-	sb_log(SB_LOG_ERR, "database: %s: %s%s%s", stmts[s].name,
-	    state != NULL ? state : "", state != NULL ? " " : "", msg);
+	if (msg == NULL)
+		conn_error(p->conn, buf, len);
+	else
+		snprintf(buf, len, "%s%s%s", state != NULL ? state : "",
+		    state != NULL ? " " : "", msg);
+}
+
+/* Logs a failed statement. */
+static void
+log_failure(struct pg *p, enum stmt s, const PGresult *res)
+{
+	char	 buf[512];
+
+	failure_text(p, res, buf, sizeof(buf));
+	sb_log(SB_LOG_ERR, "database: %s: %s", stmts[s].name, buf);
+}
+
+/* Logs a lost connection, and whether the statement runs again. */
+static void
+log_lost(struct pg *p, enum stmt s, bool again)
+{
+	char	 buf[512];
+
+	failure_text(p, NULL, buf, sizeof(buf));
+	sb_log(again ? SB_LOG_WARN : SB_LOG_ERR, "database: %s: connection "
+	    "lost (%s); %s", stmts[s].name, buf, again ? "running it once "
+	    "more on a fresh one" : "not run again: its outcome is unknown");
 }
 
 /*
@@ -337,12 +372,11 @@ run(struct pg *p, enum stmt s, const struct args *a, PGresult **out)
 		case BROKEN:
 			break;
 		}
-		log_failure(p, s, NULL);
 		if (tries > 0 || stmts[s].retry == R_NO) {
-			sb_log(SB_LOG_ERR, "database: %s not run again: its "
-			    "outcome is unknown", stmts[s].name);
+			log_lost(p, s, false);
 			return SB_ERR_STORAGE;
 		}
+		log_lost(p, s, true);
 		if (reconnect(p) == -1)
 			return SB_ERR_STORAGE;
 	}
@@ -726,7 +760,7 @@ pg_group_delete(struct sb_db *base, const char *group_id)
 		case FAILED:
 			return SB_ERR_STORAGE;
 		case BROKEN:
-			log_failure(p, ST_GROUP_DELETE, NULL);
+			log_lost(p, ST_GROUP_DELETE, tries == 0);
 			if (tries > 0 || reconnect(p) == -1)
 				return SB_ERR_STORAGE;
 			break;

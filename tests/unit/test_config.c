@@ -254,6 +254,25 @@ test_env_only(void **state)
 	sb_config_free(&cfg);
 }
 
+/* SENTC_BACKEND_DB takes a file path or a PostgreSQL URI, as written. */
+static void
+test_db(void **state)
+{
+	static const char	*uri = "postgresql://app:p%40ss@db.example.com:"
+				    "5432/sentc?sslmode=verify-full";
+	struct sb_config	 cfg;
+	char			 err[ERR_LEN], text[TEXT_MAX];
+
+	assert_int_equal(parse(&cfg, MINIMAL, NULL, err), 0);
+	assert_string_equal(cfg.db, "/var/lib/sentc-backend/sentc-backend.db");
+	sb_config_free(&cfg);
+	snprintf(text, sizeof(text), MINIMAL "SENTC_BACKEND_DB='%s'\n", uri);
+	assert_int_equal(parse(&cfg, text, NULL, err), 0);
+	assert_string_equal(cfg.db, uri);
+	sb_config_free(&cfg);
+	assert_null(cfg.db);
+}
+
 static void
 test_required(void **state)
 {
@@ -333,6 +352,7 @@ test_bad_values(void **state)
 		{ "SENTC_BACKEND_ALLOWED_ORIGINS", "null" },
 		{ "SENTC_BACKEND_ALLOWED_ORIGINS", "https://app.example.com/" },
 		{ "SENTC_BACKEND_ALLOWED_ORIGINS", "app.example.com" },
+		{ "SENTC_BACKEND_DB", "" },
 	};
 	struct env	 env[2] = { { NULL, NULL }, { NULL, NULL } };
 	char		 what[128];
@@ -663,6 +683,7 @@ main(void)
 		cmocka_unit_test(test_api_url),
 		cmocka_unit_test(test_env_overrides_file),
 		cmocka_unit_test(test_env_only),
+		cmocka_unit_test(test_db),
 		cmocka_unit_test(test_required),
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_bad_file),

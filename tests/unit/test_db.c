@@ -1,0 +1,681 @@
+/*
+ * test_db.c: the store interface (sb_db.h) on both stores: SQLite in a
+ * temporary directory, PostgreSQL in a fresh database on the server that
+ * $SB_TEST_PG names (a directory made by tests/pg-server). The same
+ * contract runs on each; then what only PostgreSQL has: reconnecting, and
+ * a URI whose password must stay out of every message.
+ */
+#include <sys/wait.h>
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+#include <libpq-fe.h>
+#include <sqlite3.h>
+
+#include "sb_db.h"
+#include "sb_util.h"
+
+#define SPEC_MAX	1024
+#define PASSWORD	"s3cret-Pa55word-7f1e"
+
+#define GID	"0b7c3f0e-6a63-4a0e-9d3e-2c1a7c0f9e11"
+#define UID	"5f0e2c1a-7c0f-4e11-8b7c-3f0e6a634a0e"
+#define UID2	"9d3e2c1a-7c0f-4e11-8b7c-3f0e6a634a0e"
+
+struct fix {
+	bool		 pg;
+	char		 spec[SPEC_MAX];
+	char		 dir[64];	/* SQLite: the temporary directory */
+	char		 dbname[64];	/* PostgreSQL: the fresh database */
+	struct sb_db	*db;
+};
+
+/* The test server, from $SB_TEST_PG/conn.json. */
+static struct {
+	char	 host[512];
+	char	 user[64];
+	char	 password[128];
+	int	 port;
+	bool	 loaded;
+} pgsrv;
+
+static int	 db_seq;
+
+static void
+load_pgsrv(void)
+{
+	char		 path[600];
+	const char	*dir;
+	json_object	*o, *v;
+
+	if (pgsrv.loaded)
+		return;
+	if ((dir = getenv("SB_TEST_PG")) == NULL)
+		fail_msg("SB_TEST_PG is not set: run these through tests/run");
+	snprintf(path, sizeof(path), "%s/conn.json", dir);
+	if ((o = json_object_from_file(path)) == NULL)
+		fail_msg("cannot read %s", path);
+	json_object_object_get_ex(o, "host", &v);
+	snprintf(pgsrv.host, sizeof(pgsrv.host), "%s", json_object_get_string(v));
+	json_object_object_get_ex(o, "user", &v);
+	snprintf(pgsrv.user, sizeof(pgsrv.user), "%s", json_object_get_string(v));
+	json_object_object_get_ex(o, "password", &v);
+	snprintf(pgsrv.password, sizeof(pgsrv.password), "%s",
+	    json_object_get_string(v));
+	json_object_object_get_ex(o, "port", &v);
+	pgsrv.port = json_object_get_int(v);
+	json_object_put(o);
+	pgsrv.loaded = true;
+}
+
+/* The URI of database name on the test server, with its password. */
+static void
+pg_spec(char *out, size_t outsz, const char *name)
+{
+	load_pgsrv();
+	snprintf(out, outsz, "postgresql://%s:%s@/%s?host=%s&port=%d",
+	    pgsrv.user, pgsrv.password, name, pgsrv.host, pgsrv.port);
+}
+
+/* Runs sql on database name of the test server as its superuser. */
+static void
+pg_admin(const char *name, const char *sql)
+{
+	char		 spec[SPEC_MAX];
+	PGconn		*c;
+	PGresult	*r;
+
+	pg_spec(spec, sizeof(spec), name);
+	c = PQconnectdb(spec);
+	if (PQstatus(c) != CONNECTION_OK)
+		fail_msg("admin connection: %s", PQerrorMessage(c));
+	r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK &&
+	    PQresultStatus(r) != PGRES_TUPLES_OK)
+		fail_msg("%s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+}
+
+/* Runs sql on the fixture's database, beside the store's connection. */
+static void
+exec_sql(struct fix *f, const char *sql)
+{
+	sqlite3	*db;
+	char	*msg = NULL;
+
+	if (f->pg) {
+		pg_admin(f->dbname, sql);
+		return;
+	}
+	assert_int_equal(sqlite3_open(f->spec, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 2000);
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg);
+	sqlite3_close(db);
+}
+
+/* Creates database name on the test server; -1 if sql fails. */
+static int
+pg_create(const char *sql)
+{
+	char		 spec[SPEC_MAX];
+	PGconn		*c;
+	PGresult	*r;
+	int		 rc;
+
+	pg_spec(spec, sizeof(spec), "postgres");
+	c = PQconnectdb(spec);
+	if (PQstatus(c) != CONNECTION_OK)
+		fail_msg("admin connection: %s", PQerrorMessage(c));
+	r = PQexec(c, sql);
+	rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
+	PQclear(r);
+	PQfinish(c);
+	return rc;
+}
+
+/* A fresh, empty database: its spec into f. */
+static void
+fresh(struct fix *f, bool pg)
+{
+	char	 sql[256];
+
+	memset(f, 0, sizeof(*f));
+	f->pg = pg;
+	if (!pg) {
+		snprintf(f->dir, sizeof(f->dir), "/tmp/sb-test-db.XXXXXX");
+		assert_non_null(mkdtemp(f->dir));
+		snprintf(f->spec, sizeof(f->spec), "%s/store.db", f->dir);
+		return;
+	}
+	snprintf(f->dbname, sizeof(f->dbname), "sb_unit_%d_%d", (int)getpid(),
+	    ++db_seq);
+	/*
+	 * A locale whose order is not byte order (ICU's en-US puts "a"
+	 * before "B"), where the server has it: ids must sort as in SQLite.
+	 */
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s TEMPLATE template0 "
+	    "LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C'", f->dbname);
+	if (pg_create(sql) == -1) {
+		snprintf(sql, sizeof(sql), "CREATE DATABASE %s", f->dbname);
+		assert_int_equal(pg_create(sql), 0);
+	}
+	pg_spec(f->spec, sizeof(f->spec), f->dbname);
+}
+
+static void
+gone(struct fix *f)
+{
+	static const char *const files[] = { "", "-wal", "-shm" };
+	char		 sql[128], path[SPEC_MAX + 8];
+	size_t		 i;
+
+	sb_db_close(f->db);
+	f->db = NULL;
+	if (f->pg) {
+		snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)",
+		    f->dbname);
+		pg_admin("postgres", sql);
+		return;
+	}
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s%s", f->spec, files[i]);
+		unlink(path);
+	}
+	rmdir(f->dir);
+}
+
+static int
+setup(void **state, bool pg)
+{
+	struct fix	*f;
+	char		 err[512];
+
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return -1;
+	fresh(f, pg);
+	if (sb_db_open(f->spec, &f->db, err, sizeof(err)) != SB_OK) {
+		fprintf(stderr, "open: %s\n", err);
+		gone(f);
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int
+setup_sqlite(void **state)
+{
+	return setup(state, false);
+}
+
+static int
+setup_pg(void **state)
+{
+	return setup(state, true);
+}
+
+static int
+teardown(void **state)
+{
+	struct fix	*f = *state;
+
+	gone(f);
+	free(f);
+	return 0;
+}
+
+/* ---- the contract, on both stores ------------------------------------ */
+
+static void
+test_users(void **state)
+{
+	struct fix	*f = *state;
+	char		*data, id[SB_ID_LEN + 1];
+
+	assert_int_equal(sb_db_user_data(f->db, UID, &data),
+	    SB_ERR_NO_USER_DATA);
+	assert_null(data);
+	assert_int_equal(sb_db_user_create(f->db, UID, "alice",
+	    "{\"plan\":\"pro\"}"), SB_OK);
+	assert_int_equal(sb_db_user_create(f->db, UID2, "bob", NULL), SB_OK);
+	assert_int_equal(sb_db_user_data(f->db, UID, &data), SB_OK);
+	assert_string_equal(data, "{\"plan\":\"pro\"}");
+	free(data);
+	assert_int_equal(sb_db_user_data(f->db, UID2, &data), SB_OK);
+	assert_string_equal(data, "{}");
+	free(data);
+
+	/* A user id is stored once. */
+	assert_int_equal(sb_db_user_create(f->db, UID, "again", NULL),
+	    SB_ERR_STORAGE);
+
+	assert_int_equal(sb_db_user_set_data(f->db, UID, "{\"plan\":\"free\"}"),
+	    SB_OK);
+	assert_int_equal(sb_db_user_data(f->db, UID, &data), SB_OK);
+	assert_string_equal(data, "{\"plan\":\"free\"}");
+	free(data);
+	assert_int_equal(sb_db_user_set_data(f->db, GID, "{}"),
+	    SB_ERR_NO_USER_DATA);
+
+	assert_int_equal(sb_db_user_by_identifier(f->db, "bob", id,
+	    sizeof(id)), SB_OK);
+	assert_string_equal(id, UID2);
+	assert_int_equal(sb_db_user_by_identifier(f->db, "carol", id,
+	    sizeof(id)), SB_ERR_NO_USER_DATA);
+
+	assert_int_equal(sb_db_user_delete(f->db, UID), SB_OK);
+	assert_int_equal(sb_db_user_delete(f->db, UID), SB_OK);
+	assert_int_equal(sb_db_user_data(f->db, UID, &data),
+	    SB_ERR_NO_USER_DATA);
+	assert_int_equal(sb_db_ping(f->db), SB_OK);
+}
+
+/* Only JSON objects are user data; JSON's \u0000 is fine. */
+static void
+test_user_data_checked(void **state)
+{
+	struct fix	*f = *state;
+	char		*data;
+
+	assert_int_equal(sb_db_user_create(f->db, UID, "a", "[1]"),
+	    SB_ERR_STORAGE);
+	assert_int_equal(sb_db_user_create(f->db, UID, "a", "{"),
+	    SB_ERR_STORAGE);
+	assert_int_equal(sb_db_user_create(f->db, UID, "a",
+	    "{\"n\":\"a\\u0000b\",\"e\":\"\xc3\xa9\"}"), SB_OK);
+	assert_int_equal(sb_db_user_set_data(f->db, UID, "\"x\""),
+	    SB_ERR_STORAGE);
+	assert_int_equal(sb_db_user_data(f->db, UID, &data), SB_OK);
+	assert_string_equal(data, "{\"n\":\"a\\u0000b\",\"e\":\"\xc3\xa9\"}");
+	free(data);
+	assert_int_equal(sb_db_group_create(f->db, GID, UID, "7"),
+	    SB_ERR_STORAGE);
+}
+
+/* Values that look like SQL are only values. */
+static void
+test_values_are_bound(void **state)
+{
+	struct fix	*f = *state;
+	const char	*evil = "x'); DROP TABLE users; --";
+	char		*data, id[SB_ID_LEN + 1];
+
+	assert_int_equal(sb_db_user_create(f->db, UID, evil,
+	    "{\"q\":\"'; DELETE FROM users; --\"}"), SB_OK);
+	assert_int_equal(sb_db_user_by_identifier(f->db, evil, id,
+	    sizeof(id)), SB_OK);
+	assert_string_equal(id, UID);
+	assert_int_equal(sb_db_user_by_identifier(f->db, "x' OR '1'='1", id,
+	    sizeof(id)), SB_ERR_NO_USER_DATA);
+	assert_int_equal(sb_db_user_data(f->db, UID, &data), SB_OK);
+	assert_string_equal(data, "{\"q\":\"'; DELETE FROM users; --\"}");
+	free(data);
+}
+
+struct seen {
+	int	 n;
+	char	 ids[8][SB_ID_LEN + 1];
+	char	 author[SB_ID_LEN + 1];
+	char	 data[64];
+	size_t	 len;
+	bool	 has_data;
+	int64_t	 created_at, updated_at;
+};
+
+static void
+on_item(void *arg, const struct sb_item *it)
+{
+	struct seen	*s = arg;
+
+	if (s->n < 8)
+		snprintf(s->ids[s->n], sizeof(s->ids[0]), "%s", it->item_id);
+	s->n++;
+	snprintf(s->author, sizeof(s->author), "%s", it->author);
+	s->has_data = it->data != NULL;
+	s->len = it->len;
+	if (it->data != NULL)
+		snprintf(s->data, sizeof(s->data), "%.*s", (int)it->len,
+		    it->data);
+	s->created_at = it->created_at;
+	s->updated_at = it->updated_at;
+}
+
+static void
+test_items(void **state)
+{
+	/* In byte order: "B" (0x42) sorts before "a" (0x61). */
+	static const char *const ids[] = {
+		"0000000B-0000-4000-8000-000000000000",
+		"0000000a-0000-4000-8000-000000000000",
+		"0000000c-0000-4000-8000-000000000000",
+	};
+	struct fix	*f = *state;
+	struct seen	 s;
+	const char	*text = "ciph\xc3\xa9rtext+/=";
+	size_t		 i;
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(sb_db_item_get(f->db, GID, ids[0], on_item, &s),
+	    SB_ERR_NO_ITEM);
+	assert_int_equal(s.n, 0);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(sb_db_item_put(f->db, GID, ids[2 - i], UID,
+		    text, strlen(text)), SB_OK);
+	assert_int_equal(sb_db_item_get(f->db, GID, ids[1], on_item, &s),
+	    SB_OK);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.author, UID);
+	assert_int_equal(s.len, strlen(text));
+	assert_string_equal(s.data, text);
+	assert_true(s.created_at > 1600000000);
+
+	/* Replaced: the new author and data, the old created_at. */
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(sb_db_item_put(f->db, GID, ids[1], UID2, "v2", 2),
+	    SB_OK);
+	assert_int_equal(sb_db_item_get(f->db, GID, ids[1], on_item, &s),
+	    SB_OK);
+	assert_string_equal(s.author, UID2);
+	assert_string_equal(s.data, "v2");
+	assert_true(s.updated_at >= s.created_at);
+
+	/* Listed in byte order, in pages, without the data. */
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(sb_db_item_list(f->db, GID, "", 2, on_item, &s),
+	    SB_OK);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.ids[0], ids[0]);
+	assert_string_equal(s.ids[1], ids[1]);
+	assert_false(s.has_data);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(sb_db_item_list(f->db, GID, ids[1], 2, on_item, &s),
+	    SB_OK);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.ids[0], ids[2]);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(sb_db_item_list(f->db, UID, "", 10, on_item, &s),
+	    SB_OK);
+	assert_int_equal(s.n, 0);
+
+	assert_int_equal(sb_db_item_delete(f->db, GID, ids[0]), SB_OK);
+	assert_int_equal(sb_db_item_delete(f->db, GID, ids[0]),
+	    SB_ERR_NO_ITEM);
+}
+
+static int
+items_of(struct fix *f, const char *gid)
+{
+	struct seen	 s;
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(sb_db_item_list(f->db, gid, "", 100, on_item, &s),
+	    SB_OK);
+	return s.n;
+}
+
+/* A group's row and items go together, or not at all. */
+static void
+test_group_delete_is_one_transaction(void **state)
+{
+	struct fix	*f = *state;
+
+	assert_int_equal(sb_db_group_create(f->db, GID, UID, "{\"t\":1}"),
+	    SB_OK);
+	assert_int_equal(sb_db_group_create(f->db, GID, UID, NULL),
+	    SB_ERR_STORAGE);
+	assert_int_equal(sb_db_item_put(f->db, GID, UID, UID, "a", 1), SB_OK);
+	assert_int_equal(sb_db_item_put(f->db, GID, UID2, UID, "b", 1), SB_OK);
+
+	/* The second delete fails: the first is rolled back. */
+	if (f->pg)
+		exec_sql(f, "CREATE FUNCTION fail() RETURNS trigger "
+		    "LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'injected'; "
+		    "END$$; CREATE TRIGGER fail BEFORE DELETE ON groups "
+		    "FOR EACH ROW EXECUTE FUNCTION fail()");
+	else
+		exec_sql(f, "CREATE TRIGGER fail BEFORE DELETE ON groups BEGIN "
+		    "SELECT RAISE(ABORT, 'injected'); END");
+	assert_int_equal(sb_db_group_delete(f->db, GID), SB_ERR_STORAGE);
+	assert_int_equal(items_of(f, GID), 2);
+
+	exec_sql(f, f->pg ? "DROP TRIGGER fail ON groups" :
+	    "DROP TRIGGER fail");
+	assert_int_equal(sb_db_group_delete(f->db, GID), SB_OK);
+	assert_int_equal(items_of(f, GID), 0);
+	assert_int_equal(sb_db_group_create(f->db, GID, UID, NULL), SB_OK);
+}
+
+/* Opening again migrates nothing; a newer schema is refused. */
+static void
+test_migrations(void **state)
+{
+	struct fix	*f = *state;
+	struct sb_db	*again;
+	char		 err[512];
+
+	assert_int_equal(sb_db_user_create(f->db, UID, "kept", NULL), SB_OK);
+	assert_int_equal(sb_db_open(f->spec, &again, err, sizeof(err)), SB_OK);
+	assert_int_equal(sb_db_user_by_identifier(again, "kept", err,
+	    sizeof(err)), SB_OK);
+	sb_db_close(again);
+
+	exec_sql(f, "UPDATE schema_version SET version = 99");
+	assert_int_equal(sb_db_open(f->spec, &again, err, sizeof(err)),
+	    SB_ERR_STORAGE);
+	assert_null(again);
+	assert_non_null(strstr(err, "schema version 99 is newer"));
+	exec_sql(f, "UPDATE schema_version SET version = 2");
+}
+
+/* Programs that start together on a fresh database migrate it once. */
+static void
+race(bool pg)
+{
+	struct fix	 f;
+	struct sb_db	*db;
+	char		 err[512];
+	pid_t		 pids[8];
+	int		 i, st, ok = 0;
+
+	fresh(&f, pg);
+	for (i = 0; i < 8; i++) {
+		if ((pids[i] = fork()) == 0)
+			_exit(sb_db_open(f.spec, &db, err, sizeof(err)) ==
+			    SB_OK ? 0 : (fprintf(stderr, "%s\n", err), 1));
+		assert_true(pids[i] > 0);
+	}
+	for (i = 0; i < 8; i++) {
+		assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
+		ok += WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	}
+	assert_int_equal(ok, 8);
+	assert_int_equal(sb_db_open(f.spec, &f.db, err, sizeof(err)), SB_OK);
+	assert_int_equal(sb_db_user_create(f.db, UID, "after", NULL), SB_OK);
+	assert_int_equal(sb_db_schema_version(), 2);
+	gone(&f);
+}
+
+static void
+test_migration_race_sqlite(void **state)
+{
+	race(false);
+}
+
+static void
+test_migration_race_pg(void **state)
+{
+	race(true);
+}
+
+/* ---- PostgreSQL only ------------------------------------------------- */
+
+/* Ends the store's server connection, as a restart or a failover would. */
+static void
+cut(struct fix *f)
+{
+	char	 sql[256];
+
+	snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(pid) FROM "
+	    "pg_stat_activity WHERE datname = '%s' AND pid <> "
+	    "pg_backend_pid()", f->dbname);
+	pg_admin("postgres", sql);
+}
+
+static void
+test_pg_reconnects(void **state)
+{
+	struct fix	*f = *state;
+	char		*data, sql[128];
+	int		 i;
+
+	assert_int_equal(sb_db_user_create(f->db, UID, "a", "{\"v\":1}"),
+	    SB_OK);
+	/* Reads, updates and inserts run again on a fresh connection. */
+	cut(f);
+	assert_int_equal(sb_db_user_data(f->db, UID, &data), SB_OK);
+	assert_string_equal(data, "{\"v\":1}");
+	free(data);
+	cut(f);
+	assert_int_equal(sb_db_user_set_data(f->db, UID, "{\"v\":2}"), SB_OK);
+	cut(f);
+	assert_int_equal(sb_db_user_create(f->db, UID2, "b", NULL), SB_OK);
+	cut(f);
+	assert_int_equal(sb_db_item_put(f->db, GID, UID, UID, "x", 1), SB_OK);
+	cut(f);
+	assert_int_equal(sb_db_group_create(f->db, GID, UID, NULL), SB_OK);
+	cut(f);
+	assert_int_equal(sb_db_group_delete(f->db, GID), SB_OK);
+	assert_int_equal(items_of(f, GID), 0);
+
+	/* A delete whose answer depends on the first run is not retried. */
+	assert_int_equal(sb_db_item_put(f->db, GID, UID, UID, "x", 1), SB_OK);
+	cut(f);
+	assert_int_equal(sb_db_item_delete(f->db, GID, UID), SB_ERR_STORAGE);
+	assert_int_equal(sb_db_item_delete(f->db, GID, UID), SB_OK);
+
+	/* The server refuses connections: 503, until it takes them again. */
+	snprintf(sql, sizeof(sql), "ALTER DATABASE %s ALLOW_CONNECTIONS false",
+	    f->dbname);
+	pg_admin("postgres", sql);
+	cut(f);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(sb_db_user_data(f->db, UID, &data),
+		    SB_ERR_STORAGE);
+		assert_int_equal(sb_db_ping(f->db), SB_ERR_STORAGE);
+	}
+	snprintf(sql, sizeof(sql), "ALTER DATABASE %s ALLOW_CONNECTIONS true",
+	    f->dbname);
+	pg_admin("postgres", sql);
+	assert_int_equal(sb_db_ping(f->db), SB_OK);
+	assert_int_equal(sb_db_user_data(f->db, UID, &data), SB_OK);
+	assert_string_equal(data, "{\"v\":2}");
+	free(data);
+}
+
+static void
+test_spec_kind(void **state)
+{
+	assert_true(sb_db_spec_is_pg("postgresql://h/db"));
+	assert_true(sb_db_spec_is_pg("postgres://u:p@h:5432/db"));
+	assert_true(sb_db_spec_is_pg("postgresql:///db?host=/run/pg"));
+	assert_false(sb_db_spec_is_pg("/var/lib/sentc-backend/x.db"));
+	assert_false(sb_db_spec_is_pg("postgresql.db"));
+	assert_false(sb_db_spec_is_pg("file:postgresql://x"));
+	assert_false(sb_db_spec_is_pg("POSTGRESQL://h/db"));
+}
+
+/* What may be logged of a spec: everything but the password. */
+static void
+test_spec_display(void **state)
+{
+	char	 out[256];
+
+	sb_db_spec_display("postgresql://app:" PASSWORD "@db.example.com:6432/"
+	    "sentc?sslmode=verify-full", out, sizeof(out));
+	assert_string_equal(out, "postgresql://app@db.example.com:6432/sentc");
+	sb_db_spec_display("postgresql://app@h/d?password=" PASSWORD, out,
+	    sizeof(out));
+	assert_null(strstr(out, PASSWORD));
+	assert_non_null(strstr(out, "app@h"));
+	sb_db_spec_display("postgresql://app:" PASSWORD "@[::1/x", out,
+	    sizeof(out));
+	assert_null(strstr(out, PASSWORD));
+	sb_db_spec_display("/var/lib/x.db", out, sizeof(out));
+	assert_string_equal(out, "/var/lib/x.db");
+}
+
+/* A failed open explains itself, and never with the password. */
+static void
+test_open_errors_hide_password(void **state)
+{
+	static const char *const specs[] = {
+		/* nothing listens on port 1 */
+		"postgresql://app:" PASSWORD "@127.0.0.1:1/sentc",
+		"postgresql://127.0.0.1:1/sentc?password=" PASSWORD,
+		/* malformed: libpq's own message would quote it */
+		"postgresql://app:" PASSWORD "@[::1/sentc",
+		"postgresql://app:%zz" PASSWORD "@127.0.0.1:1/sentc",
+		"postgresql://app@127.0.0.1:1/sentc?password=" PASSWORD "&x=%",
+	};
+	struct sb_db	*db;
+	char		 err[512], spec[SPEC_MAX];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+		memset(err, 0, sizeof(err));
+		assert_int_equal(sb_db_open(specs[i], &db, err, sizeof(err)),
+		    SB_ERR_STORAGE);
+		assert_null(db);
+		assert_true(strlen(err) > 10);
+		if (strstr(err, PASSWORD) != NULL)
+			fail_msg("spec %zu: password in \"%s\"", i, err);
+	}
+
+	/* The server itself refuses a wrong password. */
+	load_pgsrv();
+	snprintf(spec, sizeof(spec), "postgresql://%s:%s@/postgres?host=%s&"
+	    "port=%d", pgsrv.user, PASSWORD, pgsrv.host, pgsrv.port);
+	assert_int_equal(sb_db_open(spec, &db, err, sizeof(err)),
+	    SB_ERR_STORAGE);
+	assert_non_null(strstr(err, "password authentication failed"));
+	assert_null(strstr(err, PASSWORD));
+}
+
+#define BOTH(t) \
+	cmocka_unit_test_setup_teardown(t, setup_sqlite, teardown), \
+	cmocka_unit_test_setup_teardown(t, setup_pg, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		BOTH(test_users),
+		BOTH(test_user_data_checked),
+		BOTH(test_values_are_bound),
+		BOTH(test_items),
+		BOTH(test_group_delete_is_one_transaction),
+		BOTH(test_migrations),
+		cmocka_unit_test(test_migration_race_sqlite),
+		cmocka_unit_test(test_migration_race_pg),
+		cmocka_unit_test_setup_teardown(test_pg_reconnects, setup_pg,
+		    teardown),
+		cmocka_unit_test(test_spec_kind),
+		cmocka_unit_test(test_spec_display),
+		cmocka_unit_test(test_open_errors_hide_password),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
