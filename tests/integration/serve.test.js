@@ -115,6 +115,25 @@ describe('start-up refuses a config that cannot work, naming the key', () => {
     });
   }
 
+  describe('a PostgreSQL database that cannot be used, its password never shown', () => {
+    const pw = 'hunter2-Secret-77';
+    const pgCases = [
+      ['a server that is not there', `postgresql://app:${pw}@127.0.0.1:1/sentc`,
+        /SENTC_BACKEND_DB postgresql:\/\/app@127\.0\.0\.1:1\/sentc: .*127\.0\.0\.1/],
+      ['the password as a parameter', `postgres://app@127.0.0.1:1/sentc?password=${pw}`, /SENTC_BACKEND_DB/],
+      ['a URI that is not one', `postgresql://app:${pw}@[::1/sentc`, /SENTC_BACKEND_DB .*not a valid PostgreSQL URI/],
+      ['an empty value', '', /SENTC_BACKEND_DB must not be empty/],
+    ];
+    for (const [what, uri, re] of pgCases) {
+      it(what, () => {
+        const r = check(good, { SENTC_BACKEND_DB: uri });
+        assert.equal(r.status, 78, r.stderr);
+        assert.match(r.stderr, re);
+        assert.ok(!r.stderr.includes(pw), `password in: ${r.stderr}`);
+      });
+    }
+  });
+
   it('lets the environment override the file', () => {
     const r = check(good.replace(/^SENTC_SECRET_TOKEN=.*$/m, ''), { SENTC_SECRET_TOKEN: 'from-env' });
     assert.equal(r.status, 0, r.stderr);

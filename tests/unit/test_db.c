@@ -528,7 +528,7 @@ cut(struct fix *f)
 {
 	char	 sql[256];
 
-	snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(pid) FROM "
+	snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(pid, 5000) FROM "
 	    "pg_stat_activity WHERE datname = '%s' AND pid <> "
 	    "pg_backend_pid()", f->dbname);
 	pg_admin("postgres", sql);
