@@ -366,12 +366,12 @@ describe('admin routes', () => {
 
       it(`${rt.name}: if the own data cannot go once sentc deleted the user, 20037 says so, and a repeated delete by id finishes`, async () => {
         const u = await s.user('left', { left: 1 });
-        s.sql("CREATE TRIGGER fail_delete BEFORE DELETE ON users BEGIN SELECT RAISE(ABORT, 'injected'); END;");
+        const undo = s.failWrites('users', 'DELETE');
         let r;
         try {
           r = await route(rt, u);
         } finally {
-          s.sql('DROP TRIGGER fail_delete');
+          undo();
         }
         assert.equal(r.status, 500, r.text);
         assert.equal(r.json.status, false);

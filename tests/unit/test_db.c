@@ -426,6 +426,30 @@ items_of(struct fix *f, const char *gid)
 	return s.n;
 }
 
+static void
+test_group_data(void **state)
+{
+	struct fix	*f = *state;
+	char		*data;
+
+	assert_int_equal(sb_db_group_data(f->db, GID, &data),
+	    SB_ERR_NO_GROUP_DATA);
+	assert_null(data);
+	assert_int_equal(sb_db_group_set_data(f->db, GID, "{}"),
+	    SB_ERR_NO_GROUP_DATA);
+	assert_int_equal(sb_db_group_create(f->db, GID, UID, NULL), SB_OK);
+	assert_int_equal(sb_db_group_data(f->db, GID, &data), SB_OK);
+	assert_string_equal(data, "{}");
+	free(data);
+	assert_int_equal(sb_db_group_set_data(f->db, GID, "{\"t\":\"x\"}"),
+	    SB_OK);
+	assert_int_equal(sb_db_group_set_data(f->db, GID, "[]"),
+	    SB_ERR_STORAGE);
+	assert_int_equal(sb_db_group_data(f->db, GID, &data), SB_OK);
+	assert_string_equal(data, "{\"t\":\"x\"}");
+	free(data);
+}
+
 /* A group's row and items go together, or not at all. */
 static void
 test_group_delete_is_one_transaction(void **state)
@@ -666,6 +690,7 @@ main(void)
 		BOTH(test_user_data_checked),
 		BOTH(test_values_are_bound),
 		BOTH(test_items),
+		BOTH(test_group_data),
 		BOTH(test_group_delete_is_one_transaction),
 		BOTH(test_migrations),
 		cmocka_unit_test(test_migration_race_sqlite),
