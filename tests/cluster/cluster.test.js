@@ -210,6 +210,7 @@ describe('two backend hosts behind one nginx, one PostgreSQL', () => {
       `SENTC_JWT_VERIFY_KEY=${k.verifyKeyB64}`,
       `SENTC_JWT_SIGN_KEY=${k.signKeyB64}`,
       `SENTC_BACKEND_DB=${pgUri('sentc', c.pg)}`,
+      `SENTC_BACKEND_COOKIE_KEY=${crypto.randomBytes(32).toString('base64')}`,
       // Longer than the cut, so that what was in flight on A finishes once
       // it is back rather than timing out after sentc acted.
       'SENTC_BACKEND_UPSTREAM_TIMEOUT_MS=20000',
@@ -296,9 +297,27 @@ describe('two backend hosts behind one nginx, one PostgreSQL', () => {
     assert.equal(r.status, 200, r.text);
     r = await request(host('a'), 'GET', '/backend/me', { headers: u.auth });
     assert.deepEqual(r.json.result, { from: 'b' }, 'a write on B is read on A');
-    // Cookie sessions: once /backend/session and /backend/refresh exist, a
-    // session made on host('a') must refresh on host('b'): both hosts read
-    // SENTC_BACKEND_COOKIE_KEY from the one config file, c.config.
+  });
+
+  it('opens on host B a cookie session made on host A: the cookie key is shared config', async () => {
+    const u = await user(host('a'), { cookie: true });
+    const sess = await sim('POST', 'session', { user_id: u.id });
+    let r = await request(host('a'), 'POST', '/backend/session', {
+      body: { refresh_token: sess.refresh_token }, headers: { authorization: `Bearer ${sess.jwt}` },
+    });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json.result.user_data, { cookie: true });
+    const cookie = r.headers.getSetCookie()[0].split(';')[0];
+    const expired = (await sim('POST', 'session', { user_id: u.id, exp_in: -120 })).jwt;
+    r = await request(host('b'), 'GET', '/backend/refresh', { headers: { authorization: `Bearer ${expired}`, cookie } });
+    assert.equal(r.status, 200, r.text);
+    assert.match(r.text, /^eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+$/);
+    const claims = JSON.parse(Buffer.from(r.text.split('.')[1], 'base64url'));
+    assert.equal(claims.aud, u.id);
+    assert.equal(claims.fresh, false);
+    // The new JWT works on either host.
+    r = await request(host('a'), 'GET', '/backend/me', { headers: { authorization: `Bearer ${r.text}` } });
+    assert.equal(r.status, 200, r.text);
   });
 
   it('balances across both hosts through the front', async () => {
