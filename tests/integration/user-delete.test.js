@@ -71,12 +71,12 @@ describe('DELETE /api/v1/user', () => {
 
   it('says so when the own data cannot go once sentc deleted the user; repeating finishes', async () => {
     const u = await s.user('left', { left: 1 });
-    s.sql("CREATE TRIGGER fail_delete BEFORE DELETE ON users BEGIN SELECT RAISE(ABORT, 'injected'); END;");
+    const undo = s.failWrites('users', 'DELETE');
     let r;
     try {
       r = await s.api('DELETE', '/api/v1/user', { headers: u.auth });
     } finally {
-      s.sql('DROP TRIGGER fail_delete');
+      undo();
     }
     assert.equal(r.status, 500, r.text);
     assert.equal(r.json.err_code, 20037);
