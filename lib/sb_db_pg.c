@@ -23,6 +23,11 @@
 #define CONNECT_TIMEOUT		"5"	/* seconds to connect */
 #define TCP_USER_TIMEOUT	"15000"	/* ms data may go unacknowledged */
 #define APP_NAME		"sentc-backend"
+/*
+ * A lock held elsewhere fails a statement after 2 s, as SQLite's busy
+ * timeout does, instead of holding the request.
+ */
+#define SESSION_OPTIONS		"-c lock_timeout=2000"
 
 /* Advisory lock that serialises migrations across programs and hosts. */
 #define MIGRATE_LOCK		"7310582190155489893"
@@ -440,7 +445,10 @@ migrate(PGconn *conn, char *err, size_t errlen)
 
 	if (migrate_exec(conn, "BEGIN", err, errlen) == -1)
 		return -1;
-	if (migrate_exec(conn, "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK
+	/* Programs starting together wait their turn, longer than usual. */
+	if (migrate_exec(conn, "SET LOCAL lock_timeout = '60s'", err,
+	    errlen) == -1 ||
+	    migrate_exec(conn, "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK
 	    ")", err, errlen) == -1 ||
 	    migrate_exec(conn, "CREATE TABLE IF NOT EXISTS schema_version "
 	    "(version INTEGER NOT NULL)", err, errlen) == -1)
@@ -504,10 +512,11 @@ pg_open(const char *spec, struct sb_db **out, char *err, size_t errlen)
 {
 	/* Keywords before dbname are defaults the URI overrides. */
 	static const char *const kw[] = { "fallback_application_name",
-	    "connect_timeout", "tcp_user_timeout", "dbname",
+	    "connect_timeout", "tcp_user_timeout", "options", "dbname",
 	    "client_encoding", NULL };
 	const char		*val[] = { APP_NAME, CONNECT_TIMEOUT,
-				    TCP_USER_TIMEOUT, spec, "UTF8", NULL };
+				    TCP_USER_TIMEOUT, SESSION_OPTIONS, spec,
+				    "UTF8", NULL };
 	PQconninfoOption	*opts;
 	struct pg		*p;
 	char			*msg = NULL;

@@ -7,8 +7,6 @@
  */
 const { describe, it, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
-const { execFileSync, spawn } = require('node:child_process');
-const fs = require('node:fs');
 const http = require('node:http');
 const { start, sleep, waitFor, SLOW } = require('./harness');
 
@@ -83,16 +81,15 @@ describe('the own database fails', () => {
     assert.ok(!state.users.some((x) => x.device_identifier === name), 'the user is gone at sentc');
   }
 
-  it('read-only (the file made immutable): 503, register undone at sentc, data kept', async () => {
-    const files = [s.db, `${s.db}-wal`].filter((f) => fs.existsSync(f));
+  it('read-only (the file made immutable, the server read-only): 503, register undone at sentc, data kept', async () => {
     const name = uniq('ro');
-    execFileSync('chattr', ['+i', ...files]);
+    const undo = s.readOnly();
     try {
       await registerUndone(name);
       const r = await s.api('PUT', '/backend/me', { body: { v: 2 }, headers: u.auth });
       envelope(r, 503, 20020);
     } finally {
-      execFileSync('chattr', ['-i', ...files]);
+      undo();
     }
     assert.equal(s.rows(`SELECT 1 FROM users WHERE identifier = '${name}'`).length, 0);
     const me = await s.api('GET', '/backend/me', { headers: u.auth });
@@ -105,20 +102,14 @@ describe('the own database fails', () => {
   });
 
   it('locked by another process past the busy timeout: 503, register undone at sentc', async () => {
-    // sqlite3's shell holds a write lock until it reads the next line.
-    const holder = spawn('sqlite3', [s.db], { stdio: ['pipe', 'pipe', 'inherit'] });
-    let out = '';
-    holder.stdout.on('data', (d) => { out += d; });
-    holder.stdin.write("BEGIN EXCLUSIVE;\nSELECT 'locked';\n");
     const name = uniq('locked');
+    const release = await s.holdWriteLock();
     try {
-      await waitFor(() => out.includes('locked'), 5000, 'the lock');
       await registerUndone(name);
       const r = await s.api('PUT', '/backend/me', { body: { v: 4 }, headers: u.auth });
       envelope(r, 503, 20020);
     } finally {
-      holder.stdin.end('ROLLBACK;\n');
-      await new Promise((r) => holder.on('close', r));
+      await release();
     }
     assert.equal(s.rows(`SELECT 1 FROM users WHERE identifier = '${name}'`).length, 0);
     await s.register(name);

@@ -265,6 +265,55 @@ class Stack {
     return () => this.sql(`DROP TRIGGER ${name}`);
   }
 
+  /*
+   * Makes the database refuse writes, as a file made immutable or a server
+   * turned read-only (a standby after a failover) would; returns the
+   * function that undoes it.
+   */
+  readOnly() {
+    if (this.pgdb) {
+      const set = (v) => {
+        psql('postgres', `ALTER DATABASE ${this.pgdb} SET default_transaction_read_only = ${v}`);
+        // A session takes the setting when it starts.
+        psql('postgres', `SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = '${this.pgdb}'`);
+      };
+      set('on');
+      return () => set('off');
+    }
+    const files = [this.db, `${this.db}-wal`].filter((f) => fs.existsSync(f));
+    execFileSync('chattr', ['+i', ...files]);
+    return () => execFileSync('chattr', ['-i', ...files]);
+  }
+
+  /*
+   * Another process takes the write lock of the whole database and holds
+   * it past the programs' wait (readers still read); resolves to the async
+   * function that lets go.
+   */
+  async holdWriteLock() {
+    const holder = this.pgdb
+      ? spawn('psql', ['-X', '-q', '-A', '-t', '-h', PG.host, '-p', String(PG.port), '-U', PG.user, '-d', this.pgdb],
+        { env: { ...process.env, PGPASSWORD: PG.password }, stdio: ['pipe', 'pipe', 'inherit'] })
+      : spawn('sqlite3', [this.db], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    holder.stdout.on('data', (d) => { out += d; });
+    // psql and sqlite3's shell hold the lock until they read the next line.
+    holder.stdin.write(this.pgdb
+      ? "BEGIN;\nLOCK TABLE users, groups, items IN EXCLUSIVE MODE;\nSELECT 'locked';\n"
+      : "BEGIN EXCLUSIVE;\nSELECT 'locked';\n");
+    const release = async () => {
+      holder.stdin.end('ROLLBACK;\n');
+      await new Promise((r) => holder.on('close', r));
+    };
+    try {
+      await waitFor(() => out.includes('locked'), 5000, 'the lock');
+    } catch (err) {
+      await release();
+      throw err;
+    }
+    return release;
+  }
+
   log() {
     return fs.readFileSync(path.join(this.dir, 'backend.log'), 'utf8');
   }
