@@ -71,7 +71,7 @@ markers_are_secrets(const char *s, size_t len)
 	static const char *const keys[] = {
 		"SENTC_SECRET_TOKEN=", "SENTC_PUBLIC_TOKEN=",
 		"SENTC_JWT_SIGN_KEY=", "SENTC_BACKEND_ADMIN_TOKEN=",
-		"SENTC_BACKEND_COOKIE_KEY=",
+		"SENTC_BACKEND_COOKIE_KEY=", "SENTC_BACKEND_DB=",
 	};
 	const char	*m, *line;
 	size_t		 i, klen;
