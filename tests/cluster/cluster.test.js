@@ -212,7 +212,7 @@ describe('two backend hosts behind one nginx, one PostgreSQL', () => {
       `SENTC_BACKEND_DB=${pgUri('sentc', c.pg)}`,
       `SENTC_BACKEND_COOKIE_KEY=${crypto.randomBytes(32).toString('base64')}`,
       // Longer than the cut, so that what was in flight on A finishes once
-      // it is back rather than timing out after sentc acted.
+      // it is back.
       'SENTC_BACKEND_UPSTREAM_TIMEOUT_MS=20000',
       '',
     ].join('\n'), { mode: 0o600 });
