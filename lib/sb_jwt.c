@@ -333,7 +333,8 @@ check_claims(json_object *claims, int64_t now, long leeway, unsigned flags,
 			return SB_ERR_JWT_CLAIMS;
 		out->fresh = json_object_get_boolean(v);
 	}
-	if (!(flags & SB_JWT_ALLOW_EXPIRED) && out->exp + leeway < now)
+	/* exp may be as large as int64_t goes: no sum with it. */
+	if (!(flags & SB_JWT_ALLOW_EXPIRED) && out->exp < now - leeway)
 		return SB_ERR_JWT_EXPIRED;
 	if (out->iat > now + leeway || nbf > now + leeway)
 		return SB_ERR_JWT_EXPIRED;
