@@ -219,7 +219,9 @@ describe('groups', () => {
 describe('the access cache expires', () => {
   let s; let owner;
   before(async () => {
-    s = await start({ SENTC_BACKEND_ACCESS_CACHE_TTL: '1' });
+    // Expiry counts whole seconds: an entry lives between TTL - 1 and TTL
+    // seconds, so 2 keeps it for the next request under any load.
+    s = await start({ SENTC_BACKEND_ACCESS_CACHE_TTL: '2' });
     owner = await s.user('ttl');
   });
   after(() => s.stop());
@@ -233,7 +235,7 @@ describe('the access cache expires', () => {
     await s.sim('DELETE', 'group/member', { group_id: gid, user_id: member.id });
     r = await s.api('GET', `/api/v1/group/${gid}/light`, { headers: member.auth });
     assert.equal(r.status, 200, 'still cached within the TTL');
-    await sleep(2100);
+    await sleep(3100);
     await s.clearLog();
     r = await s.api('GET', `/api/v1/group/${gid}/light`, { headers: member.auth });
     assert.equal(r.status, 400);
