@@ -59,6 +59,7 @@ struct sb_config {
 	char			*cookie_name;
 	long			 cookie_max_age;
 	struct sb_origins	*allowed_origins;	/* NULL: none */
+	bool			 log_json;	/* SENTC_BACKEND_LOG=json */
 };
 
 /* Looks a name up in the environment; getenv(3) in production. */

@@ -100,6 +100,7 @@ route_match(struct sb_req *req)
 		e = sb_path_match(req->route->paths[i].pattern, uri, len, req->id,
 		    &req->nids);
 		if (e == SB_OK) {
+			req->matched = true;
 			req->pattern = i;
 			return 0;
 		}
@@ -121,6 +122,9 @@ serve_one(FCGX_Request *fr, const struct sb_route *route)
 	req.route = route;
 	req.start_ms = sb_now_ms();
 	req.method = method_of(sb_req_param(&req, "REQUEST_METHOD"));
+	sb_req_id(&req);
+	sb_log_request_id(req.rid);
+	sb_reply_header(&req, "X-Request-Id", req.rid);
 
 	cors = !(route->flags & SB_ROUTE_NO_CORS);
 	if (cors)
@@ -141,6 +145,7 @@ serve_one(FCGX_Request *fr, const struct sb_route *route)
 		sb_reply_err(&req, SB_ERR_INTERNAL, NULL);
 	}
 	sb_log_request(&req);
+	sb_log_request_id(NULL);
 	free(req.body);
 }
 
@@ -160,6 +165,7 @@ worker_main(int fd, const struct sb_route *route, pid_t master)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 
+	sb_req_id_seed();
 	if (sb_upstream_init() == -1)
 		sb_log(SB_LOG_ERR, "upstream client: set-up failed");
 	if (FCGX_InitRequest(&fr, fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0)
@@ -421,6 +427,7 @@ sb_main(int argc, char *argv[], const struct sb_route *route)
 		return EX_CONFIG;
 	}
 	sb_cfg = &config;
+	sb_log_json(config.log_json);
 	if (route->flags & SB_ROUTE_DB) {
 		if (sb_db_open(config.db, &db, err, sizeof(err)) != SB_OK) {
 			sb_db_spec_display(config.db, path, sizeof(path));

@@ -199,6 +199,7 @@ sb_upstream(struct sb_req *req, enum sb_method method, const char *path,
 	struct buf		 b = { .max = (size_t)sb_cfg->upstream_max_response };
 	char			 url[URL_MAX], auth[AUTH_MAX];
 	long			 sent = 0;
+	char			 rid[SB_RID_MAX + 16];
 	int64_t			 t0;
 	CURLcode		 cc;
 	enum sb_err		 rc;
@@ -223,6 +224,11 @@ sb_upstream(struct sb_req *req, enum sb_method method, const char *path,
 	}
 	if (h != NULL && body != NULL)
 		h = curl_slist_append(hdrs, "Content-Type: application/json");
+	/* The request id, so that sentc's side of a request can be found. */
+	if (h != NULL && req != NULL && req->rid[0] != '\0') {
+		snprintf(rid, sizeof(rid), "X-Request-Id: %s", req->rid);
+		h = curl_slist_append(hdrs, rid);
+	}
 	if (h != NULL)
 		h = curl_slist_append(hdrs, "Expect:");
 	if (h == NULL) {
@@ -262,24 +268,21 @@ sb_upstream(struct sb_req *req, enum sb_method method, const char *path,
 	}
 	res->body = b.p;
 	res->len = b.len;
-	if ((rc = map_curl(cc, &b)) != SB_OK) {
+	if ((rc = map_curl(cc, &b)) != SB_OK)
 		sb_log(SB_LOG_WARN, "upstream %s %s: %s",
 		    sb_method_names[method], path, curl_easy_strerror(cc));
-		return rc;
-	}
-	if (res->body == NULL ||
-	    (rc = sb_envelope_parse(res->body, res->len, res)) != SB_OK) {
+	else if (res->body == NULL ||
+	    sb_envelope_parse(res->body, res->len, res) != SB_OK) {
 		sb_log(SB_LOG_WARN, "upstream %s %s: HTTP %ld without a sentc "
 		    "envelope", sb_method_names[method], path, res->status);
-		return SB_ERR_UPSTREAM_BAD;
-	}
-	/* A server error is a fault of the gateway's peer, not an answer. */
-	if (res->status >= 500) {
+		rc = SB_ERR_UPSTREAM_BAD;
+	} else if (res->status >= 500) {
+		/* A server error is a fault of the gateway's peer. */
 		sb_log(SB_LOG_WARN, "upstream %s %s: HTTP %ld, err_code %ld",
 		    sb_method_names[method], path, res->status, res->err_code);
-		return SB_ERR_UPSTREAM_ERROR;
+		rc = SB_ERR_UPSTREAM_ERROR;
 	}
-	return SB_OK;
+	return rc;
 }
 
 int

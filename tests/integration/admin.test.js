@@ -67,7 +67,7 @@ function from(localAddress, port, method, urlPath, headers = {}, body) {
 }
 
 /* Lines the admin program logged for requests it answered. */
-const adminLines = (s) => s.log().split('\n').filter((l) => /^admin\[\d+\] request:/.test(l)).length;
+const adminLines = (s) => s.logRecords('admin').filter((r) => r.msg === 'request').length;
 
 describe('admin routes', () => {
   let s; let token; let admin;

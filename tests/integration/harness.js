@@ -112,6 +112,37 @@ function children(pid) {
   }
 }
 
+/*
+ * One line of backend.log as a record, whichever the format (text or
+ * SENTC_BACKEND_LOG=json): {program, pid, level, msg, request_id, ...};
+ * a request's line has msg "request" and the request's fields. JSON
+ * lines are checked for the members every line has.
+ */
+function parseLogLine(line) {
+  if (line.startsWith('{')) {
+    const r = JSON.parse(line);
+    for (const k of ['time', 'program', 'pid', 'level', 'msg', 'request_id'])
+      assert.ok(k in r, `log line without ${k}: ${line}`);
+    assert.match(r.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, line);
+    return r;
+  }
+  const m = /^([\w-]+)\[(\d+)\] (\w+): (.*)$/.exec(line);
+  assert.ok(m, `not a log line: ${line}`);
+  const [, program, pid, level, rest] = m;
+  if (level !== 'request') {
+    const rid = / rid=(\S+)$/.exec(rest);
+    return { program, pid: Number(pid), level, msg: rid ? rest.slice(0, rid.index) : rest, request_id: rid ? rid[1] : null };
+  }
+  const f = Object.fromEntries(rest.split(' ').map((kv) => kv.split(/=(.*)/s).slice(0, 2)));
+  const orNull = (v) => (v === '-' ? null : v);
+  return {
+    program, pid: Number(pid), level: 'info', msg: 'request', request_id: f.rid, route: orNull(f.route),
+    method: f.method, status: Number(f.status), err_code: Number(f.err), ms: Number(f.ms),
+    upstream_status: f.upstream_status === '0' ? null : Number(f.upstream_status),
+    upstream_ms: Number(f.upstream_ms), user: orNull(f.user),
+  };
+}
+
 /* The claims of a JWT, unverified. */
 function claims(jwt) {
   return JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
@@ -318,6 +349,12 @@ class Stack {
     return fs.readFileSync(path.join(this.dir, 'backend.log'), 'utf8');
   }
 
+  /* backend.log as records (see parseLogLine); program: only its lines. */
+  logRecords(program) {
+    return this.log().split('\n').filter(Boolean).map(parseLogLine)
+      .filter((r) => program === undefined || r.program === program);
+  }
+
   /* A program's workers (the master's children); [] while there are none. */
   pids(name) {
     return children(fs.readFileSync(path.join(this.dir, 'pids', name), 'utf8').trim());
@@ -394,6 +431,12 @@ class Stack {
       assert.ok(!log.includes(PG.password), "the database password in backend.log");
       if (!process.env.SB_KEEP) psql('postgres', `DROP DATABASE ${this.pgdb} WITH (FORCE)`);
     }
+    // Every line is a log line of the format asked for.
+    const json = (this.env.SENTC_BACKEND_LOG || process.env.SENTC_BACKEND_LOG) === 'json';
+    for (const line of log.split('\n').filter(Boolean)) {
+      assert.equal(line.startsWith('{'), json, `a ${json ? 'text' : 'JSON'} line in a ${json ? 'JSON' : 'text'} log: ${line}`);
+      parseLogLine(line);
+    }
     if (!process.env.SB_KEEP) fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
@@ -419,4 +462,4 @@ async function start(env = {}) {
   return new Stack(dir, port, { ...extra, ...env }, pgdb);
 }
 
-module.exports = { start, readEnv, forge, claims, sleep, waitFor, pgUri, psql, PG, TOP, BUILD, SLOW };
+module.exports = { start, readEnv, forge, claims, sleep, waitFor, parseLogLine, pgUri, psql, PG, TOP, BUILD, SLOW };
