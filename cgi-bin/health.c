@@ -6,61 +6,29 @@
  * booleans and the numbers of JWT keys, cookie keys (0: the cookie
  * routes are closed) and allowed origins.
  */
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-
 #include "sb.h"
 
 #ifndef SB_PROGRAMS
 #error "SB_PROGRAMS: the names of the route programs, set by the Makefile"
 #endif
 
-/* True if something accepts connections on the program's socket. */
-static bool
-program_up(const char *name, size_t len)
-{
-	struct sockaddr_un sun;
-	int		 fd, n;
-	bool		 up;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	n = snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%.*s.sock",
-	    sb_cfg->socket_dir, (int)len, name);
-	if (n < 0 || (size_t)n >= sizeof(sun.sun_path))
-		return false;
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return false;
-	up = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
-	close(fd);
-	return up;
-}
-
 static void
 handle(struct sb_req *req)
 {
+	char		 names[SB_PROGRAMS_MAX][SB_NAME_MAX + 1];
 	json_object	*res, *progs;
 	struct sb_db	*d;
-	const char	*p = SB_PROGRAMS, *name;
-	char		 key[64];
-	size_t		 len, down = 0;
+	size_t		 n, i, down = 0;
 	bool		 up, db;
 
 	res = json_object_new_object();
 	progs = json_object_new_object();
-	for (;;) {
-		while (*p == ' ')
-			p++;
-		if (*p == '\0')
-			break;
-		for (name = p; *p != '\0' && *p != ' '; p++)
-			continue;
-		len = (size_t)(p - name);
-		up = len == 6 && memcmp(name, "health", 6) == 0 ?
-		    true : program_up(name, len);
-		snprintf(key, sizeof(key), "%.*s", (int)len, name);
-		json_object_object_add(progs, key, json_object_new_boolean(up));
+	n = sb_program_list(SB_PROGRAMS, names, SB_PROGRAMS_MAX);
+	for (i = 0; i < n; i++) {
+		up = strcmp(names[i], req->route->name) == 0 ||
+		    sb_program_up(names[i]);
+		json_object_object_add(progs, names[i],
+		    json_object_new_boolean(up));
 		down += !up;
 	}
 	db = (d = sb_db()) != NULL && sb_db_ping(d) == SB_OK;

@@ -23,6 +23,7 @@
 #include "sb_origin.h"
 #include "sb_response.h"
 #include "sb_serve.h"
+#include "sb_stats.h"
 #include "sb_upstream.h"
 
 #define EX_CONFIG	78
@@ -144,6 +145,7 @@ serve_one(FCGX_Request *fr, const struct sb_route *route)
 		sb_log(SB_LOG_ERR, "route left the request unanswered");
 		sb_reply_err(&req, SB_ERR_INTERNAL, NULL);
 	}
+	sb_stats_request(req.method, req.status, sb_now_ms() - req.start_ms);
 	sb_log_request(&req);
 	sb_log_request_id(NULL);
 	free(req.body);
@@ -225,6 +227,7 @@ reap(struct worker *ws, long n, int fd, const struct sb_route *route)
 		ws[i].pid = 0;
 		if (got_term)
 			continue;
+		sb_stats_add(SB_STAT_RESTARTS, 1);
 		if (WIFSIGNALED(st))
 			sb_log(SB_LOG_ERR, "worker %d killed by signal %d; "
 			    "restarting", (int)pid, WTERMSIG(st));
@@ -261,6 +264,7 @@ supervise(int fd, const struct sb_route *route)
 
 	for (i = 0; i < n; i++)
 		spawn(&ws[i], fd, route);
+	sb_stats_set(SB_STAT_WORKERS, (uint64_t)n);
 	sb_log(SB_LOG_INFO, "serving with %ld workers", n);
 	while (!got_term) {
 		sigsuspend(&old);
@@ -279,6 +283,7 @@ supervise(int fd, const struct sb_route *route)
 		reap(ws, n, fd, route);
 		for (alive = 0, i = 0; i < n; i++)
 			alive += ws[i].pid > 0;
+		sb_stats_set(SB_STAT_WORKERS, (uint64_t)alive);
 		if (alive == 0 || got_alarm)
 			break;
 		sigsuspend(&old);
@@ -286,6 +291,7 @@ supervise(int fd, const struct sb_route *route)
 	for (i = 0; i < n; i++)
 		if (ws[i].pid > 0)
 			kill(ws[i].pid, SIGKILL);
+	sb_stats_set(SB_STAT_WORKERS, 0);
 	free(ws);
 	return 0;
 }
@@ -379,6 +385,47 @@ bind_tcp(const char *spec)
 	return fd;
 }
 
+size_t
+sb_program_list(const char *p, char names[][SB_NAME_MAX + 1], size_t max)
+{
+	const char	*name;
+	size_t		 len, n = 0;
+
+	while (n < max) {
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		for (name = p; *p != '\0' && *p != ' '; p++)
+			continue;
+		if ((len = (size_t)(p - name)) > SB_NAME_MAX)
+			continue;
+		memcpy(names[n], name, len);
+		names[n++][len] = '\0';
+	}
+	return n;
+}
+
+bool
+sb_program_up(const char *name)
+{
+	struct sockaddr_un sun;
+	int		 fd, n;
+	bool		 up;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	n = snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s.sock",
+	    sb_cfg->socket_dir, name);
+	if (n < 0 || (size_t)n >= sizeof(sun.sun_path))
+		return false;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return false;
+	up = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	close(fd);
+	return up;
+}
+
 static void
 usage(const char *name)
 {
@@ -462,6 +509,11 @@ sb_main(int argc, char *argv[], const struct sb_route *route)
 			return 1;
 		}
 		bound = sock[0] == '/' || strchr(sock, ':') == NULL;
+	}
+	if (sb_stats_open(config.socket_dir, route->name, (uid_t)-1,
+	    (gid_t)-1) == -1) {
+		sb_log(SB_LOG_ERR, "metrics: out of memory");
+		return 1;
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
 	    FCGX_Init() != 0 || sb_jwt_cache_init() == -1 ||

@@ -7,6 +7,7 @@
 #include "sb_json.h"
 #include "sb_log.h"
 #include "sb_response.h"
+#include "sb_stats.h"
 #include "sb_upstream.h"
 #include "sb_util.h"
 
@@ -282,6 +283,7 @@ sb_upstream(struct sb_req *req, enum sb_method method, const char *path,
 		    sb_method_names[method], path, res->status, res->err_code);
 		rc = SB_ERR_UPSTREAM_ERROR;
 	}
+	sb_stats_upstream(rc, sb_now_ms() - t0);
 	return rc;
 }
 
