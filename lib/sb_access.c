@@ -19,10 +19,9 @@ sb_access_init(void)
 	size_t	 n = sb_cfg->access_cache_ttl > 0 ?
 		    (size_t)sb_cfg->access_cache_size : 0;
 
-	if (cache == NULL &&
-	    (cache = sb_cache_new(n, sizeof(struct sb_light))) == NULL)
-		return -1;
-	return 0;
+	sb_cache_free(cache);
+	cache = sb_cache_new(n, sizeof(struct sb_light));
+	return cache == NULL ? -1 : 0;
 }
 
 static void

@@ -97,6 +97,7 @@ static const struct key keys[] = {
 	{ "SENTC_BACKEND_ALLOWED_ORIGINS", K_ORIGINS, "", 0, 0,
 	    OFF(allowed_origins) },
 	{ "SENTC_BACKEND_LOG", K_LOG_FORMAT, "text", 0, 0, OFF(log_json) },
+	{ "SENTC_BACKEND_USER", K_STRING, "", 0, 0, OFF(user) },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -60,6 +60,7 @@ struct sb_config {
 	long			 cookie_max_age;
 	struct sb_origins	*allowed_origins;	/* NULL: none */
 	bool			 log_json;	/* SENTC_BACKEND_LOG=json */
+	char			*user;		/* "" or user[:group] */
 };
 
 /* Looks a name up in the environment; getenv(3) in production. */

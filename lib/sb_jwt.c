@@ -382,10 +382,10 @@ static struct sb_cache	*cache;
 int
 sb_jwt_cache_init(void)
 {
-	if (cache == NULL && (cache = sb_cache_new(
-	    (size_t)sb_cfg->jwt_cache_size, sizeof(struct sb_jwt_claims))) == NULL)
-		return -1;
-	return 0;
+	sb_cache_free(cache);
+	cache = sb_cache_new((size_t)sb_cfg->jwt_cache_size,
+	    sizeof(struct sb_jwt_claims));
+	return cache == NULL ? -1 : 0;
 }
 
 enum sb_err

@@ -19,6 +19,14 @@ const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 
 const TOP = path.resolve(__dirname, '../..');
+
+/*
+ * The programs refuse to serve as root unless SENTC_BACKEND_USER says
+ * root. The tests run as root on the test machine and tell them so (for
+ * the stack and every program a test starts itself), unless a test asks
+ * for another user (privileges.test.js).
+ */
+if (process.getuid() === 0 && process.env.SENTC_BACKEND_USER === undefined) process.env.SENTC_BACKEND_USER = 'root';
 const BUILD = process.env.SB_BUILD || 'build';
 /* How much slower than usual the programs run (valgrind: 5). */
 const SLOW = Number(process.env.SB_SLOW || 1);
@@ -422,6 +430,59 @@ class Stack {
     assert.fail(`${name} did not start again: ${this.log().split('\n').slice(-5).join('\n')}`);
   }
 
+  /*
+   * Edits the config file the programs read: each key of changes set to
+   * its value (a line replaced, or added), or removed if the value is
+   * null. Takes effect on reload() (or a restart).
+   */
+  setConfig(changes) {
+    const file = fs.readFileSync(path.join(this.dir, 'config.path'), 'utf8').trim();
+    let lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+    for (const [k, v] of Object.entries(changes)) {
+      lines = lines.filter((l) => !new RegExp(`^\\s*(export\\s+)?${k}=`).test(l));
+      if (v !== null) lines.push(`${k}=${v}`);
+    }
+    fs.writeFileSync(file, `${lines.join('\n')}\n`);
+    this.config = readEnv(file);
+  }
+
+  /* The master's pid of program name. */
+  master(name) {
+    return Number(fs.readFileSync(path.join(this.dir, 'pids', name), 'utf8'));
+  }
+
+  /*
+   * Sends SIGHUP to the masters of names (default: every program) and
+   * waits until each has either finished the reload (its old workers
+   * gone) or refused it. Returns { name: 'complete' | 'refused' }.
+   */
+  async reload(names = fs.readdirSync(path.join(TOP, BUILD, 'bin'))) {
+    const outcome = (name) => {
+      let done = 0;
+      let refused = 0;
+      for (const r of this.logRecords(name)) {
+        if (/^reload complete/.test(r.msg)) done++;
+        if (/^reload: .*; still serving with the config loaded before$/.test(r.msg)) refused++;
+      }
+      return { done, refused };
+    };
+    const before = Object.fromEntries(names.map((n) => [n, outcome(n)]));
+    for (const n of names) process.kill(this.master(n), 'SIGHUP');
+    const result = {};
+    for (let i = 0; i < 800 && Object.keys(result).length < names.length; i++) {
+      for (const n of names) {
+        if (result[n]) continue;
+        const now = outcome(n);
+        if (now.done > before[n].done) result[n] = 'complete';
+        else if (now.refused > before[n].refused) result[n] = 'refused';
+      }
+      if (Object.keys(result).length < names.length) await sleep(25);
+    }
+    assert.equal(Object.keys(result).length, names.length,
+      `no reload outcome from ${names.filter((n) => !result[n]).join(', ')}`);
+    return result;
+  }
+
   stop() {
     execFileSync(path.join(TOP, 'nginx/stack'), ['stop'], { env: { ...process.env, RUN_DIR: this.dir } });
     const log = this.log();
@@ -447,6 +508,8 @@ class Stack {
  */
 async function start(env = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-test-'));
+  // Programs that run as another user (SENTC_BACKEND_USER) pass through it.
+  fs.chmodSync(dir, 0o711);
   const port = await freePort();
   let pgdb = null;
   const extra = {};
