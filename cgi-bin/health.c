@@ -1,12 +1,19 @@
 /*
- * GET /backend/health
+ * GET /backend/health: liveness. 200 once every program answers on its
+ * socket and the database answers; 503 naming what is down otherwise.
  *
- * 200 once every program answers on its socket and the database answers;
- * 503 naming what is down otherwise. Reveals no secret: only names,
- * booleans and the numbers of JWT keys, cookie keys (0: the cookie
- * routes are closed) and allowed origins.
+ * GET /backend/ready: readiness, for a load balancer: the same, and the
+ * sentc API can be reached (a TCP connection, with the TLS handshake for
+ * https, but no request: no sentc call is spent; the answer is reused
+ * for SENTC_BACKEND_READY_TTL seconds).
+ *
+ * Neither reveals a secret: only names, booleans and the numbers of JWT
+ * keys, cookie keys (0: the cookie routes are closed) and allowed
+ * origins. Neither does anything of another route's.
  */
 #include "sb.h"
+
+#define READY	1	/* the pattern of /backend/ready */
 
 #ifndef SB_PROGRAMS
 #error "SB_PROGRAMS: the names of the route programs, set by the Makefile"
@@ -18,8 +25,10 @@ handle(struct sb_req *req)
 	char		 names[SB_PROGRAMS_MAX][SB_NAME_MAX + 1];
 	json_object	*res, *progs;
 	struct sb_db	*d;
+	const char	*why;
+	char		 msg[128];
 	size_t		 n, i, down = 0;
-	bool		 up, db;
+	bool		 up, db, upstream = true;
 
 	res = json_object_new_object();
 	progs = json_object_new_object();
@@ -40,12 +49,19 @@ handle(struct sb_req *req)
 	    (int64_t)sb_cookie_keys_count(sb_cfg->cookie_keys)));
 	json_object_object_add(res, "allowed_origins", json_object_new_int64(
 	    (int64_t)sb_origins_count(sb_cfg->allowed_origins)));
-	if (down == 0 && db)
+	if (req->pattern == READY) {
+		upstream = sb_upstream_reachable() == SB_OK;
+		json_object_object_add(res, "upstream",
+		    json_object_new_boolean(upstream));
+	}
+	why = !db ? "database unavailable" : down > 0 ? "a program is down" :
+	    !upstream ? "the sentc API cannot be reached" : NULL;
+	if (why == NULL)
 		sb_reply_ok(req, res);
-	else
-		sb_reply_err(req, SB_ERR_NOT_READY, !db ?
-		    "The backend is not ready: database unavailable" :
-		    "The backend is not ready: a program is down");
+	else {
+		snprintf(msg, sizeof(msg), "The backend is not ready: %s", why);
+		sb_reply_err(req, SB_ERR_NOT_READY, msg);
+	}
 	json_object_put(res);
 }
 
@@ -53,6 +69,7 @@ static const struct sb_route route = {
 	.name = "health",
 	.paths = {
 		{ "/backend/health", SB_M(SB_GET) },
+		{ "/backend/ready", SB_M(SB_GET) },
 		{ NULL },
 	},
 	.flags = SB_ROUTE_DB,

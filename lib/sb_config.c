@@ -98,6 +98,7 @@ static const struct key keys[] = {
 	    OFF(allowed_origins) },
 	{ "SENTC_BACKEND_LOG", K_LOG_FORMAT, "text", 0, 0, OFF(log_json) },
 	{ "SENTC_BACKEND_USER", K_STRING, "", 0, 0, OFF(user) },
+	{ "SENTC_BACKEND_READY_TTL", K_LONG, "5", 1, 300, OFF(ready_ttl) },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

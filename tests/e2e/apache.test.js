@@ -197,6 +197,19 @@ for (const front of ['nginx', 'apache']) {
       assert.deepEqual(up.map((x) => [x.method, x.path, x.token]), [['PUT', paths[0], 'secret']]);
     });
 
+    it('serves the metrics and readiness: the metrics to loopback only', async () => {
+      const m = await request(port, 'GET', '/backend/metrics');
+      assert.equal(m.status, 200, m.text);
+      assert.equal(m.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
+      assert.match(m.text, /^sentc_backend_up\{program="register"\} 1$/m);
+      envelope(await request(port, 'GET', '/backend/metrics', { localAddress: '127.0.0.2' }), 403, 20036);
+      const refused = await request(port, 'GET', '/backend/metrics', { localAddress: '127.0.0.2' });
+      assert.equal(refused.json.err_msg, 'The metrics are not served to this address');
+      const r = await request(port, 'GET', '/backend/ready', { localAddress: '127.0.0.2' });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.result.upstream, true);
+    });
+
     it('lets the programs answer CORS preflights for their methods, and sentc those for its own', async () => {
       const origin = stack.base;
       const routes = [
