@@ -262,12 +262,13 @@ describe('apache/sentc-backend.conf', () => {
 
 describe('a program that is down', () => {
   it('gives the 503 envelope through both fronts', async () => {
-    const pidFile = path.join(stack.dir, 'pids', 'register-device');
-    const pid = Number(fs.readFileSync(pidFile, 'utf8'));
-    process.kill(pid, 'SIGTERM');
-    for (let i = 0; i < 200; i++) {
-      try { process.kill(pid, 0); } catch { break; }
-      await new Promise((r) => { setTimeout(r, 25); });
+    for (const name of ['register-device', 'metrics']) {
+      const pid = Number(fs.readFileSync(path.join(stack.dir, 'pids', name), 'utf8'));
+      process.kill(pid, 'SIGTERM');
+      for (let i = 0; i < 200; i++) {
+        try { process.kill(pid, 0); } catch { break; }
+        await new Promise((r) => { setTimeout(r, 25); });
+      }
     }
     for (const port of [stack.port, apache.port]) {
       const r = await request(port, 'POST', '/api/v1/user/prepare_register_device', {
@@ -275,6 +276,10 @@ describe('a program that is down', () => {
       });
       assert.equal(r.status, 503, r.text);
       assert.deepEqual(r.json, { status: false, err_msg: 'The backend is not ready', err_code: 20026 });
+      // The metrics location, with its own access rule, keeps the error documents.
+      const m = await request(port, 'GET', '/backend/metrics');
+      assert.equal(m.status, 503, m.text);
+      assert.deepEqual(m.json, { status: false, err_msg: 'The backend is not ready', err_code: 20026 });
     }
   });
 });

@@ -284,4 +284,16 @@ describe('GET /backend/metrics', () => {
     }
     assert.equal(get(m, 'sentc_backend_up', { program: 'me' }), 1);
   });
+
+  it('with the metrics program down, nginx answers its 503 envelope', async () => {
+    process.kill(s.master('metrics'), 'SIGTERM');
+    let r;
+    for (let i = 0; i < 100; i++) {
+      r = await s.api('GET', '/backend/metrics');
+      if (r.status !== 200) break;
+      await sleep(50);
+    }
+    assert.equal(r.status, 503, r.text);
+    assert.deepEqual(r.json, { status: false, err_msg: 'The backend is not ready', err_code: 20026 });
+  });
 });
