@@ -85,7 +85,7 @@ describe('GET /backend/ready', () => {
   it('is 503 when a program is down, as health is', async () => {
     process.kill(s.master('logout'), 'SIGTERM');
     let r;
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < 400; i++) {
       r = await s.api('GET', '/backend/ready');
       if (r.status === 503) break;
       await sleep(50);
