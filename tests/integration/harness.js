@@ -469,7 +469,7 @@ class Stack {
     const before = Object.fromEntries(names.map((n) => [n, outcome(n)]));
     for (const n of names) process.kill(this.master(n), 'SIGHUP');
     const result = {};
-    for (let i = 0; i < 800 && Object.keys(result).length < names.length; i++) {
+    for (let i = 0; i < 800 * SLOW && Object.keys(result).length < names.length; i++) {
       for (const n of names) {
         if (result[n]) continue;
         const now = outcome(n);

@@ -14,14 +14,14 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { start, parseLogLine, sleep, TOP, BUILD } = require('./harness');
+const { start, parseLogLine, sleep, TOP, BUILD, SLOW } = require('./harness');
 
 let seq = 0;
 const rid = (what) => `${what}-${process.pid}-${++seq}.A_b:c/d`;
 
 /* The records of the request with id, once its line is written. */
 async function recordsOf(s, id) {
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 100 * SLOW; i++) {
     const rs = s.logRecords().filter((r) => r.request_id === id);
     if (rs.some((r) => r.msg === 'request')) return rs;
     await sleep(20);

@@ -11,7 +11,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const http = require('node:http');
 const path = require('node:path');
-const { start, sleep, TOP, BUILD } = require('./harness');
+const { start, sleep, TOP, BUILD, SLOW } = require('./harness');
 
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\["\\n])*",?)*)\})? (\S+)$/;
@@ -226,7 +226,7 @@ describe('GET /backend/metrics', () => {
     const [victim] = s.pids('me');
     process.kill(victim, 'SIGKILL');
     let m1;
-    for (let i = 0; i < 400; i++) {
+    for (let i = 0; i < 400 * SLOW; i++) {
       await sleep(50);
       m1 = await scrape();
       if (get(m1, 'sentc_backend_worker_restarts_total', { program: 'me' }) > get(m0, 'sentc_backend_worker_restarts_total', { program: 'me' })) break;
@@ -272,7 +272,7 @@ describe('GET /backend/metrics', () => {
     process.kill(pidOf('user-delete'), 'SIGTERM');
     process.kill(pidOf('items'), 'SIGKILL');
     let m;
-    for (let i = 0; i < 400; i++) {
+    for (let i = 0; i < 400 * SLOW; i++) {
       await sleep(50);
       m = await scrape();
       if (['user-delete', 'items'].every((p) => get(m, 'sentc_backend_up', { program: p }) === 0
@@ -288,7 +288,7 @@ describe('GET /backend/metrics', () => {
   it('with the metrics program down, nginx answers its 503 envelope', async () => {
     process.kill(s.master('metrics'), 'SIGTERM');
     let r;
-    for (let i = 0; i < 400; i++) {
+    for (let i = 0; i < 400 * SLOW; i++) {
       r = await s.api('GET', '/backend/metrics');
       if (r.status !== 200) break;
       await sleep(50);

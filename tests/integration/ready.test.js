@@ -9,7 +9,7 @@
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const net = require('node:net');
-const { start, sleep } = require('./harness');
+const { start, sleep, SLOW } = require('./harness');
 
 /* A TCP server that counts connections and bytes, and answers nothing. */
 function listener() {
@@ -85,7 +85,7 @@ describe('GET /backend/ready', () => {
   it('is 503 when a program is down, as health is', async () => {
     process.kill(s.master('logout'), 'SIGTERM');
     let r;
-    for (let i = 0; i < 400; i++) {
+    for (let i = 0; i < 400 * SLOW; i++) {
       r = await s.api('GET', '/backend/ready');
       if (r.status === 503) break;
       await sleep(50);

@@ -14,7 +14,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const { start, sleep, TOP, BUILD } = require('./harness');
+const { start, sleep, TOP, BUILD, SLOW } = require('./harness');
 const { genKeyEnv } = require('../sentc-sim/keys');
 
 const COOKIE_1 = crypto.randomBytes(32).toString('base64');
@@ -225,10 +225,10 @@ describe('reload: what only a restart changes', () => {
     let err = '';
     child.stderr.on('data', (d) => { err += d; });
     try {
-      for (let i = 0; i < 200 && !/serving with/.test(err); i++) await sleep(25);
+      for (let i = 0; i < 400 * SLOW && !/serving with/.test(err); i++) await sleep(25);
       fs.appendFileSync(file, `SENTC_BACKEND_SOCKET_DIR=${path.join(dir, 'b')}\n`);
       child.kill('SIGHUP');
-      for (let i = 0; i < 200 && !/reload: /.test(err); i++) await sleep(25);
+      for (let i = 0; i < 400 * SLOW && !/reload: /.test(err); i++) await sleep(25);
       assert.match(err, /reload: SENTC_BACKEND_SOCKET_DIR changes only with a restart; still serving with the config loaded before/);
       assert.ok(fs.existsSync(path.join(sockA, 'me.sock')));
     } finally {
