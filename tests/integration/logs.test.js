@@ -58,8 +58,8 @@ for (const format of ['json', 'text']) {
       assert.equal(r.status, 200, r.text);
       assert.equal(r.headers.get('x-request-id'), id, 'echoed');
       const up = await s.upstream();
-      assert.equal(up.length, 1);
-      assert.equal(up[0].request_id, id, 'sent to sentc with the call');
+      assert.deepEqual(up.map((x) => x.path), ['/api/v1/exists', '/api/v1/register']);
+      assert.deepEqual(up.map((x) => x.request_id), [id, id], 'sent to sentc with every call');
 
       const line = await requestLine(s, id);
       assert.equal(line.program, 'register');
