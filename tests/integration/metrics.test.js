@@ -127,7 +127,13 @@ describe('GET /backend/metrics', () => {
   after(() => s.stop());
 
   it('is the Prometheus text format, with every family and every program up', async () => {
-    const m = await scrape();
+    // A program takes its socket before it starts its workers: wait for them.
+    let m;
+    for (let i = 0; i < 400 * SLOW; i++) {
+      m = await scrape();
+      if (programs.every((p) => get(m, 'sentc_backend_workers', { program: p }) === 2)) break;
+      await sleep(50);
+    }
     const want = {
       sentc_backend_up: 'gauge',
       sentc_backend_start_time_seconds: 'gauge',
