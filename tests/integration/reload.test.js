@@ -182,9 +182,11 @@ describe('reload on SIGHUP', () => {
       [`${good}SENTC_BACKEND_MAX_BODDY=5\n`, /unknown key SENTC_BACKEND_MAX_BODDY/],
       [good.replace(/^SENTC_SECRET_TOKEN=.*$/m, ''), /SENTC_SECRET_TOKEN is required/],
       [`${good}SENTC_JWT_VERIFY_KEY=AAAA${s.config.SENTC_SECRET_TOKEN}\n`, /SENTC_JWT_VERIFY_KEY/],
-      [`${good}SENTC_BACKEND_DB=/nonexistent/dir/db\n`, /SENTC_BACKEND_DB \/nonexistent\/dir\/db/],
       [null, /config file .*: No such file or directory/],
     ];
+    // A database that does not open (unless the environment names the database: it wins over the file).
+    if (s.env.SENTC_BACKEND_DB === undefined)
+      cases.push([`${good}SENTC_BACKEND_DB=/nonexistent/dir/db\n`, /SENTC_BACKEND_DB \/nonexistent\/dir\/db/]);
     try {
       for (const [text, why] of cases) {
         if (text === null) fs.rmSync(file);
