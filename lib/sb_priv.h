@@ -1,12 +1,14 @@
 /*
  * sb_priv.h: the user a program runs as.
  *
- * Started as root, a program binds its socket and makes its metrics file,
- * hands both to SENTC_BACKEND_USER ("user" or "user:group"; the group is
- * the user's own by default), and then becomes that user for good, before
- * it opens the database or forks a worker. It serves as root only if
- * SENTC_BACKEND_USER says root. Started as any other user, it stays that
- * user: SENTC_BACKEND_USER may then only name that user (or root).
+ * Started as root, a program checks its database in a child that has
+ * become SENTC_BACKEND_USER ("user" or "user:group"; the group is the
+ * user's own by default), binds its socket and makes its metrics file,
+ * hands both to that user, and then becomes it for good, before it forks
+ * a worker: the database is only ever opened as that user. It serves as
+ * root only if SENTC_BACKEND_USER says root. Started as any other user,
+ * it stays that user: SENTC_BACKEND_USER may then only name that user (or
+ * root).
  */
 #ifndef SB_PRIV_H
 #define SB_PRIV_H

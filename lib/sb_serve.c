@@ -325,6 +325,43 @@ db_check(const struct sb_config *cfg, const struct sb_route *route,
 }
 
 /*
+ * db_check() as the user the program is to become: in a child that
+ * becomes that user first, when priv changes the user, so that a
+ * database file is made by the user who is to write it. Returns 0, or -1
+ * once the reason is logged.
+ */
+static int
+db_check_as(const struct sb_priv *priv, const struct sb_route *route)
+{
+	char	 err[768];
+	pid_t	 pid;
+	int	 st;
+
+	if (!priv->change) {
+		if (db_check(&config, route, err, sizeof(err)) == 0)
+			return 0;
+		sb_log(SB_LOG_ERR, "config: %s", err);
+		return -1;
+	}
+	if ((pid = fork()) == -1) {
+		sb_log(SB_LOG_ERR, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		if (sb_priv_drop(priv, err, sizeof(err)) == -1 ||
+		    db_check(&config, route, err, sizeof(err)) == -1) {
+			sb_log(SB_LOG_ERR, "config: %s", err);
+			_exit(1);
+		}
+		_exit(0);
+	}
+	while (waitpid(pid, &st, 0) == -1)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/*
  * SIGHUP: reads the config again. If it loads and checks, new workers
  * start with it, and the workers of the old one finish the request at
  * hand and exit: the socket stays open throughout, so no request is
@@ -639,6 +676,12 @@ sb_main(int argc, char *argv[], const struct sb_route *route)
 		return rc;
 	}
 
+	/* The database first: a socket that accepts is one that serves. */
+	if (db_check_as(&priv, route) == -1) {
+		sb_config_free(&config);
+		return EX_CONFIG;
+	}
+
 	/* What needs root: the socket, the metrics file. */
 	if ((fd = inherited_socket()) == -2) {
 		sb_log(SB_LOG_ERR, "LISTEN_FDS: fd 3 is not a listening socket");
@@ -662,12 +705,14 @@ sb_main(int argc, char *argv[], const struct sb_route *route)
 		    chown(sock, priv.uid, priv.gid) == -1) {
 			sb_log(SB_LOG_ERR, "socket %s: %s", sock,
 			    strerror(errno));
+			rc = 1;
 			goto out;
 		}
 	}
 	if (sb_stats_open(config.socket_dir, route->name, priv.uid,
 	    priv.gid) == -1) {
 		sb_log(SB_LOG_ERR, "metrics: out of memory");
+		rc = 1;
 		goto out;
 	}
 
@@ -675,10 +720,6 @@ sb_main(int argc, char *argv[], const struct sb_route *route)
 	if (sb_priv_drop(&priv, err, sizeof(err)) == -1) {
 		sb_log(SB_LOG_ERR, "%s", err);
 		rc = 1;
-		goto out;
-	}
-	if (db_check(&config, route, err, sizeof(err)) == -1) {
-		sb_log(SB_LOG_ERR, "config: %s", err);
 		goto out;
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
