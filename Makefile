@@ -6,6 +6,9 @@
 #   make asan       the same programs with AddressSanitizer + UBSan
 #   make fuzz       every libFuzzer driver for FUZZ_SECONDS (60) each
 #   make valgrind   the unit tests and the integration suite under valgrind
+#   make install    the programs, configs, units and docs under PREFIX
+#                   (/usr/local), all below DESTDIR if set
+#   make uninstall  removes what make install installed
 #   make clean
 
 PORT		?= 8080
@@ -42,8 +45,18 @@ PROGRAMS	 = $(sort $(basename $(notdir $(wildcard cgi-bin/*.c))))
 BINS		 = $(PROGRAMS:%=$(BUILD)/bin/%)
 HEADERS		 = $(wildcard lib/*.h)
 
-.PHONY: all asan run test unit integration clean deps FORCE fuzzers fuzz \
-	 valgrind build-fuzz-drivers
+# Where make install puts things.
+PREFIX		?= /usr/local
+SYSCONFDIR	?= /etc
+LIBEXECDIR	?= $(PREFIX)/libexec/sentc-backend
+SHAREDIR	?= $(PREFIX)/share/sentc-backend
+DOCDIR		?= $(PREFIX)/share/doc/sentc-backend
+MAN8DIR		?= $(PREFIX)/share/man/man8
+UNITDIR		?= $(PREFIX)/lib/systemd/system
+INSTALL		?= install
+
+.PHONY: all asan run test unit integration clean deps install uninstall FORCE \
+	 fuzzers fuzz valgrind build-fuzz-drivers
 
 all: $(BINS)
 
@@ -118,6 +131,52 @@ test: deps
 valgrind: deps
 	$(MAKE) all unit
 	tests/valgrind
+
+# ---- install ------------------------------------------------------------
+# Paths named in the installed files follow PREFIX, SYSCONFDIR and the
+# directories above.
+SUBST		 = sed -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' \
+		       -e 's|@SHAREDIR@|$(SHAREDIR)|g' \
+		       -e 's|@DOCDIR@|$(DOCDIR)|g' \
+		       -e 's|@UNITDIR@|$(UNITDIR)|g' \
+		       -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+APACHE_ERRORS	 = $(notdir $(wildcard apache/errors/*.asis))
+UNITS		 = sentc-backend@.socket sentc-backend@.service
+
+install: all
+	$(INSTALL) -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SHAREDIR)/nginx \
+	    $(DESTDIR)$(SHAREDIR)/apache/errors $(DESTDIR)$(DOCDIR) \
+	    $(DESTDIR)$(MAN8DIR) $(DESTDIR)$(UNITDIR)
+	$(INSTALL) -m 0755 $(BINS) $(DESTDIR)$(LIBEXECDIR)
+	$(INSTALL) -m 0644 nginx/sentc-backend.conf $(DESTDIR)$(SHAREDIR)/nginx
+	sed 's|/usr/local/share/sentc-backend|$(SHAREDIR)|g' \
+	    apache/sentc-backend.conf >$(DESTDIR)$(SHAREDIR)/apache/sentc-backend.conf
+	chmod 0644 $(DESTDIR)$(SHAREDIR)/apache/sentc-backend.conf
+	$(INSTALL) -m 0644 $(APACHE_ERRORS:%=apache/errors/%) \
+	    $(DESTDIR)$(SHAREDIR)/apache/errors
+	$(INSTALL) -m 0644 doc/backend.env.example $(DESTDIR)$(SHAREDIR)
+	$(INSTALL) -m 0644 README.md $(DESTDIR)$(DOCDIR)
+	$(SUBST) doc/sentc-backend.8 >$(DESTDIR)$(MAN8DIR)/sentc-backend.8
+	$(SUBST) systemd/sentc-backend@.service.in \
+	    >$(DESTDIR)$(UNITDIR)/sentc-backend@.service
+	$(SUBST) systemd/sentc-backend@.socket \
+	    >$(DESTDIR)$(UNITDIR)/sentc-backend@.socket
+	chmod 0644 $(DESTDIR)$(MAN8DIR)/sentc-backend.8 \
+	    $(UNITS:%=$(DESTDIR)$(UNITDIR)/%)
+
+# Only what install put there; a directory only if it is ours and empty.
+uninstall:
+	rm -f $(PROGRAMS:%=$(DESTDIR)$(LIBEXECDIR)/%)
+	rm -f $(DESTDIR)$(SHAREDIR)/nginx/sentc-backend.conf \
+	    $(DESTDIR)$(SHAREDIR)/apache/sentc-backend.conf \
+	    $(APACHE_ERRORS:%=$(DESTDIR)$(SHAREDIR)/apache/errors/%) \
+	    $(DESTDIR)$(SHAREDIR)/backend.env.example \
+	    $(DESTDIR)$(DOCDIR)/README.md \
+	    $(DESTDIR)$(MAN8DIR)/sentc-backend.8 \
+	    $(UNITS:%=$(DESTDIR)$(UNITDIR)/%)
+	-rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SHAREDIR)/nginx \
+	    $(DESTDIR)$(SHAREDIR)/apache/errors $(DESTDIR)$(SHAREDIR)/apache \
+	    $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -1,66 +1,43 @@
 /*
- * GET /backend/health
+ * GET /backend/health: liveness. 200 once every program answers on its
+ * socket and the database answers; 503 naming what is down otherwise.
  *
- * 200 once every program answers on its socket and the database answers;
- * 503 naming what is down otherwise. Reveals no secret: only names,
- * booleans and the numbers of JWT keys, cookie keys (0: the cookie
- * routes are closed) and allowed origins.
+ * GET /backend/ready: readiness, for a load balancer: the same, and the
+ * sentc API can be reached (a TCP connection, with the TLS handshake for
+ * https, but no request: no sentc call is spent; the answer is reused
+ * for SENTC_BACKEND_READY_TTL seconds).
+ *
+ * Neither reveals a secret: only names, booleans and the numbers of JWT
+ * keys, cookie keys (0: the cookie routes are closed) and allowed
+ * origins. Neither does anything of another route's.
  */
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-
 #include "sb.h"
+
+#define READY	1	/* the pattern of /backend/ready */
 
 #ifndef SB_PROGRAMS
 #error "SB_PROGRAMS: the names of the route programs, set by the Makefile"
 #endif
 
-/* True if something accepts connections on the program's socket. */
-static bool
-program_up(const char *name, size_t len)
-{
-	struct sockaddr_un sun;
-	int		 fd, n;
-	bool		 up;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	n = snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%.*s.sock",
-	    sb_cfg->socket_dir, (int)len, name);
-	if (n < 0 || (size_t)n >= sizeof(sun.sun_path))
-		return false;
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return false;
-	up = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
-	close(fd);
-	return up;
-}
-
 static void
 handle(struct sb_req *req)
 {
+	char		 names[SB_PROGRAMS_MAX][SB_NAME_MAX + 1];
 	json_object	*res, *progs;
 	struct sb_db	*d;
-	const char	*p = SB_PROGRAMS, *name;
-	char		 key[64];
-	size_t		 len, down = 0;
-	bool		 up, db;
+	const char	*why;
+	char		 msg[128];
+	size_t		 n, i, down = 0;
+	bool		 up, db, upstream = true;
 
 	res = json_object_new_object();
 	progs = json_object_new_object();
-	for (;;) {
-		while (*p == ' ')
-			p++;
-		if (*p == '\0')
-			break;
-		for (name = p; *p != '\0' && *p != ' '; p++)
-			continue;
-		len = (size_t)(p - name);
-		up = len == 6 && memcmp(name, "health", 6) == 0 ?
-		    true : program_up(name, len);
-		snprintf(key, sizeof(key), "%.*s", (int)len, name);
-		json_object_object_add(progs, key, json_object_new_boolean(up));
+	n = sb_program_list(SB_PROGRAMS, names, SB_PROGRAMS_MAX);
+	for (i = 0; i < n; i++) {
+		up = strcmp(names[i], req->route->name) == 0 ||
+		    sb_program_up(names[i]);
+		json_object_object_add(progs, names[i],
+		    json_object_new_boolean(up));
 		down += !up;
 	}
 	db = (d = sb_db()) != NULL && sb_db_ping(d) == SB_OK;
@@ -72,12 +49,19 @@ handle(struct sb_req *req)
 	    (int64_t)sb_cookie_keys_count(sb_cfg->cookie_keys)));
 	json_object_object_add(res, "allowed_origins", json_object_new_int64(
 	    (int64_t)sb_origins_count(sb_cfg->allowed_origins)));
-	if (down == 0 && db)
+	if (req->pattern == READY) {
+		upstream = sb_upstream_reachable() == SB_OK;
+		json_object_object_add(res, "upstream",
+		    json_object_new_boolean(upstream));
+	}
+	why = !db ? "database unavailable" : down > 0 ? "a program is down" :
+	    !upstream ? "the sentc API cannot be reached" : NULL;
+	if (why == NULL)
 		sb_reply_ok(req, res);
-	else
-		sb_reply_err(req, SB_ERR_NOT_READY, !db ?
-		    "The backend is not ready: database unavailable" :
-		    "The backend is not ready: a program is down");
+	else {
+		snprintf(msg, sizeof(msg), "The backend is not ready: %s", why);
+		sb_reply_err(req, SB_ERR_NOT_READY, msg);
+	}
 	json_object_put(res);
 }
 
@@ -85,6 +69,7 @@ static const struct sb_route route = {
 	.name = "health",
 	.paths = {
 		{ "/backend/health", SB_M(SB_GET) },
+		{ "/backend/ready", SB_M(SB_GET) },
 		{ NULL },
 	},
 	.flags = SB_ROUTE_DB,

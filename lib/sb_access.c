@@ -5,6 +5,7 @@
 #include "sb_cache.h"
 #include "sb_config.h"
 #include "sb_response.h"
+#include "sb_stats.h"
 #include "sb_upstream.h"
 
 #define CODE_NO_ACCESS	310	/* sentc: no access to this group */
@@ -18,10 +19,9 @@ sb_access_init(void)
 	size_t	 n = sb_cfg->access_cache_ttl > 0 ?
 		    (size_t)sb_cfg->access_cache_size : 0;
 
-	if (cache == NULL &&
-	    (cache = sb_cache_new(n, sizeof(struct sb_light))) == NULL)
-		return -1;
-	return 0;
+	sb_cache_free(cache);
+	cache = sb_cache_new(n, sizeof(struct sb_light));
+	return cache == NULL ? -1 : 0;
 }
 
 static void
@@ -66,8 +66,11 @@ sb_group_light(struct sb_req *req, const char *gid, struct sb_light *out)
 	}
 	cache_key(key, req->who.aud, gid);
 	if (sb_cache_get(cache, key, now, out, sizeof(*out)) ==
-	    (long)sizeof(*out))
+	    (long)sizeof(*out)) {
+		sb_stats_add(SB_STAT_ACCESS_HIT, 1);
 		return 0;
+	}
+	sb_stats_add(SB_STAT_ACCESS_MISS, 1);
 
 	snprintf(path, sizeof(path), "/group/%s/light", gid);
 	if (sb_relay(req, SB_GET, path, SB_TOKEN_PUBLIC, req->jwt, NULL, 0,

@@ -32,7 +32,10 @@ struct sb_light {
 	char	 body[SB_LIGHT_MAX + 1];	/* the envelope, as sentc sent it */
 };
 
-/* Makes the access cache, before the workers fork. Returns 0, or -1. */
+/*
+ * Makes the access cache before the workers fork, in place of any
+ * earlier one (as sb_jwt_cache_init()). Returns 0, or -1 with no cache.
+ */
 int	 sb_access_init(void);
 
 /*

@@ -32,6 +32,7 @@ enum kind {
 	K_COOKIE_KEYS,	/* secret: base64 AES keys, never logged */
 	K_COOKIE_NAME,	/* a cookie name (RFC 6265 token) */
 	K_ORIGINS,	/* exact origins, comma-separated */
+	K_LOG_FORMAT,	/* "text" or "json" */
 	K_IGNORED	/* accepted for compatibility, never used */
 };
 
@@ -95,6 +96,9 @@ static const struct key keys[] = {
 	    OFF(cookie_max_age) },
 	{ "SENTC_BACKEND_ALLOWED_ORIGINS", K_ORIGINS, "", 0, 0,
 	    OFF(allowed_origins) },
+	{ "SENTC_BACKEND_LOG", K_LOG_FORMAT, "text", 0, 0, OFF(log_json) },
+	{ "SENTC_BACKEND_USER", K_STRING, "", 0, 0, OFF(user) },
+	{ "SENTC_BACKEND_READY_TTL", K_LONG, "5", 1, 300, OFF(ready_ttl) },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -357,6 +361,13 @@ convert(struct sb_config *cfg, const struct key *k, const char *v,
 	case K_ORIGINS:
 		cfg->allowed_origins = sb_origins_parse(v, err, errlen);
 		return cfg->allowed_origins == NULL && err[0] != '\0' ? -1 : 0;
+	case K_LOG_FORMAT:
+		if (strcmp(v, "text") != 0 && strcmp(v, "json") != 0) {
+			snprintf(err, errlen, "%s must be text or json", k->name);
+			return -1;
+		}
+		*(bool *)((char *)cfg + k->off) = strcmp(v, "json") == 0;
+		return 0;
 	case K_IGNORED:
 		return 0;
 	}

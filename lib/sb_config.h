@@ -59,6 +59,9 @@ struct sb_config {
 	char			*cookie_name;
 	long			 cookie_max_age;
 	struct sb_origins	*allowed_origins;	/* NULL: none */
+	bool			 log_json;	/* SENTC_BACKEND_LOG=json */
+	char			*user;		/* "" or user[:group] */
+	long			 ready_ttl;	/* seconds a probe is reused */
 };
 
 /* Looks a name up in the environment; getenv(3) in production. */

@@ -12,6 +12,7 @@
 #include "sb_config.h"
 #include "sb_json.h"
 #include "sb_jwt.h"
+#include "sb_stats.h"
 #include "sb_util.h"
 
 #define POINT_LEN	97	/* 0x04 || X || Y on P-384 */
@@ -381,10 +382,10 @@ static struct sb_cache	*cache;
 int
 sb_jwt_cache_init(void)
 {
-	if (cache == NULL && (cache = sb_cache_new(
-	    (size_t)sb_cfg->jwt_cache_size, sizeof(struct sb_jwt_claims))) == NULL)
-		return -1;
-	return 0;
+	sb_cache_free(cache);
+	cache = sb_cache_new((size_t)sb_cfg->jwt_cache_size,
+	    sizeof(struct sb_jwt_claims));
+	return cache == NULL ? -1 : 0;
 }
 
 enum sb_err
@@ -406,10 +407,12 @@ sb_jwt_check(const char *tok, size_t len, unsigned flags,
 	/* A cached token is one whose signature held; its times still count. */
 	if (sb_cache_get(cache, key, now, out, sizeof(*out)) ==
 	    (long)sizeof(*out)) {
+		sb_stats_add(SB_STAT_JWT_HIT, 1);
 		if (out->iat > now + sb_cfg->jwt_leeway)
 			return SB_ERR_JWT_EXPIRED;
 		return SB_OK;
 	}
+	sb_stats_add(SB_STAT_JWT_MISS, 1);
 	rc = sb_jwt_verify(sb_cfg->jwt_keys, tok, len, now, sb_cfg->jwt_leeway,
 	    flags, out);
 	if (rc == SB_OK && out->exp + sb_cfg->jwt_leeway >= now)

@@ -53,7 +53,9 @@ enum sb_err sb_jwt_verify(const struct sb_jwt_keys *keys, const char *tok,
 
 /*
  * Makes the cache of verified tokens that sb_jwt_check() uses, shared by
- * the workers forked after. Returns 0, or -1.
+ * the workers forked after, in place of any earlier one (a reload: the
+ * workers forked before keep theirs). Returns 0, or -1 with no cache, so
+ * that every token is verified.
  */
 int	 sb_jwt_cache_init(void);
 

@@ -1,7 +1,10 @@
+#include <sys/random.h>
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sb_request.h"
 
@@ -41,6 +44,45 @@ sb_req_header(const struct sb_req *req, const char *name, enum sb_err *err)
 		return NULL;
 	}
 	return v;
+}
+
+static uint64_t	 rid_prefix, rid_count;
+
+bool
+sb_req_id_valid(const char *s, size_t len)
+{
+	size_t	 i;
+
+	if (len == 0 || len > SB_RID_MAX)
+		return false;
+	for (i = 0; i < len; i++)
+		if (s[i] <= ' ' || s[i] >= 0x7f || s[i] == '"' || s[i] == '\\')
+			return false;
+	return true;
+}
+
+void
+sb_req_id_seed(void)
+{
+	if (getrandom(&rid_prefix, sizeof(rid_prefix), 0) !=
+	    (ssize_t)sizeof(rid_prefix))
+		rid_prefix = (uint64_t)getpid() << 32 ^ (uint64_t)sb_now_ms();
+	rid_count = 0;
+}
+
+void
+sb_req_id(struct sb_req *req)
+{
+	const char	*v = sb_req_param(req, "HTTP_X_REQUEST_ID");
+	size_t		 len;
+
+	if (v != NULL && sb_req_id_valid(v, len = strnlen(v, SB_RID_MAX + 1))) {
+		memcpy(req->rid, v, len);
+		req->rid[len] = '\0';
+		return;
+	}
+	snprintf(req->rid, sizeof(req->rid), "%016llx%016llx",
+	    (unsigned long long)rid_prefix, (unsigned long long)++rid_count);
 }
 
 static int

@@ -8,6 +8,7 @@
 #ifndef SB_REQUEST_H
 #define SB_REQUEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,7 @@ enum sb_method {
 #define SB_IDS_MAX	4	/* ids one path may hold */
 #define SB_HDRS_MAX	4096	/* extra response header bytes */
 #define SB_HEADER_MAX	8192	/* longest request header value read */
+#define SB_RID_MAX	128	/* longest X-Request-Id taken from a client */
 
 struct sb_route;
 
@@ -42,7 +44,8 @@ struct sb_req {
 	FCGX_Request		*fcgi;
 	const struct sb_route	*route;
 	enum sb_method		 method;
-	size_t			 pattern;	/* which route pattern matched */
+	bool			 matched;	/* a route pattern matched: */
+	size_t			 pattern;	/* which one */
 	char			 id[SB_IDS_MAX][SB_ID_LEN + 1];
 	size_t			 nids;
 	char			*body;		/* NUL-terminated, or NULL */
@@ -58,6 +61,7 @@ struct sb_req {
 	size_t			 hdrslen;
 
 	/* For the request's log line. */
+	char			 rid[SB_RID_MAX + 1];	/* request id */
 	int64_t			 start_ms;
 	long			 upstream_status;
 	int64_t			 upstream_ms;
@@ -93,6 +97,21 @@ int		 sb_req_query(const struct sb_req *, const char *name,
  */
 int		 sb_query_get(const char *qs, const char *name, char *buf,
 		    size_t bufsz);
+
+/*
+ * True if s[0..len) may serve as a request id: 1 to SB_RID_MAX visible
+ * ASCII characters, none of them a quote or a backslash. Pure.
+ */
+bool		 sb_req_id_valid(const char *s, size_t len);
+
+/*
+ * Sets req->rid: the client's X-Request-Id if it is valid, else a fresh
+ * id (32 hex digits: this worker's random prefix and a counter).
+ */
+void		 sb_req_id(struct sb_req *);
+
+/* Draws this worker's random prefix for sb_req_id(): once per worker. */
+void		 sb_req_id_seed(void);
 
 /*
  * Reads the body, at most cap bytes, into req->body. Returns SB_OK or

@@ -21,23 +21,30 @@
 #include "sb_db.h"
 #include "sb_log.h"
 #include "sb_origin.h"
+#include "sb_priv.h"
 #include "sb_response.h"
 #include "sb_serve.h"
+#include "sb_stats.h"
 #include "sb_upstream.h"
 
 #define EX_CONFIG	78
 #define BACKLOG		1024
 #define DRAIN_SECONDS	30	/* then remaining workers are killed */
 #define PATH_MAX_LEN	2048
+#define SLOTS		1024	/* workers alive at once, retiring ones too */
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
 struct worker {
-	pid_t	 pid;
+	pid_t	 pid;		/* 0: a free slot */
 	int64_t	 started_ms;
 	int	 quick_deaths;	/* deaths within a second of start, in a row */
+	bool	 retiring;	/* runs an older config: not replaced */
 };
 
-static volatile sig_atomic_t	 got_term, got_chld, got_alarm;
+static volatile sig_atomic_t	 got_term, got_chld, got_alarm, got_hup;
 static struct sb_config		 config;
+static const char		*cfgpath;	/* NULL: environment only */
+static struct worker		 ws[SLOTS];
 
 static void
 on_signal(int sig)
@@ -46,6 +53,8 @@ on_signal(int sig)
 		got_chld = 1;
 	else if (sig == SIGALRM)
 		got_alarm = 1;
+	else if (sig == SIGHUP)
+		got_hup = 1;
 	else {
 		got_term = 1;
 		FCGX_ShutdownPending();
@@ -100,6 +109,7 @@ route_match(struct sb_req *req)
 		e = sb_path_match(req->route->paths[i].pattern, uri, len, req->id,
 		    &req->nids);
 		if (e == SB_OK) {
+			req->matched = true;
 			req->pattern = i;
 			return 0;
 		}
@@ -121,6 +131,9 @@ serve_one(FCGX_Request *fr, const struct sb_route *route)
 	req.route = route;
 	req.start_ms = sb_now_ms();
 	req.method = method_of(sb_req_param(&req, "REQUEST_METHOD"));
+	sb_req_id(&req);
+	sb_log_request_id(req.rid);
+	sb_reply_header(&req, "X-Request-Id", req.rid);
 
 	cors = !(route->flags & SB_ROUTE_NO_CORS);
 	if (cors)
@@ -140,7 +153,9 @@ serve_one(FCGX_Request *fr, const struct sb_route *route)
 		sb_log(SB_LOG_ERR, "route left the request unanswered");
 		sb_reply_err(&req, SB_ERR_INTERNAL, NULL);
 	}
+	sb_stats_request(req.method, req.status, sb_now_ms() - req.start_ms);
 	sb_log_request(&req);
+	sb_log_request_id(NULL);
 	free(req.body);
 }
 
@@ -160,6 +175,7 @@ worker_main(int fd, const struct sb_route *route, pid_t master)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 
+	sb_req_id_seed();
 	if (sb_upstream_init() == -1)
 		sb_log(SB_LOG_ERR, "upstream client: set-up failed");
 	if (FCGX_InitRequest(&fr, fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0)
@@ -192,6 +208,7 @@ spawn(struct worker *w, int fd, const struct sb_route *route)
 
 	switch ((w->pid = fork())) {
 	case -1:
+		w->pid = 0;
 		sb_log(SB_LOG_ERR, "fork: %s", strerror(errno));
 		return -1;
 	case 0:
@@ -199,24 +216,51 @@ spawn(struct worker *w, int fd, const struct sb_route *route)
 		/* NOTREACHED */
 	default:
 		w->started_ms = sb_now_ms();
+		w->retiring = false;
 		return w->pid;
 	}
 }
 
-/* Reaps dead workers and, unless draining, starts their replacements. */
+/* Workers alive, and how many of them run an older config. */
+static long
+alive(long *retiring)
+{
+	long	 n = 0, r = 0;
+	size_t	 i;
+
+	for (i = 0; i < SLOTS; i++)
+		if (ws[i].pid > 0) {
+			n++;
+			r += ws[i].retiring;
+		}
+	if (retiring != NULL)
+		*retiring = r;
+	return n;
+}
+
+/*
+ * Reaps dead workers. One that ran the current config is replaced unless
+ * the program drains; one that ran an older config is not.
+ */
 static void
-reap(struct worker *ws, long n, int fd, const struct sb_route *route)
+reap(int fd, const struct sb_route *route)
 {
 	pid_t	 pid;
 	int	 st;
-	long	 i;
+	long	 retiring;
+	size_t	 i;
+	bool	 retired = false;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		for (i = 0; i < n && ws[i].pid != pid; i++)
+		for (i = 0; i < SLOTS && ws[i].pid != pid; i++)
 			continue;
-		if (i == n)
+		if (i == SLOTS)
 			continue;
 		ws[i].pid = 0;
+		if (ws[i].retiring) {
+			retired = true;
+			continue;
+		}
 		if (got_term)
 			continue;
 		if (WIFSIGNALED(st))
@@ -225,6 +269,7 @@ reap(struct worker *ws, long n, int fd, const struct sb_route *route)
 		else
 			sb_log(SB_LOG_ERR, "worker %d exited with %d; "
 			    "restarting", (int)pid, WEXITSTATUS(st));
+		sb_stats_add(SB_STAT_RESTARTS, 1);
 		/* A worker that keeps dying at start must not spin. */
 		if (sb_now_ms() - ws[i].started_ms < 1000) {
 			if (++ws[i].quick_deaths > 3)
@@ -233,54 +278,200 @@ reap(struct worker *ws, long n, int fd, const struct sb_route *route)
 			ws[i].quick_deaths = 0;
 		spawn(&ws[i], fd, route);
 	}
+	sb_stats_set(SB_STAT_WORKERS, (uint64_t)alive(&retiring));
+	if (retired && retiring == 0 && !got_term)
+		sb_log(SB_LOG_INFO, "reload complete: every worker runs the "
+		    "new config");
+}
+
+/* Starts sb_cfg->workers workers in free slots. Returns how many. */
+static long
+spawn_all(int fd, const struct sb_route *route)
+{
+	long	 n = 0;
+	size_t	 i;
+
+	for (i = 0; i < SLOTS && n < sb_cfg->workers; i++)
+		if (ws[i].pid == 0) {
+			ws[i].quick_deaths = 0;
+			if (spawn(&ws[i], fd, route) > 0)
+				n++;
+		}
+	sb_stats_set(SB_STAT_WORKERS, (uint64_t)alive(NULL));
+	return n;
+}
+
+/*
+ * Checks that the database of cfg opens (and migrates), for a route
+ * that uses it. Returns 0, or -1 with the reason in err.
+ */
+static int
+db_check(const struct sb_config *cfg, const struct sb_route *route,
+    char *err, size_t errlen)
+{
+	struct sb_db	*db;
+	char		 why[480], shown[256];
+
+	if (!(route->flags & SB_ROUTE_DB))
+		return 0;
+	if (sb_db_open(cfg->db, &db, why, sizeof(why)) != SB_OK) {
+		/* A PostgreSQL URI is shown without its password. */
+		sb_db_spec_display(cfg->db, shown, sizeof(shown));
+		snprintf(err, errlen, "SENTC_BACKEND_DB %s: %s", shown, why);
+		return -1;
+	}
+	sb_db_close(db);
+	return 0;
+}
+
+/*
+ * db_check() as the user the program is to become: in a child that
+ * becomes that user first, when priv changes the user, so that a
+ * database file is made by the user who is to write it. Returns 0, or -1
+ * once the reason is logged.
+ */
+static int
+db_check_as(const struct sb_priv *priv, const struct sb_route *route)
+{
+	char	 err[768];
+	pid_t	 pid;
+	int	 st;
+
+	if (!priv->change) {
+		if (db_check(&config, route, err, sizeof(err)) == 0)
+			return 0;
+		sb_log(SB_LOG_ERR, "config: %s", err);
+		return -1;
+	}
+	if ((pid = fork()) == -1) {
+		sb_log(SB_LOG_ERR, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		if (sb_priv_drop(priv, err, sizeof(err)) == -1 ||
+		    db_check(&config, route, err, sizeof(err)) == -1) {
+			sb_log(SB_LOG_ERR, "config: %s", err);
+			_exit(1);
+		}
+		_exit(0);
+	}
+	while (waitpid(pid, &st, 0) == -1)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/*
+ * SIGHUP: reads the config again. If it loads and checks, new workers
+ * start with it, and the workers of the old one finish the request at
+ * hand and exit: the socket stays open throughout, so no request is
+ * refused or dropped. The caches are made anew, so that nothing verified
+ * or learnt under the old config (a JWT key since removed, say) is
+ * taken for true under the new one. If it does not load, the program
+ * keeps serving with the old one and logs why.
+ */
+static void
+reload(int fd, const struct sb_route *route)
+{
+	struct sb_config next;
+	char		 err[768];
+	long		 old = 0, n, i;
+	int		 rc;
+
+	sb_log(SB_LOG_INFO, "SIGHUP: reading the config again");
+	rc = sb_config_load(&next, cfgpath, err, sizeof(err));
+	if (rc == 0 && strcmp(next.socket_dir, config.socket_dir) != 0) {
+		snprintf(err, sizeof(err), "SENTC_BACKEND_SOCKET_DIR changes "
+		    "only with a restart");
+		rc = -1;
+	}
+	if (rc == 0 && strcmp(next.user, config.user) != 0) {
+		snprintf(err, sizeof(err), "SENTC_BACKEND_USER changes only "
+		    "with a restart");
+		rc = -1;
+	}
+	if (rc == 0)
+		rc = db_check(&next, route, err, sizeof(err));
+	if (rc == 0 && alive(NULL) + next.workers > SLOTS) {
+		snprintf(err, sizeof(err), "too many workers of earlier "
+		    "configs are still finishing; try again");
+		rc = -1;
+	}
+	if (rc == -1) {
+		sb_log(SB_LOG_ERR, "reload: %s; still serving with the config "
+		    "loaded before", err);
+		sb_config_free(&next);
+		sb_stats_add(SB_STAT_RELOAD_FAILS, 1);
+		return;
+	}
+
+	sb_config_free(&config);
+	config = next;
+	sb_log_json(config.log_json);
+	if (sb_jwt_cache_init() == -1 || sb_access_init() == -1 ||
+	    sb_upstream_probe_init() == -1)
+		sb_log(SB_LOG_ERR, "reload: out of memory for the caches: "
+		    "they are off until a restart");
+	for (i = 0; i < SLOTS; i++)
+		if (ws[i].pid > 0) {
+			ws[i].retiring = true;
+			old++;
+		}
+	n = spawn_all(fd, route);
+	for (i = 0; i < SLOTS; i++)
+		if (ws[i].pid > 0 && ws[i].retiring)
+			kill(ws[i].pid, SIGTERM);
+	sb_stats_add(SB_STAT_RELOADS, 1);
+	sb_log(SB_LOG_INFO, "config reloaded: %ld new workers; %ld old ones "
+	    "finish their requests and exit", n, old);
+	if (old == 0)
+		sb_log(SB_LOG_INFO, "reload complete: every worker runs the "
+		    "new config");
 }
 
 static int
 supervise(int fd, const struct sb_route *route)
 {
-	static const int sigs[] = { SIGTERM, SIGINT, SIGCHLD, SIGALRM };
-	struct worker	*ws;
+	static const int sigs[] = { SIGTERM, SIGINT, SIGCHLD, SIGALRM, SIGHUP };
 	sigset_t	 block, old;
-	long		 i, n = sb_cfg->workers, alive;
+	size_t		 i;
 
-	if ((ws = calloc((size_t)n, sizeof(*ws))) == NULL)
-		return 1;
 	sigemptyset(&block);
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < NELEM(sigs); i++)
 		sigaddset(&block, sigs[i]);
 	sigprocmask(SIG_BLOCK, &block, &old);
-	handle_signals(sigs, 4);
-	signal(SIGHUP, SIG_IGN);
+	handle_signals(sigs, NELEM(sigs));
 	signal(SIGPIPE, SIG_IGN);
 
-	for (i = 0; i < n; i++)
-		spawn(&ws[i], fd, route);
-	sb_log(SB_LOG_INFO, "serving with %ld workers", n);
+	sb_log(SB_LOG_INFO, "serving with %ld workers",
+	    spawn_all(fd, route));
 	while (!got_term) {
 		sigsuspend(&old);
 		if (got_chld) {
 			got_chld = 0;
-			reap(ws, n, fd, route);
+			reap(fd, route);
+		}
+		if (got_hup && !got_term) {
+			got_hup = 0;
+			reload(fd, route);
 		}
 	}
 
 	/* Drain: workers finish the request at hand, then exit. */
-	for (i = 0; i < n; i++)
+	for (i = 0; i < SLOTS; i++)
 		if (ws[i].pid > 0)
 			kill(ws[i].pid, SIGTERM);
 	alarm(DRAIN_SECONDS);
 	for (;;) {
-		reap(ws, n, fd, route);
-		for (alive = 0, i = 0; i < n; i++)
-			alive += ws[i].pid > 0;
-		if (alive == 0 || got_alarm)
+		reap(fd, route);
+		if (alive(NULL) == 0 || got_alarm)
 			break;
 		sigsuspend(&old);
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < SLOTS; i++)
 		if (ws[i].pid > 0)
 			kill(ws[i].pid, SIGKILL);
-	free(ws);
+	sb_stats_set(SB_STAT_WORKERS, 0);
 	return 0;
 }
 
@@ -373,6 +564,47 @@ bind_tcp(const char *spec)
 	return fd;
 }
 
+size_t
+sb_program_list(const char *p, char names[][SB_NAME_MAX + 1], size_t max)
+{
+	const char	*name;
+	size_t		 len, n = 0;
+
+	while (n < max) {
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		for (name = p; *p != '\0' && *p != ' '; p++)
+			continue;
+		if ((len = (size_t)(p - name)) > SB_NAME_MAX)
+			continue;
+		memcpy(names[n], name, len);
+		names[n++][len] = '\0';
+	}
+	return n;
+}
+
+bool
+sb_program_up(const char *name)
+{
+	struct sockaddr_un sun;
+	int		 fd, n;
+	bool		 up;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	n = snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s.sock",
+	    sb_cfg->socket_dir, name);
+	if (n < 0 || (size_t)n >= sizeof(sun.sun_path))
+		return false;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return false;
+	up = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	close(fd);
+	return up;
+}
+
 static void
 usage(const char *name)
 {
@@ -383,13 +615,16 @@ usage(const char *name)
 int
 sb_main(int argc, char *argv[], const struct sb_route *route)
 {
-	const char	*cfgpath = getenv("SENTC_CONFIG"), *sock = NULL;
-	char		 err[512], path[512];
-	struct sb_db	*db;
+	const char	*sock = NULL;
+	char		 err[768], path[512];
+	struct sb_priv	 priv;
 	long		 mode = 0660;
-	int		 c, fd, check = 0, bound = 0, rc;
+	int		 c, fd, check = 0, bound = 0, rc = EX_CONFIG;
 
 	sb_log_init(route->name);
+	/* A SIGHUP before the workers run must not end the program. */
+	signal(SIGHUP, SIG_IGN);
+	cfgpath = getenv("SENTC_CONFIG");
 	while ((c = getopt(argc, argv, "c:s:m:t")) != -1)
 		switch (c) {
 		case 'c':
@@ -421,22 +656,33 @@ sb_main(int argc, char *argv[], const struct sb_route *route)
 		return EX_CONFIG;
 	}
 	sb_cfg = &config;
-	if (route->flags & SB_ROUTE_DB) {
-		if (sb_db_open(config.db, &db, err, sizeof(err)) != SB_OK) {
-			sb_db_spec_display(config.db, path, sizeof(path));
-			sb_log(SB_LOG_ERR, "config: SENTC_BACKEND_DB %s: %s",
-			    path, err);
-			sb_config_free(&config);
-			return EX_CONFIG;
-		}
-		sb_db_close(db);
+	sb_log_json(config.log_json);
+	if (sb_priv_resolve(config.user, !check, &priv, err,
+	    sizeof(err)) == -1) {
+		sb_log(SB_LOG_ERR, "config: %s", err);
+		sb_config_free(&config);
+		return EX_CONFIG;
 	}
 	if (check) {
-		sb_log(SB_LOG_INFO, "config is valid");
+		/* The database as the user who will open it. */
+		if (sb_priv_drop(&priv, err, sizeof(err)) == -1 ||
+		    db_check(&config, route, err, sizeof(err)) == -1)
+			sb_log(SB_LOG_ERR, "config: %s", err);
+		else {
+			sb_log(SB_LOG_INFO, "config is valid");
+			rc = 0;
+		}
 		sb_config_free(&config);
-		return 0;
+		return rc;
 	}
 
+	/* The database first: a socket that accepts is one that serves. */
+	if (db_check_as(&priv, route) == -1) {
+		sb_config_free(&config);
+		return EX_CONFIG;
+	}
+
+	/* What needs root: the socket, the metrics file. */
 	if ((fd = inherited_socket()) == -2) {
 		sb_log(SB_LOG_ERR, "LISTEN_FDS: fd 3 is not a listening socket");
 		sb_config_free(&config);
@@ -455,18 +701,40 @@ sb_main(int argc, char *argv[], const struct sb_route *route)
 			return 1;
 		}
 		bound = sock[0] == '/' || strchr(sock, ':') == NULL;
+		if (bound && priv.change &&
+		    chown(sock, priv.uid, priv.gid) == -1) {
+			sb_log(SB_LOG_ERR, "socket %s: %s", sock,
+			    strerror(errno));
+			rc = 1;
+			goto out;
+		}
+	}
+	if (sb_stats_open(config.socket_dir, route->name, priv.uid,
+	    priv.gid) == -1) {
+		sb_log(SB_LOG_ERR, "metrics: out of memory");
+		rc = 1;
+		goto out;
+	}
+
+	/* From here on, as the user the config names. */
+	if (sb_priv_drop(&priv, err, sizeof(err)) == -1) {
+		sb_log(SB_LOG_ERR, "%s", err);
+		rc = 1;
+		goto out;
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
 	    FCGX_Init() != 0 || sb_jwt_cache_init() == -1 ||
-	    sb_access_init() == -1) {
+	    sb_access_init() == -1 || sb_upstream_probe_init() == -1) {
 		sb_log(SB_LOG_ERR, "library set-up failed");
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	rc = supervise(fd, route);
-	if (bound)
-		unlink(sock);
 	sb_log(SB_LOG_INFO, "stopped");
 	curl_global_cleanup();
+out:
+	if (bound)
+		unlink(sock);
 	sb_config_free(&config);
 	return rc;
 }

@@ -10,6 +10,9 @@
 #ifndef SB_SERVE_H
 #define SB_SERVE_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "sb_request.h"
 
 #define SB_PATTERNS_MAX	8
@@ -36,6 +39,24 @@ struct sb_route {
 	/* Answers the request; anything it leaves unanswered is a 500. */
 	void		(*handle)(struct sb_req *);
 };
+
+/* The longest program name, and the most programs one list may hold. */
+#define SB_NAME_MAX	63
+#define SB_PROGRAMS_MAX	64
+
+/*
+ * Splits list, names separated by spaces (such as SB_PROGRAMS, the names
+ * of the programs that the Makefile builds), into names. Returns how
+ * many, at most max; a longer name is skipped.
+ */
+size_t	 sb_program_list(const char *list, char names[][SB_NAME_MAX + 1],
+	    size_t max);
+
+/*
+ * True if something accepts connections on the socket of the program
+ * name, SENTC_BACKEND_SOCKET_DIR/name.sock.
+ */
+bool	 sb_program_up(const char *name);
 
 /*
  * Runs the program: options -c config file (default $SENTC_CONFIG),

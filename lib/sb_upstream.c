@@ -4,9 +4,11 @@
 
 #include <curl/curl.h>
 
+#include "sb_cache.h"
 #include "sb_json.h"
 #include "sb_log.h"
 #include "sb_response.h"
+#include "sb_stats.h"
 #include "sb_upstream.h"
 #include "sb_util.h"
 
@@ -17,6 +19,13 @@ static CURL		*curl;
 static char		 base[URL_MAX];
 static char		*token_hdr[SB_TOKEN__MAX];
 static long		 connects;
+static struct sb_cache	*probes;
+
+/* A probe's answer, shared through the cache until until_ms. */
+struct probe {
+	int64_t		 until_ms;	/* CLOCK_MONOTONIC: the same for all */
+	enum sb_err	 e;
+};
 
 struct buf {
 	char	*p;
@@ -125,6 +134,55 @@ sb_upstream_cleanup(void)
 	}
 }
 
+int
+sb_upstream_probe_init(void)
+{
+	sb_cache_free(probes);
+	probes = sb_cache_new(1, sizeof(struct probe));
+	return probes == NULL ? -1 : 0;
+}
+
+enum sb_err
+sb_upstream_reachable(void)
+{
+	const char	*parts[1] = { sb_cfg->api_url };
+	unsigned char	 key[SB_CACHE_KEY];
+	struct probe	 p;
+	CURL		*c;
+	CURLcode	 cc;
+	int64_t		 now = sb_now_ms();
+
+	sb_cache_key(key, parts, 1);
+	if (sb_cache_get(probes, key, sb_now(), &p, sizeof(p)) ==
+	    (long)sizeof(p) && p.until_ms > now)
+		return p.e;
+	if ((c = curl_easy_init()) == NULL)
+		return SB_ERR_UPSTREAM_DOWN;
+	curl_easy_setopt(c, CURLOPT_URL, sb_cfg->api_url);
+	curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (sb_cfg->ca_file[0] != '\0')
+		curl_easy_setopt(c, CURLOPT_CAINFO, sb_cfg->ca_file);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+	    sb_cfg->upstream_connect_timeout_ms);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
+	    sb_cfg->upstream_connect_timeout_ms);
+	cc = curl_easy_perform(c);
+	curl_easy_cleanup(c);
+	p.e = cc == CURLE_OK ? SB_OK : cc == CURLE_OPERATION_TIMEDOUT ?
+	    SB_ERR_UPSTREAM_TIMEOUT : SB_ERR_UPSTREAM_DOWN;
+	if (p.e != SB_OK)
+		sb_log(SB_LOG_WARN, "ready: the sentc API cannot be reached: "
+		    "%s", curl_easy_strerror(cc));
+	p.until_ms = sb_now_ms() + sb_cfg->ready_ttl * 1000;
+	sb_cache_put(probes, key, 0, &p, sizeof(p),
+	    sb_now() + sb_cfg->ready_ttl + 1);
+	return p.e;
+}
+
 long
 sb_upstream_connects(void)
 {
@@ -199,6 +257,7 @@ sb_upstream(struct sb_req *req, enum sb_method method, const char *path,
 	struct buf		 b = { .max = (size_t)sb_cfg->upstream_max_response };
 	char			 url[URL_MAX], auth[AUTH_MAX];
 	long			 sent = 0;
+	char			 rid[SB_RID_MAX + 16];
 	int64_t			 t0;
 	CURLcode		 cc;
 	enum sb_err		 rc;
@@ -223,6 +282,11 @@ sb_upstream(struct sb_req *req, enum sb_method method, const char *path,
 	}
 	if (h != NULL && body != NULL)
 		h = curl_slist_append(hdrs, "Content-Type: application/json");
+	/* The request id, so that sentc's side of a request can be found. */
+	if (h != NULL && req != NULL && req->rid[0] != '\0') {
+		snprintf(rid, sizeof(rid), "X-Request-Id: %s", req->rid);
+		h = curl_slist_append(hdrs, rid);
+	}
 	if (h != NULL)
 		h = curl_slist_append(hdrs, "Expect:");
 	if (h == NULL) {
@@ -262,24 +326,22 @@ sb_upstream(struct sb_req *req, enum sb_method method, const char *path,
 	}
 	res->body = b.p;
 	res->len = b.len;
-	if ((rc = map_curl(cc, &b)) != SB_OK) {
+	if ((rc = map_curl(cc, &b)) != SB_OK)
 		sb_log(SB_LOG_WARN, "upstream %s %s: %s",
 		    sb_method_names[method], path, curl_easy_strerror(cc));
-		return rc;
-	}
-	if (res->body == NULL ||
-	    (rc = sb_envelope_parse(res->body, res->len, res)) != SB_OK) {
+	else if (res->body == NULL ||
+	    sb_envelope_parse(res->body, res->len, res) != SB_OK) {
 		sb_log(SB_LOG_WARN, "upstream %s %s: HTTP %ld without a sentc "
 		    "envelope", sb_method_names[method], path, res->status);
-		return SB_ERR_UPSTREAM_BAD;
-	}
-	/* A server error is a fault of the gateway's peer, not an answer. */
-	if (res->status >= 500) {
+		rc = SB_ERR_UPSTREAM_BAD;
+	} else if (res->status >= 500) {
+		/* A server error is a fault of the gateway's peer. */
 		sb_log(SB_LOG_WARN, "upstream %s %s: HTTP %ld, err_code %ld",
 		    sb_method_names[method], path, res->status, res->err_code);
-		return SB_ERR_UPSTREAM_ERROR;
+		rc = SB_ERR_UPSTREAM_ERROR;
 	}
-	return SB_OK;
+	sb_stats_upstream(rc, sb_now_ms() - t0);
+	return rc;
 }
 
 int

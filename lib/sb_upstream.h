@@ -87,6 +87,23 @@ enum sb_err	 sb_envelope_parse(const char *body, size_t len,
 
 void		 sb_upstream_res_free(struct sb_upstream_res *);
 
+/*
+ * Makes the cache that sb_upstream_reachable() shares between the
+ * program's workers, before they fork (again after a reload). Returns 0,
+ * or -1 with no cache: every call then probes.
+ */
+int		 sb_upstream_probe_init(void);
+
+/*
+ * Can the sentc API be reached? A TCP connection to the host of
+ * SENTC_API_URL, with the TLS handshake for https, within
+ * SENTC_BACKEND_UPSTREAM_CONNECT_TIMEOUT_MS; no HTTP request is sent, so
+ * no sentc call is spent. The answer is reused by every worker of the
+ * program for SENTC_BACKEND_READY_TTL seconds. Returns SB_OK,
+ * SB_ERR_UPSTREAM_DOWN or SB_ERR_UPSTREAM_TIMEOUT.
+ */
+enum sb_err	 sb_upstream_reachable(void);
+
 /* Upstream TCP connections this worker opened, for tests and metrics. */
 long		 sb_upstream_connects(void);
 

@@ -197,6 +197,19 @@ for (const front of ['nginx', 'apache']) {
       assert.deepEqual(up.map((x) => [x.method, x.path, x.token]), [['PUT', paths[0], 'secret']]);
     });
 
+    it('serves the metrics and readiness: the metrics to loopback only', async () => {
+      const m = await request(port, 'GET', '/backend/metrics');
+      assert.equal(m.status, 200, m.text);
+      assert.equal(m.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
+      assert.match(m.text, /^sentc_backend_up\{program="register"\} 1$/m);
+      envelope(await request(port, 'GET', '/backend/metrics', { localAddress: '127.0.0.2' }), 403, 20036);
+      const refused = await request(port, 'GET', '/backend/metrics', { localAddress: '127.0.0.2' });
+      assert.equal(refused.json.err_msg, 'The metrics are not served to this address');
+      const r = await request(port, 'GET', '/backend/ready', { localAddress: '127.0.0.2' });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.result.upstream, true);
+    });
+
     it('lets the programs answer CORS preflights for their methods, and sentc those for its own', async () => {
       const origin = stack.base;
       const routes = [
@@ -249,12 +262,13 @@ describe('apache/sentc-backend.conf', () => {
 
 describe('a program that is down', () => {
   it('gives the 503 envelope through both fronts', async () => {
-    const pidFile = path.join(stack.dir, 'pids', 'register-device');
-    const pid = Number(fs.readFileSync(pidFile, 'utf8'));
-    process.kill(pid, 'SIGTERM');
-    for (let i = 0; i < 200; i++) {
-      try { process.kill(pid, 0); } catch { break; }
-      await new Promise((r) => { setTimeout(r, 25); });
+    for (const name of ['register-device', 'metrics']) {
+      const pid = Number(fs.readFileSync(path.join(stack.dir, 'pids', name), 'utf8'));
+      process.kill(pid, 'SIGTERM');
+      for (let i = 0; i < 200; i++) {
+        try { process.kill(pid, 0); } catch { break; }
+        await new Promise((r) => { setTimeout(r, 25); });
+      }
     }
     for (const port of [stack.port, apache.port]) {
       const r = await request(port, 'POST', '/api/v1/user/prepare_register_device', {
@@ -262,6 +276,10 @@ describe('a program that is down', () => {
       });
       assert.equal(r.status, 503, r.text);
       assert.deepEqual(r.json, { status: false, err_msg: 'The backend is not ready', err_code: 20026 });
+      // The metrics location, with its own access rule, keeps the error documents.
+      const m = await request(port, 'GET', '/backend/metrics');
+      assert.equal(m.status, 503, m.text);
+      assert.deepEqual(m.json, { status: false, err_msg: 'The backend is not ready', err_code: 20026 });
     }
   });
 });

@@ -247,6 +247,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    cfg.cookie_name);
 	FUZZ_CHECK(cfg.cookie_max_age >= 60 && cfg.cookie_max_age <= 34560000,
 	    "cookie max age");
+	FUZZ_CHECK(string_ok(cfg.user), "user");
+	FUZZ_CHECK(cfg.ready_ttl >= 1 && cfg.ready_ttl <= 300, "ready ttl");
 
 	/* Written out as a file (another key), parsed again: the same. */
 	out = p = malloc(16 * VALUE_MAX);
@@ -279,6 +281,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    cfg.register_device_token == SB_TOKEN_SECRET ? "secret" : "public");
 	S("SENTC_BACKEND_COOKIE_NAME", cfg.cookie_name);
 	L("SENTC_BACKEND_COOKIE_MAX_AGE", cfg.cookie_max_age);
+	S("SENTC_BACKEND_LOG", cfg.log_json ? "json" : "text");
+	S("SENTC_BACKEND_USER", cfg.user);
+	L("SENTC_BACKEND_READY_TTL", cfg.ready_ttl);
 #undef S
 #undef L
 	rc = sb_config_parse(&again, out, (size_t)(p - out), no_env, err2,
@@ -291,8 +296,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    strcmp(again.db, cfg.db) == 0 &&
 	    strcmp(again.socket_dir, cfg.socket_dir) == 0 &&
 	    strcmp(again.ca_file, cfg.ca_file) == 0 &&
-	    strcmp(again.cookie_name, cfg.cookie_name) == 0,
-	    "a string differs");
+	    strcmp(again.cookie_name, cfg.cookie_name) == 0 &&
+	    strcmp(again.user, cfg.user) == 0, "a string differs");
 	FUZZ_CHECK(again.workers == cfg.workers &&
 	    again.upstream_timeout_ms == cfg.upstream_timeout_ms &&
 	    again.upstream_connect_timeout_ms ==
@@ -307,7 +312,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    again.max_group_data == cfg.max_group_data &&
 	    again.max_item == cfg.max_item &&
 	    again.register_device_token == cfg.register_device_token &&
-	    again.cookie_max_age == cfg.cookie_max_age, "a number differs");
+	    again.cookie_max_age == cfg.cookie_max_age &&
+	    again.log_json == cfg.log_json &&
+	    again.ready_ttl == cfg.ready_ttl, "a number differs");
 	sb_config_free(&again);
 	free(out);
 	sb_config_free(&cfg);

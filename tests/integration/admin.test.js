@@ -67,7 +67,7 @@ function from(localAddress, port, method, urlPath, headers = {}, body) {
 }
 
 /* Lines the admin program logged for requests it answered. */
-const adminLines = (s) => s.log().split('\n').filter((l) => /^admin\[\d+\] request:/.test(l)).length;
+const adminLines = (s) => s.logRecords('admin').filter((r) => r.msg === 'request').length;
 
 describe('admin routes', () => {
   let s; let token; let admin;
@@ -502,7 +502,10 @@ describe('admin routes opened to another network, as the README shows', () => {
     // The README's edit, with 127.0.0.2/31 standing in for a private range.
     const conf = path.join(s.dir, 'sentc-backend.conf');
     const text = fs.readFileSync(conf, 'utf8');
-    assert.equal(text.split('deny all;').length, 2, 'one deny line, in the admin location');
+    // Two deny lines: the admin location's first, then the metrics location's.
+    assert.equal(text.split('deny all;').length, 3, 'a deny line in the admin and the metrics locations');
+    assert.ok(text.indexOf('deny all;') > text.indexOf('location ~ ^/api/v1/(user/forced/'), 'the first is the admin location\'s');
+    assert.ok(text.indexOf('deny all;') < text.indexOf('location = /backend/metrics'));
     fs.writeFileSync(conf, text.replace('deny all;', 'allow 127.0.0.2/31;\n\tdeny all;'));
     const master = fs.readFileSync(path.join(s.dir, 'nginx.pid'), 'utf8').trim();
     const workers = () => execFileSync('pgrep', ['-P', master], { encoding: 'utf8' }).trim().split('\n').map(Number);

@@ -19,6 +19,14 @@ const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 
 const TOP = path.resolve(__dirname, '../..');
+
+/*
+ * The programs refuse to serve as root unless SENTC_BACKEND_USER says
+ * root. The tests run as root on the test machine and tell them so (for
+ * the stack and every program a test starts itself), unless a test asks
+ * for another user (privileges.test.js).
+ */
+if (process.getuid() === 0 && process.env.SENTC_BACKEND_USER === undefined) process.env.SENTC_BACKEND_USER = 'root';
 const BUILD = process.env.SB_BUILD || 'build';
 /* How much slower than usual the programs run (valgrind: 5). */
 const SLOW = Number(process.env.SB_SLOW || 1);
@@ -110,6 +118,37 @@ function children(pid) {
     if (e.status === 1) return [];
     throw e;
   }
+}
+
+/*
+ * One line of backend.log as a record, whichever the format (text or
+ * SENTC_BACKEND_LOG=json): {program, pid, level, msg, request_id, ...};
+ * a request's line has msg "request" and the request's fields. JSON
+ * lines are checked for the members every line has.
+ */
+function parseLogLine(line) {
+  if (line.startsWith('{')) {
+    const r = JSON.parse(line);
+    for (const k of ['time', 'program', 'pid', 'level', 'msg', 'request_id'])
+      assert.ok(k in r, `log line without ${k}: ${line}`);
+    assert.match(r.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, line);
+    return r;
+  }
+  const m = /^([\w-]+)\[(\d+)\] (\w+): (.*)$/.exec(line);
+  assert.ok(m, `not a log line: ${line}`);
+  const [, program, pid, level, rest] = m;
+  if (level !== 'request') {
+    const rid = / rid=(\S+)$/.exec(rest);
+    return { program, pid: Number(pid), level, msg: rid ? rest.slice(0, rid.index) : rest, request_id: rid ? rid[1] : null };
+  }
+  const f = Object.fromEntries(rest.split(' ').map((kv) => kv.split(/=(.*)/s).slice(0, 2)));
+  const orNull = (v) => (v === '-' ? null : v);
+  return {
+    program, pid: Number(pid), level: 'info', msg: 'request', request_id: f.rid, route: orNull(f.route),
+    method: f.method, status: Number(f.status), err_code: Number(f.err), ms: Number(f.ms),
+    upstream_status: f.upstream_status === '0' ? null : Number(f.upstream_status),
+    upstream_ms: Number(f.upstream_ms), user: orNull(f.user),
+  };
 }
 
 /* The claims of a JWT, unverified. */
@@ -318,6 +357,12 @@ class Stack {
     return fs.readFileSync(path.join(this.dir, 'backend.log'), 'utf8');
   }
 
+  /* backend.log as records (see parseLogLine); program: only its lines. */
+  logRecords(program) {
+    return this.log().split('\n').filter(Boolean).map(parseLogLine)
+      .filter((r) => program === undefined || r.program === program);
+  }
+
   /* A program's workers (the master's children); [] while there are none. */
   pids(name) {
     return children(fs.readFileSync(path.join(this.dir, 'pids', name), 'utf8').trim());
@@ -385,6 +430,59 @@ class Stack {
     assert.fail(`${name} did not start again: ${this.log().split('\n').slice(-5).join('\n')}`);
   }
 
+  /*
+   * Edits the config file the programs read: each key of changes set to
+   * its value (a line replaced, or added), or removed if the value is
+   * null. Takes effect on reload() (or a restart).
+   */
+  setConfig(changes) {
+    const file = fs.readFileSync(path.join(this.dir, 'config.path'), 'utf8').trim();
+    let lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+    for (const [k, v] of Object.entries(changes)) {
+      lines = lines.filter((l) => !new RegExp(`^\\s*(export\\s+)?${k}=`).test(l));
+      if (v !== null) lines.push(`${k}=${v}`);
+    }
+    fs.writeFileSync(file, `${lines.join('\n')}\n`);
+    this.config = readEnv(file);
+  }
+
+  /* The master's pid of program name. */
+  master(name) {
+    return Number(fs.readFileSync(path.join(this.dir, 'pids', name), 'utf8'));
+  }
+
+  /*
+   * Sends SIGHUP to the masters of names (default: every program) and
+   * waits until each has either finished the reload (its old workers
+   * gone) or refused it. Returns { name: 'complete' | 'refused' }.
+   */
+  async reload(names = fs.readdirSync(path.join(TOP, BUILD, 'bin'))) {
+    const outcome = (name) => {
+      let done = 0;
+      let refused = 0;
+      for (const r of this.logRecords(name)) {
+        if (/^reload complete/.test(r.msg)) done++;
+        if (/^reload: .*; still serving with the config loaded before$/.test(r.msg)) refused++;
+      }
+      return { done, refused };
+    };
+    const before = Object.fromEntries(names.map((n) => [n, outcome(n)]));
+    for (const n of names) process.kill(this.master(n), 'SIGHUP');
+    const result = {};
+    for (let i = 0; i < 800 * SLOW && Object.keys(result).length < names.length; i++) {
+      for (const n of names) {
+        if (result[n]) continue;
+        const now = outcome(n);
+        if (now.done > before[n].done) result[n] = 'complete';
+        else if (now.refused > before[n].refused) result[n] = 'refused';
+      }
+      if (Object.keys(result).length < names.length) await sleep(25);
+    }
+    assert.equal(Object.keys(result).length, names.length,
+      `no reload outcome from ${names.filter((n) => !result[n]).join(', ')}`);
+    return result;
+  }
+
   stop() {
     execFileSync(path.join(TOP, 'nginx/stack'), ['stop'], { env: { ...process.env, RUN_DIR: this.dir } });
     const log = this.log();
@@ -393,6 +491,12 @@ class Stack {
     if (this.pgdb) {
       assert.ok(!log.includes(PG.password), "the database password in backend.log");
       if (!process.env.SB_KEEP) psql('postgres', `DROP DATABASE ${this.pgdb} WITH (FORCE)`);
+    }
+    // Every line is a log line of the format asked for.
+    const json = (this.env.SENTC_BACKEND_LOG || process.env.SENTC_BACKEND_LOG) === 'json';
+    for (const line of log.split('\n').filter(Boolean)) {
+      assert.equal(line.startsWith('{'), json, `a ${json ? 'text' : 'JSON'} line in a ${json ? 'JSON' : 'text'} log: ${line}`);
+      parseLogLine(line);
     }
     if (!process.env.SB_KEEP) fs.rmSync(this.dir, { recursive: true, force: true });
   }
@@ -404,6 +508,8 @@ class Stack {
  */
 async function start(env = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-test-'));
+  // Programs that run as another user (SENTC_BACKEND_USER) pass through it.
+  fs.chmodSync(dir, 0o711);
   const port = await freePort();
   let pgdb = null;
   const extra = {};
@@ -419,4 +525,4 @@ async function start(env = {}) {
   return new Stack(dir, port, { ...extra, ...env }, pgdb);
 }
 
-module.exports = { start, readEnv, forge, claims, sleep, waitFor, pgUri, psql, PG, TOP, BUILD, SLOW };
+module.exports = { start, readEnv, forge, claims, sleep, waitFor, parseLogLine, pgUri, psql, PG, TOP, BUILD, SLOW };

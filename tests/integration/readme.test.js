@@ -66,13 +66,18 @@ describe('README', () => {
     const outputs = out.split(/^@@ \d+\n/m).slice(1);
     assert.equal(outputs.length, examples.length, 'every block ran');
     examples.forEach((b, i) => {
-      const want = b.split('\n').filter((l) => /^# (\{|eyJ)/.test(l)).map((l) => l.slice(2));
+      const want = b.split('\n').filter((l) => /^# (\{|eyJ|sentc_backend_)/.test(l)).map((l) => l.slice(2));
       const got = outputs[i].split('\n').filter((l) => l !== '');
       const where = `example ${i + 1} (${b.split('\n')[0].slice(0, 60)})`;
       assert.equal(got.length, want.length, `${where}: one shown answer per answer\n${outputs[i]}`);
       want.forEach((w, j) => {
         if (w.startsWith('eyJ')) { // a JWT, shown by its first characters
           assert.match(got[j], /^eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+$/, where);
+          return;
+        }
+        if (w.startsWith('sentc_backend_')) { // a Prometheus sample; "…" is any value
+          const re = w.split('…').map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('\\S+');
+          assert.match(got[j], new RegExp(`^${re}$`), where);
           return;
         }
         let actual;

@@ -68,8 +68,9 @@ function rawRequest(method, urlPath, headers, body) {
   });
 }
 
-async function request(method, urlPath, { token, jwt, auth, body, raw } = {}) {
+async function request(method, urlPath, { token, jwt, auth, body, raw, rid } = {}) {
   const headers = {};
+  if (rid) headers['x-request-id'] = rid;
   if (token) headers['x-sentc-app-token'] = token;
   if (jwt) headers.authorization = `Bearer ${jwt}`;
   if (auth) headers.authorization = auth;
@@ -424,7 +425,7 @@ test('faults: 5xx, garbage, close, delay, prefix, count and rate', async () => {
 test('request log records every /api request in order, with token kind, auth and body', async () => {
   const s = await registerWithSession('lena');
   await control('DELETE', 'log');
-  await api('POST', '/group', { token: PUBLIC, jwt: s.jwt, body: { a: 1 } });
+  await api('POST', '/group', { token: PUBLIC, jwt: s.jwt, body: { a: 1 }, rid: 'req-42' });
   await api('POST', '/register', { token: 'bogus', raw: 'plain text' });
   await api('GET', '/nothing');
   await api('DELETE', `/user/forced/delete/${s.user_id}`, { token: SECRET });
@@ -441,6 +442,8 @@ test('request log records every /api request in order, with token kind, auth and
   assert.equal(requests[1].body, 'plain text');
   assert.equal(requests[2].body, null);
   assert.equal(requests[2].auth, null);
+  assert.equal(requests[0].request_id, 'req-42');
+  assert.equal(requests[1].request_id, null);
   assert.ok(requests[1].seq > requests[0].seq);
   assert.equal(typeof requests[0].time_ms, 'number');
 });

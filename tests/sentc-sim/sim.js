@@ -562,6 +562,7 @@ function recordRequest(ctx) {
     token: ctx.tokenKind,
     auth: auth === undefined ? null : (auth.startsWith(BEARER) ? auth.slice(BEARER.length) : auth),
     body: ctx.body.isJson ? ctx.body.json : (ctx.body.raw === '' ? null : ctx.body.raw),
+    request_id: ctx.requestId === undefined ? null : ctx.requestId,
     time_ms: Date.now(),
   });
   // Trim in batches so that a push stays cheap.
@@ -868,6 +869,7 @@ async function handleApi(req, res, path) {
     body,
     tokenKind: tokenKindOf(token),
     authorization: req.headers.authorization,
+    requestId: req.headers['x-request-id'],
   };
   recordRequest(ctx);
 

@@ -353,6 +353,9 @@ test_bad_values(void **state)
 		{ "SENTC_BACKEND_ALLOWED_ORIGINS", "https://app.example.com/" },
 		{ "SENTC_BACKEND_ALLOWED_ORIGINS", "app.example.com" },
 		{ "SENTC_BACKEND_DB", "" },
+		{ "SENTC_BACKEND_LOG", "JSON" },
+		{ "SENTC_BACKEND_LOG", "" },
+		{ "SENTC_BACKEND_LOG", "syslog" },
 	};
 	struct env	 env[2] = { { NULL, NULL }, { NULL, NULL } };
 	char		 what[128];
@@ -367,6 +370,31 @@ test_bad_values(void **state)
 		    cases[i].name);
 	}
 	assert_int_equal(bad, 0);
+}
+
+/* SENTC_BACKEND_LOG: text by default, json when asked. */
+static void
+test_log_format(void **state)
+{
+	static const struct env	 json[] = {
+		{ "SENTC_BACKEND_LOG", "json" }, { NULL, NULL },
+	};
+	static const struct env	 text[] = {
+		{ "SENTC_BACKEND_LOG", "text" }, { NULL, NULL },
+	};
+	struct sb_config	 cfg;
+	char			 err[ERR_LEN];
+
+	assert_int_equal(parse(&cfg, good_file, NULL, err), 0);
+	assert_false(cfg.log_json);
+	sb_config_free(&cfg);
+	assert_int_equal(parse(&cfg, good_file, json, err), 0);
+	assert_true(cfg.log_json);
+	sb_config_free(&cfg);
+	assert_int_equal(parse(&cfg, MINIMAL "SENTC_BACKEND_LOG=json\n", text,
+	    err), 0);
+	assert_false(cfg.log_json);
+	sb_config_free(&cfg);
 }
 
 /* Bad values and lines in the file itself. */
@@ -686,6 +714,7 @@ main(void)
 		cmocka_unit_test(test_db),
 		cmocka_unit_test(test_required),
 		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_log_format),
 		cmocka_unit_test(test_bad_file),
 		cmocka_unit_test(test_unknown_keys_ignored),
 		cmocka_unit_test(test_secret_never_in_message),

@@ -956,6 +956,46 @@ test_req_header(void **state)
 	assert_string_equal(v, "");
 }
 
+/* ---- sb_req_id_valid --------------------------------------------------- */
+
+static void
+test_req_id_valid(void **state)
+{
+	static const struct {
+		const char	*s;
+		bool		 want;
+	} cases[] = {
+		{ "0123456789abcdef0123456789abcdef", true },
+		{ "6f1c0a52-0a4b-4d47-9d3a-0b5f3e1a2c44", true },
+		{ "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1", true },
+		{ "a", true },
+		{ "!#$%&'()*+,-./:;<=>?@[]^_`{|}~", true },
+		{ "", false },
+		{ "has space", false },
+		{ "quo\"te", false },
+		{ "back\\slash", false },
+		{ "tab\there", false },
+		{ "cr\r", false },
+		{ "lf\n", false },
+		{ "del\x7f", false },
+		{ "caf\xc3\xa9", false },
+	};
+	char	 long_id[SB_RID_MAX + 2];
+	size_t	 i;
+	int	 bad = 0;
+
+	for (i = 0; i < NELEM(cases); i++)
+		bad += differs(cases[i].s, sb_req_id_valid(cases[i].s,
+		    strlen(cases[i].s)), cases[i].want);
+	memset(long_id, 'x', sizeof(long_id));
+	bad += differs("SB_RID_MAX", sb_req_id_valid(long_id, SB_RID_MAX),
+	    true);
+	bad += differs("SB_RID_MAX + 1", sb_req_id_valid(long_id,
+	    SB_RID_MAX + 1), false);
+	bad += differs("NUL inside", sb_req_id_valid("ab\0cd", 5), false);
+	assert_int_equal(bad, 0);
+}
+
 /* ---- the error table --------------------------------------------------- */
 
 static void
@@ -1034,6 +1074,7 @@ main(void)
 		cmocka_unit_test(test_valid_text),
 		cmocka_unit_test(test_bearer),
 		cmocka_unit_test(test_req_header),
+		cmocka_unit_test(test_req_id_valid),
 		cmocka_unit_test(test_err_table),
 	};
 
