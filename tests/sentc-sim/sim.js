@@ -28,6 +28,7 @@ const MAX_BODY = 262144; // the server's limit for a JSON body (256 KiB)
 const MAX_CONTROL_BODY = 1048576;
 const LOG_LIMIT = 10000;
 const JWT_CACHE_LIMIT = 10000;
+const MAX_BULK_GROUPS = 500000;
 
 // Which token an endpoint accepts by default; a control call may change it.
 const DEFAULT_ENDPOINT_KINDS = Object.freeze({
@@ -168,6 +169,8 @@ function parseArgs(argv) {
 
 let config = null; // set once at start-up
 let state = null;
+// Transport counters, kept across resets: connections accepted, open now, requests answered.
+const stats = { connections: 0, open: 0, requests: 0 };
 
 function newState() {
   return {
@@ -744,6 +747,34 @@ function controlSetMember(input) {
   return {};
 }
 
+/* Many groups at once, each with the user as its only member (for benchmarks that need a
+ * fresh group per request). */
+function controlGroups(input) {
+  const user = input.user_id !== undefined
+    ? state.users.get(input.user_id)
+    : findUserByIdentifier(controlString(input, 'device_identifier'));
+  if (!user) throw controlError(404, 'no such user');
+  const count = input.count;
+  if (!Number.isInteger(count) || count < 1 || count > MAX_BULK_GROUPS) {
+    throw controlError(400, `count must be 1..${MAX_BULK_GROUPS}`);
+  }
+  const rank = input.rank !== undefined ? input.rank : 0;
+  if (!Number.isInteger(rank) || rank < 0 || rank > 4) throw controlError(400, 'rank must be 0..4');
+  const now = nowMs();
+  const ids = [];
+  for (let i = 0; i < count; i++) {
+    const group = { group_id: crypto.randomUUID(), parent_group_id: null, created_time: now, members: new Map() };
+    group.members.set(user.user_id, { rank, joined_time: now });
+    state.groups.set(group.group_id, group);
+    ids.push(group.group_id);
+  }
+  return { group_ids: ids };
+}
+
+function controlStats() {
+  return { ...stats };
+}
+
 function controlRemoveMember(input) {
   const group = state.groups.get(controlString(input, 'group_id'));
   if (!group) throw controlError(404, 'no such group');
@@ -805,6 +836,8 @@ const CONTROL_ROUTES = compileRoutes([
   { method: 'DELETE', path: 'fail', handler: controlClearFaults },
   { method: 'GET', path: 'state', handler: controlState },
   { method: 'POST', path: 'group/member', handler: controlSetMember },
+  { method: 'POST', path: 'groups', handler: controlGroups },
+  { method: 'GET', path: 'stats', handler: controlStats },
   { method: 'DELETE', path: 'group/member', handler: controlRemoveMember },
   { method: 'POST', path: 'revoke', handler: controlRevoke },
   { method: 'POST', path: 'keys', handler: controlAddKey },
@@ -909,6 +942,7 @@ async function handleControl(req, res, path) {
 }
 
 async function onRequest(req, res) {
+  stats.requests++;
   const path = req.url.split('?', 1)[0];
   try {
     if (path.startsWith(CONTROL_PREFIX)) {
@@ -938,6 +972,11 @@ function main() {
   server.keepAliveTimeout = 65000;
   server.headersTimeout = 66000;
   server.on('clientError', (err, socket) => socket.destroy());
+  server.on('connection', (socket) => {
+    stats.connections++;
+    stats.open++;
+    socket.on('close', () => { stats.open--; });
+  });
   server.on('error', (err) => {
     process.stderr.write(`sentc-sim: ${err.message}\n`);
     process.exit(1);
