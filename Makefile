@@ -6,6 +6,7 @@
 #   make asan       the same programs with AddressSanitizer + UBSan
 #   make fuzz       every libFuzzer driver for FUZZ_SECONDS (60) each
 #   make valgrind   the unit tests and the integration suite under valgrind
+#   make bench      the benchmark against nginx's own floors (docs/BENCHMARKS.md)
 #   make clean
 
 PORT		?= 8080
@@ -42,8 +43,8 @@ PROGRAMS	 = $(sort $(basename $(notdir $(wildcard cgi-bin/*.c))))
 BINS		 = $(PROGRAMS:%=$(BUILD)/bin/%)
 HEADERS		 = $(wildcard lib/*.h)
 
-.PHONY: all asan run test unit integration clean deps FORCE fuzzers fuzz \
-	 valgrind build-fuzz-drivers
+.PHONY: all asan run test unit integration bench clean deps FORCE fuzzers \
+	 fuzz valgrind build-fuzz-drivers
 
 all: $(BINS)
 
@@ -118,6 +119,17 @@ test: deps
 valgrind: deps
 	$(MAKE) all unit
 	tests/valgrind
+
+# ---- the benchmark: never part of `make test` --------------------------
+# The plain build only; tests/bench/bench.js says what it measures.
+build/bench/floor: tests/bench/floor.c Makefile
+	@mkdir -p $(@D)
+	$(CC) -std=c11 $(WARN) -O2 -g -D_GNU_SOURCE -o $@ $< -lfcgi
+
+bench: deps
+	tests/bench/deps
+	$(MAKE) BUILD=build all build/bench/floor
+	node tests/bench/bench.js
 
 clean:
 	rm -rf build build-asan build-fuzz
