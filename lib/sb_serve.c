@@ -144,12 +144,40 @@ serve_one(FCGX_Request *fr, const struct sb_route *route)
 	free(req.body);
 }
 
+/* True if fd is a Unix socket (a listener, or one it accepted). */
+static bool
+is_unix(int fd)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(ss);
+
+	return getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
+	    ss.ss_family == AF_UNIX;
+}
+
+/*
+ * Ends the request. libfcgi's close shuts the socket down and waits for
+ * the web server to close its end first, so that unread input cannot
+ * make TCP reset the answer: a wake-up and a round trip through the web
+ * server per request. On a Unix socket whose input was read to the end,
+ * nothing can be reset, so the connection is closed at once.
+ */
+static void
+finish(FCGX_Request *fr, bool unix_sock)
+{
+	if (unix_sock && fr->in != NULL && FCGX_GetChar(fr->in) == EOF &&
+	    FCGX_GetError(fr->in) == 0)
+		FCGX_Detach(fr);
+	FCGX_Finish_r(fr);
+}
+
 static _Noreturn void
 worker_main(int fd, const struct sb_route *route, pid_t master)
 {
 	static const int sigs[] = { SIGTERM, SIGINT };
 	FCGX_Request	 fr;
 	sigset_t	 none;
+	bool		 unix_sock = is_unix(fd);
 
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != master)
@@ -175,7 +203,7 @@ worker_main(int fd, const struct sb_route *route, pid_t master)
 			continue;
 		}
 		serve_one(&fr, route);
-		FCGX_Finish_r(&fr);
+		finish(&fr, unix_sock);
 	}
 	FCGX_Free(&fr, 0);
 	sb_upstream_cleanup();
