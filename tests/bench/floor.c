@@ -1,7 +1,8 @@
 /*
  * floor: the FastCGI floor of the benchmark. The least a libfcgi program
  * behind nginx can do: accept, answer a fixed sentc envelope with the
- * headers the route programs send, finish. No parsing, no logging.
+ * headers the route programs send, finish, closing the connection as the
+ * route programs' serve loop does. No parsing, no logging.
  *
  *   floor -s socket [-w workers]
  *
@@ -41,6 +42,9 @@ worker(int fd)
 		_exit(1);
 	while (FCGX_Accept_r(&fr) >= 0) {
 		FCGX_PutStr(answer, (int)sizeof(answer) - 1, fr.out);
+		/* Closes as the serve loop does (lib/sb_serve.c, finish). */
+		if (FCGX_GetChar(fr.in) == EOF && FCGX_GetError(fr.in) == 0)
+			FCGX_Detach(&fr);
 		FCGX_Finish_r(&fr);
 	}
 	_exit(0);
