@@ -18,6 +18,7 @@
 
 #include "sb_access.h"
 #include "sb_config.h"
+#include "sb_conn.h"
 #include "sb_db.h"
 #include "sb_log.h"
 #include "sb_origin.h"
@@ -144,40 +145,13 @@ serve_one(FCGX_Request *fr, const struct sb_route *route)
 	free(req.body);
 }
 
-/* True if fd is a Unix socket (a listener, or one it accepted). */
-static bool
-is_unix(int fd)
-{
-	struct sockaddr_storage	 ss;
-	socklen_t		 len = sizeof(ss);
-
-	return getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
-	    ss.ss_family == AF_UNIX;
-}
-
-/*
- * Ends the request. libfcgi's close shuts the socket down and waits for
- * the web server to close its end first, so that unread input cannot
- * make TCP reset the answer: a wake-up and a round trip through the web
- * server per request. On a Unix socket whose input was read to the end,
- * nothing can be reset, so the connection is closed at once.
- */
-static void
-finish(FCGX_Request *fr, bool unix_sock)
-{
-	if (unix_sock && fr->in != NULL && FCGX_GetChar(fr->in) == EOF &&
-	    FCGX_GetError(fr->in) == 0)
-		FCGX_Detach(fr);
-	FCGX_Finish_r(fr);
-}
-
 static _Noreturn void
 worker_main(int fd, const struct sb_route *route, pid_t master)
 {
 	static const int sigs[] = { SIGTERM, SIGINT };
-	FCGX_Request	 fr;
+	struct sb_conns	*conns;
+	FCGX_Request	*fr;
 	sigset_t	 none;
-	bool		 unix_sock = is_unix(fd);
 
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != master)
@@ -190,22 +164,13 @@ worker_main(int fd, const struct sb_route *route, pid_t master)
 
 	if (sb_upstream_init() == -1)
 		sb_log(SB_LOG_ERR, "upstream client: set-up failed");
-	if (FCGX_InitRequest(&fr, fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0)
+	if ((conns = sb_conns_new(fd)) == NULL)
 		_exit(1);
-	while (!got_term) {
-		if (FCGX_Accept_r(&fr) < 0) {
-			if (got_term)
-				break;
-			if (errno != EINTR && errno != ECONNABORTED) {
-				sb_log(SB_LOG_ERR, "accept: %s", strerror(errno));
-				sleep(1);
-			}
-			continue;
-		}
-		serve_one(&fr, route);
-		finish(&fr, unix_sock);
+	while ((fr = sb_conns_next(conns, &got_term)) != NULL) {
+		serve_one(fr, route);
+		sb_conns_done(conns, fr);
 	}
-	FCGX_Free(&fr, 0);
+	sb_conns_free(conns);
 	sb_upstream_cleanup();
 	sb_db_release();
 	sb_config_free(&config);
