@@ -122,9 +122,9 @@ valgrind: deps
 
 # ---- the benchmark: never part of `make test` --------------------------
 # The plain build only; tests/bench/bench.js says what it measures.
-build/bench/floor: tests/bench/floor.c Makefile
+build/bench/floor: tests/bench/floor.c build/libsb.a $(HEADERS) Makefile
 	@mkdir -p $(@D)
-	$(CC) -std=c11 $(WARN) -O2 -g -D_GNU_SOURCE -o $@ $< -lfcgi
+	$(CC) -std=c11 $(WARN) -O2 -g $(CPPFLAGS) -o $@ $< build/libsb.a $(LDLIBS)
 
 bench: deps
 	tests/bench/deps

@@ -21,7 +21,9 @@
  * Writes build/bench/: results.json, report.md (the tables), throughput.dat
  * and throughput.png (gnuplot). Stops everything it started, also on
  * Ctrl-C or an error. Environment (all optional):
- *   BENCH_SECONDS (8)  length of each measured run; each has a 1 s warm-up
+ *   BENCH_SECONDS (3), BENCH_ROUNDS (3)   each case runs ROUNDS times
+ *                      BENCH_SECONDS, in turn with the cases it is compared
+ *                      with, after a 1 s warm-up
  *   BENCH_SOAK (60)    length of the soak; 0 skips it
  *   BENCH_CONNECTIONS (32), BENCH_THREADS (2)   wrk's -c and -t
  *   BENCH_CASES        only these cases (comma-separated ids; floors are
@@ -48,14 +50,15 @@ const RUN = path.join(OUT, 'run');
 const SOCK = path.join(RUN, 'bench-sock');
 const LUA = path.join(__dirname, 'wrk.lua');
 
-const SECONDS = num('BENCH_SECONDS', 8);
+const SECONDS = num('BENCH_SECONDS', 3);
+const ROUNDS = num('BENCH_ROUNDS', 3);
 const WARMUP = 1;
 const SOAK = num('BENCH_SOAK', 60);
 const CONNS = num('BENCH_CONNECTIONS', 32);
 const THREADS = num('BENCH_THREADS', 2);
 const CALLGRIND = num('BENCH_CALLGRIND', 1) !== 0;
 const ONLY = process.env.BENCH_CASES ? new Set(process.env.BENCH_CASES.split(',')) : null;
-const GROUPS = 150000; // fresh groups for the uncached access checks
+const GROUPS = 250000; // fresh groups for the uncached access checks
 const CALLGRIND_HITS = 200;
 
 function num(name, dflt) {
@@ -305,8 +308,17 @@ location = /bench/return200 {
 	return 200 '{"status":true,"result":"Success"}';
 }
 
+# The FastCGI floor on the routes' terms: an upstream kept alive as theirs,
+# the same connection loop (lib/sb_conn).
 location = /bench/floor {
-	fastcgi_pass unix:${SOCK}/floor.sock;
+	fastcgi_pass bench_floor;
+	include fastcgi_params;
+}
+
+# The same program on libfcgi's own loop: a connection per request.
+location = /bench/floor-libfcgi {
+	fastcgi_keep_conn off;
+	fastcgi_pass unix:${SOCK}/floor-libfcgi.sock;
 	include fastcgi_params;
 }
 
@@ -321,6 +333,12 @@ function httpConf(simPort, cgPort) {
   return `upstream bench_sim {
 	server 127.0.0.1:${simPort};
 	keepalive 64;
+}
+
+# As nginx/sentc-backend-upstreams.conf has the route programs.
+upstream bench_floor {
+	server unix:${SOCK}/floor.sock;
+	keepalive 32;
 }
 
 # GET /backend/me of one more me program, under callgrind.
@@ -409,6 +427,7 @@ function cases(ctx) {
   ];
   const list = [
     { id: 'return200', label: 'nginx return 200', kind: 'floor', req: { path: '/bench/return200' } },
+    { id: 'floor-libfcgi', label: "FastCGI floor, libfcgi's own loop", kind: 'floor', req: { path: '/bench/floor-libfcgi' } },
     { id: 'floor', label: 'FastCGI floor (libfcgi)', kind: 'floor', req: { path: '/bench/floor' } },
     {
       id: 'me', label: 'GET /backend/me', kind: 'route', program: 'me', floor: 'floor', target: 0.70,
@@ -510,53 +529,112 @@ function cpuSnapshot(ctx, program) {
   };
 }
 
-function cpuShare(a, b, wall) {
-  const pct = (x) => Math.round((100 * x) / wall);
-  return {
-    machine_busy_pct: Math.round((100 * (b.machine.busy - a.machine.busy)) / (b.machine.total - a.machine.total) * os.cpus().length),
-    sim_pct: pct(b.sim - a.sim),
-    nginx_pct: pct(b.nginx - a.nginx),
-    backend_pct: pct(b.backend - a.backend),
-    floor_pct: pct(b.floor - a.floor),
-  };
-}
-
 async function simStats(ctx) {
   return (await request(ctx.simPort, 'GET', '/__sim/stats')).json;
 }
 
 let groupCursor = 1;
 
+const median = (xs) => {
+  const v = xs.filter((x) => x !== null && !Number.isNaN(x)).sort((p, q) => p - q);
+  if (v.length === 0) return null;
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+};
+
 /*
- * A backend route that asks about groups takes each group once: the
- * warm-up and the run get ranges of the list no other run used, so that
- * no answer can come from the access cache. The floors start at the top
- * (the simulator and nginx cache nothing).
+ * One measured run of a case. A backend route that asks about groups takes
+ * each group once: every run of it (warm-up included) gets a range of the
+ * list no other run used, so that no answer can come from the access
+ * cache. The floors start at the top (the simulator and nginx cache
+ * nothing).
  */
-async function runCase(ctx, c) {
-  await checkCase(ctx, c);
-  const s0 = await simStats(ctx);
+async function runOnce(ctx, c, seconds) {
   const fresh = c.req.groups && c.kind === 'route';
-  const warm = await wrk(ctx, c.req, WARMUP, { groupFrom: fresh ? groupCursor : 1 });
-  if (fresh) groupCursor += warm.requests + THREADS;
+  const s0 = await simStats(ctx);
   const before = cpuSnapshot(ctx, c.program);
   const t0 = Date.now();
-  const fig = await wrk(ctx, c.req, SECONDS, { groupFrom: fresh ? groupCursor : 1 });
+  const fig = await wrk(ctx, c.req, seconds, { groupFrom: fresh ? groupCursor : 1 });
   const wall = (Date.now() - t0) / 1000;
   const after = cpuSnapshot(ctx, c.program);
   const s1 = await simStats(ctx);
-  if (fresh) {
-    groupCursor += fig.requests + THREADS;
-    fig.fresh_groups = fig.group_wraps === 0;
-  } else {
-    delete fig.group_wraps;
-  }
-  // The stats calls themselves are two connections and two requests.
+  if (fresh) groupCursor += fig.requests + THREADS;
+  // The stats call itself is a connection and a request.
   fig.upstream_connections = s1.connections - s0.connections - 1;
   fig.upstream_requests = s1.requests - s0.requests - 1;
-  fig.cpu = cpuShare(before, after, wall);
+  fig.cpu_s = {
+    sim: after.sim - before.sim, nginx: after.nginx - before.nginx,
+    backend: after.backend - before.backend, floor: after.floor - before.floor,
+    busy: after.machine.busy - before.machine.busy, total: after.machine.total - before.machine.total,
+  };
+  fig.wall_s = wall;
+  return fig;
+}
+
+/* The rounds of one case in one figure: medians, sums, CPU over all rounds. */
+function combine(c, runs, warm) {
+  const sum = (f) => runs.reduce((a, r) => a + f(r), 0);
+  const cpu = {};
+  for (const k of ['sim', 'nginx', 'backend', 'floor', 'busy', 'total']) cpu[k] = sum((r) => r.cpu_s[k]);
+  const wall = sum((r) => r.wall_s);
+  const pct = (x) => Math.round((100 * x) / wall);
+  const errors = {};
+  for (const k of Object.keys(runs[0].errors)) errors[k] = sum((r) => r.errors[k]);
+  const fig = {
+    rps: median(runs.map((r) => r.rps)),
+    rounds_rps: runs.map((r) => Math.round(r.rps)),
+    requests: sum((r) => r.requests),
+    latency_us: {
+      p50: median(runs.map((r) => r.latency_us.p50)),
+      p90: median(runs.map((r) => r.latency_us.p90)),
+      p99: median(runs.map((r) => r.latency_us.p99)),
+      max: Math.max(...runs.map((r) => r.latency_us.max)),
+    },
+    errors,
+    errors_total: Object.values(errors).reduce((a, b) => a + b, 0) + warm.errors_total,
+    upstream_connections: sum((r) => r.upstream_connections) + warm.upstream_connections,
+    upstream_requests: sum((r) => r.upstream_requests) + warm.upstream_requests,
+    cpu: {
+      machine_busy_pct: Math.round((100 * cpu.busy) / cpu.total * os.cpus().length),
+      sim_pct: pct(cpu.sim), nginx_pct: pct(cpu.nginx), backend_pct: pct(cpu.backend), floor_pct: pct(cpu.floor),
+    },
+  };
+  if (c.req.groups && c.kind === 'route') {
+    fig.group_wraps = sum((r) => r.group_wraps) + warm.group_wraps;
+    fig.fresh_groups = fig.group_wraps === 0;
+  }
   if (c.program) fig.workers = workersByProgram()[c.program].workers.length;
   return fig;
+}
+
+/*
+ * A set of cases compared with each other (a route and its floors): each
+ * is checked and warmed up, then the set runs ROUNDS times in turn, so
+ * that a change in the machine's load meets all of them alike. A ratio is
+ * the median of the rounds' ratios.
+ */
+async function runSet(ctx, set, results) {
+  const runs = new Map(set.map((c) => [c.id, []]));
+  const warm = new Map();
+  for (const c of set) {
+    await checkCase(ctx, c);
+    warm.set(c.id, await runOnce(ctx, c, WARMUP));
+  }
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const c of set) runs.get(c.id).push(await runOnce(ctx, c, SECONDS));
+  }
+  for (const c of set) {
+    const f = combine(c, runs.get(c.id), warm.get(c.id));
+    f.round_ratios = {};
+    for (const other of set) {
+      if (other.id !== c.id) {
+        f.round_ratios[other.id] = runs.get(c.id).map((x, i) => x.rps / runs.get(other.id)[i].rps);
+      }
+    }
+    results[c.id] = f;
+    say(`${c.id}: ${f.rps.toFixed(0)} req/s (rounds ${f.rounds_rps.join(', ')}), p50 ${ms(f.latency_us.p50)} ms, `
+      + `p99 ${ms(f.latency_us.p99)} ms${f.errors_total ? `, ${f.errors_total} ERRORS ${JSON.stringify(f.errors)}` : ''}`
+      + `${f.group_wraps ? `, group list wrapped ${f.group_wraps} times` : ''}`);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -722,26 +800,33 @@ function report(res) {
   const out = [];
   out.push(`Run ${res.started} on ${res.machine.cpu} (${res.machine.cores} cores, ${res.machine.memory_gib} GiB), `
     + `${res.machine.os}, kernel ${res.machine.kernel}; nginx ${res.machine.nginx}, ${res.machine.wrk}, node ${res.machine.node}.`);
-  out.push(`wrk -t${THREADS} -c${CONNS}, ${SECONDS} s per case after a ${WARMUP} s warm-up; `
+  out.push(`wrk -t${THREADS} -c${CONNS}; each case ${ROUNDS} rounds of ${SECONDS} s, in turn with the cases it is compared with, `
+    + `after a ${WARMUP} s warm-up; req/s and latencies are the medians of the rounds, a ratio the median of the rounds' ratios; `
     + `${res.workers} workers per program; load average before ${res.load_before.join(' ')}, after ${res.load_after.join(' ')}; `
     + `other processes at the start: ${Object.keys(res.others).length === 0 ? 'none' : JSON.stringify(res.others)}.`);
   out.push('');
-  out.push('| case | req/s | p50 ms | p99 ms | ÷ return 200 | ÷ FastCGI floor | ÷ proxy_pass | ÷ simulator alone | target | met | upstream conns | CPU % sim / nginx / backend / machine |');
-  out.push('|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---|');
+  out.push('| case | req/s | p50 ms | p99 ms | ÷ return 200 | ÷ FastCGI floor | ÷ proxy_pass | ÷ simulator alone | target | met | upstream conns | CPU µs per request: nginx / program / simulator | machine busy % |');
+  out.push('|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---|---:|');
   for (const c of res.cases) {
     const f = r[c.id];
     if (!f) continue;
-    const rr = (id) => (r[id] ? f.rps / r[id].rps : null);
+    // In the same set: the median of the rounds' ratios; else of the medians.
+    const rr = (id) => {
+      if (f.round_ratios && f.round_ratios[id]) return median(f.round_ratios[id]);
+      return r[id] ? f.rps / r[id].rps : null;
+    };
     const proxyId = c.kind === 'route' && c.floor && c.floor !== 'floor' ? c.floor : null;
     const simId = proxyId ? `sim-${c.id}` : null;
-    const base = c.kind === 'route' ? (r[c.floor] ? f.rps / r[c.floor].rps : null) : null;
+    const base = c.kind === 'route' ? rr(c.floor) : null;
     const met = c.target ? (base !== null && base >= c.target && f.errors_total === 0 ? 'yes' : 'NO') : '';
     const tgt = c.target ? `≥ ${c.target.toFixed(2)} × ${c.floor === 'floor' ? 'FastCGI floor' : 'proxy_pass'}` : '';
     const cpu = f.cpu;
+    const us = (pct) => fmt((pct * 10000) / f.rps);
+    const prog = c.id.startsWith('floor') ? cpu.floor_pct : cpu.backend_pct;
     out.push(`| ${c.label}${f.errors_total ? ` (**${f.errors_total} errors**)` : ''} | ${fmt(f.rps)} | ${ms(f.latency_us.p50)} | ${ms(f.latency_us.p99)} `
       + `| ${fmt(rr('return200'), 2)} | ${fmt(rr('floor'), 2)} | ${proxyId ? fmt(rr(proxyId), 2) : ''} | ${simId ? fmt(rr(simId), 2) : ''} `
       + `| ${tgt} | ${met} | ${c.kind === 'route' && c.program ? `${f.upstream_connections} (${f.workers} workers)` : (c.kind === 'proxy' ? f.upstream_connections : '')} `
-      + `| ${cpu.sim_pct} / ${cpu.nginx_pct} / ${c.kind === 'floor' && c.id === 'floor' ? cpu.floor_pct : cpu.backend_pct} / ${cpu.machine_busy_pct} |`);
+      + `| ${us(cpu.nginx_pct)} / ${c.kind === 'route' || c.id.startsWith('floor') ? us(prog) : '–'} / ${us(cpu.sim_pct)} | ${cpu.machine_busy_pct} |`);
   }
   if (res.soak) {
     const s = res.soak;
@@ -782,7 +867,7 @@ function plot(res) {
   const png = path.join(OUT, 'throughput.png');
   const gp = `set terminal pngcairo size 1200,700 font ",10"
 set output "${png}"
-set title "sentc-backend: requests per second against the floors (wrk -t${THREADS} -c${CONNS}, ${SECONDS} s each, ${res.workers} workers per program)"
+set title "sentc-backend: requests per second against the floors (wrk -t${THREADS} -c${CONNS}, ${ROUNDS} × ${SECONDS} s each, ${res.workers} workers per program)"
 set style fill solid 0.8 border -1
 set boxwidth 0.7
 set grid ytics
@@ -817,7 +902,7 @@ async function main() {
     load_before: loadavg(),
     others: otherActivity(),
     machine: machine(),
-    command: `make bench${['BENCH_SECONDS', 'BENCH_SOAK', 'BENCH_CONNECTIONS', 'BENCH_THREADS', 'BENCH_CASES', 'SENTC_BACKEND_WORKERS']
+    command: `make bench${['BENCH_SECONDS', 'BENCH_ROUNDS', 'BENCH_SOAK', 'BENCH_CONNECTIONS', 'BENCH_THREADS', 'BENCH_CASES', 'SENTC_BACKEND_WORKERS']
       .filter((k) => process.env[k]).map((k) => ` ${k}=${process.env[k]}`).join('')}`,
     results: {},
   };
@@ -840,11 +925,15 @@ async function main() {
   fs.writeFileSync(path.join(OUT, 'http.conf'), httpConf(ctx.simPort, ctx.cgPort));
   const workers = workersEnv !== undefined ? Number(workersEnv) : 2;
   res.workers = workers;
-  const floor = startChild(floorBin, ['-s', path.join(SOCK, 'floor.sock'), '-w', String(workers)]);
-  floor.stdout.resume();
-  floor.stderr.resume();
-  await waitForSocket(path.join(SOCK, 'floor.sock'), floor, 'the FastCGI floor');
-  ctx.floorPids = () => [floor.pid, ...childrenOf(floor.pid)];
+  const floors = [];
+  for (const [name, extra] of [['floor', []], ['floor-libfcgi', ['-l']]]) {
+    const f = startChild(floorBin, ['-s', path.join(SOCK, `${name}.sock`), '-w', String(workers), ...extra]);
+    f.stdout.resume();
+    f.stderr.resume();
+    await waitForSocket(path.join(SOCK, `${name}.sock`), f, `the FastCGI floor (${name})`);
+    floors.push(f);
+  }
+  ctx.floorPids = () => floors.flatMap((f) => [f.pid, ...childrenOf(f.pid)]);
 
   say(`stack on 127.0.0.1:${ctx.port}, simulator on ${ctx.simPort}, ${workers} workers per program`);
   startStack(ctx.port, ctx.configFile, workersEnv);
@@ -853,13 +942,14 @@ async function main() {
 
   const list = cases(ctx).filter((c) => !ONLY || c.kind === 'floor' || ONLY.has(c.id) || ONLY.has(c.of));
   res.cases = list.map(({ req, ...c }) => ({ ...c, request: { ...req, headers: undefined } }));
-  for (const c of list) {
-    say(`${c.id}: ${c.label}`);
-    res.results[c.id] = await runCase(ctx, c);
-    const f = res.results[c.id];
-    say(`  ${f.rps.toFixed(0)} req/s, p50 ${ms(f.latency_us.p50)} ms, p99 ${ms(f.latency_us.p99)} ms`
-      + `${f.errors_total ? `, ${f.errors_total} ERRORS ${JSON.stringify(f.errors)}` : ''}`
-      + `${f.group_wraps ? `, group list wrapped ${f.group_wraps} times` : ''}`);
+  // The floors with the local routes, then each relay with its floors.
+  const sets = [list.filter((c) => c.kind === 'floor' || c.floor === 'floor')];
+  for (const c of list.filter((x) => x.kind === 'route' && x.floor !== 'floor')) {
+    sets.push(list.filter((x) => x.id === c.id || x.of === c.id));
+  }
+  for (const set of sets) {
+    say(`${set.map((c) => c.id).join(', ')}: ${ROUNDS} rounds of ${SECONDS} s`);
+    await runSet(ctx, set, res.results);
   }
   if (SOAK > 0) res.soak = await soak(ctx, list);
   if (CALLGRIND) {
