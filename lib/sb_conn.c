@@ -173,7 +173,8 @@ readable(int fd)
 }
 
 FCGX_Request *
-sb_conns_next(struct sb_conns *c, volatile sig_atomic_t *stop)
+sb_conns_next(struct sb_conns *c, volatile sig_atomic_t *stop,
+    const sigset_t *wait_mask)
 {
 	FCGX_Request	*r;
 	uint32_t	 tag;
@@ -202,7 +203,8 @@ sb_conns_next(struct sb_conns *c, volatile sig_atomic_t *stop)
 			    epoll_ctl(c->ep, EPOLL_CTL_DEL, c->lfd, NULL) == 0)
 				c->listening = false;
 		}
-		n = epoll_wait(c->ep, c->ev, SLOTS + 1, c->last ? 0 : -1);
+		n = epoll_pwait(c->ep, c->ev, SLOTS + 1, c->last ? 0 : -1,
+		    wait_mask);
 		if (n == -1) {
 			if (errno != EINTR) {
 				sb_log(SB_LOG_ERR, "epoll: %s", strerror(errno));

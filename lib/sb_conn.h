@@ -29,11 +29,15 @@ struct sb_conns	*sb_conns_new(int fd);
 
 /*
  * Waits for the next request on any held connection or a new one and
- * returns it, read up to its input. Once *stop is set (a signal ends the
- * wait), it returns the requests already sent on held connections, then
- * NULL. The request belongs to c: end it with sb_conns_done.
+ * returns it, read up to its input. Once *stop is set (by a signal
+ * handler), it returns the requests already sent on held connections,
+ * then NULL. The signals that set *stop should be blocked while the
+ * worker runs; wait_mask is the mask to wait with (epoll_pwait), so that
+ * they can only arrive while it waits and none is missed; NULL waits with
+ * the current mask. The request belongs to c: end it with sb_conns_done.
  */
-FCGX_Request	*sb_conns_next(struct sb_conns *c, volatile sig_atomic_t *stop);
+FCGX_Request	*sb_conns_next(struct sb_conns *c, volatile sig_atomic_t *stop,
+		    const sigset_t *wait_mask);
 
 /*
  * Ends a request answered in full. Its connection is kept when the server

@@ -151,7 +151,7 @@ worker_main(int fd, const struct sb_route *route, pid_t master)
 	static const int sigs[] = { SIGTERM, SIGINT };
 	struct sb_conns	*conns;
 	FCGX_Request	*fr;
-	sigset_t	 none;
+	sigset_t	 none, term;
 
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != master)
@@ -159,14 +159,22 @@ worker_main(int fd, const struct sb_route *route, pid_t master)
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGHUP, SIG_IGN);
 	handle_signals(sigs, 2);
+	/*
+	 * SIGTERM and SIGINT arrive only while the worker waits for a
+	 * request: one that came just before the wait cannot be missed, and
+	 * the request at hand is always finished.
+	 */
 	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigaddset(&term, SIGINT);
+	sigprocmask(SIG_SETMASK, &term, NULL);
 
 	if (sb_upstream_init() == -1)
 		sb_log(SB_LOG_ERR, "upstream client: set-up failed");
 	if ((conns = sb_conns_new(fd)) == NULL)
 		_exit(1);
-	while ((fr = sb_conns_next(conns, &got_term)) != NULL) {
+	while ((fr = sb_conns_next(conns, &got_term, &none)) != NULL) {
 		serve_one(fr, route);
 		sb_conns_done(conns, fr);
 	}

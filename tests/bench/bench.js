@@ -747,8 +747,9 @@ async function callgrind(ctx) {
   const vg = startChild('valgrind', ['--tool=callgrind', '--trace-children=yes', '--compress-strings=no',
     '--compress-pos=no', `--callgrind-out-file=${prefix}.%p`, path.join(BIN, 'me'), '-c', ctx.configFile, '-s', sock],
   { env: { ...process.env, SENTC_BACKEND_WORKERS: '1' } });
+  let vgErr = '';
   vg.stdout.resume();
-  vg.stderr.resume();
+  vg.stderr.on('data', (d) => { vgErr = (vgErr + d).slice(-4000); });
   await waitForSocket(sock, vg, 'me under callgrind');
   // A token this program has never seen: the first request verifies it.
   const s = (await request(ctx.simPort, 'POST', '/__sim/session', { body: { device_identifier: 'bench-user' } })).json;
@@ -770,7 +771,9 @@ async function callgrind(ctx) {
     const calls = callgrindCalls(path.join(OUT, f));
     if (calls.sb_jwt_check && (!best || calls.sb_jwt_check.calls > best.sb_jwt_check.calls)) best = calls;
   }
-  if (!best) throw new Error('callgrind: no profile with sb_jwt_check');
+  if (!best) {
+    throw new Error(`callgrind: no profile with sb_jwt_check among ${fs.readdirSync(OUT).filter((x) => x.startsWith('callgrind'))}: ${vgErr}`);
+  }
   const pick = (n) => best[n] || { calls: 0, ir: 0 };
   const check = pick('sb_jwt_check');
   const verify = pick('sb_jwt_verify');

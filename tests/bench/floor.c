@@ -48,6 +48,7 @@ worker(int fd, int plain)
 {
 	struct sb_conns	*c;
 	FCGX_Request	 fr, *r;
+	sigset_t	 none, term;
 
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (plain) {
@@ -61,9 +62,13 @@ worker(int fd, int plain)
 		_exit(0);
 	}
 	signal(SIGTERM, on_term);
+	sigemptyset(&none);
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, NULL);
 	if ((c = sb_conns_new(fd)) == NULL)
 		_exit(1);
-	while ((r = sb_conns_next(c, &stop)) != NULL) {
+	while ((r = sb_conns_next(c, &stop, &none)) != NULL) {
 		FCGX_PutStr(answer, (int)sizeof(answer) - 1, r->out);
 		sb_conns_done(c, r);
 	}
