@@ -232,6 +232,26 @@ function pkgVersion(pkg) {
   } catch { return '?'; }
 }
 
+/* The median time of a 4 KiB write and fdatasync in OUT: a commit's floor. */
+function fsyncMicros() {
+  const file = path.join(OUT, 'fsync.probe');
+  const fd = fs.openSync(file, 'w');
+  const buf = Buffer.alloc(4096, 1);
+  const t = [];
+  try {
+    for (let i = 0; i < 100; i++) {
+      const t0 = process.hrtime.bigint();
+      fs.writeSync(fd, buf, 0, buf.length, (i % 16) * 4096);
+      fs.fdatasyncSync(fd);
+      t.push(Number(process.hrtime.bigint() - t0) / 1000);
+    }
+  } finally {
+    fs.closeSync(fd);
+    fs.unlinkSync(file);
+  }
+  return Math.round(median(t));
+}
+
 function machine() {
   const cpu = fs.readFileSync('/proc/cpuinfo', 'utf8');
   const model = (/^model name\s*:\s*(.*)$/m.exec(cpu) || [])[1] || '?';
@@ -249,6 +269,7 @@ function machine() {
     openssl: pkgVersion('libssl3'),
     sqlite: pkgVersion('libsqlite3-0'),
     json_c: pkgVersion('libjson-c5'),
+    fsync_us: fsyncMicros(),
   };
 }
 
@@ -428,7 +449,7 @@ function cases(ctx) {
   const list = [
     { id: 'return200', label: 'nginx return 200', kind: 'floor', req: { path: '/bench/return200' } },
     { id: 'floor-libfcgi', label: "FastCGI floor, libfcgi's own loop", kind: 'floor', req: { path: '/bench/floor-libfcgi' } },
-    { id: 'floor', label: 'FastCGI floor (libfcgi)', kind: 'floor', req: { path: '/bench/floor' } },
+    { id: 'floor', label: 'FastCGI floor (kept connections)', kind: 'floor', req: { path: '/bench/floor' } },
     {
       id: 'me', label: 'GET /backend/me', kind: 'route', program: 'me', floor: 'floor', target: 0.70,
       req: { path: '/backend/me', headers: [bearer] },
@@ -619,14 +640,17 @@ async function runSet(ctx, set, results) {
     await checkCase(ctx, c);
     warm.set(c.id, await runOnce(ctx, c, WARMUP));
   }
+  // The simulator's ceiling is a figure of its own, not a ratio: one run.
+  const rounds = set.filter((c) => c.kind !== 'sim');
   for (let r = 0; r < ROUNDS; r++) {
-    for (const c of set) runs.get(c.id).push(await runOnce(ctx, c, SECONDS));
+    for (const c of rounds) runs.get(c.id).push(await runOnce(ctx, c, SECONDS));
   }
+  for (const c of set.filter((x) => x.kind === 'sim')) runs.get(c.id).push(await runOnce(ctx, c, SECONDS));
   for (const c of set) {
     const f = combine(c, runs.get(c.id), warm.get(c.id));
     f.round_ratios = {};
-    for (const other of set) {
-      if (other.id !== c.id) {
+    for (const other of rounds) {
+      if (other.id !== c.id && c.kind !== 'sim') {
         f.round_ratios[other.id] = runs.get(c.id).map((x, i) => x.rps / runs.get(other.id)[i].rps);
       }
     }
@@ -802,9 +826,12 @@ function report(res) {
   const by = Object.fromEntries(res.cases.map((c) => [c.id, c]));
   const out = [];
   out.push(`Run ${res.started} on ${res.machine.cpu} (${res.machine.cores} cores, ${res.machine.memory_gib} GiB), `
-    + `${res.machine.os}, kernel ${res.machine.kernel}; nginx ${res.machine.nginx}, ${res.machine.wrk}, node ${res.machine.node}.`);
-  out.push(`wrk -t${THREADS} -c${CONNS}; each case ${ROUNDS} rounds of ${SECONDS} s, in turn with the cases it is compared with, `
-    + `after a ${WARMUP} s warm-up; req/s and latencies are the medians of the rounds, a ratio the median of the rounds' ratios; `
+    + `${res.machine.os}, kernel ${res.machine.kernel}; nginx ${res.machine.nginx}, ${res.machine.wrk}, node ${res.machine.node}; `
+    + `libfcgi ${res.machine.libfcgi}, libcurl ${res.machine.libcurl}, OpenSSL ${res.machine.openssl}, SQLite ${res.machine.sqlite}, json-c ${res.machine.json_c}; `
+    + `a 4 KiB write and fdatasync in build/bench takes ${res.machine.fsync_us} µs (median of 100).`);
+  const st = res.settings;
+  out.push(`wrk -t${st.threads} -c${st.connections}; each case ${st.rounds} rounds of ${st.seconds} s, in turn with the cases it is compared with, `
+    + `after a ${st.warmup} s warm-up; req/s and latencies are the medians of the rounds, a ratio the median of the rounds' ratios; `
     + `${res.workers} workers per program; load average before ${res.load_before.join(' ')}, after ${res.load_after.join(' ')}; `
     + `other processes at the start: ${Object.keys(res.others).length === 0 ? 'none' : JSON.stringify(res.others)}.`);
   out.push('');
@@ -864,20 +891,32 @@ function report(res) {
 function plot(res) {
   const dat = path.join(OUT, 'throughput.dat');
   const colour = { floor: 1, proxy: 2, sim: 3, route: 4 };
+  const names = {
+    return200: 'nginx return 200', 'floor-libfcgi': 'FastCGI, libfcgi loop', floor: 'FastCGI floor',
+    me: 'GET /backend/me', 'light-cached': 'access, cached', relay: 'relay', 'light-uncached': 'access, uncached',
+    refresh: 'refresh', register: 'register',
+  };
+  const short = (c) => {
+    const of = c.of && names[c.of];
+    if (c.kind === 'proxy') return `proxy_pass: ${of}`;
+    if (c.kind === 'sim') return `simulator: ${of}`;
+    return names[c.id] || c.id;
+  };
   const rows = res.cases.filter((c) => res.results[c.id]).map((c) =>
-    `"${c.label.replace(/"/g, '')}" ${res.results[c.id].rps.toFixed(0)} ${colour[c.kind]}`);
+    `"${short(c)}" ${res.results[c.id].rps.toFixed(0)} ${colour[c.kind]}`);
   fs.writeFileSync(dat, `# case req/s kind (1 floor, 2 proxy_pass, 3 simulator alone, 4 backend route)\n${rows.join('\n')}\n`);
   const png = path.join(OUT, 'throughput.png');
-  const gp = `set terminal pngcairo size 1200,700 font ",10"
+  const gp = `set terminal pngcairo size 1300,720 font ",10" noenhanced
 set output "${png}"
-set title "sentc-backend: requests per second against the floors (wrk -t${THREADS} -c${CONNS}, ${ROUNDS} × ${SECONDS} s each, ${res.workers} workers per program)"
+set title "sentc-backend: requests per second against the floors (wrk -t${res.settings.threads} -c${res.settings.connections}, ${res.settings.rounds} × ${res.settings.seconds} s each, ${res.workers} workers per program)"
 set style fill solid 0.8 border -1
 set boxwidth 0.7
 set grid ytics
 set ylabel "requests per second"
 set yrange [0:*]
 set xtics rotate by -35 left nomirror
-set bmargin 12
+set bmargin 11
+set rmargin 8
 set key top right
 plot "${dat}" using 0:($3==1?$2:1/0):xtic(1) with boxes lc rgb "#888888" title "floor (nginx, FastCGI)", \\
      "" using 0:($3==2?$2:1/0) with boxes lc rgb "#4477aa" title "nginx proxy_pass to the simulator", \\
@@ -894,6 +933,7 @@ plot "${dat}" using 0:($3==1?$2:1/0):xtic(1) with boxes lc rgb "#888888" title "
 
 async function main() {
   const t0 = Date.now();
+  fs.mkdirSync(OUT, { recursive: true });
   for (const b of ['me', 'group', 'register', 'register-device', 'refresh', 'session']) {
     if (!fs.existsSync(path.join(BIN, b))) throw new Error(`no ${path.join(BIN, b)}: run make first`);
   }
@@ -907,6 +947,7 @@ async function main() {
     machine: machine(),
     command: `make bench${['BENCH_SECONDS', 'BENCH_ROUNDS', 'BENCH_SOAK', 'BENCH_CONNECTIONS', 'BENCH_THREADS', 'BENCH_CASES', 'SENTC_BACKEND_WORKERS']
       .filter((k) => process.env[k]).map((k) => ` ${k}=${process.env[k]}`).join('')}`,
+    settings: { threads: THREADS, connections: CONNS, rounds: ROUNDS, seconds: SECONDS, warmup: WARMUP, soak: SOAK },
     results: {},
   };
   if (res.load_before[0] > 0.5 || Object.keys(res.others).length > 0) {
@@ -980,6 +1021,16 @@ async function main() {
     say(`requests failed in: ${errs.map(([id]) => id).join(', ')}`);
     process.exitCode = 1;
   }
+}
+
+/* node bench.js --report: the report and the plot again, from results.json. */
+if (process.argv[2] === '--report') {
+  const res = JSON.parse(fs.readFileSync(path.join(OUT, 'results.json'), 'utf8'));
+  const md = report(res);
+  fs.writeFileSync(path.join(OUT, 'report.md'), md);
+  plot(res);
+  process.stdout.write(md);
+  process.exit(0);
 }
 
 main().catch(async (e) => {
