@@ -29,7 +29,7 @@
  *   BENCH_CASES        only these cases (comma-separated ids; floors are
  *                      kept), for tuning one route
  *   BENCH_CALLGRIND (1)  0 skips the callgrind check
- *   SENTC_BACKEND_WORKERS   workers per program (the backend's default if unset)
+ *   SENTC_BACKEND_WORKERS (4)   workers per program
  *   BENCH_BUILD (build)  the build whose programs run (another one for an A/B)
  *   BENCH_DIR (build/bench)
  */
@@ -59,6 +59,7 @@ const THREADS = num('BENCH_THREADS', 2);
 const CALLGRIND = num('BENCH_CALLGRIND', 1) !== 0;
 const ONLY = process.env.BENCH_CASES ? new Set(process.env.BENCH_CASES.split(',')) : null;
 const GROUPS = 250000; // fresh groups for the uncached access checks
+const DEFAULT_WORKERS = 4;
 const CALLGRIND_HITS = 200;
 
 function num(name, dflt) {
@@ -958,7 +959,9 @@ async function main() {
   fs.rmSync(RUN, { recursive: true, force: true });
   fs.mkdirSync(SOCK, { recursive: true });
   const ctx = { port: await freePort(), cgPort: await freePort(), configFile: path.join(OUT, 'bench.env') };
-  const workersEnv = process.env.SENTC_BACKEND_WORKERS;
+  // 4 workers per program unless told otherwise: on 2 cores, relays (a
+  // worker waits for sentc) did best with 4 (docs/BENCHMARKS.md).
+  const workersEnv = process.env.SENTC_BACKEND_WORKERS || String(DEFAULT_WORKERS);
   // The simulator first: the config names its port.
   ctx.env = writeConfig(ctx.configFile, workersEnv);
   ctx.sim = await startSim(ctx.configFile);
@@ -967,7 +970,7 @@ async function main() {
   fs.appendFileSync(ctx.configFile, `SENTC_API_URL=${ctx.env.SENTC_API_URL}\n`);
 
   fs.writeFileSync(path.join(OUT, 'http.conf'), httpConf(ctx.simPort, ctx.cgPort));
-  const workers = workersEnv !== undefined ? Number(workersEnv) : 2;
+  const workers = Number(workersEnv);
   res.workers = workers;
   const floors = [];
   for (const [name, extra] of [['floor', []], ['floor-libfcgi', ['-l']]]) {
