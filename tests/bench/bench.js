@@ -834,7 +834,8 @@ function report(res) {
   out.push(`wrk -t${st.threads} -c${st.connections}; each case ${st.rounds} rounds of ${st.seconds} s, in turn with the cases it is compared with, `
     + `after a ${st.warmup} s warm-up; req/s and latencies are the medians of the rounds, a ratio the median of the rounds' ratios; `
     + `${res.workers} workers per program; load average before ${res.load_before.join(' ')}, after ${res.load_after.join(' ')}; `
-    + `other processes at the start: ${Object.keys(res.others).length === 0 ? 'none' : JSON.stringify(res.others)}.`);
+    + `other processes at the start: ${Object.keys(res.others).length === 0 ? 'none' : JSON.stringify(res.others)}, `
+    + `at the end: ${!res.others_after || Object.keys(res.others_after).length === 0 ? 'none' : JSON.stringify(res.others_after)}.`);
   out.push('');
   out.push('| case | req/s | p50 ms | p99 ms | ÷ return 200 | ÷ FastCGI floor | ÷ proxy_pass | ÷ simulator alone | target | met | upstream conns | CPU µs per request: nginx / program / simulator | machine busy % |');
   out.push('|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---|---:|');
@@ -1009,6 +1010,7 @@ async function main() {
   res.seconds = Math.round((Date.now() - t0) / 1000);
 
   await stopAllAndWait();
+  res.others_after = otherActivity();	// once ours are gone
   fs.writeFileSync(path.join(OUT, 'results.json'), `${JSON.stringify(res, null, 2)}\n`);
   const md = report(res);
   fs.writeFileSync(path.join(OUT, 'report.md'), md);
