@@ -7,10 +7,13 @@
  * libfcgi's own loop waits for the next request on a kept connection
  * before it accepts again, so once the server opened more connections than
  * the program has workers, a new one waits, unserved, for as long as the
- * server leaves the kept ones idle. Here a worker holds any number of
+ * server leaves the kept ones idle. Here a worker holds up to 256
  * connections and waits on all of them and on the listening socket at
  * once: every connection the server opened is served by some worker, and
- * requests on kept connections cost neither an accept nor a close.
+ * requests on kept connections cost neither an accept nor a close. (A
+ * worker that holds 256 leaves new ones to the others until one closes.)
+ * The price: a request on a kept connection waits for the worker that
+ * holds it, even when another is idle.
  */
 #ifndef SB_CONN_H
 #define SB_CONN_H
