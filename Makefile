@@ -6,6 +6,7 @@
 #   make asan       the same programs with AddressSanitizer + UBSan
 #   make fuzz       every libFuzzer driver for FUZZ_SECONDS (60) each
 #   make valgrind   the unit tests and the integration suite under valgrind
+#   make bench      the benchmark against nginx's own floors (docs/BENCHMARKS.md)
 #   make install    the programs, configs, units and docs under PREFIX
 #                   (/usr/local), all below DESTDIR if set
 #   make uninstall  removes what make install installed
@@ -55,8 +56,8 @@ MAN8DIR		?= $(PREFIX)/share/man/man8
 UNITDIR		?= $(PREFIX)/lib/systemd/system
 INSTALL		?= install
 
-.PHONY: all asan run test unit integration clean deps install uninstall FORCE \
-	 fuzzers fuzz valgrind build-fuzz-drivers
+.PHONY: all asan run test unit integration bench clean deps install \
+	 uninstall FORCE fuzzers fuzz valgrind build-fuzz-drivers
 
 all: $(BINS)
 
@@ -148,7 +149,8 @@ install: all
 	    $(DESTDIR)$(SHAREDIR)/apache/errors $(DESTDIR)$(DOCDIR) \
 	    $(DESTDIR)$(MAN8DIR) $(DESTDIR)$(UNITDIR)
 	$(INSTALL) -m 0755 $(BINS) $(DESTDIR)$(LIBEXECDIR)
-	$(INSTALL) -m 0644 nginx/sentc-backend.conf $(DESTDIR)$(SHAREDIR)/nginx
+	$(INSTALL) -m 0644 nginx/sentc-backend.conf \
+	    nginx/sentc-backend-upstreams.conf $(DESTDIR)$(SHAREDIR)/nginx
 	sed 's|/usr/local/share/sentc-backend|$(SHAREDIR)|g' \
 	    apache/sentc-backend.conf >$(DESTDIR)$(SHAREDIR)/apache/sentc-backend.conf
 	chmod 0644 $(DESTDIR)$(SHAREDIR)/apache/sentc-backend.conf
@@ -168,6 +170,7 @@ install: all
 uninstall:
 	rm -f $(PROGRAMS:%=$(DESTDIR)$(LIBEXECDIR)/%)
 	rm -f $(DESTDIR)$(SHAREDIR)/nginx/sentc-backend.conf \
+	    $(DESTDIR)$(SHAREDIR)/nginx/sentc-backend-upstreams.conf \
 	    $(DESTDIR)$(SHAREDIR)/apache/sentc-backend.conf \
 	    $(APACHE_ERRORS:%=$(DESTDIR)$(SHAREDIR)/apache/errors/%) \
 	    $(DESTDIR)$(SHAREDIR)/backend.env.example \
@@ -177,6 +180,17 @@ uninstall:
 	-rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SHAREDIR)/nginx \
 	    $(DESTDIR)$(SHAREDIR)/apache/errors $(DESTDIR)$(SHAREDIR)/apache \
 	    $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(DOCDIR) 2>/dev/null
+
+# ---- the benchmark: never part of `make test` --------------------------
+# The plain build only; tests/bench/bench.js says what it measures.
+build/bench/floor: tests/bench/floor.c build/libsb.a $(HEADERS) Makefile
+	@mkdir -p $(@D)
+	$(CC) -std=c11 $(WARN) -O2 -g $(CPPFLAGS) -o $@ $< build/libsb.a $(LDLIBS)
+
+bench: deps
+	tests/bench/deps
+	$(MAKE) BUILD=build all build/bench/floor
+	node tests/bench/bench.js
 
 clean:
 	rm -rf build build-asan build-fuzz

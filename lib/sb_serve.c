@@ -18,6 +18,7 @@
 
 #include "sb_access.h"
 #include "sb_config.h"
+#include "sb_conn.h"
 #include "sb_db.h"
 #include "sb_log.h"
 #include "sb_origin.h"
@@ -163,8 +164,9 @@ static _Noreturn void
 worker_main(int fd, const struct sb_route *route, pid_t master)
 {
 	static const int sigs[] = { SIGTERM, SIGINT };
-	FCGX_Request	 fr;
-	sigset_t	 none;
+	struct sb_conns	*conns;
+	FCGX_Request	*fr;
+	sigset_t	 none, term;
 
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != master)
@@ -172,28 +174,27 @@ worker_main(int fd, const struct sb_route *route, pid_t master)
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGHUP, SIG_IGN);
 	handle_signals(sigs, 2);
+	/*
+	 * SIGTERM and SIGINT arrive only while the worker waits for a
+	 * request: one that came just before the wait cannot be missed, and
+	 * the request at hand is always finished.
+	 */
 	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigaddset(&term, SIGINT);
+	sigprocmask(SIG_SETMASK, &term, NULL);
 
 	sb_req_id_seed();
 	if (sb_upstream_init() == -1)
 		sb_log(SB_LOG_ERR, "upstream client: set-up failed");
-	if (FCGX_InitRequest(&fr, fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0)
+	if ((conns = sb_conns_new(fd)) == NULL)
 		_exit(1);
-	while (!got_term) {
-		if (FCGX_Accept_r(&fr) < 0) {
-			if (got_term)
-				break;
-			if (errno != EINTR && errno != ECONNABORTED) {
-				sb_log(SB_LOG_ERR, "accept: %s", strerror(errno));
-				sleep(1);
-			}
-			continue;
-		}
-		serve_one(&fr, route);
-		FCGX_Finish_r(&fr);
+	while ((fr = sb_conns_next(conns, &got_term, &none)) != NULL) {
+		serve_one(fr, route);
+		sb_conns_done(conns, fr);
 	}
-	FCGX_Free(&fr, 0);
+	sb_conns_free(conns);
 	sb_upstream_cleanup();
 	sb_db_release();
 	sb_config_free(&config);

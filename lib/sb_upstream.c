@@ -258,6 +258,7 @@ sb_upstream(struct sb_req *req, enum sb_method method, const char *path,
 	char			 url[URL_MAX], auth[AUTH_MAX];
 	long			 sent = 0;
 	char			 rid[SB_RID_MAX + 16];
+	size_t			 authlen = 0;
 	int64_t			 t0;
 	CURLcode		 cc;
 	enum sb_err		 rc;
@@ -273,11 +274,14 @@ sb_upstream(struct sb_req *req, enum sb_method method, const char *path,
 	h = hdrs = curl_slist_append(NULL, token_hdr[token]);
 	if (h != NULL && jwt != NULL) {
 		n = snprintf(auth, sizeof(auth), "Authorization: Bearer %s", jwt);
+		authlen = sizeof(auth);
 		if (n < 0 || (size_t)n >= sizeof(auth) ||
 		    !sb_printable(auth, (size_t)n)) {
+			sb_wipe(auth, authlen);
 			curl_slist_free_all(hdrs);
 			return SB_ERR_INTERNAL;
 		}
+		authlen = (size_t)n;
 		h = curl_slist_append(hdrs, auth);
 	}
 	if (h != NULL && body != NULL)
@@ -314,7 +318,8 @@ sb_upstream(struct sb_req *req, enum sb_method method, const char *path,
 	curl_easy_getinfo(curl, CURLINFO_REQUEST_SIZE, &sent);
 	res->sent = sent > 0;
 	curl_slist_free_all(hdrs);
-	sb_wipe(auth, sizeof(auth));
+	/* What held the JWT, not the whole 8 KiB on every call. */
+	sb_wipe(auth, authlen);
 	/* The handle keeps pointers to these; they die with this frame. */
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, NULL);

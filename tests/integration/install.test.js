@@ -54,6 +54,7 @@ describe('make install DESTDIR=… (PREFIX /usr/local)', () => {
     const want = {
       ...Object.fromEntries(PROGRAMS.map((p) => [`usr/local/libexec/sentc-backend/${p}`, '755'])),
       'usr/local/share/sentc-backend/nginx/sentc-backend.conf': '644',
+      'usr/local/share/sentc-backend/nginx/sentc-backend-upstreams.conf': '644',
       'usr/local/share/sentc-backend/apache/sentc-backend.conf': '644',
       ...Object.fromEntries(ASIS.map((f) => [`usr/local/share/sentc-backend/apache/errors/${f}`, '644'])),
       'usr/local/share/sentc-backend/backend.env.example': '644',

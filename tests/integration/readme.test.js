@@ -108,11 +108,16 @@ describe('README', () => {
       assert.match(readme, new RegExp(`^\\| ${code} \\| ${status} \\|`, 'm'), code);
   });
 
-  it('routes every program in the nginx snippet', () => {
+  it('routes every program in the nginx snippet, through a kept-alive upstream', () => {
     const conf = fs.readFileSync(path.join(TOP, 'nginx/sentc-backend.conf'), 'utf8');
+    const ups = fs.readFileSync(path.join(TOP, 'nginx/sentc-backend-upstreams.conf'), 'utf8');
+    assert.match(conf, /^fastcgi_keep_conn on;$/m);
     for (const f of fs.readdirSync(path.join(TOP, 'cgi-bin')).filter((n) => n.endsWith('.c'))) {
       const name = f.slice(0, -2);
-      assert.match(conf, new RegExp(`fastcgi_pass unix:/run/sentc-backend/${name}\\.sock;`), name);
+      const up = `sentc_backend_${name.replace(/-/g, '_')}`;
+      assert.match(conf, new RegExp(`fastcgi_pass ${up};`), name);
+      assert.match(ups, new RegExp(`upstream ${up} \\{\\n\\tserver unix:/run/sentc-backend/${name}\\.sock;\\n\\tkeepalive \\d+;\\n\\}`), name);
     }
+    assert.doesNotMatch(conf, /fastcgi_pass unix:/, 'every program through its upstream');
   });
 });

@@ -64,6 +64,20 @@ describe('the running stack', () => {
     assert.match(s.log(), /killed by signal 9; restarting/);
   });
 
+  it('answers a request it refuses before reading a large body, and the next ones', async () => {
+    // Refused before the body is read: the program must not close the
+    // connection under nginx, which is still sending the body.
+    const big = JSON.stringify({ pad: 'x'.repeat(1900 * 1024) });
+    for (let i = 0; i < 5; i++) {
+      const r = await s.api('PUT', '/backend/me', { body: big });
+      assert.equal(r.status, 401, r.text);
+      assert.equal(r.json.err_code, 20012);
+      const ok = await s.api('POST', '/api/v1/user/prepare_register_device',
+        { body: { device_identifier: `after-big-${process.pid}-${i}` } });
+      assert.equal(ok.status, 200, ok.text);
+    }
+  });
+
   it('finishes a request in flight when told to stop (SIGTERM drains)', async () => {
     await s.sim('POST', 'fail', { path: '/api/v1/user/prepare_register_device', mode: 'delay', delay_ms: 600, count: 1 });
     const pending = s.api('POST', '/api/v1/user/prepare_register_device', { body: { device_identifier: `drain-${process.pid}` } });

@@ -481,3 +481,63 @@ test('keep-alive: a second request reuses the connection', async () => {
   assert.equal(await get(), true);
   agent.destroy();
 });
+
+test('bulk groups: each has the user as its only member, at the rank asked', async () => {
+  const s = await registerWithSession('nina');
+  const other = await registerWithSession('oscar');
+  const { group_ids: ids } = await control('POST', 'groups', { user_id: s.user_id, count: 3, rank: 2 });
+  assert.equal(ids.length, 3);
+  assert.equal(new Set(ids).size, 3);
+  for (const gid of ids) {
+    assert.equal(assertOk(await api('GET', `/group/${gid}/light`, { token: PUBLIC, jwt: s.jwt })).rank, 2);
+    assertApiError(await api('GET', `/group/${gid}/light`, { token: PUBLIC, jwt: other.jwt }), 400, 310);
+  }
+  const byName = await control('POST', 'groups', { device_identifier: 'nina', count: 1 });
+  assert.equal(assertOk(await api('GET', `/group/${byName.group_ids[0]}/light`, { token: PUBLIC, jwt: s.jwt })).rank, 0);
+
+  for (const bad of [{ user_id: s.user_id, count: 0 }, { user_id: s.user_id, count: 1.5 },
+    { user_id: s.user_id, count: 1, rank: 5 }]) {
+    assert.equal((await request('POST', '/__sim/groups', { body: bad })).status, 400);
+  }
+  assert.equal((await request('POST', '/__sim/groups', { body: { device_identifier: 'nobody', count: 1 } })).status, 404);
+});
+
+test('stats count connections accepted, open and requests, across resets', async () => {
+  // Each call on its own agent is one connection; the kept-alive agent makes one for three.
+  const call = (method, p, agent = false) => new Promise((resolve, reject) => {
+    const req = http.request(`${sim.base}${p}`, { method, agent }, (res) => {
+      let text = '';
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => resolve(text === '' ? {} : JSON.parse(text)));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  const before = await call('GET', '/__sim/stats');
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  for (let i = 0; i < 3; i++) await call('GET', '/api/v1/nothing', agent);
+  await call('POST', '/__sim/reset');
+  const after = await call('GET', '/__sim/stats');
+  agent.destroy();
+  assert.equal(after.ok, true);
+  assert.equal(after.connections - before.connections, 3);
+  assert.equal(after.requests - before.requests, 5);
+  assert.ok(after.open >= 1);
+});
+
+test('refresh: one JWT per second and session, signed anew once the clock moves on', async () => {
+  const s = await registerWithSession('paul');
+  const refresh = () => api('PUT', '/refresh', { token: PUBLIC, jwt: s.jwt, body: { refresh_token: s.refresh_token } });
+  const a = assertOk(await refresh()).jwt;
+  const b = assertOk(await refresh()).jwt;
+  await control('POST', 'clock', { advance: 7 });
+  const c = assertOk(await refresh()).jwt;
+  const [ca, cb, cc] = [a, b, c].map((j) => decodeJwt(j).claims);
+  // a and b come within a second or two of each other: equal claims make equal JWTs.
+  if (ca.iat === cb.iat) assert.equal(a, b);
+  assert.ok(cc.iat >= ca.iat + 7, 'a new iat once the clock moved');
+  assert.equal(cc.exp, cc.iat + 300);
+  assert.equal(cc.fresh, false);
+  const { data, signature } = decodeJwt(c);
+  assert.ok(crypto.verify('sha384', data, { key: verifyKeyFromDashboard(keys.verifyKeyB64), dsaEncoding: 'ieee-p1363' }, signature));
+});

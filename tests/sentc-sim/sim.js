@@ -28,6 +28,7 @@ const MAX_BODY = 262144; // the server's limit for a JSON body (256 KiB)
 const MAX_CONTROL_BODY = 1048576;
 const LOG_LIMIT = 10000;
 const JWT_CACHE_LIMIT = 10000;
+const MAX_BULK_GROUPS = 500000;
 
 // Which token an endpoint accepts by default; a control call may change it.
 const DEFAULT_ENDPOINT_KINDS = Object.freeze({
@@ -168,6 +169,8 @@ function parseArgs(argv) {
 
 let config = null; // set once at start-up
 let state = null;
+// Transport counters, kept across resets: connections accepted, open now, requests answered.
+const stats = { connections: 0, open: 0, requests: 0 };
 
 function newState() {
   return {
@@ -184,6 +187,7 @@ function newState() {
     logSeq: 0,
     faults: [],
     jwtCache: new Map(), // jwt -> verified claims (signature checks are the costly part)
+    refreshJwts: new Map(), // "user device kid" -> {iat, jwt}: the last JWT a refresh signed
   };
 }
 
@@ -217,10 +221,9 @@ const b64urlJson = (value) => Buffer.from(JSON.stringify(value)).toString('base6
 
 /* Sign an ES384 JWT with the given kid (default: the current key). Throws HttpError (500/33) if
  * there is no such key, e.g. after all keys were removed. */
-function signJwt(userId, deviceId, { fresh, kid = state.currentKid, expInS = JWT_LIFETIME_S }) {
+function signJwt(userId, deviceId, { fresh, kid = state.currentKid, expInS = JWT_LIFETIME_S, iat = nowS() }) {
   const key = state.keys.get(kid);
   if (!key) throw apiError(500, 33, "Can't create jwt");
-  const iat = nowS();
   const header = b64urlJson({ alg: 'ES384', typ: 'JWT', kid });
   // aud, sub, exp, iat and fresh are the claims of SENTC_API.md. The SDK pinned for the tests
   // (sentc_wasm 0.3.0) also decodes internal_user_id, group_id, device_id and device_identifier,
@@ -235,6 +238,21 @@ function signJwt(userId, deviceId, { fresh, kid = state.currentKid, expInS = JWT
   const signature = crypto.sign('sha384', Buffer.from(`${header}.${claims}`),
     { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
   return `${header}.${claims}.${signature.toString('base64url')}`;
+}
+
+/* The JWT a refresh hands out: signed anew each second. Within a second, for one user, device
+ * and key, the claims are the same, so the JWT already signed is handed out again: signing costs
+ * the simulator more than everything else a refresh does, and would make it the benchmark's
+ * bottleneck. */
+function refreshJwt(userId, deviceId) {
+  const slot = `${userId} ${deviceId} ${state.currentKid}`;
+  const iat = nowS();
+  const last = state.refreshJwts.get(slot);
+  if (last && last.iat === iat) return last.jwt;
+  const jwt = signJwt(userId, deviceId, { fresh: false, iat });
+  if (state.refreshJwts.size >= JWT_CACHE_LIMIT) state.refreshJwts.clear();
+  state.refreshJwts.set(slot, { iat, jwt });
+  return jwt;
 }
 
 function decodeJsonPart(part) {
@@ -415,7 +433,7 @@ function refresh({ body, auth }) {
   }
   return {
     user_id: session.user_id,
-    jwt: signJwt(session.user_id, session.device_id, { fresh: false }),
+    jwt: refreshJwt(session.user_id, session.device_id),
     device_id: session.device_id,
   };
 }
@@ -745,6 +763,34 @@ function controlSetMember(input) {
   return {};
 }
 
+/* Many groups at once, each with the user as its only member (for benchmarks that need a
+ * fresh group per request). */
+function controlGroups(input) {
+  const user = input.user_id !== undefined
+    ? state.users.get(input.user_id)
+    : findUserByIdentifier(controlString(input, 'device_identifier'));
+  if (!user) throw controlError(404, 'no such user');
+  const count = input.count;
+  if (!Number.isInteger(count) || count < 1 || count > MAX_BULK_GROUPS) {
+    throw controlError(400, `count must be 1..${MAX_BULK_GROUPS}`);
+  }
+  const rank = input.rank !== undefined ? input.rank : 0;
+  if (!Number.isInteger(rank) || rank < 0 || rank > 4) throw controlError(400, 'rank must be 0..4');
+  const now = nowMs();
+  const ids = [];
+  for (let i = 0; i < count; i++) {
+    const group = { group_id: crypto.randomUUID(), parent_group_id: null, created_time: now, members: new Map() };
+    group.members.set(user.user_id, { rank, joined_time: now });
+    state.groups.set(group.group_id, group);
+    ids.push(group.group_id);
+  }
+  return { group_ids: ids };
+}
+
+function controlStats() {
+  return { ...stats };
+}
+
 function controlRemoveMember(input) {
   const group = state.groups.get(controlString(input, 'group_id'));
   if (!group) throw controlError(404, 'no such group');
@@ -766,6 +812,7 @@ function controlAddKey(input) {
   state.keys.set(kid, key);
   if (input.current !== false) state.currentKid = kid;
   state.jwtCache.clear();
+  state.refreshJwts.clear();
   return { kid, verify_key: key.verifyKeyB64, current_kid: state.currentKid };
 }
 
@@ -777,6 +824,7 @@ function controlRemoveKey(input) {
     state.currentKid = remaining.length > 0 ? remaining[remaining.length - 1] : null;
   }
   state.jwtCache.clear();
+  state.refreshJwts.clear();
   return { current_kid: state.currentKid };
 }
 
@@ -806,6 +854,8 @@ const CONTROL_ROUTES = compileRoutes([
   { method: 'DELETE', path: 'fail', handler: controlClearFaults },
   { method: 'GET', path: 'state', handler: controlState },
   { method: 'POST', path: 'group/member', handler: controlSetMember },
+  { method: 'POST', path: 'groups', handler: controlGroups },
+  { method: 'GET', path: 'stats', handler: controlStats },
   { method: 'DELETE', path: 'group/member', handler: controlRemoveMember },
   { method: 'POST', path: 'revoke', handler: controlRevoke },
   { method: 'POST', path: 'keys', handler: controlAddKey },
@@ -911,6 +961,7 @@ async function handleControl(req, res, path) {
 }
 
 async function onRequest(req, res) {
+  stats.requests++;
   const path = req.url.split('?', 1)[0];
   try {
     if (path.startsWith(CONTROL_PREFIX)) {
@@ -940,6 +991,11 @@ function main() {
   server.keepAliveTimeout = 65000;
   server.headersTimeout = 66000;
   server.on('clientError', (err, socket) => socket.destroy());
+  server.on('connection', (socket) => {
+    stats.connections++;
+    stats.open++;
+    socket.on('close', () => { stats.open--; });
+  });
   server.on('error', (err) => {
     process.stderr.write(`sentc-sim: ${err.message}\n`);
     process.exit(1);
