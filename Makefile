@@ -6,6 +6,7 @@
 #   make asan       the same programs with AddressSanitizer + UBSan
 #   make fuzz       every libFuzzer driver for FUZZ_SECONDS (60) each
 #   make valgrind   the unit tests and the integration suite under valgrind
+#   make soak       SOAK_SECONDS (600) of mixed load with faults, then checks
 #   make clean
 
 PORT		?= 8080
@@ -43,7 +44,7 @@ BINS		 = $(PROGRAMS:%=$(BUILD)/bin/%)
 HEADERS		 = $(wildcard lib/*.h)
 
 .PHONY: all asan run test unit integration clean deps FORCE fuzzers fuzz \
-	 valgrind build-fuzz-drivers
+	 valgrind build-fuzz-drivers soak
 
 all: $(BINS)
 
@@ -118,6 +119,15 @@ test: deps
 valgrind: deps
 	$(MAKE) all unit
 	tests/valgrind
+
+# Not part of `make test` either: mixed wrk load over every route with the
+# simulator failing 1 % of the calls to sentc, then the checks of
+# tests/soak/soak.js; the report is build/soak/report.md.
+SOAK_SECONDS	?= 600
+soak: deps
+	tests/soak/deps
+	$(MAKE) all
+	SOAK_SECONDS=$(SOAK_SECONDS) SB_BUILD=$(BUILD) node tests/soak/soak.js
 
 clean:
 	rm -rf build build-asan build-fuzz
