@@ -63,6 +63,16 @@ describe('the own database fails', () => {
   before(async () => {
     s = await start();
     u = await s.user('dbf', { v: 1 });
+    // Every register worker has its connection open, as after any use: a
+    // worker that had to open the store only now could not, and would
+    // answer before it asks sentc anything (503, 20020; unsure.test.js).
+    const workers = s.pids('register');
+    await waitFor(async () => {
+      await s.user('warm');
+      const served = new Set(s.log().split('\n').map((l) => /^register\[(\d+)\] request:/.exec(l))
+        .filter(Boolean).map((m) => Number(m[1])));
+      return workers.every((p) => served.has(p));
+    }, 20000, 'every register worker to have served a request');
   });
   after(() => s.stop());
   beforeEach(() => s.clearLog());

@@ -333,7 +333,7 @@ class Stack {
     this.sql('UPDATE unsure SET due = 0');
     await waitFor(async () => {
       await this.api('DELETE', '/api/v1/user');
-      return this.rows("SELECT 1 FROM unsure WHERE due <= unixepoch('now')").length === 0;
+      return this.rows(`SELECT 1 FROM unsure WHERE due <= ${Math.floor(Date.now() / 1000)}`).length === 0;
     }, 10000, 'a pass over the records of lost answers');
   }
 

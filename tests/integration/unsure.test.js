@@ -123,6 +123,19 @@ describe('lost answers', () => {
       s.sql(`DELETE FROM unsure WHERE key = '${name}'`);
     });
 
+    it('register asks the store first: if it cannot answer, 503 (20020) and nothing is sent', async () => {
+      await s.clearLog();
+      s.sql('ALTER TABLE unsure RENAME TO unsure_away');
+      let r;
+      try {
+        r = await s.api('POST', '/api/v1/register', { body: input(uniq('no-store')) });
+      } finally {
+        s.sql('ALTER TABLE unsure_away RENAME TO unsure');
+      }
+      envelope(r, 503, 20020);
+      assert.deepEqual(await s.upstream(), []);
+    });
+
     it('a name that has its own row again is never deleted by a pass', async () => {
       const name = uniq('owned');
       const r = await s.api('POST', '/api/v1/register', { body: input(name) });
