@@ -5,6 +5,7 @@
 #include "sb_config.h"
 #include "sb_db.h"
 #include "sb_json.h"
+#include "sb_jwt.h"
 #include "sb_log.h"
 #include "sb_response.h"
 #include "sb_unsure.h"
@@ -151,11 +152,13 @@ sb_unsure_registered(const char *identifier, bool stored)
 static int
 finish_delete(struct sb_req *req, struct sb_db *db, const char *user_id)
 {
-	char		 path[64];
+	char		 path[32 + SB_CLAIM_MAX];
 	long		 code;
+	int		 n;
 
-	snprintf(path, sizeof(path), "/user/forced/delete/%s", user_id);
-	if (forced(req, SB_DELETE, path, NULL, &code) != SB_OK ||
+	n = snprintf(path, sizeof(path), "/user/forced/delete/%s", user_id);
+	if (n < 0 || (size_t)n >= sizeof(path) ||
+	    forced(req, SB_DELETE, path, NULL, &code) != SB_OK ||
 	    (code != 0 && code != SENTC_USER_NOT_FOUND))
 		return 0;
 	return sb_db_user_delete(db, user_id) == SB_OK;
