@@ -171,8 +171,9 @@ sb_unsure_delete(struct sb_req *req, enum sb_err e, const char *user_id)
 	json_object	*ok;
 	int64_t		 now = sb_now();
 
+	/* Due later: no pass finishes it while this request does. */
 	if ((db = sb_db()) == NULL || sb_db_unsure_add(db, SB_UNSURE_DELETE,
-	    user_id, now, now) != SB_OK) {
+	    user_id, now, now + sb_unsure_after()) != SB_OK) {
 		sb_log(SB_LOG_ERR, "INCONSISTENT: the delete of user %s lost "
 		    "its answer and could not be recorded; its own data may be "
 		    "left over", user_id);

@@ -21,7 +21,9 @@
  * SB_UNSURE_DELETE, keyed by the user id: sentc may have deleted, or may
  * still delete, a user whose own row is left. The delete is finished:
  * DELETE /user/forced/delete/{id}, and once sentc answers success or
- * "user not found", the own row goes. At once, and until it worked.
+ * "user not found", the own row goes. At once, by the request that lost
+ * the answer, and if that fails, every sb_unsure_after() seconds until
+ * it worked.
  *
  * sb_unsure_pass() settles what is due. The programs that make and
  * delete users call it before each request.

@@ -169,6 +169,24 @@ function processes(programs) {
 
 const mean = (a) => a.reduce((x, y) => x + y, 0) / a.length;
 
+/* CPU time (clock ticks) the whole machine spent busy, and in all. */
+function machineCpu() {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+  return { busy: total - f[3] - f[4], total };
+}
+
+/* CPU time (clock ticks) pid has used, or null once it is gone. */
+function procCpu(pid) {
+  try {
+    const st = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return null;
+  }
+}
+
 class Checks {
   constructor() { this.list = []; }
 
@@ -419,14 +437,35 @@ async function main() {
   wrk.stderr.on('data', (d) => { wrkOut += d; });
   const wrkDone = new Promise((resolve) => { wrk.on('exit', resolve); });
 
+  // The stack's processes, for its share of the machine's CPU: the
+  // programs, nginx and its workers, the simulator, and wrk (read at
+  // each sample: it is gone at the end).
+  const nginxPid = Number(fs.readFileSync(path.join(RUN, 'nginx.pid'), 'utf8'));
+  const simPid = Number(fs.readFileSync(path.join(RUN, 'pids', 'sim'), 'utf8'));
+  const stackPids = [...procs.map((p) => p.pid), nginxPid, ...children(nginxPid), simPid];
+  const stackCpu = () => stackPids.reduce((n, pid) => n + (procCpu(pid) || 0), 0);
+  const cpu0 = machineCpu();
+  const stack0 = stackCpu();
+  let wrkCpu = 0;
   const samples = [];
+  const loads = [];
   let finished = false;
   wrkDone.then(() => { finished = true; });
   while (!finished) {
     const t = (Date.now() - started) / 1000;
     samples.push({ t, at: procs.map((p) => usage(p.pid)) });
+    loads.push(os.loadavg()[0]);
+    wrkCpu = procCpu(wrk.pid) ?? wrkCpu;
     await Promise.race([sleep(SAMPLE_MS), wrkDone]);
   }
+  const cpu1 = machineCpu();
+  const ours = stackCpu() - stack0 + wrkCpu;
+  report.cpu = {
+    machine_busy_pct: Math.round((100 * (cpu1.busy - cpu0.busy)) / (cpu1.total - cpu0.total)),
+    stack_pct_of_machine: Math.round((100 * ours) / (cpu1.total - cpu0.total)),
+    others_pct_of_machine: Math.round((100 * (cpu1.busy - cpu0.busy - ours)) / (cpu1.total - cpu0.total)),
+    load1_min: Math.min(...loads).toFixed(2), load1_mean: mean(loads).toFixed(2), load1_max: Math.max(...loads).toFixed(2),
+  };
   const wrkCode = await wrkDone;
   report.wrk = { exit: wrkCode, ...parseWrk(wrkOut), output: wrkOut.trim() };
   report.duration_s = Math.round((Date.now() - started) / 1000);
@@ -576,6 +615,7 @@ function markdown(r) {
   const s = r.settings;
   out.push(`# Soak: ${r.ok ? 'passed' : 'FAILED'}`, '');
   out.push(`- machine: ${r.machine.cpus} × ${r.machine.cpu}, ${r.machine.memory_mib} MiB, Linux ${r.machine.kernel}; load average ${r.machine.loadavg_at_start.join(' ')} at the start, ${r.loadavg_at_end.join(' ')} at the end`);
+  out.push(`- CPU during the load: the machine ${r.cpu.machine_busy_pct} % busy, the stack (programs, nginx, simulator, wrk) ${r.cpu.stack_pct_of_machine} %, other processes ${r.cpu.others_pct_of_machine} %; 1-minute load average ${r.cpu.load1_min} to ${r.cpu.load1_max}, mean ${r.cpu.load1_mean}`);
   out.push(`- load: wrk -t${s.threads} -c${s.connections} for ${r.duration_s} s (${s.build}); ${r.wrk.requests} requests, ${Math.round(r.wrk.requests / r.duration_s)}/s; socket errors ${JSON.stringify(r.wrk.socket_errors)}`);
   out.push(`- faults: ${s.fault_rate * 100} % of the calls to sentc, modes ${s.fault_modes.join(', ')}; delay ${s.delay_ms} ms against an upstream timeout of ${s.upstream_timeout_ms} ms`);
   out.push('', '## Checks', '');
