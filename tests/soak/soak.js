@@ -304,20 +304,27 @@ const LOST = [
   ['settled: delete finished', /settled: the delete of user/],
 ];
 
-/* The programs' request lines: by program, method, status and code. */
-function readBackendLog(file) {
+/*
+ * The programs' log: request lines by program, method, status and code,
+ * from the load only (bytes from..to of the file); restarts, reports and
+ * lost answers from all of it.
+ */
+function readBackendLog(file, from, to) {
   const requests = new Map();
   const restarts = [];
   const inconsistent = [];
   const errors = new Map();
   const lost = new Map();
   const sanitizer = [];
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    let m = /^([\w-]+)\[\d+\] request: method=(\S+) status=(\d+) err=(\d+) /.exec(line);
-    if (m) {
-      countBy(requests, `${m[1]} ${m[2]} ${m[3]} ${m[4]}`);
-      continue;
-    }
+  const all = fs.readFileSync(file);
+  const load = all.subarray(from, to).toString('utf8');
+  for (const line of load.split('\n')) {
+    const m = /^([\w-]+)\[\d+\] request: method=(\S+) status=(\d+) err=(\d+) /.exec(line);
+    if (m) countBy(requests, `${m[1]} ${m[2]} ${m[3]} ${m[4]}`);
+  }
+  for (const line of all.toString('utf8').split('\n')) {
+    let m;
+    if (/ request: method=/.test(line)) continue;
     if (/killed by signal|exited with .*restarting/.test(line)) restarts.push(line);
     if (/INCONSISTENT/.test(line)) inconsistent.push(line);
     if (/ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:/.test(line)) sanitizer.push(line);
@@ -427,6 +434,8 @@ async function main() {
   const procs = processes(programs);
   report.processes_at_start = procs.length;
 
+  const logFile = path.join(RUN, 'backend.log');
+  const logFrom = fs.statSync(logFile).size;
   await sim('POST', 'fail', { path: '/api/*', rate: RATE, modes: MODES, delay_ms: DELAY_MS });
   say(`load: wrk -t${THREADS} -c${CONNS} -d${SECONDS}s, ${RATE * 100} % of calls to sentc failing`);
   const started = Date.now();
@@ -476,6 +485,7 @@ async function main() {
   report.faults = (await sim('GET', 'fail')).applied.sort((a, b) => b.count - a.count);
   // Requests a delay kept at sentc land within DELAY_MS.
   await sleep(DELAY_MS + 2000);
+  const logTo = fs.statSync(logFile).size;
   report.settle = await settle(base, path.join(RUN, 'backend.db'));
 
   // ---- no worker crashed --------------------------------------------
@@ -565,7 +575,7 @@ async function main() {
 
   // ---- statuses -----------------------------------------------------------
   const access = readAccess(path.join(RUN, 'access.log'));
-  const log = readBackendLog(path.join(RUN, 'backend.log'));
+  const log = readBackendLog(logFile, logFrom, logTo);
   report.by_route = [...access.byRoute].sort().map(([route, st]) => ({ route, statuses: Object.fromEntries([...st].sort()) }));
   report.access_total = access.total;
   report.backend = [...log.requests].sort().map(([k, n]) => {
@@ -622,7 +632,7 @@ function markdown(r) {
   for (const c of r.checks) out.push(`- ${c.ok ? 'ok' : '**FAILED**'}: ${c.what}${c.detail ? ` (${c.detail})` : ''}`);
   out.push('', '## Requests by route and status (nginx)', '', '| route | statuses |', '|---|---|');
   for (const b of r.by_route) out.push(`| \`${b.route}\` | ${Object.entries(b.statuses).map(([k, v]) => `${k}: ${v}`).join(', ')} |`);
-  out.push('', '## Answers by program, method, status and code (the programs\' log)', '', '| program | method | status | code | count |', '|---|---|---|---|---|');
+  out.push('', '## Answers by program, method, status and code (the programs\' log, during the load)', '', '| program | method | status | code | count |', '|---|---|---|---|---|');
   for (const b of r.backend) out.push(`| ${b.program} | ${b.method} | ${b.status} | ${b.err || ''} | ${b.count} |`);
   out.push('', '## Faults applied (the simulator)', '', '| mode | call to sentc | count |', '|---|---|---|');
   for (const f of r.faults) out.push(`| ${f.mode} | ${f.method} ${f.path} | ${f.count} |`);
