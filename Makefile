@@ -10,6 +10,7 @@
 #   make install    the programs, configs, units and docs under PREFIX
 #                   (/usr/local), all below DESTDIR if set
 #   make uninstall  removes what make install installed
+#   make soak       SOAK_SECONDS (600) of mixed load with faults, then checks
 #   make clean
 
 PORT		?= 8080
@@ -57,7 +58,7 @@ UNITDIR		?= $(PREFIX)/lib/systemd/system
 INSTALL		?= install
 
 .PHONY: all asan run test unit integration bench clean deps install \
-	 uninstall FORCE fuzzers fuzz valgrind build-fuzz-drivers
+	 uninstall FORCE fuzzers fuzz valgrind build-fuzz-drivers soak
 
 all: $(BINS)
 
@@ -191,6 +192,15 @@ bench: deps
 	tests/bench/deps
 	$(MAKE) BUILD=build all build/bench/floor
 	node tests/bench/bench.js
+
+# Not part of `make test` either: mixed wrk load over every route with the
+# simulator failing 1 % of the calls to sentc, then the checks of
+# tests/soak/soak.js; the report is build/soak/report.md.
+SOAK_SECONDS	?= 600
+soak: deps
+	tests/soak/deps
+	$(MAKE) all
+	SOAK_SECONDS=$(SOAK_SECONDS) SB_BUILD=$(BUILD) node tests/soak/soak.js
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -6,35 +6,32 @@
  * user. If it cannot be stored, the user is deleted at sentc again.
  *
  * If sentc's answer is lost on the way (the call reached sentc, the
- * answer did not come back), sentc may have made the user: it is deleted
- * by identifier, but only if sentc did not have the identifier before
- * (asked first, POST /exists), so that nobody else's account is ever
- * deleted. There is to be no sentc user without its own row.
+ * answer did not come back), sentc may have made the user, or may make
+ * it later: it is deleted by identifier, but only if sentc did not have
+ * the identifier before (asked first, POST /exists), so that nobody
+ * else's account is ever deleted; unless that found the user, the
+ * register is recorded and settled later (sb_unsure.h). A register of a
+ * name with such a record holds it while it runs. There is to be no
+ * sentc user without its own row.
  */
 #include "sb.h"
 
-#define CODE_USER_NOT_FOUND	100	/* sentc: no such user */
-
 /*
- * Does sentc have a user with the body's identifier already? Returns 1
- * (or if the body has none: sentc makes no user then), 0 if it is free,
- * or -1 once it has answered a fault. *id points into body.
+ * Does sentc have a user with identifier already? Returns 1 or 0, or -1
+ * once it has answered a fault.
  */
 static int
-taken(struct sb_req *req, json_object *body, const char **id)
+taken(struct sb_req *req, const char *id)
 {
 	struct sb_upstream_res	 up;
-	json_object		*dev, *q, *avail;
+	json_object		*q, *avail;
 	const char		*text;
 	size_t			 len;
 	int			 rc;
 
-	if (!json_object_object_get_ex(body, "device", &dev) ||
-	    (*id = sb_json_string(dev, "device_identifier")) == NULL)
-		return 1;
 	q = json_object_new_object();
 	json_object_object_add(q, "user_identifier",
-	    json_object_new_string(*id));
+	    json_object_new_string(id));
 	text = sb_json_text(q, &len);
 	rc = sb_relay(req, SB_POST, "/exists", SB_TOKEN_SECRET, NULL, text, len,
 	    &up);
@@ -48,35 +45,20 @@ taken(struct sb_req *req, json_object *body, const char **id)
 	return rc;
 }
 
-/* After fault e on a register that reached sentc: deletes user id. */
-static void
-undo_unsure(struct sb_req *req, const char *id, enum sb_err e)
-{
-	json_object	*undo;
-	const char	*text;
-	size_t		 len;
-
-	undo = json_object_new_object();
-	json_object_object_add(undo, "user_identifier",
-	    json_object_new_string(id));
-	text = sb_json_text(undo, &len);
-	sb_undo_unsure(req, e, SB_PUT, "/user/forced/delete", SB_TOKEN_SECRET,
-	    text, len, CODE_USER_NOT_FOUND);
-	json_object_put(undo);
-}
-
 static void
 handle(struct sb_req *req)
 {
 	struct sb_upstream_res	 up = { 0 };
-	json_object		*body, *user_data = NULL;
+	json_object		*body, *user_data = NULL, *dev;
 	const char		*relay, *user_id, *identifier, *id = NULL;
 	char			 undo[128];
 	size_t			 len, dlen;
 	struct sb_db		*db;
 	enum sb_err		 e;
-	int			 was_taken;
+	int			 was_taken = 1, held = 0;
+	bool			 stored = false;
 
+	sb_unsure_pass();
 	if ((body = sb_body_object(req)) == NULL)
 		return;
 	if ((e = sb_json_take_object(body, "user_data",
@@ -91,12 +73,17 @@ handle(struct sb_req *req)
 		relay = req->body, len = req->bodylen;
 	else
 		relay = sb_json_text(body, &len);
-	if ((was_taken = taken(req, body, &id)) == -1)
+	/* Without an identifier, sentc makes no user. */
+	if (json_object_object_get_ex(body, "device", &dev) &&
+	    (id = sb_json_string(dev, "device_identifier")) != NULL &&
+	    ((held = sb_unsure_hold_register(req, id)) == -1 ||
+	    (was_taken = taken(req, id)) == -1))
 		goto out;
 	if ((e = sb_upstream(req, SB_POST, "/register", SB_TOKEN_SECRET, NULL,
 	    relay, len, &up)) != SB_OK) {
-		if (up.sent && !was_taken)
-			undo_unsure(req, id, e);
+		/* sentc's own envelope of a server error says it failed. */
+		if (up.sent && !was_taken && e != SB_ERR_UPSTREAM_ERROR)
+			sb_unsure_register(req, e, id);
 		else
 			sb_reply_err(req, e, NULL);
 		goto out;
@@ -121,8 +108,11 @@ handle(struct sb_req *req)
 		sb_compensate(req, SB_DELETE, undo, SB_TOKEN_SECRET, NULL);
 		goto out;
 	}
+	stored = true;
 	sb_reply_upstream(req, &up);
 out:
+	if (held == 1)
+		sb_unsure_registered(id, stored);
 	sb_upstream_res_free(&up);
 	json_object_put(user_data);
 	json_object_put(body);

@@ -10,25 +10,6 @@
  */
 #include "sb.h"
 
-/* The refresh_token member, checked; NULL after answering 400. */
-static const char *
-refresh_token(struct sb_req *req, json_object *body, size_t *len)
-{
-	json_object	*v;
-
-	if (!json_object_object_get_ex(body, "refresh_token", &v) ||
-	    !json_object_is_type(v, json_type_string) ||
-	    (*len = (size_t)json_object_get_string_len(v)) == 0 ||
-	    *len > SB_REFRESH_TOKEN_MAX ||
-	    !sb_printable(json_object_get_string(v), *len)) {
-		sb_reply_err(req, SB_ERR_FIELD, "refresh_token must be a "
-		    "string of 1 to 1024 characters without control "
-		    "characters");
-		return NULL;
-	}
-	return json_object_get_string(v);
-}
-
 static void
 handle(struct sb_req *req)
 {
@@ -40,9 +21,15 @@ handle(struct sb_req *req)
 	enum sb_err	 e;
 
 	if (sb_cookie_ready(req) == -1 || sb_auth_user(req, 0) == -1 ||
-	    (body = sb_body_object(req)) == NULL ||
-	    (tok = refresh_token(req, body, &len)) == NULL ||
-	    (db = sb_db_for(req)) == NULL)
+	    (body = sb_body_object(req)) == NULL)
+		goto out;
+	if (sb_cookie_token(body, &tok, &len) != SB_OK) {
+		sb_reply_err(req, SB_ERR_FIELD, "refresh_token must be a "
+		    "string of 1 to 1024 characters without control "
+		    "characters");
+		goto out;
+	}
+	if ((db = sb_db_for(req)) == NULL)
 		goto out;
 	e = sb_db_user_data(db, req->who.aud, &text);
 	if (e == SB_OK && sb_json_parse(text, strlen(text), &data) != SB_OK)

@@ -125,6 +125,23 @@ sb_cookie_name_valid(const char *name)
 	return 1;
 }
 
+/*
+ * RFC 6265's cookie-octet: US-ASCII but controls, white space, DQUOTE,
+ * comma, semicolon and backslash.
+ */
+static int
+cookie_octets(const char *s, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] <= 0x20 ||
+		    (unsigned char)s[i] >= 0x7f || s[i] == '"' ||
+		    s[i] == ',' || s[i] == ';' || s[i] == '\\')
+			return 0;
+	return 1;
+}
+
 size_t
 sb_cookie_find(const char *hdr, size_t len, const char *name,
     struct sb_span *vals, size_t max)
@@ -153,6 +170,8 @@ sb_cookie_find(const char *hdr, size_t len, const char *name,
 			continue;
 		if (pend - eq >= 2 && *eq == '"' && pend[-1] == '"')
 			eq++, pend--;
+		if (!cookie_octets(eq, (size_t)(pend - eq)))
+			continue;
 		vals[found].p = eq;
 		vals[found].len = (size_t)(pend - eq);
 		found++;
@@ -281,6 +300,27 @@ sb_cookie_open(const struct sb_cookie_keys *ks, int64_t now, long max_age,
 out:
 	sb_wipe(pt, sizeof(pt));
 	return rc;
+}
+
+enum sb_err
+sb_cookie_token(json_object *obj, const char **tok, size_t *len)
+{
+	json_object	*v;
+	const char	*s;
+	size_t		 n;
+
+	*tok = NULL;
+	*len = 0;
+	if (!json_object_object_get_ex(obj, "refresh_token", &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return SB_ERR_FIELD;
+	s = json_object_get_string(v);
+	n = (size_t)json_object_get_string_len(v);
+	if (n == 0 || n > SB_REFRESH_TOKEN_MAX || !sb_printable(s, n))
+		return SB_ERR_FIELD;
+	*tok = s;
+	*len = n;
+	return SB_OK;
 }
 
 int

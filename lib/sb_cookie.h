@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <json-c/json.h>
+
 #include "sb_error.h"
 #include "sb_jwt.h"
 #include "sb_request.h"
@@ -67,8 +69,10 @@ int	 sb_cookie_name_valid(const char *name);
  * Finds the values of the cookie name in a Cookie header's text
  * hdr[0..len) ("a=b; c=d"), in order, at most max of them, into vals
  * (pointing into hdr; surrounding double quotes removed). Pieces that
- * are not name=value are skipped. Returns how many were found. Pure and
- * bounded by len: the fuzzers call it.
+ * are not name=value, and values that are not RFC 6265 cookie-octets
+ * (no white space, control, DQUOTE, comma, semicolon or backslash), are
+ * skipped. Returns how many were found. Pure and bounded by len: the
+ * fuzzers call it.
  */
 size_t	 sb_cookie_find(const char *hdr, size_t len, const char *name,
 	    struct sb_span *vals, size_t max);
@@ -96,6 +100,16 @@ long	 sb_cookie_seal(const struct sb_cookie_keys *, int64_t now,
 enum sb_err sb_cookie_open(const struct sb_cookie_keys *, int64_t now,
 	    long max_age, const char *value, size_t vlen, const char *aud,
 	    const char *sub, char *token, size_t tokensz);
+
+/*
+ * The refresh_token member of POST /backend/session's body obj: a string
+ * of 1 to SB_REFRESH_TOKEN_MAX bytes without a control character (nor a
+ * NUL), which is what sb_cookie_seal() takes. Returns SB_OK with *tok
+ * (borrowed from obj) and *len, or SB_ERR_FIELD with *tok NULL and *len
+ * 0. Pure: the fuzzers call it.
+ */
+enum sb_err sb_cookie_token(json_object *obj, const char **tok,
+	    size_t *len);
 
 /*
  * Writes the Set-Cookie value for name=value into out: Path

@@ -3,6 +3,7 @@
  * the calls dispatched to the store that opened it, the route helpers.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sb_config.h"
@@ -183,4 +184,49 @@ sb_db_item_list(struct sb_db *d, const char *group_id, const char *after,
     long limit, void (*fn)(void *, const struct sb_item *), void *arg)
 {
 	return d->ops->item_list(d, group_id, after, limit, fn, arg);
+}
+
+enum sb_err
+sb_db_unsure_add(struct sb_db *d, int kind, const char *key, int64_t since,
+    int64_t due)
+{
+	return d->ops->unsure_add(d, kind, key, since, due);
+}
+
+enum sb_err
+sb_db_unsure_take(struct sb_db *d, int64_t now, int64_t held, int64_t due,
+    struct sb_unsure *u)
+{
+	enum sb_err	 e;
+
+	memset(u, 0, sizeof(*u));
+	e = d->ops->unsure_take(d, now, held, due, u);
+	if (e == SB_OK && u->kind != 0 && u->key == NULL)
+		e = SB_ERR_INTERNAL;	/* out of memory: it is held, and */
+					/* due again later */
+	if (e != SB_OK) {
+		free(u->key);
+		memset(u, 0, sizeof(*u));
+	}
+	return e;
+}
+
+enum sb_err
+sb_db_unsure_hold(struct sb_db *d, int kind, const char *key, int64_t now,
+    int64_t held, int *state)
+{
+	*state = 0;
+	return d->ops->unsure_hold(d, kind, key, now, held, state);
+}
+
+enum sb_err
+sb_db_unsure_release(struct sb_db *d, int kind, const char *key)
+{
+	return d->ops->unsure_release(d, kind, key);
+}
+
+enum sb_err
+sb_db_unsure_done(struct sb_db *d, int kind, const char *key)
+{
+	return d->ops->unsure_done(d, kind, key);
 }

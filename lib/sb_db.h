@@ -145,4 +145,41 @@ enum sb_err	 sb_db_item_list(struct sb_db *, const char *group_id,
 		    const char *after, long limit,
 		    void (*fn)(void *, const struct sb_item *), void *arg);
 
+/*
+ * Calls to sentc whose answer was lost, until they are settled: the
+ * store's side of lib/sb_unsure.h. A record is a kind (SB_UNSURE_*) and
+ * a key (an identifier, a user id), with the time it was made (since),
+ * the time before which nobody settles it (due), and the time until
+ * which one worker holds it (held; 0: nobody).
+ */
+struct sb_unsure {
+	int		 kind;		/* 0: none */
+	char		*key;		/* the caller frees it */
+	int64_t		 since;
+};
+
+/* Adds the record; one already there gets since and due anew, unheld. */
+enum sb_err	 sb_db_unsure_add(struct sb_db *, int kind, const char *key,
+		    int64_t since, int64_t due);
+
+/*
+ * Takes the record longest due at now that nobody holds: it is held
+ * until held and due again at due. u->kind is 0 if there is none.
+ */
+enum sb_err	 sb_db_unsure_take(struct sb_db *, int64_t now, int64_t held,
+		    int64_t due, struct sb_unsure *u);
+
+/*
+ * Holds the record (kind, key), whether due or not, until held, unless
+ * another holds it at now. *state: 0 no such record, 1 held now, -1 held
+ * by another.
+ */
+enum sb_err	 sb_db_unsure_hold(struct sb_db *, int kind, const char *key,
+		    int64_t now, int64_t held, int *state);
+
+/* Lets the record go (held 0), or removes it once settled. */
+enum sb_err	 sb_db_unsure_release(struct sb_db *, int kind,
+		    const char *key);
+enum sb_err	 sb_db_unsure_done(struct sb_db *, int kind, const char *key);
+
 #endif

@@ -14,7 +14,7 @@
  * Schema version both stores bring their database to: each has the same
  * tables and one migration per version, in its own SQL dialect.
  */
-#define SB_DB_SCHEMA_VERSION	2
+#define SB_DB_SCHEMA_VERSION	3
 
 struct sb_db_ops {
 	const char	*name;		/* "sqlite", "postgresql" */
@@ -45,6 +45,15 @@ struct sb_db_ops {
 	enum sb_err	(*item_list)(struct sb_db *, const char *,
 			    const char *, long,
 			    void (*)(void *, const struct sb_item *), void *);
+	/* u is zeroed, *state 0, before these are called. */
+	enum sb_err	(*unsure_add)(struct sb_db *, int, const char *,
+			    int64_t, int64_t);
+	enum sb_err	(*unsure_take)(struct sb_db *, int64_t, int64_t,
+			    int64_t, struct sb_unsure *);
+	enum sb_err	(*unsure_hold)(struct sb_db *, int, const char *,
+			    int64_t, int64_t, int *);
+	enum sb_err	(*unsure_release)(struct sb_db *, int, const char *);
+	enum sb_err	(*unsure_done)(struct sb_db *, int, const char *);
 };
 
 /* The head of every store's handle. */

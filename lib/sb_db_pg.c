@@ -57,6 +57,13 @@ enum stmt {
 	ST_ITEM_GET,
 	ST_ITEM_DELETE,
 	ST_ITEM_LIST,
+	ST_UNSURE_ADD,
+	ST_UNSURE_ANY_DUE,
+	ST_UNSURE_TAKE,
+	ST_UNSURE_HELD,
+	ST_UNSURE_HOLD,
+	ST_UNSURE_RELEASE,
+	ST_UNSURE_DONE,
 	ST_PING,
 	ST_BEGIN,
 	ST_COMMIT,
@@ -108,6 +115,32 @@ static const struct {
 	    "SELECT item_id, author, NULL, created_at, updated_at FROM items "
 	    "WHERE group_id = $1 AND item_id > $2 ORDER BY item_id LIMIT $3",
 	    3, R_SAFE },
+	[ST_UNSURE_ADD] = { "unsure_add",
+	    "INSERT INTO unsure (kind, key, since, due, held) "
+	    "VALUES ($1, $2, $3, $4, 0) ON CONFLICT (kind, key) DO UPDATE "
+	    "SET since = $3, due = $4, held = 0", 4, R_SAFE },
+	[ST_UNSURE_ANY_DUE] = { "unsure_any_due",
+	    "SELECT 1 FROM unsure WHERE due <= $1 AND held <= $1 LIMIT 1", 1,
+	    R_SAFE },
+	/*
+	 * A take the connection lost leaves its record held until then: it
+	 * is only settled later.
+	 */
+	[ST_UNSURE_TAKE] = { "unsure_take",
+	    "UPDATE unsure SET held = $2, due = $3 WHERE (kind, key) = "
+	    "(SELECT kind, key FROM unsure WHERE due <= $1 AND held <= $1 "
+	    "ORDER BY due LIMIT 1 FOR UPDATE SKIP LOCKED) "
+	    "RETURNING kind, key, since", 3, R_SAFE },
+	[ST_UNSURE_HELD] = { "unsure_held",
+	    "SELECT held FROM unsure WHERE kind = $1 AND key = $2", 2, R_SAFE },
+	[ST_UNSURE_HOLD] = { "unsure_hold",
+	    "UPDATE unsure SET held = $4 WHERE kind = $1 AND key = $2 AND "
+	    "held <= $3", 4, R_NO },
+	[ST_UNSURE_RELEASE] = { "unsure_release",
+	    "UPDATE unsure SET held = 0 WHERE kind = $1 AND key = $2", 2,
+	    R_SAFE },
+	[ST_UNSURE_DONE] = { "unsure_done",
+	    "DELETE FROM unsure WHERE kind = $1 AND key = $2", 2, R_SAFE },
 	[ST_PING] = { "ping", "SELECT 1", 0, R_SAFE },
 	[ST_BEGIN] = { "begin", "BEGIN", 0, R_SAFE },
 	[ST_COMMIT] = { "commit", "COMMIT", 0, R_SAFE },
@@ -145,6 +178,17 @@ static const char *const migrations[] = {
 	"  updated_at BIGINT NOT NULL,"
 	"  PRIMARY KEY (group_id, item_id)"
 	");",
+
+	/* Calls to sentc whose answer was lost: lib/sb_unsure.h. */
+	"CREATE TABLE unsure ("
+	"  kind INTEGER NOT NULL,"
+	"  key TEXT COLLATE \"C\" NOT NULL,"
+	"  since BIGINT NOT NULL,"
+	"  due BIGINT NOT NULL,"
+	"  held BIGINT NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (kind, key)"
+	");"
+	"CREATE INDEX unsure_by_due ON unsure (due);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -865,6 +909,114 @@ pg_item_list(struct sb_db *base, const char *group_id, const char *after,
 	return SB_OK;
 }
 
+/* A number as a statement argument. */
+static const char *
+num_arg(char *buf, size_t len, long long n)
+{
+	snprintf(buf, len, "%lld", n);
+	return buf;
+}
+
+static enum sb_err
+pg_unsure_add(struct sb_db *base, int kind, const char *key, int64_t since,
+    int64_t due)
+{
+	struct args	 a = { { NULL, key }, { 0 }, { 0 } };
+	char		 k[24], s[24], d[24];
+
+	a.v[0] = num_arg(k, sizeof(k), kind);
+	a.v[2] = num_arg(s, sizeof(s), since);
+	a.v[3] = num_arg(d, sizeof(d), due);
+	return run_void((struct pg *)base, ST_UNSURE_ADD, &a);
+}
+
+static enum sb_err
+pg_unsure_take(struct sb_db *base, int64_t now, int64_t held, int64_t due,
+    struct sb_unsure *u)
+{
+	struct pg	*p = (struct pg *)base;
+	struct args	 a = { { NULL }, { 0 }, { 0 } };
+	PGresult	*res;
+	char		 n[24], h[24], d[24];
+	long		 v;
+	enum sb_err	 e;
+
+	a.v[0] = num_arg(n, sizeof(n), now);
+	/* Most calls find nothing due: a read, no row locked. */
+	if ((e = run(p, ST_UNSURE_ANY_DUE, &a, &res)) != SB_OK)
+		return e;
+	v = PQntuples(res);
+	PQclear(res);
+	if (v == 0)
+		return SB_OK;
+
+	a.v[1] = num_arg(h, sizeof(h), held);
+	a.v[2] = num_arg(d, sizeof(d), due);
+	if ((e = run(p, ST_UNSURE_TAKE, &a, &res)) != SB_OK)
+		return e;
+	if (PQntuples(res) == 1) {
+		u->kind = sb_parse_long(PQgetvalue(res, 0, 0), 1, INT_MAX,
+		    &v) == 0 ? (int)v : 0;
+		u->key = strdup(PQgetvalue(res, 0, 1));
+		u->since = sb_parse_long(PQgetvalue(res, 0, 2), LONG_MIN,
+		    LONG_MAX, &v) == 0 ? v : 0;
+	}
+	PQclear(res);
+	return SB_OK;
+}
+
+static enum sb_err
+pg_unsure_hold(struct sb_db *base, int kind, const char *key, int64_t now,
+    int64_t held, int *state)
+{
+	struct pg	*p = (struct pg *)base;
+	struct args	 a = { { NULL, key }, { 0 }, { 0 } };
+	PGresult	*res;
+	char		 k[24], n[24], h[24];
+	enum sb_err	 e;
+	int		 rows;
+
+	a.v[0] = num_arg(k, sizeof(k), kind);
+	/* Most registers find no record: a read, no row locked. */
+	if ((e = run(p, ST_UNSURE_HELD, &a, &res)) != SB_OK)
+		return e;
+	rows = PQntuples(res);
+	PQclear(res);
+	if (rows == 0)
+		return SB_OK;
+
+	a.v[2] = num_arg(n, sizeof(n), now);
+	a.v[3] = num_arg(h, sizeof(h), held);
+	if ((e = run(p, ST_UNSURE_HOLD, &a, &res)) != SB_OK)
+		return e;
+	*state = changed(res) == 1 ? 1 : -1;
+	PQclear(res);
+	return SB_OK;
+}
+
+/* Runs statement s on the record (kind, key). */
+static enum sb_err
+unsure_by_key(struct pg *p, enum stmt s, int kind, const char *key)
+{
+	struct args	 a = { { NULL, key }, { 0 }, { 0 } };
+	char		 k[24];
+
+	a.v[0] = num_arg(k, sizeof(k), kind);
+	return run_void(p, s, &a);
+}
+
+static enum sb_err
+pg_unsure_release(struct sb_db *base, int kind, const char *key)
+{
+	return unsure_by_key((struct pg *)base, ST_UNSURE_RELEASE, kind, key);
+}
+
+static enum sb_err
+pg_unsure_done(struct sb_db *base, int kind, const char *key)
+{
+	return unsure_by_key((struct pg *)base, ST_UNSURE_DONE, kind, key);
+}
+
 const struct sb_db_ops sb_db_pg_ops = {
 	.name = "postgresql",
 	.open = pg_open,
@@ -883,4 +1035,9 @@ const struct sb_db_ops sb_db_pg_ops = {
 	.item_get = pg_item_get,
 	.item_delete = pg_item_delete,
 	.item_list = pg_item_list,
+	.unsure_add = pg_unsure_add,
+	.unsure_take = pg_unsure_take,
+	.unsure_hold = pg_unsure_hold,
+	.unsure_release = pg_unsure_release,
+	.unsure_done = pg_unsure_done,
 };

@@ -31,6 +31,13 @@ enum stmt {
 	ST_ITEM_GET,
 	ST_ITEM_DELETE,
 	ST_ITEM_LIST,
+	ST_UNSURE_ADD,
+	ST_UNSURE_ANY_DUE,
+	ST_UNSURE_TAKE,
+	ST_UNSURE_HELD,
+	ST_UNSURE_HOLD,
+	ST_UNSURE_RELEASE,
+	ST_UNSURE_DONE,
 	ST_BEGIN,
 	ST_COMMIT,
 	ST_ROLLBACK,
@@ -60,6 +67,18 @@ static const char *const stmt_sql[ST__MAX] = {
 	"DELETE FROM items WHERE group_id = ?1 AND item_id = ?2",
 	"SELECT item_id, author, NULL, created_at, updated_at FROM items "
 	    "WHERE group_id = ?1 AND item_id > ?2 ORDER BY item_id LIMIT ?3",
+	"INSERT INTO unsure (kind, key, since, due, held) "
+	    "VALUES (?1, ?2, ?3, ?4, 0) ON CONFLICT (kind, key) DO UPDATE "
+	    "SET since = ?3, due = ?4, held = 0",
+	"SELECT 1 FROM unsure WHERE due <= ?1 AND held <= ?1 LIMIT 1",
+	"UPDATE unsure SET held = ?2, due = ?3 WHERE (kind, key) = "
+	    "(SELECT kind, key FROM unsure WHERE due <= ?1 AND held <= ?1 "
+	    "ORDER BY due LIMIT 1) RETURNING kind, key, since",
+	"SELECT held FROM unsure WHERE kind = ?1 AND key = ?2",
+	"UPDATE unsure SET held = ?4 WHERE kind = ?1 AND key = ?2 AND "
+	    "held <= ?3",
+	"UPDATE unsure SET held = 0 WHERE kind = ?1 AND key = ?2",
+	"DELETE FROM unsure WHERE kind = ?1 AND key = ?2",
 	"BEGIN IMMEDIATE",
 	"COMMIT",
 	"ROLLBACK",
@@ -92,6 +111,17 @@ static const char *const migrations[] = {
 	"  updated_at INTEGER NOT NULL,"
 	"  PRIMARY KEY (group_id, item_id)"
 	") WITHOUT ROWID;",
+
+	/* Calls to sentc whose answer was lost: lib/sb_unsure.h. */
+	"CREATE TABLE unsure ("
+	"  kind INTEGER NOT NULL,"
+	"  key TEXT NOT NULL,"
+	"  since INTEGER NOT NULL,"
+	"  due INTEGER NOT NULL,"
+	"  held INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (kind, key)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX unsure_by_due ON unsure (due);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -579,6 +609,118 @@ lite_item_list(struct sb_db *base, const char *group_id,
 	return item_rows(d, st, fn, arg, &n);
 }
 
+static enum sb_err
+lite_unsure_add(struct sb_db *base, int kind, const char *key, int64_t since,
+    int64_t due)
+{
+	struct lite	*d = (struct lite *)base;
+	sqlite3_stmt	*st;
+
+	if ((st = stmt(d, ST_UNSURE_ADD)) == NULL)
+		return SB_ERR_STORAGE;
+	sqlite3_bind_int(st, 1, kind);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, since);
+	sqlite3_bind_int64(st, 4, due);
+	return run(d, st, NULL);
+}
+
+static enum sb_err
+lite_unsure_take(struct sb_db *base, int64_t now, int64_t held, int64_t due,
+    struct sb_unsure *u)
+{
+	struct lite	*d = (struct lite *)base;
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	/* Most calls find nothing due: a read, without the write lock. */
+	if ((st = stmt(d, ST_UNSURE_ANY_DUE)) == NULL)
+		return SB_ERR_STORAGE;
+	sqlite3_bind_int64(st, 1, now);
+	if ((rc = sqlite3_step(st)) == SQLITE_DONE) {
+		sqlite3_reset(st);
+		return SB_OK;
+	}
+	if (rc != SQLITE_ROW)
+		return failed(d, st);
+	sqlite3_reset(st);
+
+	if ((st = stmt(d, ST_UNSURE_TAKE)) == NULL)
+		return SB_ERR_STORAGE;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, held);
+	sqlite3_bind_int64(st, 3, due);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		u->kind = sqlite3_column_int(st, 0);
+		u->key = strdup((const char *)sqlite3_column_text(st, 1));
+		u->since = sqlite3_column_int64(st, 2);
+		rc = sqlite3_step(st);
+	}
+	if (rc != SQLITE_DONE)
+		return failed(d, st);
+	sqlite3_reset(st);
+	return SB_OK;
+}
+
+static enum sb_err
+lite_unsure_hold(struct sb_db *base, int kind, const char *key, int64_t now,
+    int64_t held, int *state)
+{
+	struct lite	*d = (struct lite *)base;
+	sqlite3_stmt	*st;
+	enum sb_err	 e;
+	int		 rc, changes = 0;
+
+	/* Most registers find no record: a read, without the write lock. */
+	if ((st = stmt(d, ST_UNSURE_HELD)) == NULL)
+		return SB_ERR_STORAGE;
+	sqlite3_bind_int(st, 1, kind);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_DONE) {
+		sqlite3_reset(st);
+		return SB_OK;
+	}
+	if (rc != SQLITE_ROW)
+		return failed(d, st);
+	sqlite3_reset(st);
+
+	if ((st = stmt(d, ST_UNSURE_HOLD)) == NULL)
+		return SB_ERR_STORAGE;
+	sqlite3_bind_int(st, 1, kind);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_int64(st, 4, held);
+	if ((e = run(d, st, &changes)) != SB_OK)
+		return e;
+	*state = changes == 1 ? 1 : -1;
+	return SB_OK;
+}
+
+/* Runs statement s on the record (kind, key). */
+static enum sb_err
+unsure_by_key(struct lite *d, enum stmt s, int kind, const char *key)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = stmt(d, s)) == NULL)
+		return SB_ERR_STORAGE;
+	sqlite3_bind_int(st, 1, kind);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	return run(d, st, NULL);
+}
+
+static enum sb_err
+lite_unsure_release(struct sb_db *base, int kind, const char *key)
+{
+	return unsure_by_key((struct lite *)base, ST_UNSURE_RELEASE, kind, key);
+}
+
+static enum sb_err
+lite_unsure_done(struct sb_db *base, int kind, const char *key)
+{
+	return unsure_by_key((struct lite *)base, ST_UNSURE_DONE, kind, key);
+}
+
 const struct sb_db_ops sb_db_sqlite_ops = {
 	.name = "sqlite",
 	.open = lite_open,
@@ -597,4 +739,9 @@ const struct sb_db_ops sb_db_sqlite_ops = {
 	.item_get = lite_item_get,
 	.item_delete = lite_item_delete,
 	.item_list = lite_item_list,
+	.unsure_add = lite_unsure_add,
+	.unsure_take = lite_unsure_take,
+	.unsure_hold = lite_unsure_hold,
+	.unsure_release = lite_unsure_release,
+	.unsure_done = lite_unsure_done,
 };

@@ -133,6 +133,11 @@ describe(enum sb_err e, int *status, const char **msg)
 		*status = 503, *msg = "The cookie routes are closed: no "
 		    "SENTC_BACKEND_COOKIE_KEY is configured";
 		return;
+	case SB_ERR_SETTLING:
+		*status = 503, *msg = "An earlier registration of this name "
+		    "lost its answer and is being settled: try again in a few "
+		    "seconds";
+		return;
 	case SB_ERR__MAX:
 		break;
 	}

@@ -387,30 +387,6 @@ sb_compensate(struct sb_req *req, enum sb_method method, const char *path,
 }
 
 void
-sb_undo_unsure(struct sb_req *req, enum sb_err e, enum sb_method method,
-    const char *path, enum sb_token token, const char *body, size_t len,
-    long nothing)
-{
-	struct sb_upstream_res	 res;
-	enum sb_err		 ue;
-
-	ue = sb_upstream(req, method, path, token, NULL, body, len, &res);
-	if (ue == SB_OK && (res.ok || res.err_code == nothing)) {
-		if (res.ok)
-			sb_log(SB_LOG_WARN, "undone at sentc after a lost "
-			    "answer: %s %s", sb_method_names[method], path);
-		sb_reply_err(req, e, NULL);
-	} else {
-		sb_log(SB_LOG_ERR, "INCONSISTENT: after a lost answer, could "
-		    "not undo %s %s at sentc (%s, err_code %ld)",
-		    sb_method_names[method], path, sb_err_str(ue),
-		    res.err_code);
-		sb_reply_err(req, SB_ERR_INCONSISTENT, NULL);
-	}
-	sb_upstream_res_free(&res);
-}
-
-void
 sb_reply_upstream(struct sb_req *req, const struct sb_upstream_res *res)
 {
 	sb_reply_raw(req, (int)res->status, "application/json", res->body,

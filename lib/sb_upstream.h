@@ -63,17 +63,6 @@ int		 sb_relay(struct sb_req *req, enum sb_method method,
 void		 sb_compensate(struct sb_req *req, enum sb_method method,
 		    const char *path, enum sb_token token, const char *jwt);
 
-/*
- * After fault e on a call that reached sentc (res.sent) and may have
- * acted, undoes what it may have done: method path with body and token,
- * where sentc's err_code nothing (such as 100, user not found) means
- * there was nothing to undo. Then answers e, or SB_ERR_INCONSISTENT
- * (logged as an error) if the undo failed too.
- */
-void		 sb_undo_unsure(struct sb_req *req, enum sb_err e,
-		    enum sb_method method, const char *path, enum sb_token token,
-		    const char *body, size_t len, long nothing);
-
 /* Answers with the upstream's status and envelope, byte for byte. */
 void		 sb_reply_upstream(struct sb_req *req,
 		    const struct sb_upstream_res *res);

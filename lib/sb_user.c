@@ -5,6 +5,7 @@
 #include "sb_json.h"
 #include "sb_log.h"
 #include "sb_response.h"
+#include "sb_unsure.h"
 #include "sb_upstream.h"
 #include "sb_user.h"
 
@@ -34,8 +35,21 @@ sb_user_delete(struct sb_req *req, enum sb_method method, const char *path,
 	free(data);
 	if (body != NULL)
 		text = sb_json_text(body, &len);
-	if (sb_relay(req, method, path, token, jwt, text, len, &up) == -1)
+	if ((e = sb_upstream(req, method, path, token, jwt, text, len, &up)) !=
+	    SB_OK) {
+		/*
+		 * The answer is lost (not sentc's own envelope of a server
+		 * error, which says it failed): sentc may have deleted the
+		 * user.
+		 */
+		if (up.sent && e != SB_ERR_UPSTREAM_ERROR &&
+		    user_id[0] != '\0')
+			sb_unsure_delete(req, e, user_id);
+		else
+			sb_reply_err(req, e, NULL);
+		sb_upstream_res_free(&up);
 		return;
+	}
 	if (user_id[0] != '\0' && (up.ok ||
 	    (gone && up.err_code == SENTC_USER_NOT_FOUND)) &&
 	    sb_db_user_delete(db, user_id) != SB_OK) {

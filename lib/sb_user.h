@@ -21,7 +21,9 @@
  * user_id ("" for none). If that fails, the user is gone at sentc and
  * nothing brings it back: the answer is 500 (SB_ERR_LEFT_OVER, logged as
  * INCONSISTENT) and tells the caller to repeat retry, which finishes the
- * job. Answers the request in every case.
+ * job. If sentc's answer is lost after the call reached it, the delete
+ * of user_id is finished as sb_unsure_delete() says. Answers the request
+ * in every case.
  */
 void	 sb_user_delete(struct sb_req *req, enum sb_method method,
 	    const char *path, enum sb_token token, const char *jwt,

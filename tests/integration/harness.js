@@ -363,6 +363,25 @@ class Stack {
       .filter((r) => program === undefined || r.program === program);
   }
 
+  /* The records of calls whose answer was lost (lib/sb_unsure.h). */
+  unsure() {
+    return this.rows('SELECT kind, key, since, due, held FROM unsure ORDER BY since');
+  }
+
+  /*
+   * Makes every record of a lost answer due now, instead of
+   * sb_unsure_after() seconds after it was made, and sends requests that
+   * run the pass that settles them (an unauthenticated DELETE
+   * /api/v1/user: 401, nothing sent upstream) until the pass took each.
+   */
+  async settle() {
+    this.sql('UPDATE unsure SET due = 0');
+    await waitFor(async () => {
+      await this.api('DELETE', '/api/v1/user');
+      return this.rows(`SELECT 1 FROM unsure WHERE due <= ${Math.floor(Date.now() / 1000)}`).length === 0;
+    }, 10000, 'a pass over the records of lost answers');
+  }
+
   /* A program's workers (the master's children); [] while there are none. */
   pids(name) {
     return children(fs.readFileSync(path.join(this.dir, 'pids', name), 'utf8').trim());

@@ -422,6 +422,39 @@ test('faults: 5xx, garbage, close, delay, prefix, count and rate', async () => {
   assert.equal(bad.status, 400);
 });
 
+test('faults applied are counted by mode and route; a delayed request takes effect even if its caller gave up', async () => {
+  assert.deepEqual(await control('GET', 'fail'), { ok: true, faults: 0, applied: [] });
+  const u = await register('counted');
+  await control('POST', 'fail', { path: '/api/v1/user/forced/delete/*', count: 2, mode: '5xx' });
+  await control('POST', 'fail', { path: '/api/v1/register', mode: 'delay', delay_ms: 400 });
+  assert.equal((await control('GET', 'fail')).faults, 2);
+  for (let i = 0; i < 2; i++) {
+    assertApiError(await api('DELETE', `/user/forced/delete/${u.user_id}`, { token: SECRET }), 500, 1);
+  }
+  // The caller gives up after 50 ms; the register lands when the delay ends.
+  await assert.rejects(fetch(`${sim.base}/api/v1/register`, {
+    method: 'POST',
+    headers: { 'x-sentc-app-token': SECRET, 'content-type': 'application/json' },
+    body: JSON.stringify({ device: { device_identifier: 'late' }, group: {} }),
+    signal: AbortSignal.timeout(50),
+  }));
+  assert.ok(!(await control('GET', 'state')).users.some((x) => x.device_identifier === 'late'));
+  await new Promise((r) => { setTimeout(r, 600); });
+  assert.ok((await control('GET', 'state')).users.some((x) => x.device_identifier === 'late'));
+
+  const { faults, applied } = await control('GET', 'fail');
+  assert.equal(faults, 0);
+  const byKey = Object.fromEntries(applied.map((a) => [`${a.mode} ${a.method} ${a.path}`, a.count]));
+  assert.deepEqual(byKey, {
+    '5xx DELETE /api/v1/user/forced/delete/:user_id': 2,
+    'delay POST /api/v1/register': 1,
+  });
+  await control('DELETE', 'fail');
+  assert.equal((await control('GET', 'fail')).applied.length, 2, 'DELETE fail keeps the counts');
+  await control('POST', 'reset');
+  assert.deepEqual((await control('GET', 'fail')).applied, []);
+});
+
 test('request log records every /api request in order, with token kind, auth and body', async () => {
   const s = await registerWithSession('lena');
   await control('DELETE', 'log');

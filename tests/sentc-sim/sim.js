@@ -186,6 +186,7 @@ function newState() {
     log: [],
     logSeq: 0,
     faults: [],
+    faultsApplied: new Map(), // "mode method route" -> how many requests that fault hit
     jwtCache: new Map(), // jwt -> verified claims (signature checks are the costly part)
     refreshJwts: new Map(), // "user device kid" -> {iat, jwt}: the last JWT a refresh signed
   };
@@ -607,6 +608,13 @@ function takeFault(method, path) {
   return null;
 }
 
+/* Counts a fault applied, by mode and route (its pattern, or the path if no route matches). */
+function countFault(mode, method, path) {
+  const match = matchRoute(API_ROUTES, method, path);
+  const key = `${mode} ${method} ${match ? API_PREFIX + match.route.path : path}`;
+  state.faultsApplied.set(key, (state.faultsApplied.get(key) || 0) + 1);
+}
+
 const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 
 /* Apply a fault. Returns true if the request has been answered (or dropped). */
@@ -730,6 +738,14 @@ function controlAddFault(input) {
   return { faults: state.faults.length };
 }
 
+function controlFaults() {
+  const applied = [...state.faultsApplied].map(([key, count]) => {
+    const [mode, method, path] = key.split(' ');
+    return { mode, method, path, count };
+  });
+  return { faults: state.faults.length, applied };
+}
+
 function controlClearFaults() {
   state.faults = [];
   return {};
@@ -851,6 +867,7 @@ const CONTROL_ROUTES = compileRoutes([
   { method: 'GET', path: 'log', handler: controlLog },
   { method: 'DELETE', path: 'log', handler: controlClearLog },
   { method: 'POST', path: 'fail', handler: controlAddFault },
+  { method: 'GET', path: 'fail', handler: controlFaults },
   { method: 'DELETE', path: 'fail', handler: controlClearFaults },
   { method: 'GET', path: 'state', handler: controlState },
   { method: 'POST', path: 'group/member', handler: controlSetMember },
@@ -924,6 +941,7 @@ async function handleApi(req, res, path) {
   recordRequest(ctx);
 
   const fault = takeFault(ctx.method, path);
+  if (fault) countFault(fault.mode, ctx.method, path);
   if (fault && await applyFault(fault, req, res)) return;
   const cut = fault !== null && fault.mode === 'truncate';
 

@@ -501,7 +501,98 @@ test_migrations(void **state)
 	    SB_ERR_STORAGE);
 	assert_null(again);
 	assert_non_null(strstr(err, "schema version 99 is newer"));
-	exec_sql(f, "UPDATE schema_version SET version = 2");
+	snprintf(err, sizeof(err), "UPDATE schema_version SET version = %d",
+	    sb_db_schema_version());
+	exec_sql(f, err);
+}
+
+/*
+ * The records of calls whose answer was lost (sb_unsure.h): taken when
+ * due and not held, the longest due first; held by one at a time;
+ * added again with a new since and due; gone once done.
+ */
+static void
+test_unsure(void **state)
+{
+	static const char	*evil = "x'); DROP TABLE unsure; --";
+	struct fix		*f = *state;
+	struct sb_unsure	 u;
+	int			 st;
+
+	assert_int_equal(sb_db_unsure_take(f->db, 1000, 1050, 1100, &u), SB_OK);
+	assert_int_equal(u.kind, 0);
+	assert_null(u.key);
+	assert_int_equal(sb_db_unsure_hold(f->db, 1, "alice", 1000, 1100, &st),
+	    SB_OK);
+	assert_int_equal(st, 0);
+
+	assert_int_equal(sb_db_unsure_add(f->db, 1, "alice", 990, 1010), SB_OK);
+	assert_int_equal(sb_db_unsure_add(f->db, 2, UID, 995, 995), SB_OK);
+	assert_int_equal(sb_db_unsure_add(f->db, 1, evil, 900, 5000), SB_OK);
+	/* The same key of another kind is another record. */
+	assert_int_equal(sb_db_unsure_add(f->db, 2, "alice", 990, 9000), SB_OK);
+
+	/* At 1000 only the delete is due. */
+	assert_int_equal(sb_db_unsure_take(f->db, 1000, 1050, 1100, &u), SB_OK);
+	assert_int_equal(u.kind, 2);
+	assert_string_equal(u.key, UID);
+	assert_int_equal(u.since, 995);
+	free(u.key);
+	assert_int_equal(sb_db_unsure_take(f->db, 1000, 1050, 1100, &u), SB_OK);
+	assert_int_equal(u.kind, 0);
+
+	/* At 1020, alice; held until 1070, due again at 1080. */
+	assert_int_equal(sb_db_unsure_take(f->db, 1020, 1070, 1080, &u), SB_OK);
+	assert_int_equal(u.kind, 1);
+	assert_string_equal(u.key, "alice");
+	assert_int_equal(u.since, 990);
+	free(u.key);
+	assert_int_equal(sb_db_unsure_hold(f->db, 1, "alice", 1030, 1090, &st),
+	    SB_OK);
+	assert_int_equal(st, -1);
+	assert_int_equal(sb_db_unsure_release(f->db, 1, "alice"), SB_OK);
+	assert_int_equal(sb_db_unsure_hold(f->db, 1, "alice", 1030, 1090, &st),
+	    SB_OK);
+	assert_int_equal(st, 1);
+	assert_int_equal(sb_db_unsure_hold(f->db, 1, "alice", 1031, 1095, &st),
+	    SB_OK);
+	assert_int_equal(st, -1);
+	/* Due at 1080, but held until 1090. */
+	assert_int_equal(sb_db_unsure_take(f->db, 1085, 1200, 1200, &u), SB_OK);
+	assert_int_equal(u.kind, 0);
+	assert_int_equal(sb_db_unsure_take(f->db, 1090, 1200, 1200, &u), SB_OK);
+	assert_int_equal(u.kind, 1);
+	assert_string_equal(u.key, "alice");
+	free(u.key);
+
+	/* Added again: since and due anew, and nobody holds it. */
+	assert_int_equal(sb_db_unsure_add(f->db, 1, "alice", 2000, 2100), SB_OK);
+	assert_int_equal(sb_db_unsure_hold(f->db, 1, "alice", 2000, 2200, &st),
+	    SB_OK);
+	assert_int_equal(st, 1);
+	assert_int_equal(sb_db_unsure_done(f->db, 1, "alice"), SB_OK);
+	assert_int_equal(sb_db_unsure_hold(f->db, 1, "alice", 2000, 2200, &st),
+	    SB_OK);
+	assert_int_equal(st, 0);
+
+	/* Longest due first (1100, then 5000); a key like SQL is a key. */
+	assert_int_equal(sb_db_unsure_take(f->db, 6000, 6100, 6100, &u), SB_OK);
+	assert_int_equal(u.kind, 2);
+	assert_string_equal(u.key, UID);
+	free(u.key);
+	assert_int_equal(sb_db_unsure_take(f->db, 6000, 6100, 6100, &u), SB_OK);
+	assert_int_equal(u.kind, 1);
+	assert_string_equal(u.key, evil);
+	assert_int_equal(u.since, 900);
+	free(u.key);
+	assert_int_equal(sb_db_unsure_done(f->db, 2, UID), SB_OK);
+	assert_int_equal(sb_db_unsure_done(f->db, 1, evil), SB_OK);
+	assert_int_equal(sb_db_unsure_take(f->db, 8999, 9100, 9100, &u), SB_OK);
+	assert_int_equal(u.kind, 0);
+	assert_int_equal(sb_db_unsure_take(f->db, 9000, 9100, 9100, &u), SB_OK);
+	assert_int_equal(u.kind, 2);
+	assert_string_equal(u.key, "alice");
+	free(u.key);
 }
 
 /* Programs that start together on a fresh database migrate it once. */
@@ -528,7 +619,7 @@ race(bool pg)
 	assert_int_equal(ok, 8);
 	assert_int_equal(sb_db_open(f.spec, &f.db, err, sizeof(err)), SB_OK);
 	assert_int_equal(sb_db_user_create(f.db, UID, "after", NULL), SB_OK);
-	assert_int_equal(sb_db_schema_version(), 2);
+	assert_int_equal(sb_db_schema_version(), 3);
 	gone(&f);
 }
 
@@ -693,6 +784,7 @@ main(void)
 		BOTH(test_group_data),
 		BOTH(test_group_delete_is_one_transaction),
 		BOTH(test_migrations),
+		BOTH(test_unsure),
 		cmocka_unit_test(test_migration_race_sqlite),
 		cmocka_unit_test(test_migration_race_pg),
 		cmocka_unit_test_setup_teardown(test_pg_reconnects, setup_pg,

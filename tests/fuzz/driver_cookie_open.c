@@ -1,0 +1,365 @@
+/*
+ * driver_cookie_open.c: sb_cookie_open(), the refresh cookie's
+ * decryption: base64url, version, AES-256-GCM under each listed key, the
+ * binding to aud and sub, the sealing time, the token.
+ *
+ * The keys are test keys made for this driver: k1 and k2 are listed (k1
+ * first), k3 is not. Input: byte 0 says how the rest is used.
+ *
+ * Bit 0 clear: the rest is "aud\nsub\nvalue" (or only a value, for the
+ * default aud and sub), opened at NOW. The driver's own opener, written
+ * from the format in sb_cookie.h, says whether it must open and to which
+ * token: a value opens exactly when it was sealed for that very aud and
+ * sub with a listed key, at a time that is neither too old nor too far
+ * ahead, around a token sb_cookie_seal() would take. Nothing is written
+ * to the token buffer otherwise.
+ *
+ * Bit 0 set: the rest is "token\nmutation bytes". The driver seals the
+ * token itself (with k1, k2 or k3 as bits 1-2 say, at a time bits 3-5
+ * pick from inside, at and outside the age window) and then checks: the
+ * seal opens to the same token exactly when the key is listed and the
+ * time is in the window; it never opens for another aud or sub; and
+ * changing any one byte of the value, or of the sealed bytes under it
+ * (the mutation bytes, at most MUT_MAX, say which bytes and how), or
+ * cutting it short, or adding a character, never opens.
+ */
+#include <stdbool.h>
+
+#include <openssl/evp.h>
+
+#include "fuzz.h"
+#include "sb_cookie.h"
+#include "sb_util.h"
+
+#define NOW		1800000000LL
+#define MAX_AGE		3600L
+#define NONCE_LEN	12
+#define TAG_LEN		16
+#define TIME_LEN	8
+#define SEALED_MAX	(SB_COOKIE_OVERHEAD + SB_REFRESH_TOKEN_MAX)
+#define MUT_MAX		64	/* mutation bytes used: 32 changes each way */
+
+#define AUD	"0f8fad5b-d9cb-469f-a165-70867728950e"
+#define SUB	"7c9e6679-7425-40de-944b-e07fc1f90ae7"
+#define AUD2	"16fd2706-8baf-433b-82eb-8c7fada847da"
+
+/* Test keys: 32 bytes each, base64. */
+static const char *const key_b64[3] = {
+	"MBxZUbQ1YqHsXMBCSrmDbOIAw3PMgTAMM+t+pmI6IF8=",
+	"/ySkaZ0DG63vlp6hvfEOph3NL3LChrLrIEuZjtEyFeA=",
+	"mLSAqYJXdmGzXdrCRXtqcmwUAua520ON7km+dudZgPY=",
+};
+static unsigned char	 raw[3][SB_COOKIE_KEY_LEN];
+static struct sb_cookie_keys *listed;		/* k1, k2 */
+static struct sb_cookie_keys *one[3];		/* each alone, to seal */
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	char	 spec[128], err[256];
+	int	 i;
+
+	for (i = 0; i < 3; i++) {
+		if (EVP_DecodeBlock(raw[i], (const unsigned char *)key_b64[i],
+		    44) != 33 || (one[i] = sb_cookie_keys_parse(key_b64[i],
+		    err, sizeof(err))) == NULL)
+			abort();
+	}
+	snprintf(spec, sizeof(spec), "%s, %s", key_b64[0], key_b64[1]);
+	if ((listed = sb_cookie_keys_parse(spec, err, sizeof(err))) == NULL ||
+	    sb_cookie_keys_count(listed) != 2)
+		abort();
+	return 0;
+}
+
+static int
+b64url_val(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '-')
+		return 62;
+	if (c == '_')
+		return 63;
+	return -1;
+}
+
+/*
+ * Strict base64url without padding: every character of the alphabet and
+ * the unused bits of the last one zero. Returns the length, or -1.
+ */
+static long
+unb64url(const char *in, size_t len, unsigned char *out, size_t outsz)
+{
+	unsigned long	 acc = 0;
+	size_t		 i, n = 0;
+	int		 bits = 0, v;
+
+	if (len % 4 == 1)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if ((v = b64url_val(in[i])) < 0)
+			return -1;
+		acc = acc << 6 | (unsigned long)v;
+		if ((bits += 6) >= 8) {
+			bits -= 8;
+			if (n == outsz)
+				return -1;
+			out[n++] = (unsigned char)(acc >> bits);
+			acc &= (1UL << bits) - 1;
+		}
+	}
+	return acc == 0 ? (long)n : -1;
+}
+
+static size_t
+b64url(const unsigned char *in, size_t len, char *out)
+{
+	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789-_";
+	size_t	 i, n = 0;
+
+	for (i = 0; i + 2 < len; i += 3) {
+		out[n++] = abc[in[i] >> 2];
+		out[n++] = abc[(in[i] & 3) << 4 | in[i + 1] >> 4];
+		out[n++] = abc[(in[i + 1] & 15) << 2 | in[i + 2] >> 6];
+		out[n++] = abc[in[i + 2] & 63];
+	}
+	if (len - i == 1) {
+		out[n++] = abc[in[i] >> 2];
+		out[n++] = abc[(in[i] & 3) << 4];
+	} else if (len - i == 2) {
+		out[n++] = abc[in[i] >> 2];
+		out[n++] = abc[(in[i] & 3) << 4 | in[i + 1] >> 4];
+		out[n++] = abc[(in[i + 1] & 15) << 2];
+	}
+	out[n] = '\0';
+	return n;
+}
+
+/* AES-256-GCM decryption of sealed[0..n) under key; 1 if the tag holds. */
+static int
+gcm_open(const unsigned char *key, const unsigned char *s, size_t n,
+    const char *aud, const char *sub, unsigned char *pt)
+{
+	EVP_CIPHER_CTX	*ctx;
+	unsigned char	 aad[2 + 2 * SB_CLAIM_MAX];
+	size_t		 al = strlen(aud), sl = strlen(sub), ct = n - 1 -
+			    NONCE_LEN - TAG_LEN;
+	int		 len, fin, ok;
+
+	aad[0] = s[0];
+	memcpy(aad + 1, aud, al + 1);
+	memcpy(aad + 2 + al, sub, sl);
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
+		abort();
+	ok = EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) ==
+	    1 && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, NONCE_LEN,
+	    NULL) == 1 && EVP_DecryptInit_ex(ctx, NULL, NULL, key, s + 1) ==
+	    1 && EVP_DecryptUpdate(ctx, NULL, &len, aad, (int)(2 + al + sl)) ==
+	    1 && EVP_DecryptUpdate(ctx, pt, &len, s + 1 + NONCE_LEN,
+	    (int)ct) == 1 && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG,
+	    TAG_LEN, (void *)(s + 1 + NONCE_LEN + ct)) == 1 &&
+	    EVP_DecryptFinal_ex(ctx, pt + len, &fin) == 1;
+	EVP_CIPHER_CTX_free(ctx);
+	return ok;
+}
+
+/*
+ * What opening v[0..vlen) for aud and sub at NOW must give: true with
+ * the token in tok (*toklen bytes), or false.
+ */
+static bool
+oracle(const char *v, size_t vlen, const char *aud, const char *sub,
+    char *tok, size_t *toklen)
+{
+	unsigned char	 s[SEALED_MAX + 1], pt[SEALED_MAX];
+	long		 n;
+	int64_t		 at = 0;
+	size_t		 ct, i, k;
+
+	if (strlen(aud) == 0 || strlen(aud) > SB_CLAIM_MAX ||
+	    strlen(sub) == 0 || strlen(sub) > SB_CLAIM_MAX ||
+	    vlen > SB_COOKIE_VALUE_MAX ||
+	    (n = unb64url(v, vlen, s, sizeof(s))) < 0 ||
+	    (size_t)n < 1 + NONCE_LEN + TIME_LEN + 1 + TAG_LEN ||
+	    (size_t)n > SEALED_MAX || s[0] != SB_COOKIE_VERSION)
+		return false;
+	ct = (size_t)n - 1 - NONCE_LEN - TAG_LEN;
+	for (k = 0; k < 2; k++)		/* the listed keys */
+		if (gcm_open(raw[k], s, (size_t)n, aud, sub, pt))
+			break;
+	if (k == 2)
+		return false;
+	for (i = 0; i < TIME_LEN; i++)
+		at = (int64_t)((uint64_t)at << 8 | pt[i]);
+	if (at <= 0 || at > NOW + SB_COOKIE_SKEW || NOW - at > MAX_AGE)
+		return false;
+	*toklen = ct - TIME_LEN;
+	for (i = 0; i < *toklen; i++)
+		if (pt[TIME_LEN + i] < 0x20 || pt[TIME_LEN + i] == 0x7f)
+			return false;
+	memcpy(tok, pt + TIME_LEN, *toklen);
+	return true;
+}
+
+/* Opens with the library; checks nothing is written on a refusal. */
+static bool
+lib_open(const char *v, size_t vlen, const char *aud, const char *sub,
+    char *tok)
+{
+	char		 canary[SB_REFRESH_TOKEN_MAX + 1];
+	enum sb_err	 e;
+
+	memset(tok, 0x5a, SB_REFRESH_TOKEN_MAX + 1);
+	memset(canary, 0x5a, sizeof(canary));
+	e = sb_cookie_open(listed, NOW, MAX_AGE, v, vlen, aud, sub, tok,
+	    SB_REFRESH_TOKEN_MAX + 1);
+	FUZZ_CHECK(e == SB_OK || e == SB_ERR_COOKIE, "open gave %d", (int)e);
+	if (e != SB_OK)
+		FUZZ_CHECK(memcmp(tok, canary, sizeof(canary)) == 0,
+		    "a refusal wrote the token buffer");
+	return e == SB_OK;
+}
+
+/* Checks the library against the oracle on one value. */
+static bool
+check(const char *v, size_t vlen, const char *aud, const char *sub)
+{
+	char	 got[SB_REFRESH_TOKEN_MAX + 1], want[SB_REFRESH_TOKEN_MAX + 1];
+	char	*copy;
+	size_t	 wlen = 0;
+	bool	 ok, wok;
+
+	/* Exactly vlen bytes, no NUL after them. */
+	if ((copy = malloc(vlen > 0 ? vlen : 1)) == NULL)
+		abort();
+	memcpy(copy, v, vlen);
+	ok = lib_open(copy, vlen, aud, sub, got);
+	wok = oracle(copy, vlen, aud, sub, want, &wlen);
+	free(copy);
+	FUZZ_CHECK(ok == wok, "opened: %d, must open: %d", ok, wok);
+	if (ok) {
+		FUZZ_CHECK(strlen(got) == wlen && memcmp(got, want, wlen) == 0,
+		    "opened to another token");
+		FUZZ_CHECK(wlen >= 1 && wlen <= SB_REFRESH_TOKEN_MAX &&
+		    sb_printable(got, wlen), "a token sealing would refuse");
+	}
+	return ok;
+}
+
+/* Seal times: inside the window, at its edges and past them. */
+static const int64_t ages[8] = {
+	0, 1, MAX_AGE, MAX_AGE + 1, -SB_COOKIE_SKEW, -SB_COOKIE_SKEW - 1,
+	NOW, NOW - 1,
+};
+
+static void
+sealed_mode(const uint8_t *data, size_t size, unsigned mode)
+{
+	char		 v[SB_COOKIE_VALUE_MAX + 2], w[SB_COOKIE_VALUE_MAX + 2];
+	char		 got[SB_REFRESH_TOKEN_MAX + 1];
+	unsigned char	 s[SEALED_MAX + 1];
+	const uint8_t	*nl, *mut = NULL;
+	size_t		 toklen = size, nmut = 0, i, pos;
+	unsigned	 key = (mode >> 1 & 3) % 3;
+	int64_t		 at = NOW - ages[mode >> 3 & 7];
+	long		 vlen, n;
+	bool		 valid, opens;
+
+	if ((nl = memchr(data, '\n', size)) != NULL) {
+		toklen = (size_t)(nl - data);
+		mut = nl + 1;
+		nmut = size - toklen - 1;
+		if (nmut > MUT_MAX)
+			nmut = MUT_MAX;
+	}
+	valid = toklen >= 1 && toklen <= SB_REFRESH_TOKEN_MAX &&
+	    sb_printable((const char *)data, toklen);
+	vlen = sb_cookie_seal(one[key], at, AUD, SUB, (const char *)data,
+	    toklen, v, sizeof(v));
+	FUZZ_CHECK((vlen >= 0) == valid, "sealing a token of %zu bytes: %ld",
+	    toklen, vlen);
+	if (vlen < 0)
+		return;
+	FUZZ_CHECK((size_t)vlen == strlen(v) && (size_t)vlen <=
+	    SB_COOKIE_VALUE_MAX, "sealed value of %ld bytes", vlen);
+
+	opens = key < 2 && at > 0 && at <= NOW + SB_COOKIE_SKEW &&
+	    NOW - at <= MAX_AGE;
+	FUZZ_CHECK(check(v, (size_t)vlen, AUD, SUB) == opens,
+	    "key %u, sealed at NOW - %lld: opens must be %d", key + 1,
+	    (long long)(NOW - at), opens);
+	if (opens) {
+		FUZZ_CHECK(lib_open(v, (size_t)vlen, AUD, SUB, got) &&
+		    strlen(got) == toklen && memcmp(got, data, toklen) == 0,
+		    "the seal does not give its token back");
+		FUZZ_CHECK(!check(v, (size_t)vlen, AUD2, SUB),
+		    "opened for another aud");
+		FUZZ_CHECK(!check(v, (size_t)vlen, AUD, AUD2),
+		    "opened for another sub");
+		FUZZ_CHECK(!check(v, (size_t)vlen, SUB, AUD),
+		    "opened with aud and sub swapped");
+	}
+
+	/* One byte of the value changed. */
+	for (i = 0; i + 1 < nmut; i += 2) {
+		pos = mut[i] % (size_t)vlen;
+		memcpy(w, v, (size_t)vlen + 1);
+		w[pos] = (char)(w[pos] ^ (mut[i + 1] | 1));
+		FUZZ_CHECK(!check(w, (size_t)vlen, AUD, SUB),
+		    "opened with byte %zu of the value changed", pos);
+	}
+	/* One byte of the sealed bytes changed, encoded again. */
+	n = sb_b64url_decode(v, (size_t)vlen, s, sizeof(s));
+	FUZZ_CHECK(n > 0, "a sealed value does not decode");
+	for (i = 0; i + 1 < nmut; i += 2) {
+		pos = mut[i + 1] % (size_t)n;
+		s[pos] ^= (unsigned char)(mut[i] | 1);
+		b64url(s, (size_t)n, w);
+		FUZZ_CHECK(!check(w, strlen(w), AUD, SUB),
+		    "opened with sealed byte %zu changed", pos);
+		s[pos] ^= (unsigned char)(mut[i] | 1);
+	}
+	/* Cut short, or grown by one character. */
+	if (nmut > 0) {
+		FUZZ_CHECK(!check(v, (size_t)vlen - 1 - mut[0] % (size_t)vlen,
+		    AUD, SUB), "opened cut short");
+		memcpy(w, v, (size_t)vlen);
+		w[vlen] = "A-_z"[mut[0] & 3];
+		FUZZ_CHECK(!check(w, (size_t)vlen + 1, AUD, SUB),
+		    "opened with a character added");
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char		*in, *p, *end, *nl1, *nl2;
+	const char	*aud = AUD, *sub = SUB;
+
+	if (size < 1)
+		return 0;
+	if (data[0] & 1) {
+		sealed_mode(data + 1, size - 1, data[0]);
+		return 0;
+	}
+	in = fuzz_cstr(data + 1, size - 1);
+	p = in;
+	end = in + size - 1;
+	if ((nl1 = memchr(in, '\n', size - 1)) != NULL &&
+	    (nl2 = memchr(nl1 + 1, '\n', (size_t)(end - nl1 - 1))) != NULL) {
+		/* A NUL inside cuts aud or sub short, as C strings do. */
+		*nl1 = *nl2 = '\0';
+		aud = in;
+		sub = nl1 + 1;
+		p = nl2 + 1;
+	}
+	(void)check(p, size - 1 - (size_t)(p - in), aud, sub);
+	free(in);
+	return 0;
+}
