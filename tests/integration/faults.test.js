@@ -8,7 +8,9 @@
 const { describe, it, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
 const http = require('node:http');
+const path = require('node:path');
 const { start, sleep, waitFor, SLOW } = require('./harness');
+const { Conn } = require('./fcgi');
 
 let seq = 0;
 const uniq = (p) => `${p}-${process.pid}-${++seq}`;
@@ -67,11 +69,27 @@ describe('the own database fails', () => {
     // Every register worker has its connection open, as after any use: a
     // worker that had to open the store only now could not, and would
     // answer before it asks sentc anything (503, 20020; unsure.test.js).
+    // nginx keeps its connections to a program, and an idle worker may
+    // take every new one: the warm-up sends one request per worker at
+    // once, each on a connection of its own straight on the socket, while
+    // sentc holds each for a moment, so that a busy worker leaves the next
+    // connection to another; until every worker took one.
     const workers = s.pids('register');
+    const sock = path.join(s.dir, 'sock', 'register.sock');
     await waitFor(async () => {
-      await s.user('warm');
-      const served = new Set(s.log().split('\n').map((l) => /^register\[(\d+)\] request:/.exec(l))
-        .filter(Boolean).map((m) => Number(m[1])));
+      await s.sim('POST', 'fail', { path: '/api/v1/exists', mode: 'delay', delay_ms: 300, count: workers.length });
+      await Promise.all(workers.map(async () => {
+        const c = new Conn(sock);
+        try {
+          await c.connected();
+          const r = await c.request({ method: 'POST', uri: '/api/v1/register', body: JSON.stringify(input(uniq('warm'))), keep: false });
+          assert.equal(r.status, 200, r.body);
+        } finally {
+          c.end();
+        }
+      }));
+      await s.sim('DELETE', 'fail');
+      const served = new Set(s.logRecords('register').filter((r) => typeof r.status === 'number').map((r) => r.pid));
       return workers.every((p) => served.has(p));
     }, 20000, 'every register worker to have served a request');
   });
