@@ -55,8 +55,10 @@ function cleanup(dir, prefix) {
       } catch { /* already gone */ }
     }
   }
+  // Each runs in a process group of its own: the front nginx's workers go
+  // with their master.
   for (const f of ['front.pid', 'sim.pid']) {
-    try { process.kill(Number(fs.readFileSync(path.join(dir, f), 'utf8')), 'SIGKILL'); } catch { /* gone */ }
+    try { process.kill(-Number(fs.readFileSync(path.join(dir, f), 'utf8')), 'SIGKILL'); } catch { /* gone */ }
   }
   if (fs.existsSync(path.join(dir, 'pg'))) {
     try { execFileSync(path.join(TOP, 'tests/pg-server'), ['stop', path.join(dir, 'pg')], { stdio: 'ignore' }); } catch { /* gone */ }
@@ -219,7 +221,7 @@ describe('two backend hosts behind one nginx, one PostgreSQL', () => {
 
     // The simulator, reachable from both hosts.
     const sim = spawn('node', [path.join(TOP, 'tests/sentc-sim/sim.js'), '--config', c.config, '--host', c.svc, '--port', '0'],
-      { stdio: ['ignore', 'pipe', fs.openSync(`${BASE}/sim.log`, 'a')] });
+      { stdio: ['ignore', 'pipe', fs.openSync(`${BASE}/sim.log`, 'a')], detached: true });
     fs.writeFileSync(`${BASE}/sim.pid`, String(sim.pid));
     const line = await new Promise((resolve, reject) => {
       const died = () => reject(new Error(`the simulator did not start: ${fs.readFileSync(`${BASE}/sim.log`, 'utf8')}`));
@@ -242,7 +244,7 @@ describe('two backend hosts behind one nginx, one PostgreSQL', () => {
     fs.mkdirSync(`${BASE}/front/tmp`, { recursive: true });
     fs.writeFileSync(`${BASE}/front/nginx.conf`, frontConf(`${BASE}/front`, c.frontPort, [c.hosts.a, c.hosts.b]));
     const front = spawn('nginx', ['-p', `${BASE}/front`, '-c', `${BASE}/front/nginx.conf`, '-e', `${BASE}/front/front-error.log`],
-      { stdio: 'ignore' });
+      { stdio: 'ignore', detached: true });
     fs.writeFileSync(`${BASE}/front.pid`, String(front.pid));
     for (let i = 0; i < 100; i++) {
       try {
