@@ -69,6 +69,11 @@ function num(name, dflt) {
   return Number(v);
 }
 
+// The programs refuse to serve as root unless SENTC_BACKEND_USER says so
+// (nginx/stack does the same for the stack; the callgrind step starts a
+// program itself).
+if (process.getuid() === 0 && process.env.SENTC_BACKEND_USER === undefined) process.env.SENTC_BACKEND_USER = 'root';
+
 const say = (...a) => process.stderr.write(`bench: ${a.join(' ')}\n`);
 const sleep = (ms) => new Promise((r) => { setTimeout(r, ms); });
 
