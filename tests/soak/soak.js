@@ -379,7 +379,7 @@ function readBackendLog(file, from, to) {
     if (/ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:/.test(line)) sanitizer.push(line);
     for (const [what, re] of LOST) if (re.test(line)) countBy(lost, what);
     m = /^([\w-]+)\[\d+\] (error|warn): (.*)$/.exec(line);
-    if (m) countBy(errors, `${m[1]} ${m[2]}: ${m[3].replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '{id}').replace(/\d+/g, 'N')}`);
+    if (m) countBy(errors, `${m[1]} ${m[2]}: ${m[3].replace(/ rid=\S+$/, '').replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '{id}').replace(/\d+/g, 'N')}`);
   }
   return { requests, restarts, inconsistent, errors, lost, sanitizer };
 }
