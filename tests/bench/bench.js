@@ -38,9 +38,9 @@ const { spawn, spawnSync, execFileSync } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const http = require('node:http');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
+const { sleep, freePort } = require('../lib/proc');
 
 const TOP = path.resolve(__dirname, '../..');
 const BUILD = process.env.BENCH_BUILD || 'build';
@@ -75,7 +75,6 @@ function num(name, dflt) {
 if (process.getuid() === 0 && process.env.SENTC_BACKEND_USER === undefined) process.env.SENTC_BACKEND_USER = 'root';
 
 const say = (...a) => process.stderr.write(`bench: ${a.join(' ')}\n`);
-const sleep = (ms) => new Promise((r) => { setTimeout(r, ms); });
 
 // ---------------------------------------------------------------------------------------------
 // Processes: everything started is remembered and stopped on the way out.
@@ -112,17 +111,6 @@ async function stopAllAndWait() {
 
 process.on('SIGINT', () => { stopAll(); process.exit(130); });
 process.on('SIGTERM', () => { stopAll(); process.exit(143); });
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // HTTP for set-up and checks (not for measuring)

@@ -19,12 +19,11 @@ const assert = require('node:assert/strict');
 const { execFileSync, spawn } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
-const net = require('node:net');
 const path = require('node:path');
+const { sleep, freePort } = require('../lib/proc');
 const { TOP, BUILD, pgUri, psql, readEnv } = require('../integration/harness');
 const { genKeyEnv } = require('../sentc-sim/keys');
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const PID = process.pid;
 const BASE = `/tmp/sb-cluster-${PID}`;
 const PREFIX = `sbc${PID}`;
@@ -96,17 +95,6 @@ function freeNet() {
     const n = 64 + crypto.randomInt(190);
     if (!used.includes(`inet 10.${n}.`)) return `10.${n}`;
   }
-}
-
-function freePort(host = '127.0.0.1') {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, host, () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /* An HTTP request; body an object (sent as JSON) or undefined. */

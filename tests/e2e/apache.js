@@ -9,7 +9,7 @@ const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const net = require('node:net');
+const { sleep, freePort } = require('../lib/proc');
 
 const { TOP } = require('../integration/harness');
 
@@ -17,18 +17,6 @@ const APACHE = process.env.SB_APACHE || '/usr/sbin/apache2';
 // As root, Apache's workers run as this user (it refuses to serve as root).
 const WORKER_USER = 'www-data';
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 
 /*
  * As root, the workers are WORKER_USER: they must reach the stack's sockets,

@@ -17,6 +17,7 @@ const os = require('node:os');
 const path = require('node:path');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
+const { sleep, freePort, readEnv, children } = require('../lib/proc');
 
 const TOP = path.resolve(__dirname, '../..');
 
@@ -63,30 +64,7 @@ function psql(db, query, pg = PG) {
 
 let dbSeq = 0;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/* Parses a KEY=VALUE file the way the backend does (enough for tests). */
-function readEnv(file) {
-  const out = {};
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    const m = /^\s*(?:export\s+)?([A-Z0-9_]+)=(.*)$/.exec(line);
-    if (m) out[m[1]] = m[2].replace(/^(["'])(.*)\1$/, '$2');
-  }
-  return out;
-}
-
 let userSeq = 0;
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /* True once pid has exited (a zombie counts as exited). */
 function gone(pid) {
@@ -108,16 +86,6 @@ function forge(jwt) {
   const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-384' });
   const sig = crypto.sign('sha384', Buffer.from(`${h}.${p}`), { key: privateKey, dsaEncoding: 'ieee-p1363' });
   return `${h}.${p}.${sig.toString('base64url')}`;
-}
-
-/* The child processes of pid. */
-function children(pid) {
-  try {
-    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
-  } catch (e) {
-    if (e.status === 1) return [];
-    throw e;
-  }
 }
 
 /*

@@ -34,9 +34,9 @@
 const { execFileSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
+const { sleep, freePort, readEnv, children } = require('../lib/proc');
 
 const TOP = path.resolve(__dirname, '../..');
 const OUT = path.join(TOP, 'build/soak');
@@ -73,29 +73,8 @@ const FAULT_CODES = { 20009: 502, 20010: 502, 20011: 504, 20025: 502 };
 const WRK_AGENT = 'soak-wrk';
 const SETTLE_AGENT = 'soak-settle';
 
-const sleep = (ms) => new Promise((r) => { setTimeout(r, ms); });
 let wrkProc = null;
 const say = (...a) => console.log('soak:', ...a);
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function readEnv(file) {
-  const out = {};
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    const m = /^\s*(?:export\s+)?([A-Z0-9_]+)=(.*)$/.exec(line);
-    if (m) out[m[1]] = m[2].replace(/^(["'])(.*)\1$/, '$2');
-  }
-  return out;
-}
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
 
@@ -135,16 +114,6 @@ async function pool(items, n, fn) {
     }
   }));
   return out;
-}
-
-function children(pid) {
-  try {
-    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
-      .trim().split('\n').filter(Boolean).map(Number);
-  } catch (e) {
-    if (e.status === 1) return [];
-    throw e;
-  }
 }
 
 /*
