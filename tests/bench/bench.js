@@ -40,7 +40,7 @@ const fs = require('node:fs');
 const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
-const { sleep, freePort } = require('../lib/proc');
+const { sleep, freePort, answer } = require('../lib/common');
 
 const TOP = path.resolve(__dirname, '../..');
 const BUILD = process.env.BENCH_BUILD || 'build';
@@ -116,28 +116,15 @@ process.on('SIGTERM', () => { stopAll(); process.exit(143); });
 // HTTP for set-up and checks (not for measuring)
 
 function request(port, method, p, { headers = {}, body } = {}) {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : (typeof body === 'string' ? body : JSON.stringify(body));
-    const h = { ...headers };
-    if (data !== undefined) {
-      h['content-type'] = h['content-type'] || 'application/json';
-      h['content-length'] = Buffer.byteLength(data);
-    }
-    const req = http.request({ host: '127.0.0.1', port, method, path: p, headers: h, agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => { text += d; });
-      res.on('end', () => {
-        let json;
-        try { json = JSON.parse(text); } catch { json = undefined; }
-        resolve({ status: res.statusCode, headers: res.headers, text, json });
-      });
-    });
-    req.on('error', reject);
-    req.setTimeout(30000, () => req.destroy(new Error(`${method} ${p}: timed out`)));
-    if (data !== undefined) req.write(data);
-    req.end();
-  });
+  const data = body === undefined ? undefined : (typeof body === 'string' ? body : JSON.stringify(body));
+  const h = { ...headers };
+  if (data !== undefined) {
+    h['content-type'] = h['content-type'] || 'application/json';
+    h['content-length'] = Buffer.byteLength(data);
+  }
+  const req = http.request({ host: '127.0.0.1', port, method, path: p, headers: h, agent: false });
+  req.setTimeout(30000, () => req.destroy(new Error(`${method} ${p}: timed out`)));
+  return answer(req, data);
 }
 
 function mustOk(res, what) {

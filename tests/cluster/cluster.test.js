@@ -20,7 +20,7 @@ const { execFileSync, spawn } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
-const { sleep, freePort } = require('../lib/proc');
+const { sleep, freePort } = require('../lib/common');
 const { TOP, BUILD, pgUri, psql, readEnv } = require('../integration/harness');
 const { genKeyEnv } = require('../sentc-sim/keys');
 

@@ -9,7 +9,7 @@ const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { sleep, freePort } = require('../lib/proc');
+const { sleep, freePort } = require('../lib/common');
 
 const { TOP } = require('../integration/harness');
 

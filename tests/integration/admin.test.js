@@ -13,9 +13,9 @@ const os = require('node:os');
 const path = require('node:path');
 const { execFileSync, spawnSync } = require('node:child_process');
 const { start, TOP, BUILD } = require('./harness');
+const { answer, sleep } = require('../lib/common');
 
 const NOBODY = '0b7c3f0e-6a63-4a0e-9d3e-2c1a7c0f9e11';
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /* Every admin route: how to call it for user u (and group g), and what goes upstream. */
 const ROUTES = [
@@ -48,22 +48,9 @@ const BY_IDENTIFIER = ROUTES.filter((r) => r.body);
 
 /* A request from a given local address, on a connection of its own. */
 function from(localAddress, port, method, urlPath, headers = {}, body) {
-  return new Promise((resolve, reject) => {
-    const req = http.request({
-      host: '127.0.0.1', port, method, path: urlPath, headers, localAddress, agent: false,
-    }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => { text += d; });
-      res.on('end', () => {
-        let json;
-        try { json = JSON.parse(text); } catch { json = undefined; }
-        resolve({ status: res.statusCode, headers: res.headers, text, json });
-      });
-    });
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
+  return answer(http.request({
+    host: '127.0.0.1', port, method, path: urlPath, headers, localAddress, agent: false,
+  }), body === undefined ? undefined : JSON.stringify(body));
 }
 
 /* Lines the admin program logged for requests it answered. */

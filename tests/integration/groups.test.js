@@ -2,10 +2,9 @@
 /* Group routes: create, delete and the cached access check, through nginx. */
 const { describe, it, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
-const { start, forge } = require('./harness');
+const { start, forge, sleep } = require('./harness');
 
 const UUID = '0b7c3f0e-6a63-4a0e-9d3e-2c1a7c0f9e11';
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /* The ways a JWT can be bad; none may cost an upstream call. */
 async function badJwts(s) {

@@ -17,7 +17,7 @@ const os = require('node:os');
 const path = require('node:path');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
-const { sleep, freePort, readEnv, children } = require('../lib/proc');
+const { sleep, freePort, readEnv, children, answer } = require('../lib/common');
 
 const TOP = path.resolve(__dirname, '../..');
 
@@ -157,20 +157,7 @@ class Stack {
    * "%2e%2e" and the like before sending).
    */
   raw(method, urlPath, headers = {}, body) {
-    return new Promise((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port: this.port, method, path: urlPath, headers }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d) => { text += d; });
-        res.on('end', () => {
-          let json;
-          try { json = JSON.parse(text); } catch { json = undefined; }
-          resolve({ status: res.statusCode, headers: res.headers, text, json });
-        });
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
+    return answer(http.request({ host: '127.0.0.1', port: this.port, method, path: urlPath, headers }), body);
   }
 
   /*

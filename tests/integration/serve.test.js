@@ -6,9 +6,7 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { start, waitFor, TOP, BUILD } = require('./harness');
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const { start, waitFor, sleep, TOP, BUILD } = require('./harness');
 
 describe('the running stack', () => {
   let s;

@@ -36,7 +36,7 @@ const fs = require('node:fs');
 const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
-const { sleep, freePort, readEnv, children } = require('../lib/proc');
+const { sleep, freePort, readEnv, children, answer } = require('../lib/common');
 
 const TOP = path.resolve(__dirname, '../..');
 const OUT = path.join(TOP, 'build/soak');
@@ -80,27 +80,14 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
 
 /* One request; resolves {status, headers, text, json}. */
 function call(base, method, urlPath, { body, headers = {} } = {}) {
-  return new Promise((resolve, reject) => {
-    const h = { ...headers };
-    let data;
-    if (body !== undefined) {
-      data = typeof body === 'string' ? body : JSON.stringify(body);
-      h['content-type'] = 'application/json';
-      h['content-length'] = Buffer.byteLength(data);
-    }
-    const req = http.request(base + urlPath, { method, headers: h, agent }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => { text += d; });
-      res.on('end', () => {
-        let json;
-        try { json = JSON.parse(text); } catch { json = undefined; }
-        resolve({ status: res.statusCode, headers: res.headers, text, json });
-      });
-    });
-    req.on('error', reject);
-    req.end(data);
-  });
+  const h = { ...headers };
+  let data;
+  if (body !== undefined) {
+    data = typeof body === 'string' ? body : JSON.stringify(body);
+    h['content-type'] = 'application/json';
+    h['content-length'] = Buffer.byteLength(data);
+  }
+  return answer(http.request(base + urlPath, { method, headers: h, agent }), data);
 }
 
 /* Runs fn over items, n at a time. */

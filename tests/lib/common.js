@@ -1,8 +1,8 @@
 'use strict';
 /*
  * Helpers the test scripts share (the integration harness, the end-to-end
- * and cluster tests, make bench and make soak): ports, env files and
- * processes.
+ * and cluster tests, make bench and make soak): ports, env files,
+ * processes and HTTP answers.
  */
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -43,4 +43,25 @@ function children(pid) {
   }
 }
 
-module.exports = { sleep, freePort, readEnv, children };
+/*
+ * Ends req (an http.ClientRequest) with body and resolves with its answer:
+ * {status, headers, text, json}, json undefined if the body is not JSON.
+ */
+function answer(req, body) {
+  return new Promise((resolve, reject) => {
+    req.on('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => {
+        let json;
+        try { json = JSON.parse(text); } catch { json = undefined; }
+        resolve({ status: res.statusCode, headers: res.headers, text, json });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+module.exports = { sleep, freePort, readEnv, children, answer };
