@@ -72,50 +72,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static int
-b64url_val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
-}
-
-/*
- * Strict base64url without padding: every character of the alphabet and
- * the unused bits of the last one zero. Returns the length, or -1.
- */
-static long
-unb64url(const char *in, size_t len, unsigned char *out, size_t outsz)
-{
-	unsigned long	 acc = 0;
-	size_t		 i, n = 0;
-	int		 bits = 0, v;
-
-	if (len % 4 == 1)
-		return -1;
-	for (i = 0; i < len; i++) {
-		if ((v = b64url_val(in[i])) < 0)
-			return -1;
-		acc = acc << 6 | (unsigned long)v;
-		if ((bits += 6) >= 8) {
-			bits -= 8;
-			if (n == outsz)
-				return -1;
-			out[n++] = (unsigned char)(acc >> bits);
-			acc &= (1UL << bits) - 1;
-		}
-	}
-	return acc == 0 ? (long)n : -1;
-}
-
 static size_t
 b64url(const unsigned char *in, size_t len, char *out)
 {
@@ -185,7 +141,7 @@ oracle(const char *v, size_t vlen, const char *aud, const char *sub,
 	if (strlen(aud) == 0 || strlen(aud) > SB_CLAIM_MAX ||
 	    strlen(sub) == 0 || strlen(sub) > SB_CLAIM_MAX ||
 	    vlen > SB_COOKIE_VALUE_MAX ||
-	    (n = unb64url(v, vlen, s, sizeof(s))) < 0 ||
+	    (n = fuzz_unb64url(v, vlen, s, sizeof(s), 1)) < 0 ||
 	    (size_t)n < 1 + NONCE_LEN + TIME_LEN + 1 + TAG_LEN ||
 	    (size_t)n > SEALED_MAX || s[0] != SB_COOKIE_VERSION)
 		return false;

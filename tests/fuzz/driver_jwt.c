@@ -77,41 +77,6 @@ b64url(const unsigned char *in, size_t len, char *out)
 	return n;
 }
 
-/* Base64url (padding or not) into out; -1 if it is not base64url. */
-static long
-unb64url(const char *in, size_t len, unsigned char *out, size_t outsz)
-{
-	unsigned long	 acc = 0;
-	size_t		 i, n = 0;
-	int		 bits = 0, v;
-	char		 c;
-
-	for (i = 0; i < len && in[i] != '='; i++) {
-		c = in[i];
-		if (c >= 'A' && c <= 'Z')
-			v = c - 'A';
-		else if (c >= 'a' && c <= 'z')
-			v = c - 'a' + 26;
-		else if (c >= '0' && c <= '9')
-			v = c - '0' + 52;
-		else if (c == '-')
-			v = 62;
-		else if (c == '_')
-			v = 63;
-		else
-			return -1;
-		acc = (acc << 6) | (unsigned long)v;
-		if ((bits += 6) >= 8) {
-			bits -= 8;
-			if (n == outsz)
-				return -1;
-			out[n++] = (unsigned char)(acc >> bits);
-			acc &= (1UL << bits) - 1;
-		}
-	}
-	return (long)n;
-}
-
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -202,7 +167,7 @@ segment(const char *tok, size_t len, int i)
 		p = (const char *)memchr(tok, '.', len) + 1;
 	end = memchr(p, '.', len - (size_t)(p - tok));
 	buf = malloc(len + 1);
-	n = unb64url(p, (size_t)(end - p), buf, len);
+	n = fuzz_unb64url(p, (size_t)(end - p), buf, len, 0);
 	FUZZ_CHECK(n > 0, "segment %d of an accepted token is not base64url",
 	    i);
 	buf[n] = '\0';
@@ -289,7 +254,7 @@ accepted(const char *tok, size_t len, unsigned flags, int signer,
 	/* One bit of the signature flipped: refused. */
 	dot = memrchr(tok, '.', len);
 	k = len - (size_t)(dot + 1 - tok);
-	FUZZ_CHECK(unb64url(dot + 1, k, sig, sizeof(sig)) == SIG_LEN,
+	FUZZ_CHECK(fuzz_unb64url(dot + 1, k, sig, sizeof(sig), 0) == SIG_LEN,
 	    "signature of %zu characters accepted", k);
 	for (i = 0; i < SIG_LEN; i += 47) {
 		sig[i] ^= 0x10;

@@ -77,4 +77,47 @@ fuzz_lower_uuid(const char *s)
 	return 1;
 }
 
+/*
+ * The drivers' own base64url decoder, independent of lib/, to check the
+ * library against. Strict: no padding, no length of the form 4k + 1, and
+ * the unused bits of the last character zero. Not strict: stops at the
+ * first '=' and ignores the unused bits. Returns the length, or -1.
+ */
+static inline long
+fuzz_unb64url(const char *in, size_t len, unsigned char *out, size_t outsz,
+    int strict)
+{
+	unsigned long	 acc = 0;
+	size_t		 i, n = 0;
+	int		 bits = 0, v;
+	char		 c;
+
+	if (strict && len % 4 == 1)
+		return -1;
+	for (i = 0; i < len && (strict || in[i] != '='); i++) {
+		c = in[i];
+		if (c >= 'A' && c <= 'Z')
+			v = c - 'A';
+		else if (c >= 'a' && c <= 'z')
+			v = c - 'a' + 26;
+		else if (c >= '0' && c <= '9')
+			v = c - '0' + 52;
+		else if (c == '-')
+			v = 62;
+		else if (c == '_')
+			v = 63;
+		else
+			return -1;
+		acc = (acc << 6) | (unsigned long)v;
+		if ((bits += 6) >= 8) {
+			bits -= 8;
+			if (n == outsz)
+				return -1;
+			out[n++] = (unsigned char)(acc >> bits);
+			acc &= (1UL << bits) - 1;
+		}
+	}
+	return strict && acc != 0 ? -1 : (long)n;
+}
+
 #endif

@@ -9,7 +9,7 @@
  * gets a fresh database on that server, dropped when it stops. sql(),
  * rows() and failWrites() speak to whichever store the stack uses.
  */
-const { execFileSync, spawn } = require('node:child_process');
+const { execFileSync, spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
 const net = require('node:net');
@@ -77,6 +77,20 @@ function accepts(sock) {
   return new Promise((resolve) => {
     const c = net.connect(sock, () => { c.destroy(); resolve(true); });
     c.on('error', () => resolve(false));
+  });
+}
+
+/*
+ * A program's start-up check (-t) of config text, written to dir/c.env,
+ * with only PATH, a database in dir and env in its environment: the
+ * spawnSync result (status, stderr).
+ */
+function checkConfig(dir, text, env = {}) {
+  const file = path.join(dir, 'c.env');
+  fs.writeFileSync(file, text);
+  return spawnSync(path.join(TOP, BUILD, 'bin/register'), ['-t', '-c', file], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, SENTC_BACKEND_DB: path.join(dir, 'db'), ...env },
   });
 }
 
@@ -499,4 +513,4 @@ async function start(env = {}) {
   return new Stack(dir, port, { ...extra, ...env }, pgdb);
 }
 
-module.exports = { start, readEnv, forge, claims, sleep, waitFor, parseLogLine, pgUri, psql, PG, TOP, BUILD, SLOW };
+module.exports = { start, readEnv, checkConfig, forge, claims, sleep, waitFor, parseLogLine, pgUri, psql, PG, TOP, BUILD, SLOW };

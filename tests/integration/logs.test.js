@@ -10,11 +10,10 @@
  */
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { start, parseLogLine, sleep, TOP, BUILD, SLOW } = require('./harness');
+const { start, parseLogLine, checkConfig, sleep, TOP, BUILD, SLOW } = require('./harness');
 
 let seq = 0;
 const rid = (what) => `${what}-${process.pid}-${++seq}.A_b:c/d`;
@@ -195,14 +194,7 @@ describe('SENTC_BACKEND_LOG in the config', () => {
   const good = fs.readFileSync(path.join(TOP, 'tests/integration/fixtures/dev.env'), 'utf8');
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  function check(text, env = {}) {
-    const file = path.join(dir, 'c.env');
-    fs.writeFileSync(file, text);
-    return spawnSync(path.join(TOP, BUILD, 'bin/register'), ['-t', '-c', file], {
-      encoding: 'utf8',
-      env: { PATH: process.env.PATH, SENTC_BACKEND_DB: path.join(dir, 'db'), ...env },
-    });
-  }
+  const check = (text, env) => checkConfig(dir, text, env);
 
   it('json in the file: the lines from then on are JSON', () => {
     const r = check(`${good}SENTC_BACKEND_LOG=json\n`);

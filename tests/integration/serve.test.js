@@ -6,7 +6,7 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { start, waitFor, sleep, TOP, BUILD } = require('./harness');
+const { start, waitFor, checkConfig, sleep, TOP, BUILD } = require('./harness');
 
 describe('the running stack', () => {
   let s;
@@ -95,14 +95,7 @@ describe('start-up refuses a config that cannot work, naming the key', () => {
   const secret = /SENTC_SECRET_TOKEN=(.*)/.exec(good)[1];
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  function check(text, env = {}) {
-    const file = path.join(dir, 'c.env');
-    fs.writeFileSync(file, text);
-    return spawnSync(path.join(TOP, BUILD, 'bin/register'), ['-t', '-c', file], {
-      encoding: 'utf8',
-      env: { PATH: process.env.PATH, SENTC_BACKEND_DB: path.join(dir, 'db'), ...env },
-    });
-  }
+  const check = (text, env) => checkConfig(dir, text, env);
 
   it('accepts the dashboard .env plus a database', () => {
     const r = check(good);
