@@ -40,7 +40,7 @@ handle(struct sb_req *req)
 		goto out;
 	}
 
-	if ((gid = sb_json_string(up.result, "group_id")) == NULL ||
+	if ((gid = sb_json_string(sb_upstream_result(&up), "group_id")) == NULL ||
 	    !sb_is_uuid(gid, strlen(gid))) {
 		sb_reply_err(req, SB_ERR_UPSTREAM_BAD, NULL);
 		goto out;

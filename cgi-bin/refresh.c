@@ -79,7 +79,7 @@ handle(struct sb_req *req)
 		    "(the refresh token or the user is gone): log in again");
 	else if (!up.ok)
 		sb_reply_upstream(req, &up);
-	else if ((jwt = sb_json_string(up.result, "jwt")) == NULL ||
+	else if ((jwt = sb_json_string(sb_upstream_result(&up), "jwt")) == NULL ||
 	    !jwt_shaped(jwt))
 		sb_reply_err(req, SB_ERR_UPSTREAM_BAD, NULL);
 	else

@@ -10,16 +10,14 @@ static void
 handle(struct sb_req *req)
 {
 	struct sb_upstream_res	 up = { 0 };
-	json_object		*body;
 
-	if ((body = sb_body_object(req)) == NULL)
+	if (sb_body_check_object(req) == -1)
 		return;
 	if (sb_relay(req, SB_POST, "/user/prepare_register_device",
 	    sb_cfg->register_device_token, NULL, req->body, req->bodylen,
 	    &up) == 0)
 		sb_reply_upstream(req, &up);
 	sb_upstream_res_free(&up);
-	json_object_put(body);
 }
 
 static const struct sb_route route = {

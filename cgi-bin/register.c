@@ -38,7 +38,7 @@ taken(struct sb_req *req, const char *id)
 	json_object_put(q);
 	if (rc == -1)
 		return -1;
-	rc = !(up.ok && json_object_object_get_ex(up.result, "available",
+	rc = !(up.ok && json_object_object_get_ex(sb_upstream_result(&up), "available",
 	    &avail) && json_object_is_type(avail, json_type_boolean) &&
 	    json_object_get_boolean(avail));
 	sb_upstream_res_free(&up);
@@ -93,8 +93,8 @@ handle(struct sb_req *req)
 		goto out;
 	}
 
-	user_id = sb_json_string(up.result, "user_id");
-	identifier = sb_json_string(up.result, "device_identifier");
+	user_id = sb_json_string(sb_upstream_result(&up), "user_id");
+	identifier = sb_json_string(sb_upstream_result(&up), "device_identifier");
 	if (user_id == NULL || !sb_is_uuid(user_id, strlen(user_id)) ||
 	    identifier == NULL) {
 		sb_reply_err(req, SB_ERR_UPSTREAM_BAD, NULL);

@@ -1,3 +1,4 @@
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,14 +39,15 @@ cache_key(unsigned char *key, const char *user, const char *gid)
 static void
 from_upstream(struct sb_light *out, const struct sb_upstream_res *res)
 {
-	json_object	*rank;
+	struct sb_json_span	 v;
+	int64_t			 rank;
 
 	out->status = res->status;
 	out->member = res->ok;
 	out->rank = -1;
-	if (res->ok && json_object_object_get_ex(res->result, "rank", &rank) &&
-	    json_object_is_type(rank, json_type_int))
-		out->rank = json_object_get_int(rank);
+	if (res->ok && sb_json_get(&res->rspan, "rank", &v) &&
+	    sb_json_int(&v, &rank) && rank >= 0 && rank <= INT_MAX)
+		out->rank = (int)rank;
 	out->len = res->len < SB_LIGHT_MAX ? res->len : 0;
 	memcpy(out->body, res->body, out->len);
 	out->body[out->len] = '\0';

@@ -1,5 +1,8 @@
+#include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sb_config.h"
@@ -7,12 +10,18 @@
 #include "sb_response.h"
 
 /*
- * What json-c's strict mode still lets through: single quotes, NaN and
- * Infinity, raw control characters inside strings, and integers past 64
- * bits (clamped). Outside strings only JSON's punctuation, numbers and
- * the letters of true, false and null may stand; json-c checks their
- * order.
+ * The grammar is checked here, by one pass that builds nothing: json-c's
+ * strict mode still lets through single quotes, NaN and Infinity, raw
+ * control characters inside strings, and integers past 64 bits (clamped),
+ * and a route that only relays a body or reads an envelope's status needs
+ * no tree. json-c builds the tree only of a text this pass accepted.
  */
+struct scan {
+	const unsigned char	*s;
+	size_t			 len, i;
+	int			 depth;		/* levels left */
+};
+
 /*
  * Length of the UTF-8 sequence at s[i], or 0 if it is not one:
  * overlong forms, surrogates and code points past U+10FFFF fail.
@@ -47,68 +56,311 @@ utf8_len(const unsigned char *s, size_t i, size_t len)
 	return n;
 }
 
+/* The value of four hex digits at s, or -1. */
+static long
+hex4(const unsigned char *s)
+{
+	long	 v = 0;
+	int	 k, d;
+
+	for (k = 0; k < 4; k++) {
+		if (s[k] >= '0' && s[k] <= '9')
+			d = s[k] - '0';
+		else if ((s[k] | 0x20) >= 'a' && (s[k] | 0x20) <= 'f')
+			d = (s[k] | 0x20) - 'a' + 10;
+		else
+			return -1;
+		v = v << 4 | d;
+	}
+	return v;
+}
+
+static bool
+digit(const struct scan *sc)
+{
+	return sc->i < sc->len && sc->s[sc->i] >= '0' && sc->s[sc->i] <= '9';
+}
+
+static void
+skip_ws(struct scan *sc)
+{
+	while (sc->i < sc->len && (sc->s[sc->i] == ' ' ||
+	    sc->s[sc->i] == '\t' || sc->s[sc->i] == '\n' ||
+	    sc->s[sc->i] == '\r'))
+		sc->i++;
+}
+
+/* A string, at its opening quote: escapes, no raw control, UTF-8. */
+static bool
+scan_string(struct scan *sc)
+{
+	size_t	 n;
+
+	for (sc->i++; sc->i < sc->len;) {
+		unsigned char c = sc->s[sc->i];
+
+		if (c == '"') {
+			sc->i++;
+			return true;
+		}
+		if (c < 0x20)
+			return false;
+		if (c >= 0x80) {
+			if ((n = utf8_len(sc->s, sc->i, sc->len)) == 0)
+				return false;
+			sc->i += n;
+			continue;
+		}
+		sc->i++;
+		if (c != '\\')
+			continue;
+		if (sc->i >= sc->len)
+			return false;
+		c = sc->s[sc->i++];
+		if (c == 'u') {
+			if (sc->len - sc->i < 4 || hex4(sc->s + sc->i) < 0)
+				return false;
+			sc->i += 4;
+		} else if (strchr("\"\\/bfnrt", c) == NULL || c == '\0')
+			return false;
+	}
+	return false;
+}
+
 /*
- * Length of the number token at s[i] (a '-' or a digit, outside strings),
- * or 0 for an integer outside the 64 bits json-c holds: it would clamp
- * one silently, and a relayed or stored body would change.
+ * A number by RFC 8259's grammar. An integer must fit the 64 bits json-c
+ * holds (signed if negative): it would clamp a larger one silently, and a
+ * relayed or stored body would change.
  */
-static size_t
-number_len(const char *s, size_t i, size_t len)
+static bool
+scan_number(struct scan *sc, json_type *type)
 {
 	static const char	 max_neg[] = "9223372036854775808";
 	static const char	 max_pos[] = "18446744073709551615";
 	const char		*max;
-	size_t			 n, digits, mlen;
-	bool			 integer = true, neg = s[i] == '-';
+	size_t			 start, digits, mlen;
+	bool			 neg;
 
-	for (n = i; n < len && strchr("-+.0123456789eE", s[n]) != NULL; n++)
-		if (s[n] == '.' || s[n] == 'e' || s[n] == 'E')
-			integer = false;
-	if (!integer)
-		return n - i;
-	digits = n - i - neg;
+	*type = json_type_int;
+	if ((neg = sc->s[sc->i] == '-'))
+		sc->i++;
+	start = sc->i;
+	if (!digit(sc))
+		return false;
+	if (sc->s[sc->i++] != '0')
+		while (digit(sc))
+			sc->i++;
+	digits = sc->i - start;
+	if (sc->i < sc->len && sc->s[sc->i] == '.') {
+		sc->i++;
+		if (!digit(sc))
+			return false;
+		while (digit(sc))
+			sc->i++;
+		*type = json_type_double;
+	}
+	if (sc->i < sc->len && (sc->s[sc->i] | 0x20) == 'e') {
+		sc->i++;
+		if (sc->i < sc->len && (sc->s[sc->i] == '+' ||
+		    sc->s[sc->i] == '-'))
+			sc->i++;
+		if (!digit(sc))
+			return false;
+		while (digit(sc))
+			sc->i++;
+		*type = json_type_double;
+	}
+	if (*type == json_type_double)
+		return true;
 	max = neg ? max_neg : max_pos;
 	mlen = strlen(max);
-	/* JSON has no leading zeros, so more digits is a larger number. */
-	if (digits > mlen || (digits == mlen &&
-	    memcmp(s + i + neg, max, mlen) > 0))
-		return 0;
-	return n - i;
+	/* No leading zeros: more digits is a larger number. */
+	return digits < mlen || (digits == mlen &&
+	    memcmp(sc->s + start, max, mlen) <= 0);
 }
 
 static bool
-syntax_ok(const char *s, size_t len)
+scan_word(struct scan *sc, const char *w)
 {
-	const unsigned char *u = (const unsigned char *)s;
-	bool		 instr = false;
-	size_t		 i, n;
+	size_t	 n = strlen(w);
 
-	for (i = 0; i < len; i++) {
-		unsigned char c = u[i];
+	if (sc->len - sc->i < n || memcmp(sc->s + sc->i, w, n) != 0)
+		return false;
+	sc->i += n;
+	return true;
+}
 
-		if (instr) {
-			if (c < 0x20)
-				return false;
-			if (c >= 0x80) {
-				if ((n = utf8_len(u, i, len)) == 0)
-					return false;
-				i += n - 1;
-				continue;
-			}
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				instr = false;
-		} else if (c == '"')
-			instr = true;
-		else if (c == '-' || (c >= '0' && c <= '9')) {
-			if ((n = number_len(s, i, len)) == 0)
-				return false;
-			i += n - 1;
-		} else if (strchr(" \t\r\n{}[]:,-+.0123456789eEtrufalsn", c) ==
-		    NULL)
-			return false;
+static bool	 scan_value(struct scan *, json_type *);
+
+/* An object or array, at its bracket: members or elements. */
+static bool
+scan_nested(struct scan *sc, bool object)
+{
+	json_type	 t;
+	unsigned char	 close = object ? '}' : ']';
+
+	if (sc->depth-- == 0)
+		return false;
+	sc->i++;
+	skip_ws(sc);
+	if (sc->i < sc->len && sc->s[sc->i] == close) {
+		sc->i++;
+		sc->depth++;
+		return true;
 	}
+	for (;;) {
+		if (object) {
+			if (sc->i >= sc->len || sc->s[sc->i] != '"' ||
+			    !scan_string(sc))
+				return false;
+			skip_ws(sc);
+			if (sc->i >= sc->len || sc->s[sc->i++] != ':')
+				return false;
+			skip_ws(sc);
+		}
+		if (!scan_value(sc, &t))
+			return false;
+		skip_ws(sc);
+		if (sc->i >= sc->len)
+			return false;
+		if (sc->s[sc->i] == close) {
+			sc->i++;
+			sc->depth++;
+			return true;
+		}
+		if (sc->s[sc->i++] != ',')
+			return false;
+		skip_ws(sc);
+	}
+}
+
+static bool
+scan_value(struct scan *sc, json_type *type)
+{
+	if (sc->i >= sc->len)
+		return false;
+	switch (sc->s[sc->i]) {
+	case '{':
+		*type = json_type_object;
+		return scan_nested(sc, true);
+	case '[':
+		*type = json_type_array;
+		return scan_nested(sc, false);
+	case '"':
+		*type = json_type_string;
+		return scan_string(sc);
+	case 't':
+		*type = json_type_boolean;
+		return scan_word(sc, "true");
+	case 'f':
+		*type = json_type_boolean;
+		return scan_word(sc, "false");
+	case 'n':
+		*type = json_type_null;
+		return scan_word(sc, "null");
+	default:
+		return scan_number(sc, type);
+	}
+}
+
+enum sb_err
+sb_json_check(const char *s, size_t len, int depth, struct sb_json_span *v)
+{
+	struct scan	 sc = { (const unsigned char *)s, len, 0, depth };
+	json_type	 type;
+	size_t		 start;
+
+	skip_ws(&sc);
+	start = sc.i;
+	if (!scan_value(&sc, &type))
+		return SB_ERR_BODY_NOT_JSON;
+	if (v != NULL) {
+		v->p = s + start;
+		v->len = sc.i - start;
+		v->type = type;
+	}
+	skip_ws(&sc);
+	return sc.i == len ? SB_OK : SB_ERR_BODY_NOT_JSON;
+}
+
+/* Does the string body k[0..len) (a checked one) read name (ASCII)? */
+static bool
+key_is(const unsigned char *k, size_t len, const char *name)
+{
+	static const char	 esc[] = "b\bf\fn\nr\rt\t";
+	const char		*e;
+	size_t			 i = 0, j = 0;
+	long			 c;
+
+	while (i < len) {
+		c = k[i++];
+		if (c == '\\') {
+			c = k[i++];
+			if (c == 'u')
+				c = hex4(k + i), i += 4;
+			else if ((e = strchr(esc, (int)c)) != NULL && c != '\0')
+				c = (unsigned char)e[1];
+		}
+		if (name[j] == '\0' || (unsigned char)name[j] != c)
+			return false;
+		j++;
+	}
+	return name[j] == '\0';
+}
+
+bool
+sb_json_get(const struct sb_json_span *obj, const char *name,
+    struct sb_json_span *v)
+{
+	struct scan	 sc = { (const unsigned char *)obj->p, obj->len, 0,
+			    INT_MAX };
+	json_type	 type;
+	size_t		 key, keylen, start;
+	bool		 found = false;
+
+	if (obj->type != json_type_object || obj->len < 2)
+		return false;
+	sc.i = 1;
+	skip_ws(&sc);
+	while (sc.i < sc.len && sc.s[sc.i] == '"') {
+		key = sc.i;
+		if (!scan_string(&sc))
+			return false;
+		keylen = sc.i - key - 2;
+		skip_ws(&sc);
+		sc.i++;			/* ':' */
+		skip_ws(&sc);
+		start = sc.i;
+		if (!scan_value(&sc, &type))
+			return false;
+		/* The last of a repeated name counts, as in json-c. */
+		if (key_is(sc.s + key + 1, keylen, name)) {
+			v->p = obj->p + start;
+			v->len = sc.i - start;
+			v->type = type;
+			found = true;
+		}
+		skip_ws(&sc);
+		if (sc.i < sc.len && sc.s[sc.i] == ',')
+			sc.i++;
+		skip_ws(&sc);
+	}
+	return found;
+}
+
+bool
+sb_json_int(const struct sb_json_span *v, int64_t *out)
+{
+	char		 buf[24];
+	long long	 n;
+
+	if (v->type != json_type_int || v->len >= sizeof(buf))
+		return false;
+	memcpy(buf, v->p, v->len);
+	buf[v->len] = '\0';
+	n = strtoll(buf, NULL, 10);
+	/* Past INT64_MAX json-c's get_int64 gives INT64_MAX too. */
+	*out = (int64_t)n;
 	return true;
 }
 
@@ -118,18 +370,22 @@ sb_json_parse(const char *s, size_t len, json_object **out)
 	return sb_json_parse_depth(s, len, SB_JSON_DEPTH, out);
 }
 
-enum sb_err
-sb_json_parse_depth(const char *s, size_t len, int depth, json_object **out)
+/*
+ * The tree of s[0..len), a text sb_json_check() accepted. A tokener per
+ * text: json_tokener_reset() leaves a half-read \u escape behind, which
+ * the next text would inherit.
+ */
+static enum sb_err
+build(const char *s, size_t len, int depth, json_object **out)
 {
 	json_tokener	*tok;
 	json_object	*obj;
 	size_t		 end;
 
-	*out = NULL;
-	if (len == 0 || len > (size_t)INT32_MAX || memchr(s, '\0', len) ||
-	    !syntax_ok(s, len))
+	if (len > (size_t)INT32_MAX)
 		return SB_ERR_BODY_NOT_JSON;
-	if ((tok = json_tokener_new_ex(depth)) == NULL)
+	/* json-c counts a scalar inside the deepest container as a level. */
+	if ((tok = json_tokener_new_ex(depth + 1)) == NULL)
 		return SB_ERR_INTERNAL;
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
 	    JSON_TOKENER_VALIDATE_UTF8);
@@ -152,6 +408,15 @@ bad:
 	json_object_put(obj);
 	json_tokener_free(tok);
 	return SB_ERR_BODY_NOT_JSON;
+}
+
+enum sb_err
+sb_json_parse_depth(const char *s, size_t len, int depth, json_object **out)
+{
+	*out = NULL;
+	if (sb_json_check(s, len, depth, NULL) != SB_OK)
+		return SB_ERR_BODY_NOT_JSON;
+	return build(s, len, depth, out);
 }
 
 const char *
@@ -233,21 +498,44 @@ sb_body_data(struct sb_req *req, size_t cap, const char *key)
 	return obj;
 }
 
+/* Reads the body and checks that it is a JSON object; answers if not. */
+static int
+body_checked(struct sb_req *req)
+{
+	struct sb_json_span	 v;
+	enum sb_err		 e;
+
+	if ((e = sb_req_read_body(req, (size_t)sb_cfg->max_body)) != SB_OK ||
+	    (e = sb_json_check(req->body, req->bodylen, SB_JSON_DEPTH, &v)) !=
+	    SB_OK) {
+		sb_reply_err(req, e, NULL);
+		return -1;
+	}
+	if (v.type != json_type_object) {
+		sb_reply_err(req, SB_ERR_BODY_SHAPE,
+		    "Request body must be a JSON object");
+		return -1;
+	}
+	return 0;
+}
+
+int
+sb_body_check_object(struct sb_req *req)
+{
+	return body_checked(req);
+}
+
 json_object *
 sb_body_object(struct sb_req *req)
 {
 	json_object	*obj;
 	enum sb_err	 e;
 
-	if ((e = sb_req_read_body(req, (size_t)sb_cfg->max_body)) != SB_OK ||
-	    (e = sb_json_parse(req->body, req->bodylen, &obj)) != SB_OK) {
-		sb_reply_err(req, e, NULL);
+	if (body_checked(req) == -1)
 		return NULL;
-	}
-	if (!json_object_is_type(obj, json_type_object)) {
-		json_object_put(obj);
-		sb_reply_err(req, SB_ERR_BODY_SHAPE,
-		    "Request body must be a JSON object");
+	if ((e = build(req->body, req->bodylen, SB_JSON_DEPTH, &obj)) !=
+	    SB_OK) {
+		sb_reply_err(req, e, NULL);
 		return NULL;
 	}
 	return obj;

@@ -1,13 +1,18 @@
 /*
  * sb_json.h: strict JSON for request bodies and upstream answers.
  *
- * Parsing is strict RFC 8259 (json-c's strict mode), depth-limited, and
- * must consume the whole input: trailing bytes, NULs and comments fail.
+ * Text is strict RFC 8259 (UTF-8, no raw control characters, integers that
+ * fit 64 bits), depth-limited, and must be the whole input: trailing bytes,
+ * NULs and comments fail. sb_json_check() reads it without building
+ * anything, for what only relays a text or reads a member or two; json-c
+ * builds the tree (sb_json_parse()) of a text that check accepted.
  */
 #ifndef SB_JSON_H
 #define SB_JSON_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <json-c/json.h>
 
@@ -15,6 +20,35 @@
 #include "sb_request.h"
 
 #define SB_JSON_DEPTH	64
+
+/* A value within a text sb_json_check() accepted. */
+struct sb_json_span {
+	const char	*p;		/* its first byte */
+	size_t		 len;
+	json_type	 type;		/* json-c's: int without . e E */
+};
+
+/*
+ * Checks that s[0..len) is one JSON value, nesting at most depth levels,
+ * by the rules above. Returns SB_OK with *v (if not NULL) spanning the
+ * value, without the white space around it, or SB_ERR_BODY_NOT_JSON.
+ */
+enum sb_err	 sb_json_check(const char *s, size_t len, int depth,
+		    struct sb_json_span *v);
+
+/*
+ * The member name (ASCII; escapes in the text are read) of obj, a span
+ * from sb_json_check() or from here: the last one if it repeats, as json-c
+ * keeps. Returns true with *v, false if obj is no object or lacks it.
+ */
+bool		 sb_json_get(const struct sb_json_span *obj, const char *name,
+		    struct sb_json_span *v);
+
+/*
+ * The integer v holds (one past INT64_MAX reads as INT64_MAX, as json-c's
+ * json_object_get_int64 gives). Returns false if v is no integer.
+ */
+bool		 sb_json_int(const struct sb_json_span *v, int64_t *out);
 
 /*
  * Parses s[0..len) as one JSON value. Returns SB_OK with *out (the caller
@@ -55,6 +89,12 @@ const char	*sb_json_text(json_object *obj, size_t *len);
  * with the error.
  */
 json_object	*sb_body_object(struct sb_req *);
+
+/*
+ * As sb_body_object(), for a route that only relays the body: checks it
+ * and builds nothing. Returns 0, or -1 after answering with the error.
+ */
+int		 sb_body_check_object(struct sb_req *);
 
 /*
  * As sb_body_object(), for a body that is data to store: its compact

@@ -65,7 +65,7 @@ taken(const char *identifier)
 	text = sb_json_text(q, &len);
 	if (sb_upstream(NULL, SB_POST, "/exists", SB_TOKEN_SECRET, NULL, text,
 	    len, &up) == SB_OK && up.ok &&
-	    json_object_object_get_ex(up.result, "available", &avail) &&
+	    json_object_object_get_ex(sb_upstream_result(&up), "available", &avail) &&
 	    json_object_is_type(avail, json_type_boolean))
 		rc = !json_object_get_boolean(avail);
 	sb_upstream_res_free(&up);

@@ -192,7 +192,7 @@ sb_upstream_connects(void)
 void
 sb_upstream_res_free(struct sb_upstream_res *res)
 {
-	json_object_put(res->envelope);
+	json_object_put(res->result);
 	free(res->body);
 	memset(res, 0, sizeof(*res));
 }
@@ -200,33 +200,35 @@ sb_upstream_res_free(struct sb_upstream_res *res)
 enum sb_err
 sb_envelope_parse(const char *body, size_t len, struct sb_upstream_res *res)
 {
-	json_object	*env, *v;
+	struct sb_json_span	 env, v, result = { 0 };
+	int64_t			 code = 0;
 
-	res->envelope = res->result = NULL;
+	res->result = NULL;
+	memset(&res->rspan, 0, sizeof(res->rspan));
 	res->ok = false;
 	res->err_code = 0;
-	if (sb_json_parse(body, len, &env) != SB_OK)
+	if (sb_json_check(body, len, SB_JSON_DEPTH, &env) != SB_OK ||
+	    !sb_json_get(&env, "status", &v) ||
+	    v.type != json_type_boolean)
 		return SB_ERR_UPSTREAM_BAD;
-	if (!json_object_is_type(env, json_type_object) ||
-	    !json_object_object_get_ex(env, "status", &v) ||
-	    !json_object_is_type(v, json_type_boolean))
-		goto bad;
-	if ((res->ok = json_object_get_boolean(v))) {
-		if (!json_object_object_get_ex(env, "result", &res->result))
-			goto bad;
-	} else {
-		if (!json_object_object_get_ex(env, "err_code", &v) ||
-		    !json_object_is_type(v, json_type_int))
-			goto bad;
-		res->err_code = (long)json_object_get_int64(v);
-	}
-	res->envelope = env;
+	if (v.p[0] == 't') {
+		if (!sb_json_get(&env, "result", &result))
+			return SB_ERR_UPSTREAM_BAD;
+	} else if (!sb_json_get(&env, "err_code", &v) ||
+	    !sb_json_int(&v, &code))
+		return SB_ERR_UPSTREAM_BAD;
+	res->ok = result.p != NULL;
+	res->rspan = result;
+	res->err_code = (long)code;
 	return SB_OK;
-bad:
-	json_object_put(env);
-	res->ok = false;
-	res->result = NULL;
-	return SB_ERR_UPSTREAM_BAD;
+}
+
+json_object *
+sb_upstream_result(struct sb_upstream_res *res)
+{
+	if (res->ok && res->result == NULL && res->rspan.p != NULL)
+		(void)sb_json_parse(res->rspan.p, res->rspan.len, &res->result);
+	return res->result;
 }
 
 static enum sb_err

@@ -16,15 +16,16 @@
 
 #include "sb_config.h"
 #include "sb_error.h"
+#include "sb_json.h"
 #include "sb_request.h"
 
 struct sb_upstream_res {
 	long		 status;	/* HTTP status */
 	char		*body;		/* as received, NUL-terminated */
 	size_t		 len;
-	json_object	*envelope;
 	bool		 ok;		/* envelope's "status" */
-	json_object	*result;	/* when ok: borrowed from envelope */
+	struct sb_json_span rspan;	/* when ok: the result, within body */
+	json_object	*result;	/* built by sb_upstream_result() */
 	long		 err_code;	/* when !ok */
 	bool		 sent;		/* the request reached sentc, which */
 					/* may have acted on it, fault or not */
@@ -68,11 +69,18 @@ void		 sb_reply_upstream(struct sb_req *req,
 		    const struct sb_upstream_res *res);
 
 /*
- * Parses body[0..len) as a sentc envelope into res (status untouched).
- * Returns SB_OK or SB_ERR_UPSTREAM_BAD. Pure: the fuzzers call it.
+ * Reads body[0..len) as a sentc envelope into res (status untouched):
+ * checked, its status and err_code read, its result spanned but not
+ * built. Returns SB_OK or SB_ERR_UPSTREAM_BAD. Pure: the fuzzers call it.
  */
 enum sb_err	 sb_envelope_parse(const char *body, size_t len,
 		    struct sb_upstream_res *res);
+
+/*
+ * The envelope's result as a tree, built on the first call (NULL if not
+ * ok, for a JSON null, or out of memory). Owned by res.
+ */
+json_object	*sb_upstream_result(struct sb_upstream_res *);
 
 void		 sb_upstream_res_free(struct sb_upstream_res *);
 

@@ -13,6 +13,8 @@
 #ifndef FUZZ_H
 #define FUZZ_H
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,6 +120,118 @@ fuzz_unb64url(const char *in, size_t len, unsigned char *out, size_t outsz,
 		}
 	}
 	return strict && acc != 0 ? -1 : (long)n;
+}
+
+/*
+ * Independent readings of JSON text, to hold the library's JSON reading
+ * against (driver_body, driver_json).
+ */
+/* True if s[0..len) is well-formed UTF-8 (RFC 3629). */
+static inline bool
+fuzz_utf8_ok(const unsigned char *s, size_t len)
+{
+	size_t		 i = 0, n, k;
+	unsigned long	 cp;
+
+	while (i < len) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((s[i] & 0xe0) == 0xc0)
+			n = 2, cp = s[i] & 0x1f;
+		else if ((s[i] & 0xf0) == 0xe0)
+			n = 3, cp = s[i] & 0x0f;
+		else if ((s[i] & 0xf8) == 0xf0)
+			n = 4, cp = s[i] & 0x07;
+		else
+			return false;
+		if (i + n > len)
+			return false;
+		for (k = 1; k < n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
+		    (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+/* Deepest nesting of [ and { outside strings. */
+static inline int
+fuzz_nesting(const char *s, size_t len)
+{
+	bool	 instr = false;
+	int	 d = 0, max = 0;
+	size_t	 i;
+
+	for (i = 0; i < len; i++) {
+		if (instr) {
+			if (s[i] == '\\')
+				i++;
+			else if (s[i] == '"')
+				instr = false;
+		} else if (s[i] == '"')
+			instr = true;
+		else if (s[i] == '[' || s[i] == '{') {
+			if (++d > max)
+				max = d;
+		} else if (s[i] == ']' || s[i] == '}')
+			d--;
+	}
+	return max;
+}
+
+/*
+ * True if every integer token outside strings fits in 64 bits (signed
+ * when negative), so that json-c holds it unchanged.
+ */
+static inline bool
+fuzz_ints_fit(const char *s, size_t len)
+{
+	char	 buf[64];
+	bool	 instr = false, integer;
+	size_t	 i, n;
+
+	for (i = 0; i < len; i++) {
+		if (instr) {
+			if (s[i] == '\\')
+				i++;
+			else if (s[i] == '"')
+				instr = false;
+			continue;
+		}
+		if (s[i] == '"') {
+			instr = true;
+			continue;
+		}
+		if (s[i] != '-' && (s[i] < '0' || s[i] > '9'))
+			continue;
+		integer = true;
+		for (n = i; n < len && strchr("-+.0123456789eE", s[n]); n++)
+			if (strchr(".eE", s[n]))
+				integer = false;
+		if (integer) {
+			if (n - i >= sizeof(buf))
+				return false;
+			memcpy(buf, s + i, n - i);
+			buf[n - i] = '\0';
+			errno = 0;
+			if (buf[0] == '-')
+				(void)strtoll(buf, NULL, 10);
+			else
+				(void)strtoull(buf, NULL, 10);
+			if (errno == ERANGE)
+				return false;
+		}
+		i = n - 1;
+	}
+	return true;
 }
 
 #endif

@@ -544,6 +544,112 @@ test_json_parse_rfc8259(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* ---- sb_json_check, sb_json_get, sb_json_int ---------------------------- */
+
+static void
+test_json_check(void **state)
+{
+	static const struct {
+		const char	*s;
+		json_type	 type;
+		const char	*span;
+	} cases[] = {
+		{ " {\"a\":[1,{}]} \n", json_type_object, "{\"a\":[1,{}]}" },
+		{ "[]", json_type_array, "[]" },
+		{ "\t\"x\\\"y\"", json_type_string, "\"x\\\"y\"" },
+		{ "-0", json_type_int, "-0" },
+		{ "18446744073709551615", json_type_int, "18446744073709551615" },
+		{ "1.5", json_type_double, "1.5" },
+		{ "2E+3 ", json_type_double, "2E+3" },
+		{ "false", json_type_boolean, "false" },
+		{ "null", json_type_null, "null" },
+	};
+	struct sb_json_span	 v;
+	char			*deep;
+	size_t			 i;
+	int			 bad = 0;
+
+	for (i = 0; i < NELEM(cases); i++) {
+		memset(&v, 0, sizeof(v));
+		bad += differs(cases[i].s, sb_json_check(cases[i].s,
+		    strlen(cases[i].s), SB_JSON_DEPTH, &v), SB_OK);
+		bad += differs(cases[i].s, v.type, cases[i].type);
+		bad += differs(cases[i].s, v.len == strlen(cases[i].span) &&
+		    memcmp(v.p, cases[i].span, v.len) == 0, 1);
+	}
+	assert_int_equal(bad, 0);
+
+	/* The depth is the caller's. */
+	deep = nested(8);
+	assert_int_equal(sb_json_check(deep, strlen(deep), 8, NULL), SB_OK);
+	assert_int_equal(sb_json_check(deep, strlen(deep), 7, NULL),
+	    SB_ERR_BODY_NOT_JSON);
+	free(deep);
+	/* A value cut short, or followed by another, is not one value. */
+	assert_int_equal(sb_json_check("[1,2", 4, 8, NULL),
+	    SB_ERR_BODY_NOT_JSON);
+	assert_int_equal(sb_json_check("\"a\\u00", 7, 8, NULL),
+	    SB_ERR_BODY_NOT_JSON);
+	assert_int_equal(sb_json_check("\"a\\", 3, 8, NULL),
+	    SB_ERR_BODY_NOT_JSON);
+	assert_int_equal(sb_json_check("1.", 2, 8, NULL),
+	    SB_ERR_BODY_NOT_JSON);
+	assert_int_equal(sb_json_check("1e", 2, 8, NULL),
+	    SB_ERR_BODY_NOT_JSON);
+	assert_int_equal(sb_json_check("\"\\x\"", 4, 8, NULL),
+	    SB_ERR_BODY_NOT_JSON);
+	assert_int_equal(sb_json_check("nul", 3, 8, NULL),
+	    SB_ERR_BODY_NOT_JSON);
+}
+
+static void
+test_json_get(void **state)
+{
+	static const char	 text[] = "{ \"a\" : 1, \"b\":{\"a\":2}, "
+	    "\"\\u0063\":\"C\", \"a\":3, \"\\u00e9\":4, \"d\\n\":5, \"e\":[] }";
+	struct sb_json_span	 obj, v, inner;
+	int64_t			 n;
+
+	assert_int_equal(sb_json_check(text, strlen(text), 8, &obj), SB_OK);
+	/* The last of a repeated name, as json-c keeps it. */
+	assert_true(sb_json_get(&obj, "a", &v));
+	assert_true(sb_json_int(&v, &n));
+	assert_int_equal(n, 3);
+	/* Nested objects are searched from their own span. */
+	assert_true(sb_json_get(&obj, "b", &inner));
+	assert_int_equal(inner.type, json_type_object);
+	assert_true(sb_json_get(&inner, "a", &v));
+	assert_true(sb_json_int(&v, &n));
+	assert_int_equal(n, 2);
+	/* Escaped names read as what they say. */
+	assert_true(sb_json_get(&obj, "c", &v));
+	assert_int_equal(v.type, json_type_string);
+	assert_true(sb_json_get(&obj, "d\n", &v));
+	assert_false(sb_json_get(&obj, "d", &v));
+	assert_false(sb_json_get(&obj, "\xc3\xa9", &v));
+	assert_true(sb_json_get(&obj, "e", &v));
+	assert_int_equal(v.type, json_type_array);
+	assert_false(sb_json_int(&v, &n));
+	assert_false(sb_json_get(&obj, "z", &v));
+	assert_false(sb_json_get(&obj, "", &v));
+	/* Not an object, an empty one. */
+	assert_false(sb_json_get(&v, "a", &inner));
+	assert_int_equal(sb_json_check("{}", 2, 8, &obj), SB_OK);
+	assert_false(sb_json_get(&obj, "a", &v));
+
+	/* Integers read as json_object_get_int64() reads them. */
+	assert_int_equal(sb_json_check("-9223372036854775808", 20, 8, &v),
+	    SB_OK);
+	assert_true(sb_json_int(&v, &n));
+	assert_true(n == INT64_MIN);
+	assert_int_equal(sb_json_check("18446744073709551615", 20, 8, &v),
+	    SB_OK);
+	assert_true(sb_json_int(&v, &n));
+	assert_true(n == INT64_MAX);
+	assert_int_equal(sb_json_check("1.0", 3, 8, &v), SB_OK);
+	assert_false(sb_json_int(&v, &n));
+}
+
 /* ---- sb_json_take_object ----------------------------------------------- */
 
 static json_object *
@@ -730,6 +836,8 @@ test_envelope_ok(void **state)
 	static const char	 err[] = "{\"status\":false,\"err_code\":101,"
 	    "\"err_msg\":\"User not found\"}";
 	static const char	 arr[] = "{\"status\":true,\"result\":[1]}";
+	static const char	 esc[] = "{\"status\":true,\"st\\u0061tus\":"
+	    "false,\"err_code\":1,\"err_\\u0063ode\":7}";
 	struct sb_upstream_res	 res;
 
 	memset(&res, 0, sizeof(res));
@@ -737,8 +845,10 @@ test_envelope_ok(void **state)
 	assert_int_equal(sb_envelope_parse(ok, strlen(ok), &res), SB_OK);
 	assert_true(res.ok);
 	assert_int_equal(res.status, 200);
-	assert_non_null(res.envelope);
-	assert_true(json_object_is_type(res.result, json_type_object));
+	assert_null(res.result);	/* built only when asked for */
+	assert_true(json_object_is_type(sb_upstream_result(&res),
+	    json_type_object));
+	assert_ptr_equal(sb_upstream_result(&res), res.result);
 	assert_string_equal(sb_json_string(res.result, "user_id"), UUID);
 	sb_upstream_res_free(&res);
 
@@ -746,14 +856,21 @@ test_envelope_ok(void **state)
 	assert_int_equal(sb_envelope_parse(err, strlen(err), &res), SB_OK);
 	assert_false(res.ok);
 	assert_int_equal(res.err_code, 101);
-	assert_null(res.result);
-	assert_non_null(res.envelope);
+	assert_null(sb_upstream_result(&res));
 	sb_upstream_res_free(&res);
 
 	/* A result need not be an object. */
 	memset(&res, 0, sizeof(res));
 	assert_int_equal(sb_envelope_parse(arr, strlen(arr), &res), SB_OK);
-	assert_true(json_object_is_type(res.result, json_type_array));
+	assert_true(json_object_is_type(sb_upstream_result(&res),
+	    json_type_array));
+	sb_upstream_res_free(&res);
+
+	/* Names are read as json-c reads them: escapes, the last repeat. */
+	memset(&res, 0, sizeof(res));
+	assert_int_equal(sb_envelope_parse(esc, strlen(esc), &res), SB_OK);
+	assert_false(res.ok);
+	assert_int_equal(res.err_code, 7);
 	sb_upstream_res_free(&res);
 }
 
@@ -776,6 +893,10 @@ test_envelope_bad(void **state)
 		"{\"status\":true,\"result\":{}} x",
 		"[{\"status\":true,\"result\":{}}]",
 		"true",
+		"{\"status\":true,\"result\":{},\"status\":\"x\"}",
+		"{\"status\":false,\"err_code\":1e2}",
+		"{\"Status\":true,\"result\":{}}",
+		"{\"status\":true,\"result\":{'a':1}}",
 	};
 	struct sb_upstream_res	 res;
 	size_t			 i;
@@ -785,8 +906,8 @@ test_envelope_bad(void **state)
 		memset(&res, 0, sizeof(res));
 		bad += differs(cases[i], sb_envelope_parse(cases[i],
 		    strlen(cases[i]), &res), SB_ERR_UPSTREAM_BAD);
-		bad += differs(cases[i], res.envelope == NULL &&
-		    res.result == NULL && !res.ok, 1);
+		bad += differs(cases[i], res.rspan.p == NULL &&
+		    res.result == NULL && !res.ok && res.err_code == 0, 1);
 		sb_upstream_res_free(&res);
 	}
 	assert_int_equal(bad, 0);
@@ -1064,6 +1185,8 @@ main(void)
 		cmocka_unit_test(test_json_parse_ok),
 		cmocka_unit_test(test_json_parse_rejects),
 		cmocka_unit_test(test_json_parse_rfc8259),
+		cmocka_unit_test(test_json_check),
+		cmocka_unit_test(test_json_get),
 		cmocka_unit_test(test_json_take_object),
 		cmocka_unit_test(test_json_take_object_shape),
 		cmocka_unit_test(test_json_take_object_cap),
