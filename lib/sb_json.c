@@ -263,6 +263,28 @@ scan_value(struct scan *sc, json_type *type)
 	}
 }
 
+/* The type of a checked value, from its text. */
+static json_type
+type_of(const char *p, size_t len)
+{
+	switch (p[0]) {
+	case '{':
+		return json_type_object;
+	case '[':
+		return json_type_array;
+	case '"':
+		return json_type_string;
+	case 't':
+	case 'f':
+		return json_type_boolean;
+	case 'n':
+		return json_type_null;
+	default:
+		return memchr(p, '.', len) || memchr(p, 'e', len) ||
+		    memchr(p, 'E', len) ? json_type_double : json_type_int;
+	}
+}
+
 enum sb_err
 sb_json_check(const char *s, size_t len, int depth, struct sb_json_span *v)
 {
@@ -281,6 +303,58 @@ sb_json_check(const char *s, size_t len, int depth, struct sb_json_span *v)
 	}
 	skip_ws(&sc);
 	return sc.i == len ? SB_OK : SB_ERR_BODY_NOT_JSON;
+}
+
+/* Past the string at sc->i of a checked text: to its closing quote. */
+static void
+skip_checked_string(struct scan *sc)
+{
+	const unsigned char	*q;
+	size_t			 k;
+
+	for (sc->i++; (q = memchr(sc->s + sc->i, '"', sc->len - sc->i)) !=
+	    NULL;) {
+		sc->i = (size_t)(q - sc->s) + 1;
+		/* Closing, unless an odd run of backslashes stands before. */
+		for (k = 0; q[-1 - (long)k] == '\\'; k++)
+			;
+		if (k % 2 == 0)
+			return;
+	}
+}
+
+/*
+ * Past the value at sc->i of a text sb_json_check() accepted: no grammar
+ * to check again, only strings to step over and brackets to count.
+ */
+static void
+skip_checked(struct scan *sc)
+{
+	size_t	 depth = 0;
+
+	do {
+		switch (sc->s[sc->i]) {
+		case '"':
+			skip_checked_string(sc);
+			break;
+		case '{':
+		case '[':
+			depth++;
+			sc->i++;
+			break;
+		case '}':
+		case ']':
+			depth--;
+			sc->i++;
+			break;
+		default:
+			/* A number or a word; inside, also space, , and :. */
+			while (++sc->i < sc->len &&
+			    strchr("\"{}[]", sc->s[sc->i]) == NULL &&
+			    (depth > 0 || strchr(" \t\r\n,", sc->s[sc->i]) == NULL))
+				;
+		}
+	} while (depth > 0 && sc->i < sc->len);
 }
 
 /* Does the string body k[0..len) (a checked one) read name (ASCII)? */
@@ -312,9 +386,7 @@ bool
 sb_json_get(const struct sb_json_span *obj, const char *name,
     struct sb_json_span *v)
 {
-	struct scan	 sc = { (const unsigned char *)obj->p, obj->len, 0,
-			    INT_MAX };
-	json_type	 type;
+	struct scan	 sc = { (const unsigned char *)obj->p, obj->len, 0, 0 };
 	size_t		 key, keylen, start;
 	bool		 found = false;
 
@@ -324,20 +396,18 @@ sb_json_get(const struct sb_json_span *obj, const char *name,
 	skip_ws(&sc);
 	while (sc.i < sc.len && sc.s[sc.i] == '"') {
 		key = sc.i;
-		if (!scan_string(&sc))
-			return false;
+		skip_checked(&sc);
 		keylen = sc.i - key - 2;
 		skip_ws(&sc);
 		sc.i++;			/* ':' */
 		skip_ws(&sc);
 		start = sc.i;
-		if (!scan_value(&sc, &type))
-			return false;
+		skip_checked(&sc);
 		/* The last of a repeated name counts, as in json-c. */
 		if (key_is(sc.s + key + 1, keylen, name)) {
 			v->p = obj->p + start;
 			v->len = sc.i - start;
-			v->type = type;
+			v->type = type_of(v->p, v->len);
 			found = true;
 		}
 		skip_ws(&sc);

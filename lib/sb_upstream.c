@@ -14,9 +14,12 @@
 
 #define URL_MAX		1024
 #define AUTH_MAX	(SB_JWT_MAX + 32)
+/* libcurl asks for 100-continue only for bodies past this (1 MiB). */
+#define EXPECT_MIN	(1024 * 1024)
 
 static CURL		*curl;
-static char		 base[URL_MAX];
+static CURLU		*url;		/* the API's URL, parsed once */
+static char		 prefix[URL_MAX];	/* its path, then /api/v1 */
 static char		*token_hdr[SB_TOKEN__MAX];
 static long		 connects;
 static struct sb_cache	*probes;
@@ -78,25 +81,58 @@ header_line(const char *name, const char *value)
 	return s;
 }
 
+/*
+ * A proxy from the environment, read once here: libcurl would otherwise
+ * look (five getenv(3)s) on every request. Its rules: <scheme>_proxy
+ * (for http only the lower-case one), then all_proxy, ALL_PROXY; hosts to
+ * reach directly in no_proxy or NO_PROXY.
+ */
+static void
+proxy_from_env(CURL *c, const char *api_url)
+{
+	const char	*p = NULL, *np;
+	bool		 https = strncasecmp(api_url, "https:", 6) == 0;
+
+	if (https && (p = getenv("https_proxy")) == NULL)
+		p = getenv("HTTPS_PROXY");
+	else if (!https)
+		p = getenv("http_proxy");
+	if (p == NULL && (p = getenv("all_proxy")) == NULL)
+		p = getenv("ALL_PROXY");
+	if ((np = getenv("no_proxy")) == NULL)
+		np = getenv("NO_PROXY");
+	curl_easy_setopt(c, CURLOPT_PROXY, p != NULL ? p : "");
+	curl_easy_setopt(c, CURLOPT_NOPROXY, np != NULL ? np : "");
+}
+
 int
 sb_upstream_init(void)
 {
+	char	*path = NULL;
 	int	 n;
 
 	if (curl != NULL)
 		return 0;
-	n = snprintf(base, sizeof(base), "%s/api/v1", sb_cfg->api_url);
-	if (n < 0 || (size_t)n >= sizeof(base))
-		return -1;
+	/* Parsed once; a request sets only its path (see sb_upstream()). */
+	if ((url = curl_url()) == NULL ||
+	    curl_url_set(url, CURLUPART_URL, sb_cfg->api_url, 0) != CURLUE_OK ||
+	    curl_url_get(url, CURLUPART_PATH, &path, 0) != CURLUE_OK)
+		goto fail;
+	n = snprintf(prefix, sizeof(prefix), "%s/api/v1",
+	    strcmp(path, "/") == 0 ? "" : path);
+	curl_free(path);
+	if (n < 0 || (size_t)n >= sizeof(prefix))
+		goto fail;
 	if ((token_hdr[SB_TOKEN_PUBLIC] = header_line("x-sentc-app-token",
 	    sb_cfg->public_token)) == NULL ||
 	    (token_hdr[SB_TOKEN_SECRET] = header_line("x-sentc-app-token",
 	    sb_cfg->secret_token)) == NULL)
 		return -1;
 	if ((curl = curl_easy_init()) == NULL)
-		return -1;
+		goto fail;
 
 	/* Everything that is the same for every call is set once here. */
+	curl_easy_setopt(curl, CURLOPT_CURLU, url);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
@@ -115,7 +151,12 @@ sb_upstream_init(void)
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, on_open);
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "sentc-backend");
+	proxy_from_env(curl, sb_cfg->api_url);
 	return 0;
+fail:
+	curl_url_cleanup(url);
+	url = NULL;
+	return -1;
 }
 
 void
@@ -126,6 +167,8 @@ sb_upstream_cleanup(void)
 	if (curl != NULL)
 		curl_easy_cleanup(curl);
 	curl = NULL;
+	curl_url_cleanup(url);
+	url = NULL;
 	for (i = 0; i < SB_TOKEN__MAX; i++) {
 		if (token_hdr[i] != NULL)
 			sb_wipe(token_hdr[i], strlen(token_hdr[i]));
@@ -250,17 +293,29 @@ map_curl(CURLcode cc, const struct buf *b)
 	}
 }
 
+/* Appends a header line to the list of n nodes in h (on the caller's stack). */
+static void
+header_add(struct curl_slist *h, size_t *n, const char *line)
+{
+	h[*n].data = (char *)line;
+	h[*n].next = NULL;
+	if (*n > 0)
+		h[*n - 1].next = &h[*n];
+	(*n)++;
+}
+
 enum sb_err
 sb_upstream(struct sb_req *req, enum sb_method method, const char *path,
     enum sb_token token, const char *jwt, const char *body, size_t len,
     struct sb_upstream_res *res)
 {
-	struct curl_slist	*hdrs = NULL, *h;
+	/* Built here, not with curl_slist_append(): nothing to allocate. */
+	struct curl_slist	 hdrs[5];
 	struct buf		 b = { .max = (size_t)sb_cfg->upstream_max_response };
-	char			 url[URL_MAX], auth[AUTH_MAX];
+	char			 full[URL_MAX], auth[AUTH_MAX];
 	long			 sent = 0;
 	char			 rid[SB_RID_MAX + 16];
-	size_t			 authlen = 0;
+	size_t			 authlen = 0, nh = 0;
 	int64_t			 t0;
 	CURLcode		 cc;
 	enum sb_err		 rc;
@@ -269,38 +324,35 @@ sb_upstream(struct sb_req *req, enum sb_method method, const char *path,
 	memset(res, 0, sizeof(*res));
 	if (curl == NULL && sb_upstream_init() == -1)
 		return SB_ERR_INTERNAL;
-	n = snprintf(url, sizeof(url), "%s%s", base, path);
-	if (n < 0 || (size_t)n >= sizeof(url) || !sb_printable(url, (size_t)n))
+	n = snprintf(full, sizeof(full), "%s%s", prefix, path);
+	if (n < 0 || (size_t)n >= sizeof(full) || path[0] != '/' ||
+	    !sb_printable(full, (size_t)n) || strpbrk(path, "?#") != NULL ||
+	    curl_url_set(url, CURLUPART_PATH, full, 0) != CURLUE_OK)
 		return SB_ERR_INTERNAL;
 
-	h = hdrs = curl_slist_append(NULL, token_hdr[token]);
-	if (h != NULL && jwt != NULL) {
+	header_add(hdrs, &nh, token_hdr[token]);
+	if (jwt != NULL) {
 		n = snprintf(auth, sizeof(auth), "Authorization: Bearer %s", jwt);
 		authlen = sizeof(auth);
 		if (n < 0 || (size_t)n >= sizeof(auth) ||
 		    !sb_printable(auth, (size_t)n)) {
 			sb_wipe(auth, authlen);
-			curl_slist_free_all(hdrs);
 			return SB_ERR_INTERNAL;
 		}
 		authlen = (size_t)n;
-		h = curl_slist_append(hdrs, auth);
+		header_add(hdrs, &nh, auth);
 	}
-	if (h != NULL && body != NULL)
-		h = curl_slist_append(hdrs, "Content-Type: application/json");
+	if (body != NULL)
+		header_add(hdrs, &nh, "Content-Type: application/json");
 	/* The request id, so that sentc's side of a request can be found. */
-	if (h != NULL && req != NULL && req->rid[0] != '\0') {
+	if (req != NULL && req->rid[0] != '\0') {
 		snprintf(rid, sizeof(rid), "X-Request-Id: %s", req->rid);
-		h = curl_slist_append(hdrs, rid);
+		header_add(hdrs, &nh, rid);
 	}
-	if (h != NULL)
-		h = curl_slist_append(hdrs, "Expect:");
-	if (h == NULL) {
-		curl_slist_free_all(hdrs);
-		return SB_ERR_INTERNAL;
-	}
+	/* No 100-continue round trip: the body is sent whole at once. */
+	if (body != NULL && len > EXPECT_MIN)
+		header_add(hdrs, &nh, "Expect:");
 
-	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
 	if (body != NULL) {
@@ -319,7 +371,6 @@ sb_upstream(struct sb_req *req, enum sb_method method, const char *path,
 	/* Bytes of the request written: zero if it never left. */
 	curl_easy_getinfo(curl, CURLINFO_REQUEST_SIZE, &sent);
 	res->sent = sent > 0;
-	curl_slist_free_all(hdrs);
 	/* What held the JWT, not the whole 8 KiB on every call. */
 	sb_wipe(auth, authlen);
 	/* The handle keeps pointers to these; they die with this frame. */
