@@ -2,6 +2,7 @@
 /* POST /api/v1/user/prepare_register_device: a relay with a configured token kind. */
 const { describe, it, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
+const { spawn } = require('node:child_process');
 const { start } = require('./harness');
 
 const path = '/api/v1/user/prepare_register_device';
@@ -61,5 +62,49 @@ describe('register-device with SENTC_BACKEND_REGISTER_DEVICE_TOKEN=secret', () =
     assert.equal(r.status, 200, r.text);
     const up = await s.upstream();
     assert.equal(up.at(-1).token, 'secret');
+  });
+});
+
+/* tests/integration/fixtures/proxy.js: resolves { child, url, seen } once it listens. */
+function proxy() {
+  const child = spawn(process.execPath, [require.resolve('./fixtures/proxy.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = [];
+  let buf = '';
+  return new Promise((ok) => {
+    child.stdout.on('data', (d) => {
+      buf += d;
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        lines.push(buf.slice(0, i));
+        buf = buf.slice(i + 1);
+        if (lines.length === 1) ok({ child, url: `http://127.0.0.1:${lines[0]}`, seen: () => lines.slice(1) });
+      }
+    });
+  });
+}
+
+describe('register-device through a proxy the environment names', () => {
+  let s, p;
+  before(async () => { p = await proxy(); s = await start({ http_proxy: p.url, no_proxy: '' }); });
+  after(() => { s.stop(); p.child.kill(); });
+
+  it('reaches sentc through it (http_proxy, read at start)', async () => {
+    const r = await s.api('POST', path, { body: device() });
+    assert.equal(r.status, 200, r.text);
+    assert.ok(p.seen().some((u) => /^http:\/\/127\.0\.0\.1:\d+\/api\/v1\/user\/prepare_register_device$/.test(u)),
+      `the proxy saw ${JSON.stringify(p.seen())}`);
+  });
+});
+
+describe('register-device with a proxy and no_proxy naming the API host', () => {
+  let s, p;
+  before(async () => { p = await proxy(); s = await start({ http_proxy: p.url, no_proxy: '127.0.0.1' }); });
+  after(() => { s.stop(); p.child.kill(); });
+
+  it('goes straight to sentc', async () => {
+    const r = await s.api('POST', path, { body: device() });
+    assert.equal(r.status, 200, r.text);
+    assert.equal((await s.upstream()).length, 1);
+    assert.ok(!p.seen().some((u) => u.includes('prepare_register_device')), `the proxy saw ${JSON.stringify(p.seen())}`);
   });
 });
