@@ -162,6 +162,26 @@ fuzz_utf8_ok(const unsigned char *s, size_t len)
 	return true;
 }
 
+/*
+ * Steps over s[*i] if it is inside a string or opens one (*instr says
+ * which, and is kept up to date). Returns true if it stepped.
+ */
+static inline bool
+fuzz_in_string(const char *s, size_t *i, bool *instr)
+{
+	if (*instr) {
+		if (s[*i] == '\\')
+			(*i)++;
+		else if (s[*i] == '"')
+			*instr = false;
+		return true;
+	}
+	if (s[*i] != '"')
+		return false;
+	*instr = true;
+	return true;
+}
+
 /* Deepest nesting of [ and { outside strings. */
 static inline int
 fuzz_nesting(const char *s, size_t len)
@@ -171,14 +191,9 @@ fuzz_nesting(const char *s, size_t len)
 	size_t	 i;
 
 	for (i = 0; i < len; i++) {
-		if (instr) {
-			if (s[i] == '\\')
-				i++;
-			else if (s[i] == '"')
-				instr = false;
-		} else if (s[i] == '"')
-			instr = true;
-		else if (s[i] == '[' || s[i] == '{') {
+		if (fuzz_in_string(s, &i, &instr))
+			continue;
+		if (s[i] == '[' || s[i] == '{') {
 			if (++d > max)
 				max = d;
 		} else if (s[i] == ']' || s[i] == '}')
@@ -199,17 +214,8 @@ fuzz_ints_fit(const char *s, size_t len)
 	size_t	 i, n;
 
 	for (i = 0; i < len; i++) {
-		if (instr) {
-			if (s[i] == '\\')
-				i++;
-			else if (s[i] == '"')
-				instr = false;
+		if (fuzz_in_string(s, &i, &instr))
 			continue;
-		}
-		if (s[i] == '"') {
-			instr = true;
-			continue;
-		}
 		if (s[i] != '-' && (s[i] < '0' || s[i] > '9'))
 			continue;
 		integer = true;
