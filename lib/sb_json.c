@@ -1,4 +1,3 @@
-#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -568,9 +567,8 @@ sb_body_data(struct sb_req *req, size_t cap, const char *key)
 	return obj;
 }
 
-/* Reads the body and checks that it is a JSON object; answers if not. */
-static int
-body_checked(struct sb_req *req)
+int
+sb_body_check_object(struct sb_req *req)
 {
 	struct sb_json_span	 v;
 	enum sb_err		 e;
@@ -589,19 +587,13 @@ body_checked(struct sb_req *req)
 	return 0;
 }
 
-int
-sb_body_check_object(struct sb_req *req)
-{
-	return body_checked(req);
-}
-
 json_object *
 sb_body_object(struct sb_req *req)
 {
 	json_object	*obj;
 	enum sb_err	 e;
 
-	if (body_checked(req) == -1)
+	if (sb_body_check_object(req) == -1)
 		return NULL;
 	if ((e = build(req->body, req->bodylen, SB_JSON_DEPTH, &obj)) !=
 	    SB_OK) {
