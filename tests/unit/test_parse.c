@@ -571,6 +571,9 @@ test_json_check(void **state)
 		{ "false", json_type_boolean, "false" },
 		{ "null", json_type_null, "null" },
 	};
+	static const char *const cut[] = {
+		"[1,2", "\"a\\u00", "\"a\\", "1.", "1e", "\"\\x\"", "nul",
+	};
 	struct sb_json_span	 v;
 	char			*deep;
 	size_t			 i;
@@ -592,21 +595,11 @@ test_json_check(void **state)
 	assert_int_equal(sb_json_check(deep, strlen(deep), 7, NULL),
 	    SB_ERR_BODY_NOT_JSON);
 	free(deep);
-	/* A value cut short, or followed by another, is not one value. */
-	assert_int_equal(sb_json_check("[1,2", 4, 8, NULL),
-	    SB_ERR_BODY_NOT_JSON);
-	assert_int_equal(sb_json_check("\"a\\u00", 7, 8, NULL),
-	    SB_ERR_BODY_NOT_JSON);
-	assert_int_equal(sb_json_check("\"a\\", 3, 8, NULL),
-	    SB_ERR_BODY_NOT_JSON);
-	assert_int_equal(sb_json_check("1.", 2, 8, NULL),
-	    SB_ERR_BODY_NOT_JSON);
-	assert_int_equal(sb_json_check("1e", 2, 8, NULL),
-	    SB_ERR_BODY_NOT_JSON);
-	assert_int_equal(sb_json_check("\"\\x\"", 4, 8, NULL),
-	    SB_ERR_BODY_NOT_JSON);
-	assert_int_equal(sb_json_check("nul", 3, 8, NULL),
-	    SB_ERR_BODY_NOT_JSON);
+	/* Cut short inside a value, or a bad escape or word. */
+	for (i = 0; i < NELEM(cut); i++)
+		bad += differs(cut[i], sb_json_check(cut[i], strlen(cut[i]), 8,
+		    NULL), SB_ERR_BODY_NOT_JSON);
+	assert_int_equal(bad, 0);
 }
 
 static void
