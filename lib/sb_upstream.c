@@ -126,9 +126,8 @@ sb_upstream_init(void)
 	if ((token_hdr[SB_TOKEN_PUBLIC] = header_line("x-sentc-app-token",
 	    sb_cfg->public_token)) == NULL ||
 	    (token_hdr[SB_TOKEN_SECRET] = header_line("x-sentc-app-token",
-	    sb_cfg->secret_token)) == NULL)
-		return -1;
-	if ((curl = curl_easy_init()) == NULL)
+	    sb_cfg->secret_token)) == NULL ||
+	    (curl = curl_easy_init()) == NULL)
 		goto fail;
 
 	/* Everything that is the same for every call is set once here. */
@@ -154,8 +153,7 @@ sb_upstream_init(void)
 	proxy_from_env(curl, sb_cfg->api_url);
 	return 0;
 fail:
-	curl_url_cleanup(url);
-	url = NULL;
+	sb_upstream_cleanup();
 	return -1;
 }
 
