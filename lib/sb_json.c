@@ -7,6 +7,7 @@
 #include "sb_config.h"
 #include "sb_json.h"
 #include "sb_response.h"
+#include "sb_util.h"
 
 /*
  * The grammar is checked here, by one pass that builds nothing: json-c's
@@ -63,11 +64,7 @@ hex4(const unsigned char *s)
 	int	 k, d;
 
 	for (k = 0; k < 4; k++) {
-		if (s[k] >= '0' && s[k] <= '9')
-			d = s[k] - '0';
-		else if ((s[k] | 0x20) >= 'a' && (s[k] | 0x20) <= 'f')
-			d = (s[k] | 0x20) - 'a' + 10;
-		else
+		if ((d = sb_hexval(s[k])) < 0)
 			return -1;
 		v = v << 4 | d;
 	}

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "sb_request.h"
+#include "sb_util.h"
 
 const char *const sb_method_names[SB_METHOD__MAX] = {
 	"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "OTHER",
@@ -85,18 +86,6 @@ sb_req_id(struct sb_req *req)
 	    (unsigned long long)rid_prefix, (unsigned long long)++rid_count);
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 sb_query_get(const char *qs, const char *name, char *buf, size_t bufsz)
 {
@@ -116,8 +105,8 @@ sb_query_get(const char *qs, const char *name, char *buf, size_t bufsz)
 					buf[n++] = ' ';
 				else if (*v != '%')
 					buf[n++] = *v;
-				else if ((hi = hexval(v[1])) < 0 ||
-				    (lo = hexval(v[2])) < 0)
+				else if ((hi = sb_hexval(v[1])) < 0 ||
+				    (lo = sb_hexval(v[2])) < 0)
 					return -1;
 				else {
 					buf[n++] = (char)(hi << 4 | lo);

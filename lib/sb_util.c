@@ -37,11 +37,16 @@ sb_valid_text(const char *s, size_t len, size_t max)
 	return true;
 }
 
-static bool
-is_hex(char c)
+int
+sb_hexval(int c)
 {
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-	    (c >= 'A' && c <= 'F');
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
 }
 
 bool
@@ -55,7 +60,7 @@ sb_is_uuid(const char *s, size_t len)
 		if (i == 8 || i == 13 || i == 18 || i == 23) {
 			if (s[i] != '-')
 				return false;
-		} else if (!is_hex(s[i]))
+		} else if (sb_hexval(s[i]) < 0)
 			return false;
 	}
 	return true;
