@@ -1,3 +1,5 @@
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -5,6 +7,7 @@
 #include <curl/curl.h>
 
 #include "sb_cache.h"
+#include "sb_http1.h"
 #include "sb_json.h"
 #include "sb_log.h"
 #include "sb_response.h"
@@ -13,14 +16,24 @@
 #include "sb_util.h"
 
 #define URL_MAX		1024
-#define AUTH_MAX	(SB_JWT_MAX + 32)
-/* libcurl asks for 100-continue only for bodies past this (1 MiB). */
-#define EXPECT_MIN	(1024 * 1024)
+/* A request's head: its line, Host, the app token, the JWT, the id. */
+#define HEAD_MAX	(SB_JWT_MAX + 8192)
+#define READ_MIN	16384	/* room asked of each read */
 
-static CURL		*curl;
+/*
+ * libcurl makes the connection (DNS, TCP, a proxy's CONNECT, TLS, all of
+ * it verified) and keeps it; the requests on it are written and their
+ * answers read here (sb_http1.h), without libcurl's per-request work.
+ */
 static CURLU		*url;		/* the API's URL, parsed once */
+static CURLSH		*share;		/* DNS and TLS sessions */
+static CURL		*conn;		/* the connection, NULL if none */
+static curl_socket_t	 conn_fd;
+static bool		 conn_used;	/* an answer came on it already */
 static char		 prefix[URL_MAX];	/* its path, then /api/v1 */
+static char		 host_hdr[URL_MAX];
 static char		*token_hdr[SB_TOKEN__MAX];
+static const char	*proxy, *noproxy;
 static long		 connects;
 static struct sb_cache	*probes;
 
@@ -29,36 +42,6 @@ struct probe {
 	int64_t		 until_ms;	/* CLOCK_MONOTONIC: the same for all */
 	enum sb_err	 e;
 };
-
-struct buf {
-	char	*p;
-	size_t	 len, cap, max;
-	bool	 over;
-};
-
-static size_t
-on_data(char *data, size_t size, size_t n, void *arg)
-{
-	struct buf	*b = arg;
-	size_t		 len = size * n, ncap;
-	char		*np;
-
-	if (b->len + len > b->max) {
-		b->over = true;
-		return 0;	/* aborts the transfer */
-	}
-	if (b->len + len + 1 > b->cap) {
-		for (ncap = b->cap ? b->cap : 4096; ncap < b->len + len + 1;)
-			ncap *= 2;
-		if ((np = realloc(b->p, ncap)) == NULL)
-			return 0;
-		b->p = np, b->cap = ncap;
-	}
-	memcpy(b->p + b->len, data, len);
-	b->len += len;
-	b->p[b->len] = '\0';
-	return len;
-}
 
 /* Counts new connections: libcurl opens a socket only for those. */
 static curl_socket_t
@@ -70,91 +53,120 @@ on_open(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 	return socket(a->family, a->socktype, a->protocol);
 }
 
+/* "name: value\r\n", allocated; NULL if out of memory. */
 static char *
 header_line(const char *name, const char *value)
 {
-	size_t	 len = strlen(name) + strlen(value) + 3;
+	size_t	 len = strlen(name) + strlen(value) + 5;
 	char	*s;
 
 	if ((s = malloc(len)) != NULL)
-		snprintf(s, len, "%s: %s", name, value);
+		snprintf(s, len, "%s: %s\r\n", name, value);
 	return s;
 }
 
 /*
- * A proxy from the environment, read once here: libcurl would otherwise
- * look (five getenv(3)s) on every request. Its rules: <scheme>_proxy
- * (for http only the lower-case one), then all_proxy, ALL_PROXY; hosts to
- * reach directly in no_proxy or NO_PROXY.
+ * A proxy from the environment, read once, by libcurl's rules:
+ * <scheme>_proxy (for http only the lower-case one), then all_proxy,
+ * ALL_PROXY; hosts to reach directly in no_proxy or NO_PROXY.
  */
 static void
-proxy_from_env(CURL *c, const char *api_url)
+proxy_from_env(const char *api_url)
 {
-	const char	*p = NULL, *np;
-	bool		 https = strncasecmp(api_url, "https:", 6) == 0;
+	bool	 https = strncasecmp(api_url, "https:", 6) == 0;
 
-	if (https && (p = getenv("https_proxy")) == NULL)
-		p = getenv("HTTPS_PROXY");
+	proxy = NULL;
+	if (https && (proxy = getenv("https_proxy")) == NULL)
+		proxy = getenv("HTTPS_PROXY");
 	else if (!https)
-		p = getenv("http_proxy");
-	if (p == NULL && (p = getenv("all_proxy")) == NULL)
-		p = getenv("ALL_PROXY");
-	if ((np = getenv("no_proxy")) == NULL)
-		np = getenv("NO_PROXY");
-	curl_easy_setopt(c, CURLOPT_PROXY, p != NULL ? p : "");
-	curl_easy_setopt(c, CURLOPT_NOPROXY, np != NULL ? np : "");
+		proxy = getenv("http_proxy");
+	if (proxy == NULL && (proxy = getenv("all_proxy")) == NULL)
+		proxy = getenv("ALL_PROXY");
+	if ((noproxy = getenv("no_proxy")) == NULL)
+		noproxy = getenv("NO_PROXY");
+}
+
+/*
+ * A handle that connects to the API (through the proxy's CONNECT if one
+ * applies) within timeout_ms, then leaves the connection to its caller.
+ */
+static CURL *
+connector(long timeout_ms)
+{
+	CURL	*c;
+
+	if ((c = curl_easy_init()) == NULL)
+		return NULL;
+	curl_easy_setopt(c, CURLOPT_CURLU, url);
+	curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (sb_cfg->ca_file[0] != '\0')
+		curl_easy_setopt(c, CURLOPT_CAINFO, sb_cfg->ca_file);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms <
+	    sb_cfg->upstream_connect_timeout_ms ? timeout_ms :
+	    sb_cfg->upstream_connect_timeout_ms);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(c, CURLOPT_SHARE, share);
+	curl_easy_setopt(c, CURLOPT_PROXY, proxy != NULL ? proxy : "");
+	curl_easy_setopt(c, CURLOPT_NOPROXY, noproxy != NULL ? noproxy : "");
+	/* The requests are ours, so a proxy only ever tunnels them. */
+	curl_easy_setopt(c, CURLOPT_HTTPPROXYTUNNEL, 1L);
+	return c;
 }
 
 int
 sb_upstream_init(void)
 {
-	char	*path = NULL;
-	int	 n;
+	char	*path = NULL, *host = NULL, *port = NULL;
+	int	 n, m;
 
-	if (curl != NULL)
+	if (url != NULL)
 		return 0;
-	/* Parsed once; a request sets only its path (see sb_upstream()). */
 	if ((url = curl_url()) == NULL ||
 	    curl_url_set(url, CURLUPART_URL, sb_cfg->api_url, 0) != CURLUE_OK ||
-	    curl_url_get(url, CURLUPART_PATH, &path, 0) != CURLUE_OK)
+	    curl_url_get(url, CURLUPART_PATH, &path, 0) != CURLUE_OK ||
+	    curl_url_get(url, CURLUPART_HOST, &host, 0) != CURLUE_OK)
 		goto fail;
+	/* The port only if the URL names one, as the Host header has it. */
+	(void)curl_url_get(url, CURLUPART_PORT, &port, 0);
 	n = snprintf(prefix, sizeof(prefix), "%s/api/v1",
 	    strcmp(path, "/") == 0 ? "" : path);
+	m = snprintf(host_hdr, sizeof(host_hdr), "Host: %s%s%s\r\n", host,
+	    port != NULL ? ":" : "", port != NULL ? port : "");
 	curl_free(path);
-	if (n < 0 || (size_t)n >= sizeof(prefix))
+	curl_free(host);
+	curl_free(port);
+	if (n < 0 || (size_t)n >= sizeof(prefix) ||
+	    m < 0 || (size_t)m >= sizeof(host_hdr) ||
+	    !sb_printable(prefix, (size_t)n) || strchr(prefix, ' ') != NULL)
 		goto fail;
 	if ((token_hdr[SB_TOKEN_PUBLIC] = header_line("x-sentc-app-token",
 	    sb_cfg->public_token)) == NULL ||
 	    (token_hdr[SB_TOKEN_SECRET] = header_line("x-sentc-app-token",
 	    sb_cfg->secret_token)) == NULL ||
-	    (curl = curl_easy_init()) == NULL)
+	    (share = curl_share_init()) == NULL)
 		goto fail;
-
-	/* Everything that is the same for every call is set once here. */
-	curl_easy_setopt(curl, CURLOPT_CURLU, url);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (sb_cfg->ca_file[0] != '\0')
-		curl_easy_setopt(curl, CURLOPT_CAINFO, sb_cfg->ca_file);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, sb_cfg->upstream_timeout_ms);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
-	    sb_cfg->upstream_connect_timeout_ms);
-	curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
-	    (curl_off_t)sb_cfg->upstream_max_response);
-	curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(curl, CURLOPT_TCP_NODELAY, 1L);
-	curl_easy_setopt(curl, CURLOPT_MAXCONNECTS, 4L);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, on_open);
-	curl_easy_setopt(curl, CURLOPT_USERAGENT, "sentc-backend");
-	proxy_from_env(curl, sb_cfg->api_url);
+	curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	proxy_from_env(sb_cfg->api_url);
 	return 0;
 fail:
 	sb_upstream_cleanup();
 	return -1;
+}
+
+static void
+conn_close(void)
+{
+	if (conn != NULL)
+		curl_easy_cleanup(conn);
+	conn = NULL;
+	conn_used = false;
 }
 
 void
@@ -162,9 +174,10 @@ sb_upstream_cleanup(void)
 {
 	size_t	 i;
 
-	if (curl != NULL)
-		curl_easy_cleanup(curl);
-	curl = NULL;
+	conn_close();
+	if (share != NULL)
+		curl_share_cleanup(share);
+	share = NULL;
 	curl_url_cleanup(url);
 	url = NULL;
 	for (i = 0; i < SB_TOKEN__MAX; i++) {
@@ -197,20 +210,9 @@ sb_upstream_reachable(void)
 	if (sb_cache_get(probes, key, sb_now(), &p, sizeof(p)) ==
 	    (long)sizeof(p) && p.until_ms > now)
 		return p.e;
-	if ((c = curl_easy_init()) == NULL)
+	if ((url == NULL && sb_upstream_init() == -1) ||
+	    (c = connector(sb_cfg->upstream_connect_timeout_ms)) == NULL)
 		return SB_ERR_UPSTREAM_DOWN;
-	curl_easy_setopt(c, CURLOPT_URL, sb_cfg->api_url);
-	curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (sb_cfg->ca_file[0] != '\0')
-		curl_easy_setopt(c, CURLOPT_CAINFO, sb_cfg->ca_file);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-	    sb_cfg->upstream_connect_timeout_ms);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
-	    sb_cfg->upstream_connect_timeout_ms);
 	cc = curl_easy_perform(c);
 	curl_easy_cleanup(c);
 	p.e = cc == CURLE_OK ? SB_OK : cc == CURLE_OPERATION_TIMEDOUT ?
@@ -272,34 +274,229 @@ sb_upstream_result(struct sb_upstream_res *res)
 	return res->result;
 }
 
+/* Waits until the connection is ready for events, or deadline (ms). */
 static enum sb_err
-map_curl(CURLcode cc, const struct buf *b)
+wait_conn(short events, int64_t deadline)
 {
-	switch (cc) {
-	case CURLE_OK:
-		return SB_OK;
-	case CURLE_OPERATION_TIMEDOUT:
-		return SB_ERR_UPSTREAM_TIMEOUT;
-	case CURLE_WRITE_ERROR:
-	case CURLE_FILESIZE_EXCEEDED:
-		return b->over || cc == CURLE_FILESIZE_EXCEEDED ?
-		    SB_ERR_UPSTREAM_BAD : SB_ERR_INTERNAL;
-	case CURLE_OUT_OF_MEMORY:
-		return SB_ERR_INTERNAL;
-	default:
-		return SB_ERR_UPSTREAM_DOWN;
+	struct pollfd	 pfd = { .fd = conn_fd, .events = events };
+	int64_t		 left;
+	int		 n;
+
+	for (;;) {
+		if ((left = deadline - sb_now_ms()) <= 0)
+			return SB_ERR_UPSTREAM_TIMEOUT;
+		/* An error or hang-up too: the next call says which. */
+		if ((n = poll(&pfd, 1, left > 60000 ? 60000 : (int)left)) > 0)
+			return SB_OK;
+		if (n == -1 && errno != EINTR)
+			return SB_ERR_UPSTREAM_DOWN;
 	}
 }
 
-/* Appends a header line to the list of n nodes in h (on the caller's stack). */
-static void
-header_add(struct curl_slist *h, size_t *n, const char *line)
+static enum sb_err
+conn_open(int64_t deadline, const char **why)
 {
-	h[*n].data = (char *)line;
-	h[*n].next = NULL;
-	if (*n > 0)
-		h[*n - 1].next = &h[*n];
-	(*n)++;
+	int64_t		 left = deadline - sb_now_ms();
+	CURLcode	 cc;
+
+	if (left <= 0)
+		return SB_ERR_UPSTREAM_TIMEOUT;
+	if ((conn = connector(left)) == NULL)
+		return SB_ERR_INTERNAL;
+	curl_easy_setopt(conn, CURLOPT_OPENSOCKETFUNCTION, on_open);
+	if ((cc = curl_easy_perform(conn)) != CURLE_OK ||
+	    (cc = curl_easy_getinfo(conn, CURLINFO_ACTIVESOCKET,
+	    &conn_fd)) != CURLE_OK || conn_fd == CURL_SOCKET_BAD) {
+		*why = cc != CURLE_OK ? curl_easy_strerror(cc) : "no socket";
+		conn_close();
+		return cc == CURLE_OPERATION_TIMEDOUT ?
+		    SB_ERR_UPSTREAM_TIMEOUT : cc == CURLE_OUT_OF_MEMORY ?
+		    SB_ERR_INTERNAL : SB_ERR_UPSTREAM_DOWN;
+	}
+	return SB_OK;
+}
+
+static enum sb_err
+send_all(const char *p, size_t len, int64_t deadline, bool *sent)
+{
+	enum sb_err	 e;
+	CURLcode	 cc;
+	size_t		 n;
+
+	while (len > 0) {
+		if ((cc = curl_easy_send(conn, p, len, &n)) == CURLE_AGAIN) {
+			if ((e = wait_conn(POLLOUT, deadline)) != SB_OK)
+				return e;
+			continue;
+		}
+		if (cc != CURLE_OK)
+			return SB_ERR_UPSTREAM_DOWN;
+		*sent = true;
+		p += n;
+		len -= n;
+	}
+	return SB_OK;
+}
+
+/* The buffer an answer is read into. */
+struct buf {
+	char	*p;
+	size_t	 n, cap;
+};
+
+/*
+ * Reads one answer into b, until deadline. got: bytes of it arrived.
+ * Room is bounded: the body's max, and at most a head and a line more.
+ */
+static enum sb_err
+receive(struct sb_http1 *h, struct buf *b, int64_t deadline, size_t *got,
+    const char **why)
+{
+	size_t		 limit = h->max + 2 * SB_HTTP1_HEAD_MAX +
+			    2 * SB_HTTP1_LINE_MAX, room, ncap, n;
+	enum sb_http1_rc rc = SB_HTTP1_MORE;
+	enum sb_err	 e;
+	CURLcode	 cc;
+	bool		 ready = false;
+	char		*np;
+
+	while (rc == SB_HTTP1_MORE) {
+		if ((room = limit - b->n) == 0) {
+			*why = "answer too long";
+			return SB_ERR_UPSTREAM_BAD;
+		}
+		if (room > READ_MIN)
+			room = READ_MIN;
+		if (b->n + room + 1 > b->cap) {
+			for (ncap = b->cap ? b->cap * 2 : READ_MIN + 1;
+			    ncap < b->n + room + 1; ncap *= 2)
+				continue;
+			if ((np = realloc(b->p, ncap)) == NULL)
+				return SB_ERR_INTERNAL;
+			b->p = np, b->cap = ncap;
+		}
+		/* After a send: nothing can be there before the poll says. */
+		if (!ready && (e = wait_conn(POLLIN, deadline)) != SB_OK)
+			return e;
+		cc = curl_easy_recv(conn, b->p + b->n, room, &n);
+		if ((ready = cc != CURLE_AGAIN) && cc != CURLE_OK) {
+			*why = curl_easy_strerror(cc);
+			return SB_ERR_UPSTREAM_DOWN;
+		}
+		if (!ready)
+			continue;
+		b->n += n;
+		*got += n;
+		rc = sb_http1_read(h, b->p, &b->n, n == 0);
+		if (n == 0 && rc != SB_HTTP1_DONE) {
+			*why = *got == 0 ? "closed with no answer" :
+			    "closed in the middle of the answer";
+			return SB_ERR_UPSTREAM_DOWN;
+		}
+	}
+	if (rc != SB_HTTP1_DONE) {
+		*why = rc == SB_HTTP1_BIG ? "answer too long" :
+		    "not an HTTP/1.1 answer";
+		return SB_ERR_UPSTREAM_BAD;
+	}
+	return SB_OK;
+}
+
+/* Appends s[0..len) to buf[*at..cap); false once it does not fit. */
+static bool
+put(char *buf, size_t cap, size_t *at, const char *s, size_t len)
+{
+	if (len > cap - *at)
+		return false;
+	memcpy(buf + *at, s, len);
+	*at += len;
+	return true;
+}
+
+static bool
+puts_(char *buf, size_t cap, size_t *at, const char *s)
+{
+	return put(buf, cap, at, s, strlen(s));
+}
+
+/*
+ * The request head into buf, and the body after it if it fits (*inline).
+ * Returns its length, or 0 if a part is not fit for a head.
+ */
+static size_t
+request(char *buf, size_t cap, const struct sb_req *req,
+    enum sb_method method, const char *path, enum sb_token token,
+    const char *jwt, const char *body, size_t len, bool *inline_body)
+{
+	char	 num[32];
+	size_t	 at = 0, i;
+	bool	 ok;
+
+	/* The target: visible ASCII, no query, no fragment. */
+	for (i = 0; path[i] != '\0'; i++)
+		if ((unsigned char)path[i] <= ' ' ||
+		    (unsigned char)path[i] >= 0x7f ||
+		    path[i] == '?' || path[i] == '#')
+			return 0;
+	if (path[0] != '/' || (jwt != NULL &&
+	    !sb_printable(jwt, strlen(jwt))))
+		return 0;
+	ok = puts_(buf, cap, &at, sb_method_names[method]) &&
+	    put(buf, cap, &at, " ", 1) &&
+	    puts_(buf, cap, &at, prefix) && puts_(buf, cap, &at, path) &&
+	    puts_(buf, cap, &at, " HTTP/1.1\r\n") &&
+	    puts_(buf, cap, &at, host_hdr) &&
+	    puts_(buf, cap, &at, "User-Agent: sentc-backend\r\n") &&
+	    puts_(buf, cap, &at, token_hdr[token]);
+	if (ok && jwt != NULL)
+		ok = puts_(buf, cap, &at, "Authorization: Bearer ") &&
+		    puts_(buf, cap, &at, jwt) && put(buf, cap, &at, "\r\n", 2);
+	/* The request id, so that sentc's side of a request can be found. */
+	if (ok && req != NULL && req->rid[0] != '\0')
+		ok = puts_(buf, cap, &at, "X-Request-Id: ") &&
+		    puts_(buf, cap, &at, req->rid) &&
+		    put(buf, cap, &at, "\r\n", 2);
+	if (ok && body != NULL)
+		ok = puts_(buf, cap, &at, "Content-Type: application/json\r\n");
+	/* A POST, PUT or PATCH says its length, even when it is 0. */
+	if (ok && (body != NULL || method == SB_POST || method == SB_PUT ||
+	    method == SB_PATCH)) {
+		snprintf(num, sizeof(num), "%zu", body != NULL ? len : 0);
+		ok = puts_(buf, cap, &at, "Content-Length: ") &&
+		    puts_(buf, cap, &at, num) && put(buf, cap, &at, "\r\n", 2);
+	}
+	if (!ok || !put(buf, cap, &at, "\r\n", 2))
+		return 0;
+	*inline_body = body != NULL && put(buf, cap, &at, body, len);
+	return at;
+}
+
+/*
+ * One try: on the kept connection, or a new one. got: bytes of an answer
+ * that arrived.
+ */
+static enum sb_err
+exchange(const char *head, size_t hlen, const char *rest, size_t restlen,
+    struct sb_http1 *h, struct buf *b, int64_t deadline, bool *sent,
+    size_t *got, const char **why)
+{
+	enum sb_err	 e;
+
+	*got = 0;
+	b->n = 0;
+	if (conn == NULL && (e = conn_open(deadline, why)) != SB_OK)
+		return e;
+	if ((e = send_all(head, hlen, deadline, sent)) != SB_OK ||
+	    (rest != NULL &&
+	    (e = send_all(rest, restlen, deadline, sent)) != SB_OK)) {
+		*why = e == SB_ERR_UPSTREAM_TIMEOUT ? "timed out sending" :
+		    "connection lost sending";
+		return e;
+	}
+	sb_http1_begin(h, (size_t)sb_cfg->upstream_max_response);
+	if ((e = receive(h, b, deadline, got, why)) == SB_ERR_UPSTREAM_TIMEOUT)
+		*why = "timed out";
+	return e;
 }
 
 enum sb_err
@@ -307,86 +504,56 @@ sb_upstream(struct sb_req *req, enum sb_method method, const char *path,
     enum sb_token token, const char *jwt, const char *body, size_t len,
     struct sb_upstream_res *res)
 {
-	/* Built here, not with curl_slist_append(): nothing to allocate. */
-	struct curl_slist	 hdrs[5];
-	struct buf		 b = { .max = (size_t)sb_cfg->upstream_max_response };
-	char			 full[URL_MAX], auth[AUTH_MAX];
-	long			 sent = 0;
-	char			 rid[SB_RID_MAX + 16];
-	size_t			 authlen = 0, nh = 0;
-	int64_t			 t0;
-	CURLcode		 cc;
-	enum sb_err		 rc;
-	int			 n;
+	char		 head[HEAD_MAX];
+	struct sb_http1	 h;
+	struct buf	 b = { 0 };
+	const char	*why = "";
+	size_t		 hlen, got;
+	int64_t		 t0;
+	enum sb_err	 rc;
+	bool		 whole = false, kept;
+	int		 try;
 
 	memset(res, 0, sizeof(*res));
-	if (curl == NULL && sb_upstream_init() == -1)
+	if ((url == NULL && sb_upstream_init() == -1) ||
+	    (hlen = request(head, sizeof(head), req, method, path, token, jwt,
+	    body, len, &whole)) == 0)
 		return SB_ERR_INTERNAL;
-	n = snprintf(full, sizeof(full), "%s%s", prefix, path);
-	if (n < 0 || (size_t)n >= sizeof(full) || path[0] != '/' ||
-	    !sb_printable(full, (size_t)n) || strpbrk(path, "?#") != NULL ||
-	    curl_url_set(url, CURLUPART_PATH, full, 0) != CURLUE_OK)
-		return SB_ERR_INTERNAL;
-
-	header_add(hdrs, &nh, token_hdr[token]);
-	if (jwt != NULL) {
-		n = snprintf(auth, sizeof(auth), "Authorization: Bearer %s", jwt);
-		authlen = sizeof(auth);
-		if (n < 0 || (size_t)n >= sizeof(auth) ||
-		    !sb_printable(auth, (size_t)n)) {
-			sb_wipe(auth, authlen);
-			return SB_ERR_INTERNAL;
-		}
-		authlen = (size_t)n;
-		header_add(hdrs, &nh, auth);
-	}
-	if (body != NULL)
-		header_add(hdrs, &nh, "Content-Type: application/json");
-	/* The request id, so that sentc's side of a request can be found. */
-	if (req != NULL && req->rid[0] != '\0') {
-		snprintf(rid, sizeof(rid), "X-Request-Id: %s", req->rid);
-		header_add(hdrs, &nh, rid);
-	}
-	/* No 100-continue round trip: the body is sent whole at once. */
-	if (body != NULL && len > EXPECT_MIN)
-		header_add(hdrs, &nh, "Expect:");
-
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
-	if (body != NULL) {
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
-		    (curl_off_t)len);
-	} else
-		curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
-	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method == SB_GET ||
-	    (method == SB_POST && body != NULL) ? NULL :
-	    sb_method_names[method]);
 
 	t0 = sb_now_ms();
-	cc = curl_easy_perform(curl);
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &res->status);
-	/* Bytes of the request written: zero if it never left. */
-	curl_easy_getinfo(curl, CURLINFO_REQUEST_SIZE, &sent);
-	res->sent = sent > 0;
-	/* What held the JWT, not the whole 8 KiB on every call. */
-	sb_wipe(auth, authlen);
-	/* The handle keeps pointers to these; they die with this frame. */
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, NULL);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, NULL);
+	for (try = 0;; try++) {
+		kept = conn != NULL;
+		rc = exchange(head, hlen, whole ? NULL : body, len, &h, &b,
+		    t0 + sb_cfg->upstream_timeout_ms, &res->sent, &got, &why);
+		if (rc != SB_OK || h.close)
+			conn_close();
+		/*
+		 * A kept connection the server had closed meanwhile: once
+		 * more on a new one, as no answer began.
+		 */
+		if (rc != SB_ERR_UPSTREAM_DOWN || !kept || got > 0 || try > 0)
+			break;
+	}
+	/* It held the app token and the JWT, maybe a refresh token too. */
+	sb_wipe(head, hlen);
 
 	if (req != NULL) {
 		req->upstream_ms += sb_now_ms() - t0;
-		req->upstream_status = res->status;
+		req->upstream_status = rc == SB_OK ? h.status : 0;
 	}
-	res->body = b.p;
-	res->len = b.len;
-	if ((rc = map_curl(cc, &b)) != SB_OK)
+	if (rc == SB_OK) {
+		/* The body to the start of its own buffer, as res keeps it. */
+		memmove(b.p, b.p + h.body, h.len);
+		b.p[h.len] = '\0';
+		res->status = h.status;
+		res->body = b.p;
+		res->len = h.len;
+	} else
+		free(b.p);
+	if (rc != SB_OK)
 		sb_log(SB_LOG_WARN, "upstream %s %s: %s",
-		    sb_method_names[method], path, curl_easy_strerror(cc));
-	else if (res->body == NULL ||
-	    sb_envelope_parse(res->body, res->len, res) != SB_OK) {
+		    sb_method_names[method], path, why);
+	else if (sb_envelope_parse(res->body, res->len, res) != SB_OK) {
 		sb_log(SB_LOG_WARN, "upstream %s %s: HTTP %ld without a sentc "
 		    "envelope", sb_method_names[method], path, res->status);
 		rc = SB_ERR_UPSTREAM_BAD;
