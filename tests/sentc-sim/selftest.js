@@ -558,6 +558,35 @@ test('stats count connections accepted, open and requests, across resets', async
   assert.ok(after.open >= 1);
 });
 
+test('chunked: the answer as usual, in chunks; drop: idle kept connections closed', async () => {
+  await control('POST', 'fail', { path: '/api/v1/exists', mode: 'chunked', count: 2 });
+  const body = JSON.stringify({ user_identifier: 'x' });
+  const a = await rawRequest('POST', '/api/v1/exists', { 'x-sentc-app-token': PUBLIC, 'content-type': 'application/json' }, body);
+  assert.equal(a.headers['transfer-encoding'], 'chunked');
+  assert.equal(a.headers['content-length'], undefined);
+  assert.deepEqual(JSON.parse(a.body), { status: true, result: { user_identifier: 'x', available: true } });
+  // An error envelope too.
+  const b = await rawRequest('POST', '/api/v1/exists', { 'content-type': 'application/json' }, body);
+  assert.equal(b.headers['transfer-encoding'], 'chunked');
+  assert.equal(JSON.parse(b.body).status, false);
+
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const get = () => new Promise((resolve, reject) => {
+    const req = http.request(`${sim.base}/__sim/health`, { agent }, (res) => {
+      const { socket } = res;
+      res.resume();
+      res.on('end', () => resolve(socket));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  const sock = await get();
+  const closed = new Promise((resolve) => { sock.once('close', resolve); });
+  await control('POST', 'drop');
+  await closed;
+  agent.destroy();
+});
+
 test('refresh: one JWT per second and session, signed anew once the clock moves on', async () => {
   const s = await registerWithSession('paul');
   const refresh = () => api('PUT', '/refresh', { token: PUBLIC, jwt: s.jwt, body: { refresh_token: s.refresh_token } });

@@ -44,7 +44,7 @@ const DEFAULT_ENDPOINT_KINDS = Object.freeze({
 const ENDPOINT_KINDS = ['public', 'secret', 'blocked'];
 const FORCED = 'forced'; // the forced routes always need the secret token
 
-const FAULT_MODES = ['delay', '5xx', 'garbage', 'close', 'truncate'];
+const FAULT_MODES = ['delay', '5xx', 'garbage', 'close', 'truncate', 'chunked'];
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
@@ -624,6 +624,7 @@ async function applyFault(fault, req, res) {
       await sleep(fault.delay_ms);
       return false;
     case 'truncate': // handled as usual; the answer is cut short (sendApi)
+    case 'chunked': // handled as usual; the answer is sent in chunks (sendApi)
       return false;
     case '5xx':
       sendJson(res, fault.status, { status: false, err_msg: 'internal', err_code: 1 });
@@ -879,6 +880,7 @@ const CONTROL_ROUTES = compileRoutes([
   { method: 'DELETE', path: 'keys', handler: controlRemoveKey },
   { method: 'POST', path: 'endpoint', handler: controlSetEndpoint },
   { method: 'POST', path: 'reset', handler: controlReset },
+  { method: 'POST', path: 'drop', handler: () => { server.closeIdleConnections(); return {}; } },
 ], CONTROL_PREFIX);
 
 // ---------------------------------------------------------------------------------------------
@@ -944,17 +946,30 @@ async function handleApi(req, res, path) {
   if (fault) countFault(fault.mode, ctx.method, path);
   if (fault && await applyFault(fault, req, res)) return;
   const cut = fault !== null && fault.mode === 'truncate';
+  const chunked = fault !== null && fault.mode === 'chunked';
 
   let result;
   try {
     result = runApiRequest(ctx);
   } catch (err) {
     if (cut) sendTruncated(res, err.status || 500, { status: false, err_msg: err.message, err_code: err.code });
+    else if (chunked) sendChunked(res, err.status || 500, { status: false, err_msg: err.message, err_code: err.code });
     else sendApiError(res, err);
     return;
   }
   if (cut) sendTruncated(res, 200, { status: true, result });
+  else if (chunked) sendChunked(res, 200, { status: true, result });
   else sendJson(res, 200, { status: true, result });
+}
+
+/* The answer with Transfer-Encoding: chunked, in three writes (so three chunks). */
+function sendChunked(res, status, value) {
+  const text = JSON.stringify(value);
+  const third = Math.ceil(text.length / 3);
+  res.writeHead(status, { 'Content-Type': 'application/json' });
+  res.write(text.slice(0, third));
+  res.write(text.slice(third, 2 * third));
+  res.end(text.slice(2 * third));
 }
 
 /* The status, the headers and half the body of an answer, then the connection closes: the
@@ -993,6 +1008,8 @@ async function onRequest(req, res) {
   }
 }
 
+let server;
+
 function main() {
   let args;
   try {
@@ -1005,7 +1022,7 @@ function main() {
   }
   state = newState();
 
-  const server = http.createServer(onRequest);
+  server = http.createServer(onRequest);
   server.keepAliveTimeout = 65000;
   server.headersTimeout = 66000;
   server.on('clientError', (err, socket) => socket.destroy());
