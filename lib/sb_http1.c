@@ -34,9 +34,34 @@ sb_http1_begin(struct sb_http1 *p, size_t max)
 static bool
 is_tchar(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || (c != '\0' && strchr("!#$%&'*+-.^_`|~",
-	    c) != NULL);
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9'))
+		return true;
+	switch (c) {
+	case '!': case '#': case '$': case '%': case '&': case '\'':
+	case '*': case '+': case '-': case '.': case '^': case '_':
+	case '`': case '|': case '~':
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * The CRLF that ends the line starting at buf[from], within buf[..n), or
+ * NULL. A bare LF stays in the line, which the checks then refuse.
+ */
+static const char *
+crlf(const char *buf, size_t from, size_t n)
+{
+	const char	*p = buf + from, *lf;
+
+	while ((lf = memchr(p, '\n', n - (size_t)(p - buf))) != NULL) {
+		if (lf > buf + from && lf[-1] == '\r')
+			return lf - 1;
+		p = lf + 1;
+	}
+	return NULL;
 }
 
 /* Header values and reasons: anything but controls (tab aside) and DEL. */
@@ -155,7 +180,8 @@ head(struct sb_http1 *p, const char *buf, size_t s, size_t e)
 	size_t		 i;
 
 	for (i = s; i < e; i = (size_t)(eol - buf) + 2) {
-		eol = memmem(buf + i, e - i, "\r\n", 2);
+		if ((eol = crlf(buf, i, e)) == NULL)
+			return -1;
 		if (i == s)
 			status = status_line(buf + i, (size_t)(eol - buf) - i,
 			    &h);
@@ -235,18 +261,19 @@ sb_http1_read(struct sb_http1 *p, char *buf, size_t *n, bool eof)
 	for (;;) {
 		switch (p->st) {
 		case ST_HEAD:
-			from = p->at >= p->line + 3 ? p->at - 3 : p->line;
-			e = memmem(buf + from, *n - from, "\r\n\r\n", 4);
+			/* Line by line, at the start of one, to an empty one. */
+			while ((e = crlf(buf, p->at, *n)) != NULL &&
+			    e != buf + p->at)
+				p->at = (size_t)(e - buf) + 2;
 			if (e == NULL) {
-				p->at = *n;
 				if (*n - p->line > SB_HTTP1_HEAD_MAX)
 					return SB_HTTP1_BAD;
 				return eof ? SB_HTTP1_BAD : SB_HTTP1_MORE;
 			}
-			if ((size_t)(e - buf) + 4 - p->line > SB_HTTP1_HEAD_MAX)
+			if (p->at + 2 - p->line > SB_HTTP1_HEAD_MAX)
 				return SB_HTTP1_BAD;
-			p->at = p->body = (size_t)(e - buf) + 4;
-			status = head(p, buf, p->line, (size_t)(e - buf) + 2);
+			p->at = p->body = (size_t)(e - buf) + 2;
+			status = head(p, buf, p->line, (size_t)(e - buf));
 			if (status == -2)
 				return SB_HTTP1_BIG;
 			/* 101 would switch protocols: nothing asked for it. */
@@ -280,8 +307,7 @@ sb_http1_read(struct sb_http1 *p, char *buf, size_t *n, bool eof)
 			continue;
 		case ST_SIZE:
 		case ST_TRAILER:
-			e = memmem(buf + p->line, *n - p->line, "\r\n", 2);
-			if (e == NULL) {
+			if ((e = crlf(buf, p->line, *n)) == NULL) {
 				if (*n - p->line > SB_HTTP1_LINE_MAX)
 					return SB_HTTP1_BAD;
 				join(p, buf, n);

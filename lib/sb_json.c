@@ -86,37 +86,42 @@ skip_ws(struct scan *sc)
 		sc->i++;
 }
 
-/* A string, at its opening quote: escapes, no raw control, UTF-8. */
+/*
+ * A string, at its opening quote: escapes, no raw control, UTF-8. The
+ * text is read through locals: a store to sc could alias it, and the
+ * compiler would load sc's members again for every byte.
+ */
 static bool
 scan_string(struct scan *sc)
 {
-	size_t	 n;
+	const unsigned char	*s = sc->s;
+	size_t			 i = sc->i + 1, len = sc->len, n;
+	unsigned char		 c;
 
-	for (sc->i++; sc->i < sc->len;) {
-		unsigned char c = sc->s[sc->i];
-
+	while (i < len) {
+		c = s[i++];
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\')
+			continue;
 		if (c == '"') {
-			sc->i++;
+			sc->i = i;
 			return true;
 		}
 		if (c < 0x20)
 			return false;
 		if (c >= 0x80) {
-			if ((n = utf8_len(sc->s, sc->i, sc->len)) == 0)
+			if ((n = utf8_len(s, i - 1, len)) == 0)
 				return false;
-			sc->i += n;
+			i += n - 1;
 			continue;
 		}
-		sc->i++;
-		if (c != '\\')
-			continue;
-		if (sc->i >= sc->len)
+		/* A backslash. */
+		if (i >= len)
 			return false;
-		c = sc->s[sc->i++];
+		c = s[i++];
 		if (c == 'u') {
-			if (sc->len - sc->i < 4 || hex4(sc->s + sc->i) < 0)
+			if (len - i < 4 || hex4(s + i) < 0)
 				return false;
-			sc->i += 4;
+			i += 4;
 		} else if (strchr("\"\\/bfnrt", c) == NULL || c == '\0')
 			return false;
 	}

@@ -505,7 +505,7 @@ sb_upstream(struct sb_req *req, enum sb_method method, const char *path,
     struct sb_upstream_res *res)
 {
 	char		 head[HEAD_MAX];
-	struct sb_http1	 h;
+	struct sb_http1	 h = { 0 };
 	struct buf	 b = { 0 };
 	const char	*why = "";
 	size_t		 hlen, got;
@@ -539,7 +539,7 @@ sb_upstream(struct sb_req *req, enum sb_method method, const char *path,
 
 	if (req != NULL) {
 		req->upstream_ms += sb_now_ms() - t0;
-		req->upstream_status = rc == SB_OK ? h.status : 0;
+		req->upstream_status = h.status;	/* 0: no head came */
 	}
 	if (rc == SB_OK) {
 		/* The body to the start of its own buffer, as res keeps it. */

@@ -1,10 +1,13 @@
 /*
  * sb_upstream.h: the client for the sentc API.
  *
- * One libcurl handle per worker, so that connections are kept alive and
- * reused. Connect and total timeouts and the response cap come from the
- * config; TLS is verified. An answer counts only if it is a sentc
- * envelope: anything else is a fault, mapped to 502 or 504.
+ * One kept connection per worker: libcurl makes it (DNS, TCP, a proxy's
+ * CONNECT, TLS, verified), the requests on it are written here and their
+ * answers read with sb_http1.h. A kept connection that sentc closed while
+ * idle is found on the next call, which goes once more on a new one.
+ * Connect and total timeouts and the response cap come from the config.
+ * An answer counts only if it is a sentc envelope: anything else is a
+ * fault, mapped to 502 or 504.
  */
 #ifndef SB_UPSTREAM_H
 #define SB_UPSTREAM_H
