@@ -2,8 +2,8 @@
 /* POST /api/v1/user/prepare_register_device: a relay with a configured token kind. */
 const { describe, it, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
 const { start } = require('./harness');
+const { fixture } = require('./fixtures/spawn');
 
 const path = '/api/v1/user/prepare_register_device';
 let seq = 0;
@@ -65,22 +65,10 @@ describe('register-device with SENTC_BACKEND_REGISTER_DEVICE_TOKEN=secret', () =
   });
 });
 
-/* tests/integration/fixtures/proxy.js: resolves { child, url, seen } once it listens. */
-function proxy() {
-  const child = spawn(process.execPath, [require.resolve('./fixtures/proxy.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = [];
-  let buf = '';
-  return new Promise((ok) => {
-    child.stdout.on('data', (d) => {
-      buf += d;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        lines.push(buf.slice(0, i));
-        buf = buf.slice(i + 1);
-        if (lines.length === 1) ok({ child, url: `http://127.0.0.1:${lines[0]}`, seen: () => lines.slice(1) });
-      }
-    });
-  });
+/* tests/integration/fixtures/proxy.js: resolves { child, url, seen() } once it listens. */
+async function proxy() {
+  const p = await fixture('proxy.js');
+  return { child: p.child, url: `http://127.0.0.1:${p.port}`, seen: p.lines };
 }
 
 describe('register-device through a proxy the environment names', () => {

@@ -7,11 +7,12 @@
  */
 const { describe, it, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
-const { execFileSync, spawn } = require('node:child_process');
+const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { start } = require('./harness');
+const { fixture } = require('./fixtures/spawn');
 
 const DEVICE = '/api/v1/user/prepare_register_device';
 const device = (name) => ({ device_identifier: name, master_key: 'mk', public_key: 'pk' });
@@ -27,25 +28,10 @@ function certificate(dir, name) {
 }
 
 /* fixtures/tls.js: resolves { child, port, accepted(), refused() } once it listens. */
-function terminator(cert) {
-  const child = spawn(process.execPath, [require.resolve('./fixtures/tls.js'), cert.cert, cert.key],
-    { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = [];
-  let buf = '';
-  return new Promise((ok) => {
-    child.stdout.on('data', (d) => {
-      buf += d;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        lines.push(buf.slice(0, i));
-        buf = buf.slice(i + 1);
-        if (lines.length === 1) {
-          const count = (what) => () => lines.filter((l) => l === what).length;
-          ok({ child, port: Number(lines[0]), accepted: count('accepted'), refused: count('refused') });
-        }
-      }
-    });
-  });
+async function terminator(cert) {
+  const t = await fixture('tls.js', [cert.cert, cert.key]);
+  const count = (what) => () => t.lines().filter((l) => l === what).length;
+  return { child: t.child, port: t.port, accepted: count('accepted'), refused: count('refused') };
 }
 
 /* A stack whose SENTC_API_URL is the terminator, trusting ca. */
