@@ -61,6 +61,15 @@ no_env(const char *name)
 	return NULL;
 }
 
+/* Does p, which ends before end, start with word? */
+static bool
+starts(const char *p, const char *end, const char *word)
+{
+	size_t	 n = strlen(word);
+
+	return (size_t)(end - p) >= n && memcmp(p, word, n) == 0;
+}
+
 /*
  * True if every marker in s is the value (maybe quoted) of a secret key
  * at the start of a line: then no message may hold the secret.
@@ -84,13 +93,14 @@ markers_are_secrets(const char *s, size_t len)
 			continue;
 		while (*line == ' ' || *line == '\t')
 			line++;
-		if (strncmp(line, "export ", 7) == 0)
+		/* s is the input, not NUL-terminated: compare within it. */
+		if (starts(line, s + len, "export "))
 			for (line += 7; *line == ' ' || *line == '\t'; line++)
 				continue;
 		ok = false;
 		for (i = 0; i < sizeof(keys) / sizeof(keys[0]) && !ok; i++) {
 			klen = strlen(keys[i]);
-			ok = strncmp(line, keys[i], klen) == 0 &&
+			ok = starts(line, s + len, keys[i]) &&
 			    (line + klen == m || (line + klen + 1 == m &&
 			    (line[klen] == '"' || line[klen] == '\'')));
 		}
