@@ -105,13 +105,6 @@ fail:
 	return NULL;
 }
 
-/* RFC 6265's cookie-name: an RFC 2616 token. */
-static int
-is_token_char(char c)
-{
-	return c > 0x20 && c < 0x7f && strchr("()<>@,;:\\\"/[]?={}", c) == NULL;
-}
-
 int
 sb_cookie_name_valid(const char *name)
 {
@@ -120,7 +113,8 @@ sb_cookie_name_valid(const char *name)
 	if (len == 0 || len > SB_COOKIE_NAME_MAX)
 		return 0;
 	for (i = 0; i < len; i++)
-		if (!is_token_char(name[i]))
+		/* RFC 6265's cookie-name: a token. */
+		if (!sb_is_tchar((unsigned char)name[i]))
 			return 0;
 	return 1;
 }

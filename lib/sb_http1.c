@@ -30,23 +30,6 @@ sb_http1_begin(struct sb_http1 *p, size_t max)
 	p->st = ST_HEAD;
 }
 
-/* RFC 9110 tchar, the bytes of a header name. */
-static bool
-is_tchar(unsigned char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9'))
-		return true;
-	switch (c) {
-	case '!': case '#': case '$': case '%': case '&': case '\'':
-	case '*': case '+': case '-': case '.': case '^': case '_':
-	case '`': case '|': case '~':
-		return true;
-	default:
-		return false;
-	}
-}
-
 /*
  * The CRLF that ends the line starting at buf[from], within buf[..n), or
  * NULL. A bare LF stays in the line, which the checks then refuse.
@@ -130,7 +113,7 @@ header(const char *s, size_t len, struct head *h)
 	size_t		 n, vlen, i;
 	uint64_t	 cl = 0;
 
-	for (n = 0; n < len && is_tchar((unsigned char)s[n]); n++)
+	for (n = 0; n < len && sb_is_tchar((unsigned char)s[n]); n++)
 		continue;
 	/* A name, its colon right after it: no folding, no space before. */
 	if (n == 0 || n == len || s[n] != ':')

@@ -31,7 +31,7 @@ static CURL		*conn;		/* the connection, NULL if none */
 static curl_socket_t	 conn_fd;
 static bool		 conn_used;	/* an answer came on it already */
 static char		 prefix[URL_MAX];	/* its path, then /api/v1 */
-static char		 host_hdr[URL_MAX];
+static char		 fixed_hdr[URL_MAX];	/* Host, User-Agent */
 static char		*token_hdr[SB_TOKEN__MAX];
 static const char	*proxy, *noproxy;
 static long		 connects;
@@ -136,13 +136,14 @@ sb_upstream_init(void)
 	(void)curl_url_get(url, CURLUPART_PORT, &port, 0);
 	n = snprintf(prefix, sizeof(prefix), "%s/api/v1",
 	    strcmp(path, "/") == 0 ? "" : path);
-	m = snprintf(host_hdr, sizeof(host_hdr), "Host: %s%s%s\r\n", host,
-	    port != NULL ? ":" : "", port != NULL ? port : "");
+	m = snprintf(fixed_hdr, sizeof(fixed_hdr), "Host: %s%s%s\r\n"
+	    "User-Agent: sentc-backend\r\n", host, port != NULL ? ":" : "",
+	    port != NULL ? port : "");
 	curl_free(path);
 	curl_free(host);
 	curl_free(port);
 	if (n < 0 || (size_t)n >= sizeof(prefix) ||
-	    m < 0 || (size_t)m >= sizeof(host_hdr) ||
+	    m < 0 || (size_t)m >= sizeof(fixed_hdr) ||
 	    !sb_printable(prefix, (size_t)n) || strchr(prefix, ' ') != NULL)
 		goto fail;
 	if ((token_hdr[SB_TOKEN_PUBLIC] = header_line("x-sentc-app-token",
@@ -445,8 +446,7 @@ request(char *buf, size_t cap, const struct sb_req *req,
 	    put(buf, cap, &at, " ", 1) &&
 	    puts_(buf, cap, &at, prefix) && puts_(buf, cap, &at, path) &&
 	    puts_(buf, cap, &at, " HTTP/1.1\r\n") &&
-	    puts_(buf, cap, &at, host_hdr) &&
-	    puts_(buf, cap, &at, "User-Agent: sentc-backend\r\n") &&
+	    puts_(buf, cap, &at, fixed_hdr) &&
 	    puts_(buf, cap, &at, token_hdr[token]);
 	if (ok && jwt != NULL)
 		ok = puts_(buf, cap, &at, "Authorization: Bearer ") &&

@@ -37,6 +37,22 @@ sb_valid_text(const char *s, size_t len, size_t max)
 	return true;
 }
 
+bool
+sb_is_tchar(int c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9'))
+		return true;
+	switch (c) {
+	case '!': case '#': case '$': case '%': case '&': case '\'':
+	case '*': case '+': case '-': case '.': case '^': case '_':
+	case '`': case '|': case '~':
+		return true;
+	default:
+		return false;
+	}
+}
+
 int
 sb_hexval(int c)
 {

@@ -23,6 +23,9 @@ bool	 sb_valid_text(const char *s, size_t len, size_t max);
 /* The value of the hex digit c (either case), or -1. */
 int	 sb_hexval(int c);
 
+/* Is c a token character (RFC 9110 tchar: header and cookie names)? */
+bool	 sb_is_tchar(int c);
+
 /* True if s[0..len) is UUID-shaped: 8-4-4-4-12 hex digits. */
 bool	 sb_is_uuid(const char *s, size_t len);
 
