@@ -294,6 +294,29 @@ wait_conn(short events, int64_t deadline)
 	}
 }
 
+/*
+ * Is the kept connection still fit to send on? Nothing may be readable on
+ * it between answers: readable means sentc closed it (or sent what no
+ * request asked for), and a request written there would be lost.
+ */
+static bool
+conn_alive(void)
+{
+	struct pollfd	 pfd = { .fd = conn_fd, .events = POLLIN | POLLRDHUP };
+
+	return poll(&pfd, 1, 0) == 0;
+}
+
+/*
+ * May a request be sent once more after its first try may have reached
+ * sentc? Only if doing it twice is doing it once: GET and HEAD.
+ */
+static bool
+idempotent(enum sb_method method)
+{
+	return method == SB_GET || method == SB_HEAD;
+}
+
 static enum sb_err
 conn_open(int64_t deadline, const char **why)
 {
@@ -522,16 +545,22 @@ sb_upstream(struct sb_req *req, enum sb_method method, const char *path,
 
 	t0 = sb_now_ms();
 	for (try = 0;; try++) {
+		if (conn != NULL && !conn_alive())
+			conn_close();
 		kept = conn != NULL;
 		rc = exchange(head, hlen, whole ? NULL : body, len, &h, &b,
 		    t0 + sb_cfg->upstream_timeout_ms, &res->sent, &got, &why);
 		if (rc != SB_OK || h.close)
 			conn_close();
 		/*
-		 * A kept connection the server had closed meanwhile: once
-		 * more on a new one, as no answer began.
+		 * A kept connection that closed with no answer: sentc may
+		 * have closed it idle just as the request went, or after it
+		 * acted on the request. Only a request that may be done twice
+		 * goes once more, on a new connection; any other is an answer
+		 * lost (res->sent), for the caller to settle.
 		 */
-		if (rc != SB_ERR_UPSTREAM_DOWN || !kept || got > 0 || try > 0)
+		if (rc != SB_ERR_UPSTREAM_DOWN || !kept || got > 0 || try > 0 ||
+		    !idempotent(method))
 			break;
 	}
 	/* It held the app token and the JWT, maybe a refresh token too. */

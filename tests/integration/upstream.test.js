@@ -1,8 +1,8 @@
 'use strict';
 /*
  * The upstream client on the wire: one kept connection per worker, a kept
- * connection sentc closed while idle, answers sent chunked, and what
- * sentc is sent (the request line, Host, the tokens, the body's length).
+ * connection sentc closed while idle, one that closes after sentc acted
+ * (only a GET goes again), answers sent chunked, and what sentc is sent (the request line, Host, the tokens, the body's length).
  * One worker per program, so that every request finds the connection
  * the one before left.
  */
@@ -51,6 +51,46 @@ describe('the upstream client', () => {
     assert.equal(g.status, 200, g.text);
     assert.equal(g.json.result.group_id, gid);
     assert.equal((await s.upstream()).length, 1);
+  });
+
+  it('never sends twice what sentc may have done: a register whose kept connection closes after sentc acted is a lost answer, and its user is deleted', async () => {
+    const name = `vanish-${process.pid}-${++seq}`;
+    // POST /exists goes first, so the register itself goes on a kept connection.
+    await s.sim('POST', 'fail', { path: '/api/v1/register', mode: 'vanish', count: 1 });
+    const r = await s.api('POST', '/api/v1/register', { body: { device: { device_identifier: name }, group: {} } });
+    assert.equal(r.status, 502, r.text);
+    assert.equal(r.json.status, false);
+    assert.equal(r.json.err_code, 20009, r.text);
+    const sent = await s.upstream();
+    assert.equal(sent.filter((q) => q.path === '/api/v1/register').length, 1, 'the register went once');
+    // Settled as a lost answer: the user sentc made is gone, and so no user lacks its own row.
+    assert.ok(sent.some((q) => q.method === 'PUT' && q.path === '/api/v1/user/forced/delete' &&
+      q.body.user_identifier === name), 'deleted at sentc by its name');
+    const { users } = await s.sim('GET', 'state');
+    assert.equal(users.filter((u) => u.device_identifier === name).length, 0);
+    assert.deepEqual(s.rows(`SELECT user_id FROM users WHERE identifier = '${name}'`), []);
+  });
+
+  it('never sends a group create twice: one group at sentc, not two', async () => {
+    await s.group(owner);	// the program's kept connection
+    const before0 = (await s.sim('GET', 'state')).groups.length;
+    await s.clearLog();
+    await s.sim('POST', 'fail', { path: '/api/v1/group', method: 'POST', mode: 'vanish', count: 1 });
+    const r = await s.api('POST', '/api/v1/group', { body: { keys: 'opaque' }, headers: owner.auth });
+    assert.equal(r.status, 502, r.text);
+    assert.equal((await s.upstream()).filter((q) => q.path === '/api/v1/group').length, 1);
+    assert.equal((await s.sim('GET', 'state')).groups.length, before0 + 1);
+  });
+
+  it('sends a GET once more when its kept connection closes with no answer', async () => {
+    const gid = await s.group(owner);
+    assert.equal((await s.api('GET', `/api/v1/group/${gid}/light`, { headers: owner.auth })).status, 200);
+    await s.clearLog();
+    await s.sim('POST', 'fail', { path: `/api/v1/group/${gid}/light`, mode: 'vanish', count: 1 });
+    const g = await s.api('GET', `/api/v1/group/${gid}/light`, { headers: owner.auth });
+    assert.equal(g.status, 200, g.text);
+    assert.equal(g.json.result.group_id, gid);
+    assert.equal((await s.upstream()).length, 2);
   });
 
   it('reads answers sent chunked: a relay, an access check, an error', async () => {

@@ -587,6 +587,15 @@ test('chunked: the answer as usual, in chunks; drop: idle kept connections close
   agent.destroy();
 });
 
+test('vanish: the request takes effect, the connection closes without an answer', async () => {
+  await control('POST', 'fail', { path: '/api/v1/register', mode: 'vanish', count: 1 });
+  await assert.rejects(register('vera'));
+  const { users } = await control('GET', 'state');
+  assert.ok(users.some((u) => u.device_identifier === 'vera'), 'the user was made');
+  const { applied } = await control('GET', 'fail');
+  assert.deepEqual(applied.filter((a) => a.mode === 'vanish').map((a) => a.count), [1]);
+});
+
 test('refresh: one JWT per second and session, signed anew once the clock moves on', async () => {
   const s = await registerWithSession('paul');
   const refresh = () => api('PUT', '/refresh', { token: PUBLIC, jwt: s.jwt, body: { refresh_token: s.refresh_token } });

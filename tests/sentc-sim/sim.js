@@ -44,7 +44,7 @@ const DEFAULT_ENDPOINT_KINDS = Object.freeze({
 const ENDPOINT_KINDS = ['public', 'secret', 'blocked'];
 const FORCED = 'forced'; // the forced routes always need the secret token
 
-const FAULT_MODES = ['delay', '5xx', 'garbage', 'close', 'truncate', 'chunked'];
+const FAULT_MODES = ['delay', '5xx', 'garbage', 'close', 'truncate', 'chunked', 'vanish'];
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
@@ -625,6 +625,7 @@ async function applyFault(fault, req, res) {
       return false;
     case 'truncate': // handled as usual; the answer is cut short (sendApi)
     case 'chunked': // handled as usual; the answer is sent in chunks (sendApi)
+    case 'vanish': // handled as usual; no answer at all (sendApi)
       return false;
     case '5xx':
       sendJson(res, fault.status, { status: false, err_msg: 'internal', err_code: 1 });
@@ -952,12 +953,18 @@ async function handleApi(req, res, path) {
   try {
     result = runApiRequest(ctx);
   } catch (err) {
+    if (fault !== null && fault.mode === 'vanish') {
+      req.socket.destroy();
+      return;
+    }
     if (cut) sendTruncated(res, err.status || 500, { status: false, err_msg: err.message, err_code: err.code });
     else if (chunked) sendChunked(res, err.status || 500, { status: false, err_msg: err.message, err_code: err.code });
     else sendApiError(res, err);
     return;
   }
-  if (cut) sendTruncated(res, 200, { status: true, result });
+  // The request took effect; the connection closes before a byte of the answer.
+  if (fault !== null && fault.mode === 'vanish') req.socket.destroy();
+  else if (cut) sendTruncated(res, 200, { status: true, result });
   else if (chunked) sendChunked(res, 200, { status: true, result });
   else sendJson(res, 200, { status: true, result });
 }
