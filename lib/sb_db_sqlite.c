@@ -2,6 +2,9 @@
  * The store on SQLite: one connection per worker, WAL, a busy timeout,
  * statements prepared once per connection.
  */
+#include <sys/stat.h>
+
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,6 +210,40 @@ fail:
 }
 
 /*
+ * Opens the file spec names (as SQLite reads the name), or makes it if
+ * there is none: then readable and writable by its owner only, whatever
+ * the umask. SQLite makes a file 0644 less the umask, and its -wal and
+ * -shm files with the mode the database file has, so these follow.
+ * Returns the SQLite code, with a reason in err if not SQLITE_OK; *db is
+ * the handle to close in both cases.
+ */
+static int
+open_file(const char *spec, sqlite3 **db, char *err, size_t errlen)
+{
+	const char	*path;
+	int		 rc;
+
+	rc = sqlite3_open_v2(spec, db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc == SQLITE_CANTOPEN) {
+		sqlite3_close(*db);
+		rc = sqlite3_open_v2(spec, db, SQLITE_OPEN_READWRITE |
+		    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+		/* Before anything is written to it. */
+		if (rc == SQLITE_OK &&
+		    (path = sqlite3_db_filename(*db, "main")) != NULL &&
+		    *path != '\0' && chmod(path, 0600) == -1) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			return SQLITE_CANTOPEN;
+		}
+	}
+	if (rc != SQLITE_OK)
+		snprintf(err, errlen, "%s", *db != NULL ? sqlite3_errmsg(*db) :
+		    "out of memory");
+	return rc;
+}
+
+/*
  * One try at opening the store. Returns SQLITE_OK with *out, or the
  * SQLite code that stopped it with a reason in err.
  */
@@ -221,12 +258,8 @@ open_once(const char *spec, struct sb_db **out, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return SQLITE_NOMEM;
 	}
-	if ((rc = sqlite3_open_v2(spec, &d->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL)) != SQLITE_OK) {
-		snprintf(err, errlen, "%s", d->db != NULL ?
-		    sqlite3_errmsg(d->db) : "out of memory");
+	if ((rc = open_file(spec, &d->db, err, errlen)) != SQLITE_OK)
 		goto fail;
-	}
 	sqlite3_busy_timeout(d->db, BUSY_TIMEOUT_MS);
 	sqlite3_extended_result_codes(d->db, 1);
 	if (exec(d->db, "PRAGMA journal_mode = WAL", err, errlen) == -1 ||
