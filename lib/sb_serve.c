@@ -617,7 +617,7 @@ int
 sb_main(int argc, char *argv[], const struct sb_route *route)
 {
 	const char	*sock = NULL;
-	char		 err[768], path[512];
+	char		 err[768], path[512], *end;
 	struct sb_priv	 priv;
 	long		 mode = 0660;
 	int		 c, fd, check = 0, bound = 0, rc = EX_CONFIG;
@@ -635,8 +635,11 @@ sb_main(int argc, char *argv[], const struct sb_route *route)
 			sock = optarg;
 			break;
 		case 'm':
-			mode = strtol(optarg, NULL, 8);
-			if (mode <= 0 || mode > 0777) {
+			/* Octal digits only, 1 to 0777: nothing after them. */
+			errno = 0;
+			mode = strtol(optarg, &end, 8);
+			if (optarg[0] < '0' || optarg[0] > '7' || errno != 0 ||
+			    *end != '\0' || mode <= 0 || mode > 0777) {
 				usage(argv[0]);
 				return 2;
 			}
