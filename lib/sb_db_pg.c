@@ -498,10 +498,17 @@ migrate(PGconn *conn, char *err, size_t errlen)
 	    "(version INTEGER NOT NULL)", err, errlen) == -1)
 		goto fail;
 	res = PQexec(conn, "SELECT max(version) FROM schema_version");
-	if (!result_ok(res) || (!PQgetisnull(res, 0, 0) &&
-	    sb_parse_long(PQgetvalue(res, 0, 0), 0, 1000000, &version) == -1)) {
+	if (!result_ok(res)) {
 		snprintf(err, errlen, "schema_version: %s",
 		    PQerrorMessage(conn));
+		PQclear(res);
+		goto fail;
+	}
+	/* An index into migrations[] from the database: within them. */
+	if (!PQgetisnull(res, 0, 0) && sb_parse_long(PQgetvalue(res, 0, 0),
+	    0, 1000000, &version) == -1) {
+		snprintf(err, errlen, "schema version %.24s is not one there "
+		    "can be", PQgetvalue(res, 0, 0));
 		PQclear(res);
 		goto fail;
 	}

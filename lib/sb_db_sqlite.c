@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,8 +153,12 @@ exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
 	return -1;
 }
 
+/*
+ * The schema version the file says, as written: read as 64 bits, so that
+ * a value past int's range is not cut to one that looks current.
+ */
 static int
-version(sqlite3 *db, int *v)
+version(sqlite3 *db, sqlite3_int64 *v)
 {
 	sqlite3_stmt	*st;
 	int		 rc;
@@ -163,7 +168,7 @@ version(sqlite3 *db, int *v)
 	    &st, NULL) != SQLITE_OK)
 		return -1;
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		*v = sqlite3_column_int(st, 0);
+		*v = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
@@ -175,8 +180,9 @@ version(sqlite3 *db, int *v)
 static int
 migrate(sqlite3 *db, char *err, size_t errlen)
 {
-	char	 sql[128];
-	int	 v, i, rc;
+	char		 sql[128];
+	sqlite3_int64	 v;
+	int		 i, rc;
 
 	if (exec(db, "CREATE TABLE IF NOT EXISTS schema_version "
 	    "(version INTEGER NOT NULL)", err, errlen) == -1)
@@ -190,11 +196,17 @@ migrate(sqlite3 *db, char *err, size_t errlen)
 		goto fail;
 	}
 	if (v > NMIGRATIONS) {
-		snprintf(err, errlen, "schema version %d is newer than this "
-		    "program's %d", v, NMIGRATIONS);
+		snprintf(err, errlen, "schema version %lld is newer than this "
+		    "program's %d", (long long)v, NMIGRATIONS);
 		goto fail;
 	}
-	for (i = v; i < NMIGRATIONS; i++)
+	/* An index into migrations[] from the file: never below it. */
+	if (v < 0) {
+		snprintf(err, errlen, "schema version %lld is not one there "
+		    "can be", (long long)v);
+		goto fail;
+	}
+	for (i = (int)v; i < NMIGRATIONS; i++)
 		if (exec(db, migrations[i], err, errlen) == -1)
 			goto fail;
 	snprintf(sql, sizeof(sql), "DELETE FROM schema_version;"
@@ -558,6 +570,8 @@ lite_item_put(struct sb_db *base, const char *group_id,
 	sqlite3_bind_text(st, 1, group_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, item_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, author, -1, SQLITE_STATIC);
+	if (len > INT_MAX)
+		return SB_ERR_STORAGE;
 	sqlite3_bind_text(st, 4, data, (int)len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, sb_now());
 	return run(d, st, NULL);

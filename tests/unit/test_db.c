@@ -486,13 +486,27 @@ test_group_delete_is_one_transaction(void **state)
 	assert_int_equal(sb_db_group_create(f->db, GID, UID, NULL), SB_OK);
 }
 
-/* Opening again migrates nothing; a newer schema is refused. */
+/*
+ * Opening again migrates nothing; a newer schema is refused, and so is a
+ * version that cannot be one.
+ */
 static void
 test_migrations(void **state)
 {
+	static const struct {
+		const char	*v, *msg;
+	} bad[] = {
+		{ "-1", "schema version -1 is not one there can be" },
+		{ "-2147483648", "schema version -2147483648 is not one" },
+		{ "4294967299", "schema version 4294967299 is newer" },
+		{ "-4294967293", "schema version -4294967293 is not one" },
+		{ "9223372036854775807",
+		    "schema version 9223372036854775807 is newer" },
+	};
 	struct fix	*f = *state;
 	struct sb_db	*again;
-	char		 err[512];
+	char		 err[512], sql[128];
+	size_t		 i;
 
 	assert_int_equal(sb_db_user_create(f->db, UID, "kept", NULL), SB_OK);
 	assert_int_equal(sb_db_open(f->spec, &again, err, sizeof(err)), SB_OK);
@@ -505,6 +519,23 @@ test_migrations(void **state)
 	    SB_ERR_STORAGE);
 	assert_null(again);
 	assert_non_null(strstr(err, "schema version 99 is newer"));
+
+	/*
+	 * Values that are no version: refused, never cut to one that looks
+	 * current, nor used to index the migrations. PostgreSQL's INTEGER
+	 * holds only the first two.
+	 */
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]) && (!f->pg || i < 2);
+	    i++) {
+		snprintf(sql, sizeof(sql), "UPDATE schema_version SET version "
+		    "= %s", bad[i].v);
+		exec_sql(f, sql);
+		assert_int_equal(sb_db_open(f->spec, &again, err, sizeof(err)),
+		    SB_ERR_STORAGE);
+		assert_null(again);
+		if (strstr(err, bad[i].msg) == NULL)
+			fail_msg("version %s: \"%s\"", bad[i].v, err);
+	}
 	snprintf(err, sizeof(err), "UPDATE schema_version SET version = %d",
 	    sb_db_schema_version());
 	exec_sql(f, err);
