@@ -551,9 +551,9 @@ fail:
 static void
 parse_error(const char *msg, bool uri, char *err, size_t errlen)
 {
-	size_t	 n, i = 0;
-	const char *q;
-	int	 k;
+	const char	*q;
+	size_t		 n, i = 0;
+	int		 k;
 
 	k = snprintf(err, errlen, "not a valid PostgreSQL connection string "
 	    "(a postgresql:// URI or keyword=value pairs)%s",

@@ -565,13 +565,11 @@ lite_item_put(struct sb_db *base, const char *group_id,
 	struct lite	*d = (struct lite *)base;
 	sqlite3_stmt	*st;
 
-	if ((st = stmt(d, ST_ITEM_PUT)) == NULL)
+	if (len > INT_MAX || (st = stmt(d, ST_ITEM_PUT)) == NULL)
 		return SB_ERR_STORAGE;
 	sqlite3_bind_text(st, 1, group_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, item_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, author, -1, SQLITE_STATIC);
-	if (len > INT_MAX)
-		return SB_ERR_STORAGE;
 	sqlite3_bind_text(st, 4, data, (int)len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, sb_now());
 	return run(d, st, NULL);

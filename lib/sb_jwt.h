@@ -79,7 +79,8 @@ int	 sb_jwt_cache_init(void);
 /*
  * As sb_jwt_verify(), through the program's cache of verified tokens
  * (keyed by a hash of the token, valid until sb_jwt_cache_until(),
- * bounded by SENTC_BACKEND_JWT_CACHE_SIZE), with the keys and leeway of sb_cfg.
+ * bounded by SENTC_BACKEND_JWT_CACHE_SIZE), with the keys and leeway of
+ * sb_cfg.
  */
 enum sb_err sb_jwt_check(const char *tok, size_t len, unsigned flags,
 	    struct sb_jwt_claims *out);
