@@ -8,6 +8,7 @@
 #include "sb_response.h"
 #include "sb_stats.h"
 #include "sb_upstream.h"
+#include "sb_util.h"
 
 #define CODE_NO_ACCESS	310	/* sentc: no access to this group */
 #define CODE_RANK	301	/* sentc: wrong group rank */
@@ -90,7 +91,7 @@ sb_group_light(struct sb_req *req, const char *gid, struct sb_light *out)
 	}
 	if (out->len > 0 && sb_cfg->access_cache_ttl > 0)
 		sb_cache_put(cache, key, sb_cache_tag(gid), out, sizeof(*out),
-		    now + sb_cfg->access_cache_ttl);
+		    sb_add_sat(now, sb_cfg->access_cache_ttl));
 	rc = 0;
 out:
 	sb_upstream_res_free(&res);

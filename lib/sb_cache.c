@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 
 #include "sb_cache.h"
+#include "sb_util.h"
 
 #define WAYS	4
 
@@ -39,14 +40,22 @@ sb_cache_new(size_t entries, size_t valmax)
 {
 	pthread_mutexattr_t	 attr;
 	struct sb_cache		*c;
-	size_t			 nsets = 0, stride, size, i;
+	size_t			 nsets = 0, stride, sets, size, i;
 	void			*m;
 
+	/* Sizes come from the config: every sum and product is checked. */
 	if (entries > 0)
 		for (nsets = 1; nsets * WAYS < entries; nsets <<= 1)
-			continue;
-	stride = (sizeof(struct entry) + valmax + 15) & ~(size_t)15;
-	size = sizeof(*c) + nsets * sizeof(struct set) + nsets * WAYS * stride;
+			if (nsets > SIZE_MAX / WAYS / 2)
+				return NULL;
+	if (!sb_add_ok(sizeof(struct entry) + 15, valmax, &stride))
+		return NULL;
+	stride &= ~(size_t)15;
+	if (!sb_mul_ok(nsets, sizeof(struct set), &sets) ||
+	    !sb_mul_ok(nsets * WAYS, stride, &size) ||
+	    !sb_add_ok(size, sets, &size) ||
+	    !sb_add_ok(size, sizeof(*c), &size))
+		return NULL;
 	m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
 	    -1, 0);
 	if (m == MAP_FAILED)
@@ -143,7 +152,8 @@ sb_cache_put(struct sb_cache *c, const unsigned char *key, uint64_t tag,
 	struct entry	*e, *victim = NULL;
 	size_t		 s, i;
 
-	if (c == NULL || c->nsets == 0)
+	/* 0 marks a free slot: an entry that never was is stored as none. */
+	if (c == NULL || c->nsets == 0 || expires <= 0)
 		return 0;
 	if (len > c->valmax)
 		return -1;

@@ -22,7 +22,7 @@ struct sb_cache;
 /*
  * A cache of at least entries values of at most valmax bytes each;
  * entries 0 gives a cache that holds nothing. Returns NULL if the memory
- * cannot be had.
+ * cannot be had, or its size does not fit in a size_t.
  */
 struct sb_cache	*sb_cache_new(size_t entries, size_t valmax);
 void		 sb_cache_free(struct sb_cache *);
@@ -36,9 +36,10 @@ long		 sb_cache_get(struct sb_cache *, const unsigned char *key,
 		    int64_t now, void *out, size_t outsz);
 
 /*
- * Stores a copy of val until expires, tagged with tag (for
- * sb_cache_drop_tag). Returns 0, or -1 if len is over the cache's valmax
- * (nothing is stored then).
+ * Stores a copy of val until expires (epoch seconds: it is gone for a
+ * get at expires or later; one of 0 or less stores nothing), tagged with
+ * tag (for sb_cache_drop_tag). Returns 0, or -1 if len is over the
+ * cache's valmax (nothing is stored then).
  */
 int		 sb_cache_put(struct sb_cache *, const unsigned char *key,
 		    uint64_t tag, const void *val, size_t len, int64_t expires);

@@ -33,7 +33,7 @@ enum kind {
 	K_COOKIE_NAME,	/* a cookie name (RFC 6265 token) */
 	K_ORIGINS,	/* exact origins, comma-separated */
 	K_LOG_FORMAT,	/* "text" or "json" */
-	K_IGNORED	/* accepted for compatibility, never used */
+	K_UNNEEDED	/* accepted, never used: only whether it is set */
 };
 
 struct key {
@@ -52,7 +52,8 @@ static const struct key keys[] = {
 	{ "SENTC_PUBLIC_TOKEN", K_SECRET, NULL, 0, 0, OFF(public_token) },
 	{ "SENTC_JWT_KEY_ID", K_STRING, "", 0, 0, OFF(jwt_key_id) },
 	{ "SENTC_JWT_VERIFY_KEY", K_JWT_KEYS, NULL, 0, 0, OFF(jwt_keys) },
-	{ "SENTC_JWT_SIGN_KEY", K_IGNORED, "", 0, 0, 0 },
+	/* The dashboard's .env holds it; the backend never needs it. */
+	{ "SENTC_JWT_SIGN_KEY", K_UNNEEDED, "", 0, 0, OFF(sign_key_set) },
 	{ "SENTC_API_URL", K_URL, "https://api.sentc.com", 0, 0,
 	    OFF(api_url) },
 	/* A PostgreSQL URI may hold a password. */
@@ -368,7 +369,8 @@ convert(struct sb_config *cfg, const struct key *k, const char *v,
 		}
 		*(bool *)((char *)cfg + k->off) = strcmp(v, "json") == 0;
 		return 0;
-	case K_IGNORED:
+	case K_UNNEEDED:
+		*(bool *)((char *)cfg + k->off) = *v != '\0';
 		return 0;
 	}
 nomem:

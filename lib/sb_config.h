@@ -62,6 +62,13 @@ struct sb_config {
 	bool			 log_json;	/* SENTC_BACKEND_LOG=json */
 	char			*user;		/* "" or user[:group] */
 	long			 ready_ttl;	/* seconds a probe is reused */
+
+	/*
+	 * SENTC_JWT_SIGN_KEY is set (not empty), in the file or the
+	 * environment: the app's signing key, which the backend never uses.
+	 * Its value is not kept; sb_main() warns that it can go.
+	 */
+	bool			 sign_key_set;
 };
 
 /* Looks a name up in the environment; getenv(3) in production. */

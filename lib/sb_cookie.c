@@ -284,8 +284,9 @@ sb_cookie_open(const struct sb_cookie_keys *ks, int64_t now, long max_age,
 		t = t << 8 | pt[i];
 	sealed_at = (int64_t)t;
 	toklen = ctlen - TIME_LEN;
-	if (sealed_at <= 0 || sealed_at > now + SB_COOKIE_SKEW ||
-	    now - sealed_at > max_age || toklen + 1 > tokensz ||
+	/* The clock and the sealing time may be anything: sums held. */
+	if (sealed_at <= 0 || sealed_at > sb_add_sat(now, SB_COOKIE_SKEW) ||
+	    sb_sub_sat(now, sealed_at) > max_age || toklen + 1 > tokensz ||
 	    !sb_printable((char *)pt + TIME_LEN, toklen))
 		goto out;
 	memcpy(token, pt + TIME_LEN, toklen);

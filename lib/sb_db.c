@@ -13,11 +13,18 @@
 
 static struct sb_db	*worker_db;
 
+/*
+ * libpq's own rule for a database name that is a connection string
+ * (PQconnectdbParams with expand_dbname): one of its two URI prefixes, or
+ * an '='. libpq's PQconninfoParse then reads it; one it cannot read is
+ * refused with libpq's reason, never taken for a SQLite file named after
+ * the connection string, password and all.
+ */
 bool
 sb_db_spec_is_pg(const char *spec)
 {
 	return strncmp(spec, "postgresql://", 13) == 0 ||
-	    strncmp(spec, "postgres://", 11) == 0;
+	    strncmp(spec, "postgres://", 11) == 0 || strchr(spec, '=') != NULL;
 }
 
 void

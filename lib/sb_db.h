@@ -4,8 +4,10 @@
  * Two stores implement it: SQLite (sb_db_sqlite.c: one file, WAL, busy
  * timeout), the default, and PostgreSQL (sb_db_pg.c: one connection per
  * worker, shared by several hosts). SENTC_BACKEND_DB picks one: a
- * postgresql:// or postgres:// URI is PostgreSQL, anything else a SQLite
- * file. Both create and migrate the same schema at start. The calls
+ * postgresql:// or postgres:// URI, or libpq's keyword=value form
+ * ("host=… dbname=…": anything with an '='), is PostgreSQL; a path
+ * without one is a SQLite file, which is made readable by its owner
+ * only. Both create and migrate the same schema at start. The calls
  * speak only of users, groups and items. Every failure of the store is
  * SB_ERR_STORAGE (503): the caller may retry later.
  */
@@ -21,21 +23,30 @@
 struct sb_db;
 
 /*
- * Opens the store named by spec (a file path or a PostgreSQL URI) and
- * brings its schema to the current version. Returns SB_OK with *out, or
- * SB_ERR_STORAGE with a reason in err that never holds the URI's
- * password.
+ * Opens the store named by spec (a file path or a PostgreSQL connection
+ * string) and brings its schema to the current version. Returns SB_OK
+ * with *out, or SB_ERR_STORAGE with a reason in err that never holds the
+ * connection string's password. A SQLite file it makes (and its -wal and
+ * -shm files) is readable and writable by its owner only (0600),
+ * whatever the umask.
  */
 enum sb_err	 sb_db_open(const char *spec, struct sb_db **out,
 		    char *err, size_t errlen);
 void		 sb_db_close(struct sb_db *);
 
-/* True if spec names a PostgreSQL database rather than a SQLite file. */
+/*
+ * True if spec names a PostgreSQL database rather than a SQLite file: a
+ * postgresql:// or postgres:// URI, or anything with an '=' (libpq's
+ * keyword=value form, or a connection string libpq then refuses: never
+ * a file name).
+ */
 bool		 sb_db_spec_is_pg(const char *spec);
 
 /*
  * spec as it may be logged, into out (truncated to outsz): a SQLite path
- * as it is, a PostgreSQL URI as user@host:port/dbname, with no password.
+ * as it is, a PostgreSQL connection string (a URI or keyword=value pairs)
+ * as postgresql://user@host:port/dbname, with no password; one libpq
+ * cannot read, as a remark that says so, with nothing of it.
  */
 void		 sb_db_spec_display(const char *spec, char *out, size_t outsz);
 

@@ -498,10 +498,17 @@ migrate(PGconn *conn, char *err, size_t errlen)
 	    "(version INTEGER NOT NULL)", err, errlen) == -1)
 		goto fail;
 	res = PQexec(conn, "SELECT max(version) FROM schema_version");
-	if (!result_ok(res) || (!PQgetisnull(res, 0, 0) &&
-	    sb_parse_long(PQgetvalue(res, 0, 0), 0, 1000000, &version) == -1)) {
+	if (!result_ok(res)) {
 		snprintf(err, errlen, "schema_version: %s",
 		    PQerrorMessage(conn));
+		PQclear(res);
+		goto fail;
+	}
+	/* An index into migrations[] from the database: within them. */
+	if (!PQgetisnull(res, 0, 0) && sb_parse_long(PQgetvalue(res, 0, 0),
+	    0, 1000000, &version) == -1) {
+		snprintf(err, errlen, "schema version %.24s is not one there "
+		    "can be", PQgetvalue(res, 0, 0));
 		PQclear(res);
 		goto fail;
 	}
@@ -536,25 +543,50 @@ fail:
 }
 
 /*
- * The first part of a libpq parse error: the rest may quote the URI,
- * password and all.
+ * A libpq parse error, on one line, with what it quotes left out: it may
+ * quote the connection string, password and all. Only the separators
+ * libpq names ("=", "]") stay. A spec in the keyword=value form may have
+ * been meant as a SQLite path: the message says that none has an '='.
  */
 static void
-parse_error(const char *msg, char *err, size_t errlen)
+parse_error(const char *msg, bool uri, char *err, size_t errlen)
 {
-	size_t	 n;
+	const char	*q;
+	size_t		 n, i = 0;
+	int		 k;
 
-	n = msg != NULL ? strcspn(msg, "\"\n") : 0;
-	while (n > 0 && (msg[n - 1] == ' ' || msg[n - 1] == ':'))
-		n--;
-	snprintf(err, errlen, "not a valid PostgreSQL URI%s%.*s",
-	    n > 0 ? ": " : "", (int)n, msg != NULL ? msg : "");
+	k = snprintf(err, errlen, "not a valid PostgreSQL connection string "
+	    "(a postgresql:// URI or keyword=value pairs)%s",
+	    msg != NULL && *msg != '\0' ? ": " : "");
+	if (k < 0 || (size_t)k >= errlen || msg == NULL)
+		return;
+	n = (size_t)k;
+	while (msg[i] != '\0' && msg[i] != '\n' && n + 4 < errlen) {
+		if (msg[i] != '"') {
+			err[n++] = msg[i++];
+			continue;
+		}
+		if ((q = strchr(msg + i + 1, '"')) == NULL)
+			break;
+		if (q == msg + i + 2 && (msg[i + 1] == '=' || msg[i + 1] == ']'))
+			n += (size_t)snprintf(err + n, errlen - n, "\"%c\"",
+			    msg[i + 1]);
+		else
+			n += (size_t)snprintf(err + n, errlen - n, "...");
+		i = (size_t)(q - msg) + 1;
+	}
+	err[n] = '\0';
+	if (!uri)
+		snprintf(err + n, errlen - n, " (a SQLite path has no '=')");
 }
 
 static enum sb_err
 pg_open(const char *spec, struct sb_db **out, char *err, size_t errlen)
 {
-	/* Keywords before dbname are defaults the URI overrides. */
+	/*
+	 * Keywords before dbname are defaults the connection string (a URI
+	 * or keyword=value pairs, expanded in place of dbname) overrides.
+	 */
 	static const char *const kw[] = { "fallback_application_name",
 	    "connect_timeout", "tcp_user_timeout", "options", "dbname",
 	    "client_encoding", NULL };
@@ -567,7 +599,7 @@ pg_open(const char *spec, struct sb_db **out, char *err, size_t errlen)
 
 	*out = NULL;
 	if ((opts = PQconninfoParse(spec, &msg)) == NULL) {
-		parse_error(msg, err, errlen);
+		parse_error(msg, strstr(spec, "://") != NULL, err, errlen);
 		PQfreemem(msg);
 		return SB_ERR_STORAGE;
 	}
@@ -612,7 +644,7 @@ sb_db_pg_display(const char *spec, char *out, size_t outsz)
 	const char		*user = "", *host = "", *port = "", *db = "";
 
 	if ((opts = PQconninfoParse(spec, NULL)) == NULL) {
-		snprintf(out, outsz, "(not a valid PostgreSQL URI)");
+		snprintf(out, outsz, "(a connection string libpq cannot read)");
 		return;
 	}
 	for (o = opts; o->keyword != NULL; o++) {

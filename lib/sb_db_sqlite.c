@@ -2,6 +2,10 @@
  * The store on SQLite: one connection per worker, WAL, a busy timeout,
  * statements prepared once per connection.
  */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,8 +153,12 @@ exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
 	return -1;
 }
 
+/*
+ * The schema version the file says, as written: read as 64 bits, so that
+ * a value past int's range is not cut to one that looks current.
+ */
 static int
-version(sqlite3 *db, int *v)
+version(sqlite3 *db, sqlite3_int64 *v)
 {
 	sqlite3_stmt	*st;
 	int		 rc;
@@ -160,7 +168,7 @@ version(sqlite3 *db, int *v)
 	    &st, NULL) != SQLITE_OK)
 		return -1;
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		*v = sqlite3_column_int(st, 0);
+		*v = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
@@ -172,8 +180,9 @@ version(sqlite3 *db, int *v)
 static int
 migrate(sqlite3 *db, char *err, size_t errlen)
 {
-	char	 sql[128];
-	int	 v, i, rc;
+	char		 sql[128];
+	sqlite3_int64	 v;
+	int		 i, rc;
 
 	if (exec(db, "CREATE TABLE IF NOT EXISTS schema_version "
 	    "(version INTEGER NOT NULL)", err, errlen) == -1)
@@ -187,11 +196,17 @@ migrate(sqlite3 *db, char *err, size_t errlen)
 		goto fail;
 	}
 	if (v > NMIGRATIONS) {
-		snprintf(err, errlen, "schema version %d is newer than this "
-		    "program's %d", v, NMIGRATIONS);
+		snprintf(err, errlen, "schema version %lld is newer than this "
+		    "program's %d", (long long)v, NMIGRATIONS);
 		goto fail;
 	}
-	for (i = v; i < NMIGRATIONS; i++)
+	/* An index into migrations[] from the file: never below it. */
+	if (v < 0) {
+		snprintf(err, errlen, "schema version %lld is not one there "
+		    "can be", (long long)v);
+		goto fail;
+	}
+	for (i = (int)v; i < NMIGRATIONS; i++)
 		if (exec(db, migrations[i], err, errlen) == -1)
 			goto fail;
 	snprintf(sql, sizeof(sql), "DELETE FROM schema_version;"
@@ -204,6 +219,40 @@ fail:
 	rc = sqlite3_errcode(db);
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	return rc == SQLITE_OK ? SQLITE_ERROR : rc;
+}
+
+/*
+ * Opens the file spec names (as SQLite reads the name), or makes it if
+ * there is none: then readable and writable by its owner only, whatever
+ * the umask. SQLite makes a file 0644 less the umask, and its -wal and
+ * -shm files with the mode the database file has, so these follow.
+ * Returns the SQLite code, with a reason in err if not SQLITE_OK; *db is
+ * the handle to close in both cases.
+ */
+static int
+open_file(const char *spec, sqlite3 **db, char *err, size_t errlen)
+{
+	const char	*path;
+	int		 rc;
+
+	rc = sqlite3_open_v2(spec, db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc == SQLITE_CANTOPEN) {
+		sqlite3_close(*db);
+		rc = sqlite3_open_v2(spec, db, SQLITE_OPEN_READWRITE |
+		    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+		/* Before anything is written to it. */
+		if (rc == SQLITE_OK &&
+		    (path = sqlite3_db_filename(*db, "main")) != NULL &&
+		    *path != '\0' && chmod(path, 0600) == -1) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			return SQLITE_CANTOPEN;
+		}
+	}
+	if (rc != SQLITE_OK)
+		snprintf(err, errlen, "%s", *db != NULL ? sqlite3_errmsg(*db) :
+		    "out of memory");
+	return rc;
 }
 
 /*
@@ -221,12 +270,8 @@ open_once(const char *spec, struct sb_db **out, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return SQLITE_NOMEM;
 	}
-	if ((rc = sqlite3_open_v2(spec, &d->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL)) != SQLITE_OK) {
-		snprintf(err, errlen, "%s", d->db != NULL ?
-		    sqlite3_errmsg(d->db) : "out of memory");
+	if ((rc = open_file(spec, &d->db, err, errlen)) != SQLITE_OK)
 		goto fail;
-	}
 	sqlite3_busy_timeout(d->db, BUSY_TIMEOUT_MS);
 	sqlite3_extended_result_codes(d->db, 1);
 	if (exec(d->db, "PRAGMA journal_mode = WAL", err, errlen) == -1 ||
@@ -520,7 +565,7 @@ lite_item_put(struct sb_db *base, const char *group_id,
 	struct lite	*d = (struct lite *)base;
 	sqlite3_stmt	*st;
 
-	if ((st = stmt(d, ST_ITEM_PUT)) == NULL)
+	if (len > INT_MAX || (st = stmt(d, ST_ITEM_PUT)) == NULL)
 		return SB_ERR_STORAGE;
 	sqlite3_bind_text(st, 1, group_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, item_id, -1, SQLITE_STATIC);

@@ -128,6 +128,7 @@ header(const char *s, size_t len, struct head *h)
 		vlen--;
 
 	if (is_token(s, n, "content-length")) {
+		/* At most 18 digits: the sum below stays under 10^18. */
 		if (vlen == 0 || vlen > 18)
 			return -1;
 		for (i = 0; i < vlen; i++) {
@@ -206,6 +207,7 @@ chunk_size(const char *s, size_t len, uint64_t *size)
 
 	*size = 0;
 	for (i = 0; i < len && (d = sb_hexval(s[i])) != -1; i++) {
+		/* At most 15 digits: the sum below stays under 2^60. */
 		if (i == 15)
 			return -1;
 		*size = *size * 16 + (uint64_t)d;

@@ -334,10 +334,16 @@ check_claims(json_object *claims, int64_t now, long leeway, unsigned flags,
 			return SB_ERR_JWT_CLAIMS;
 		out->fresh = json_object_get_boolean(v);
 	}
-	/* exp may be as large as int64_t goes: no sum with it. */
-	if (!(flags & SB_JWT_ALLOW_EXPIRED) && out->exp < now - leeway)
+	/*
+	 * exp, iat and nbf may be as large as int64_t goes (json-c clamps
+	 * larger ones to INT64_MAX): no sum with them, and the sums with the
+	 * clock held to int64_t's range.
+	 */
+	if (!(flags & SB_JWT_ALLOW_EXPIRED) &&
+	    out->exp < sb_sub_sat(now, leeway))
 		return SB_ERR_JWT_EXPIRED;
-	if (out->iat > now + leeway || nbf > now + leeway)
+	if (out->iat > sb_add_sat(now, leeway) ||
+	    nbf > sb_add_sat(now, leeway))
 		return SB_ERR_JWT_EXPIRED;
 	return SB_OK;
 }
@@ -379,6 +385,17 @@ out:
 
 static struct sb_cache	*cache;
 
+int64_t
+sb_jwt_cache_until(const struct sb_jwt_claims *c, int64_t now, long leeway)
+{
+	int64_t	 until = sb_add_sat(sb_add_sat(c->exp, leeway), 1);
+
+	if (until <= now)
+		return 0;
+	return until < sb_add_sat(now, SB_JWT_CACHE_MAX) ? until :
+	    sb_add_sat(now, SB_JWT_CACHE_MAX);
+}
+
 int
 sb_jwt_cache_init(void)
 {
@@ -395,7 +412,7 @@ sb_jwt_check(const char *tok, size_t len, unsigned flags,
 	unsigned char	 key[SB_CACHE_KEY];
 	char		 copy[SB_JWT_MAX + 1];
 	const char	*parts[1] = { copy };
-	int64_t		 now = sb_now();
+	int64_t		 now = sb_now(), until;
 	enum sb_err	 rc;
 
 	if (len == 0 || len > SB_JWT_MAX || memchr(tok, '\0', len) != NULL)
@@ -408,16 +425,16 @@ sb_jwt_check(const char *tok, size_t len, unsigned flags,
 	if (sb_cache_get(cache, key, now, out, sizeof(*out)) ==
 	    (long)sizeof(*out)) {
 		sb_stats_add(SB_STAT_JWT_HIT, 1);
-		if (out->iat > now + sb_cfg->jwt_leeway)
+		if (out->iat > sb_add_sat(now, sb_cfg->jwt_leeway))
 			return SB_ERR_JWT_EXPIRED;
 		return SB_OK;
 	}
 	sb_stats_add(SB_STAT_JWT_MISS, 1);
 	rc = sb_jwt_verify(sb_cfg->jwt_keys, tok, len, now, sb_cfg->jwt_leeway,
 	    flags, out);
-	if (rc == SB_OK && out->exp + sb_cfg->jwt_leeway >= now)
-		sb_cache_put(cache, key, 0, out, sizeof(*out),
-		    out->exp + sb_cfg->jwt_leeway + 1);
+	if (rc == SB_OK &&
+	    (until = sb_jwt_cache_until(out, now, sb_cfg->jwt_leeway)) != 0)
+		sb_cache_put(cache, key, 0, out, sizeof(*out), until);
 	return rc;
 }
 

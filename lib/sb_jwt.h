@@ -52,6 +52,23 @@ enum sb_err sb_jwt_verify(const struct sb_jwt_keys *keys, const char *tok,
 	    struct sb_jwt_claims *out);
 
 /*
+ * The longest a verified token is served from the cache without its
+ * signature checked again: sentc's tokens live 300 s, so this bounds
+ * only a token that claims a longer life (an exp of 2^63 - 1, say),
+ * which would otherwise hold its slot for ever.
+ */
+#define SB_JWT_CACHE_MAX	600
+
+/*
+ * Until when (epoch seconds) the token with claims c, verified at now,
+ * may be served from the cache: exp + leeway + 1, at most
+ * SB_JWT_CACHE_MAX after now. 0 if it must not be cached (it is out of
+ * its time: verified with SB_JWT_ALLOW_EXPIRED). Pure; never overflows.
+ */
+int64_t	 sb_jwt_cache_until(const struct sb_jwt_claims *c, int64_t now,
+	    long leeway);
+
+/*
  * Makes the cache of verified tokens that sb_jwt_check() uses, shared by
  * the workers forked after, in place of any earlier one (a reload: the
  * workers forked before keep theirs). Returns 0, or -1 with no cache, so
@@ -61,8 +78,9 @@ int	 sb_jwt_cache_init(void);
 
 /*
  * As sb_jwt_verify(), through the program's cache of verified tokens
- * (keyed by a hash of the token, valid until exp, bounded by
- * SENTC_BACKEND_JWT_CACHE_SIZE), with the keys and leeway of sb_cfg.
+ * (keyed by a hash of the token, valid until sb_jwt_cache_until(),
+ * bounded by SENTC_BACKEND_JWT_CACHE_SIZE), with the keys and leeway of
+ * sb_cfg.
  */
 enum sb_err sb_jwt_check(const char *tok, size_t len, unsigned flags,
 	    struct sb_jwt_claims *out);

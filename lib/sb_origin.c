@@ -6,6 +6,7 @@
 #include "sb_origin.h"
 #include "sb_response.h"
 #include "sb_serve.h"
+#include "sb_util.h"
 
 struct sb_origins {
 	size_t	 n;
@@ -64,7 +65,9 @@ sb_origin_valid(const char *s, size_t len)
 	for (; p < end; p++) {
 		if (!is_digit(*p))
 			return 0;
-		port = port * 10 + (*p - '0');
+		if (!sb_mul_ok(port, 10, &port) ||
+		    !sb_add_ok(port, *p - '0', &port))
+			return 0;
 	}
 	return port <= 65535 && port != (https ? 443 : 80);
 }

@@ -1,6 +1,7 @@
 #include <sys/random.h>
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,7 +139,7 @@ sb_req_read_body(struct sb_req *req, size_t cap)
 {
 	const char	*cl;
 	long		 declared = -1;
-	size_t		 have = 0, want;
+	size_t		 have = 0, want, room;
 	int		 n;
 
 	if (req->body != NULL)
@@ -151,10 +152,11 @@ sb_req_read_body(struct sb_req *req, size_t cap)
 
 	/* Trust the length only as an upper bound: read to the end. */
 	want = declared >= 0 ? (size_t)declared : cap;
-	if ((req->body = malloc(want + 1)) == NULL)
+	if (!sb_add_ok(want, 1, &room) || (req->body = malloc(room)) == NULL)
 		return SB_ERR_INTERNAL;
-	while (have < want &&
-	    (n = FCGX_GetStr(req->body + have, (int)(want - have),
+	/* libfcgi reads at most INT_MAX bytes a call. */
+	while (have < want && (n = FCGX_GetStr(req->body + have,
+	    want - have > INT_MAX ? INT_MAX : (int)(want - have),
 	    req->fcgi->in)) > 0)
 		have += (size_t)n;
 	if (have == want && declared < 0 && FCGX_GetChar(req->fcgi->in) != EOF)

@@ -1,9 +1,11 @@
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sb_response.h"
 #include "sb_serve.h"
+#include "sb_util.h"
 
 static const char *
 reason(int status)
@@ -50,6 +52,7 @@ sb_reply_raw(struct sb_req *req, int status, const char *ctype,
 {
 	FCGX_Stream	*out = req->fcgi->out;
 	char		 head[256 + SB_HDRS_MAX];
+	size_t		 at, part;
 	int		 n;
 
 	if (req->status != 0)
@@ -63,8 +66,11 @@ sb_reply_raw(struct sb_req *req, int status, const char *ctype,
 	if (n < 0 || (size_t)n >= sizeof(head))
 		return;
 	FCGX_PutStr(head, n, out);
-	if (req->method != SB_HEAD)
-		FCGX_PutStr(body, (int)len, out);
+	/* libfcgi writes at most INT_MAX bytes a call. */
+	for (at = 0; req->method != SB_HEAD && at < len; at += part) {
+		part = len - at > INT_MAX ? INT_MAX : len - at;
+		FCGX_PutStr(body + at, (int)part, out);
+	}
 }
 
 static void
@@ -101,18 +107,18 @@ sb_reply_ok_json(struct sb_req *req, const char *text, size_t len)
 {
 	static const char head[] = "{\"status\":true,\"result\":";
 	char		*s;
-	size_t		 n = sizeof(head) - 1;
+	size_t		 n = sizeof(head) - 1, total;
 
 	if (req->status != 0)
 		return;
-	if ((s = malloc(n + len + 1)) == NULL) {
+	if (!sb_add_ok(n + 1, len, &total) || (s = malloc(total)) == NULL) {
 		sb_reply_err(req, SB_ERR_INTERNAL, NULL);
 		return;
 	}
 	memcpy(s, head, n);
 	memcpy(s + n, text, len);
 	s[n + len] = '}';
-	sb_reply_raw(req, 200, "application/json", s, n + len + 1);
+	sb_reply_raw(req, 200, "application/json", s, total);
 	free(s);
 }
 

@@ -303,6 +303,20 @@ spawn_all(int fd, const struct sb_route *route)
 }
 
 /*
+ * Warns of what cfg holds that the backend does not need, by key name,
+ * never by value.
+ */
+static void
+config_warnings(const struct sb_config *cfg)
+{
+	if (cfg->sign_key_set)
+		sb_log(SB_LOG_WARN, "config: SENTC_JWT_SIGN_KEY is set, but the "
+		    "backend only verifies tokens and never uses the app's "
+		    "signing key: remove it from this host's config and "
+		    "environment (a copy here is a risk)");
+}
+
+/*
  * Checks that the database of cfg opens (and migrates), for a route
  * that uses it. Returns 0, or -1 with the reason in err.
  */
@@ -409,6 +423,7 @@ reload(int fd, const struct sb_route *route)
 	sb_config_free(&config);
 	config = next;
 	sb_log_json(config.log_json);
+	config_warnings(&config);
 	if (sb_jwt_cache_init() == -1 || sb_access_init() == -1 ||
 	    sb_upstream_probe_init() == -1)
 		sb_log(SB_LOG_ERR, "reload: out of memory for the caches: "
@@ -617,7 +632,7 @@ int
 sb_main(int argc, char *argv[], const struct sb_route *route)
 {
 	const char	*sock = NULL;
-	char		 err[768], path[512];
+	char		 err[768], path[512], *end;
 	struct sb_priv	 priv;
 	long		 mode = 0660;
 	int		 c, fd, check = 0, bound = 0, rc = EX_CONFIG;
@@ -635,8 +650,11 @@ sb_main(int argc, char *argv[], const struct sb_route *route)
 			sock = optarg;
 			break;
 		case 'm':
-			mode = strtol(optarg, NULL, 8);
-			if (mode <= 0 || mode > 0777) {
+			/* Octal digits only, 1 to 0777: nothing after them. */
+			errno = 0;
+			mode = strtol(optarg, &end, 8);
+			if (optarg[0] < '0' || optarg[0] > '7' || errno != 0 ||
+			    *end != '\0' || mode <= 0 || mode > 0777) {
 				usage(argv[0]);
 				return 2;
 			}
@@ -658,6 +676,7 @@ sb_main(int argc, char *argv[], const struct sb_route *route)
 	}
 	sb_cfg = &config;
 	sb_log_json(config.log_json);
+	config_warnings(&config);
 	if (sb_priv_resolve(config.user, !check, &priv, err,
 	    sizeof(err)) == -1) {
 		sb_log(SB_LOG_ERR, "config: %s", err);

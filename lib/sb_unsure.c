@@ -1,3 +1,4 @@
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,14 @@
 long
 sb_unsure_after(void)
 {
-	return 3 * ((sb_cfg->upstream_timeout_ms + 999) / 1000) + 5;
+	long	 s;
+
+	/* SENTC_BACKEND_UPSTREAM_TIMEOUT_MS, checked: at most 600000. */
+	if (!sb_mul_ok(sb_cfg->upstream_timeout_ms / 1000 +
+	    (sb_cfg->upstream_timeout_ms % 1000 != 0), 3, &s) ||
+	    !sb_add_ok(s, 5, &s))
+		return LONG_MAX;
+	return s;
 }
 
 /*
@@ -92,7 +100,7 @@ sb_unsure_register(struct sb_req *req, enum sb_err e, const char *identifier)
 	/* Not there yet, or not known: it may still land. */
 	now = sb_now();
 	if ((db = sb_db()) != NULL && sb_db_unsure_add(db, SB_UNSURE_REGISTER,
-	    identifier, now, now + after) == SB_OK) {
+	    identifier, now, sb_add_sat(now, after)) == SB_OK) {
 		sb_log(SB_LOG_WARN, "register lost its answer; recorded, to be "
 		    "settled in %ld s", after);
 		sb_reply_err(req, e, NULL);
@@ -121,7 +129,7 @@ sb_unsure_hold_register(struct sb_req *req, const char *identifier)
 	if ((db = sb_db_for(req)) == NULL)
 		return -1;
 	if (sb_db_unsure_hold(db, SB_UNSURE_REGISTER, identifier, now,
-	    now + sb_unsure_after(), &state) != SB_OK) {
+	    sb_add_sat(now, sb_unsure_after()), &state) != SB_OK) {
 		sb_reply_err(req, SB_ERR_STORAGE, NULL);
 		return -1;
 	}
@@ -173,7 +181,7 @@ sb_unsure_delete(struct sb_req *req, enum sb_err e, const char *user_id)
 
 	/* Due later: no pass finishes it while this request does. */
 	if ((db = sb_db()) == NULL || sb_db_unsure_add(db, SB_UNSURE_DELETE,
-	    user_id, now, now + sb_unsure_after()) != SB_OK) {
+	    user_id, now, sb_add_sat(now, sb_unsure_after())) != SB_OK) {
 		sb_log(SB_LOG_ERR, "INCONSISTENT: the delete of user %s lost "
 		    "its answer and could not be recorded; its own data may be "
 		    "left over", user_id);
@@ -221,7 +229,8 @@ settle_register(struct sb_db *db, const struct sb_unsure *u, int64_t now)
 			sb_log(SB_LOG_WARN, "settled: a user a register made "
 			    "after losing its answer is deleted at sentc");
 	}
-	return now - u->since >= SB_UNSURE_KEEP;
+	/* since is read back from the store: no sum with it unchecked. */
+	return sb_sub_sat(now, u->since) >= SB_UNSURE_KEEP;
 }
 
 void
@@ -241,8 +250,8 @@ sb_unsure_pass(void)
 		return;
 	for (i = 0; i < SB_UNSURE_PASS_MAX; i++) {
 		now = sb_now();
-		if (sb_db_unsure_take(db, now, now + after, now + after, &u) !=
-		    SB_OK || u.kind == 0)
+		if (sb_db_unsure_take(db, now, sb_add_sat(now, after),
+		    sb_add_sat(now, after), &u) != SB_OK || u.kind == 0)
 			break;
 		if (u.kind == SB_UNSURE_REGISTER)
 			done = settle_register(db, &u, now);

@@ -205,7 +205,7 @@ sb_upstream_reachable(void)
 	struct probe	 p;
 	CURL		*c;
 	CURLcode	 cc;
-	int64_t		 now = sb_now_ms();
+	int64_t		 now = sb_now_ms(), ttl_ms;
 
 	sb_cache_key(key, parts, 1);
 	if (sb_cache_get(probes, key, sb_now(), &p, sizeof(p)) ==
@@ -221,9 +221,10 @@ sb_upstream_reachable(void)
 	if (p.e != SB_OK)
 		sb_log(SB_LOG_WARN, "ready: the sentc API cannot be reached: "
 		    "%s", curl_easy_strerror(cc));
-	p.until_ms = sb_now_ms() + sb_cfg->ready_ttl * 1000;
+	p.until_ms = sb_add_sat(sb_now_ms(), sb_mul_ok(sb_cfg->ready_ttl,
+	    1000, &ttl_ms) ? ttl_ms : INT64_MAX);
 	sb_cache_put(probes, key, 0, &p, sizeof(p),
-	    sb_now() + sb_cfg->ready_ttl + 1);
+	    sb_add_sat(sb_add_sat(sb_now(), sb_cfg->ready_ttl), 1));
 	return p.e;
 }
 
@@ -376,14 +377,17 @@ static enum sb_err
 receive(struct sb_http1 *h, struct buf *b, int64_t deadline, size_t *got,
     const char **why)
 {
-	size_t		 limit = h->max + 2 * SB_HTTP1_HEAD_MAX +
-			    2 * SB_HTTP1_LINE_MAX, room, ncap, n;
+	size_t		 limit, room, ncap, n;
 	enum sb_http1_rc rc = SB_HTTP1_MORE;
 	enum sb_err	 e;
 	CURLcode	 cc;
 	bool		 ready = false;
 	char		*np;
 
+	/* h->max is SENTC_BACKEND_UPSTREAM_MAX_RESPONSE: a checked sum. */
+	if (!sb_add_ok(h->max, 2 * SB_HTTP1_HEAD_MAX + 2 * SB_HTTP1_LINE_MAX,
+	    &limit))
+		limit = SIZE_MAX;
 	while (rc == SB_HTTP1_MORE) {
 		if ((room = limit - b->n) == 0) {
 			*why = "answer too long";
@@ -392,9 +396,11 @@ receive(struct sb_http1 *h, struct buf *b, int64_t deadline, size_t *got,
 		if (room > READ_MIN)
 			room = READ_MIN;
 		if (b->n + room + 1 > b->cap) {
-			for (ncap = b->cap ? b->cap * 2 : READ_MIN + 1;
-			    ncap < b->n + room + 1; ncap *= 2)
-				continue;
+			/* Doubled, or just what is needed once that would wrap. */
+			for (ncap = b->cap ? b->cap : READ_MIN + 1;
+			    ncap < b->n + room + 1;)
+				if (!sb_mul_ok(ncap, 2, &ncap))
+					ncap = b->n + room + 1;
 			if ((np = realloc(b->p, ncap)) == NULL)
 				return SB_ERR_INTERNAL;
 			b->p = np, b->cap = ncap;
@@ -549,7 +555,8 @@ sb_upstream(struct sb_req *req, enum sb_method method, const char *path,
 			conn_close();
 		kept = conn != NULL;
 		rc = exchange(head, hlen, whole ? NULL : body, len, &h, &b,
-		    t0 + sb_cfg->upstream_timeout_ms, &res->sent, &got, &why);
+		    sb_add_sat(t0, sb_cfg->upstream_timeout_ms), &res->sent,
+		    &got, &why);
 		if (rc != SB_OK || h.close)
 			conn_close();
 		/*

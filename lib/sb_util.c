@@ -217,10 +217,13 @@ sb_b64url_encode(const unsigned char *in, size_t len, char *out,
 	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	    "abcdefghijklmnopqrstuvwxyz0123456789-_";
 	unsigned long	 acc = 0;
-	size_t		 i, n = 0;
+	size_t		 i, n = 0, need;
 	int		 bits = 0;
 
-	if (outsz < (len * 4 + 2) / 3 + 1)
+	/* 4 characters per 3 bytes, 2 or 3 for the rest, and the NUL. */
+	if (!sb_mul_ok(len / 3, 4, &need) ||
+	    !sb_add_ok(need, ((len % 3) * 4 + 2) / 3 + 1, &need) ||
+	    need - 1 > LONG_MAX || outsz < need)
 		return -1;
 	for (i = 0; i < len; i++) {
 		acc = (acc << 8) | in[i];
@@ -231,6 +234,26 @@ sb_b64url_encode(const unsigned char *in, size_t len, char *out,
 		out[n++] = abc[(acc << (6 - bits)) & 63];
 	out[n] = '\0';
 	return (long)n;
+}
+
+int64_t
+sb_add_sat(int64_t a, int64_t b)
+{
+	int64_t	 r;
+
+	if (sb_add_ok(a, b, &r))
+		return r;
+	return b > 0 ? INT64_MAX : INT64_MIN;
+}
+
+int64_t
+sb_sub_sat(int64_t a, int64_t b)
+{
+	int64_t	 r;
+
+	if (sb_sub_ok(a, b, &r))
+		return r;
+	return b < 0 ? INT64_MAX : INT64_MIN;
 }
 
 void

@@ -55,6 +55,26 @@ long	 sb_b64url_decode(const char *in, size_t len, unsigned char *out,
 long	 sb_b64url_encode(const unsigned char *in, size_t len, char *out,
 	    size_t outsz);
 
+/*
+ * Checked arithmetic, for every sum and product on a number that came
+ * from outside: a claim, a config value, a header, a body, a row of the
+ * store. sb_add_ok(a, b, &r), sb_sub_ok() and sb_mul_ok() store the
+ * result in r and are true if the exact result fits r's type; false if
+ * it does not (r then holds the result wrapped, which must not be used).
+ * Any integer types, mixed: the check is on the exact value.
+ */
+#define sb_add_ok(a, b, r)	(!__builtin_add_overflow((a), (b), (r)))
+#define sb_sub_ok(a, b, r)	(!__builtin_sub_overflow((a), (b), (r)))
+#define sb_mul_ok(a, b, r)	(!__builtin_mul_overflow((a), (b), (r)))
+
+/*
+ * a + b and a - b held to [INT64_MIN, INT64_MAX]: for times (seconds or
+ * milliseconds) that are only compared, where "later than any clock can
+ * show" is the right reading of a sum too large to hold.
+ */
+int64_t	 sb_add_sat(int64_t a, int64_t b);
+int64_t	 sb_sub_sat(int64_t a, int64_t b);
+
 /* Overwrites memory that held a secret. */
 void	 sb_wipe(void *p, size_t len);
 

@@ -11,13 +11,25 @@
  * strings; written out again as a file it parses to the same config (the
  * keys kept only as parsed sets or digests aside). A refusal says why in a printable message
  * that holds no secret value.
+ *
+ * What the programs make of it: a signing key given in the environment
+ * is noted as set exactly when not empty; the wait before a lost answer
+ * is settled is what 128-bit arithmetic says; a database that is not
+ * PostgreSQL has no '=' in its name (a connection string is never a
+ * file), and one that is shows in the log without the password libpq
+ * reads from it.
  */
 #include <ctype.h>
+#include <limits.h>
 #include <stdbool.h>
+
+#include <libpq-fe.h>
 
 #include "fuzz.h"
 #include "sb_config.h"
+#include "sb_db.h"
 #include "sb_jwt.h"
+#include "sb_unsure.h"
 
 #define MARKER		"@SECRET@"
 #define SECRET		"s3cr3t~Zq8!x"	/* in no message the parser writes */
@@ -185,15 +197,75 @@ url_ok(const char *u)
 	    "0123456789/-._~%") == strlen(p);
 }
 
+/* Does the value of keyword kw in opts occur in s? */
+static const char *
+conninfo(PQconninfoOption *opts, const char *kw)
+{
+	PQconninfoOption	*o;
+
+	for (o = opts; o != NULL && o->keyword != NULL; o++)
+		if (strcmp(o->keyword, kw) == 0)
+			return o->val;
+	return NULL;
+}
+
+/*
+ * SENTC_BACKEND_DB as the programs take it: a SQLite name has no '='; a
+ * PostgreSQL one is shown as postgresql://user@host:port/dbname at most:
+ * the password libpq reads from it shows only where that text, made
+ * here of what libpq reads, holds it anyway.
+ */
+static void
+check_db(const char *db)
+{
+	PQconninfoOption	*opts;
+	const char		*pw, *v[4];
+	char			 shown[256], *most;
+	size_t			 i, n = 32;
+
+	sb_db_spec_display(db, shown, sizeof(shown));
+	FUZZ_CHECK(fuzz_printable(shown, strlen(shown)), "shown: %s", shown);
+	if (!sb_db_spec_is_pg(db)) {
+		FUZZ_CHECK(strchr(db, '=') == NULL, "a file named %s", db);
+		return;
+	}
+	if ((opts = PQconninfoParse(db, NULL)) == NULL) {
+		FUZZ_CHECK(strchr(shown, '=') == NULL && strstr(shown, db) ==
+		    NULL, "an unreadable one shown: %s", shown);
+		return;
+	}
+	v[0] = conninfo(opts, "user");
+	v[1] = conninfo(opts, "host");
+	v[2] = conninfo(opts, "port");
+	v[3] = conninfo(opts, "dbname");
+	for (i = 0; i < 4; i++)
+		n += v[i] != NULL ? strlen(v[i]) : 0;
+	most = malloc(n);
+	for (i = 0; i < 4; i++)
+		if (v[i] == NULL)
+			v[i] = "";
+	/* user@ and :port only where there is a user and a port. */
+	snprintf(most, n, "postgresql://%s%s%s%s%s/%s", v[0], *v[0] ? "@" : "",
+	    v[1], *v[2] ? ":" : "", v[2], v[3]);
+	if ((pw = conninfo(opts, "password")) != NULL && *pw != '\0' &&
+	    strstr(most, pw) == NULL)
+		FUZZ_CHECK(strstr(shown, pw) == NULL, "the password in \"%s\"",
+		    shown);
+	free(most);
+	PQconninfoFree(opts);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sb_config	 cfg, again;
 	char			 err[512], err2[512];
 	char			*in, *file, *out, *p;
+	const char		*sk;
 	size_t			 len, flen;
 	bool			 check_secret;
 	int			 rc;
+	__int128		 after;
 
 	in = replace_markers(data, size, &len);
 	/* libFuzzer learns the strings a driver compares: the secret may be
@@ -260,6 +332,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(string_ok(cfg.user), "user");
 	FUZZ_CHECK(cfg.ready_ttl >= 1 && cfg.ready_ttl <= 300, "ready ttl");
 
+	/* The environment's word on the signing key is the last. */
+	if (env_text != NULL && (sk = stub_getenv("SENTC_JWT_SIGN_KEY")) !=
+	    NULL)
+		FUZZ_CHECK(cfg.sign_key_set == (sk[0] != '\0'),
+		    "sign key noted %d for \"%s\"", cfg.sign_key_set, sk);
+
+	/* Sums made of the numbers, in 128 bits. */
+	sb_cfg = &cfg;
+	after = 3 * (((__int128)cfg.upstream_timeout_ms + 999) / 1000) + 5;
+	FUZZ_CHECK(sb_unsure_after() == (after > LONG_MAX ? LONG_MAX :
+	    (long)after), "settled after %ld", sb_unsure_after());
+	sb_cfg = NULL;
+	check_db(cfg.db);
+
 	/* Written out as a file (another key), parsed again: the same. */
 	out = p = malloc(16 * VALUE_MAX);
 #define S(k, v)	p += snprintf(p, 16 * VALUE_MAX - (size_t)(p - out), \
@@ -294,6 +380,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	S("SENTC_BACKEND_LOG", cfg.log_json ? "json" : "text");
 	S("SENTC_BACKEND_USER", cfg.user);
 	L("SENTC_BACKEND_READY_TTL", cfg.ready_ttl);
+	if (cfg.sign_key_set)
+		S("SENTC_JWT_SIGN_KEY", "set");
 #undef S
 #undef L
 	rc = sb_config_parse(&again, out, (size_t)(p - out), no_env, err2,
@@ -324,6 +412,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    again.register_device_token == cfg.register_device_token &&
 	    again.cookie_max_age == cfg.cookie_max_age &&
 	    again.log_json == cfg.log_json &&
+	    again.sign_key_set == cfg.sign_key_set &&
 	    again.ready_ttl == cfg.ready_ttl, "a number differs");
 	sb_config_free(&again);
 	free(out);

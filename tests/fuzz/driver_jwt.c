@@ -8,12 +8,15 @@
  * newline, which this driver encodes and signs, so that every header and
  * claim check is reached behind a valid signature: with k1 or k2 (in the
  * key set) or k3 (not), as bits 2-3 say. Bit 1: SB_JWT_ALLOW_EXPIRED.
+ * Bits 4-5 pick the verifier's clock: NOW, INT64_MAX, INT64_MIN or 0;
+ * bit 6 a leeway of LONG_MAX instead of LEEWAY.
  *
  * An accepted token names an ES384 key of the set by its kid, was signed
  * by that very key, stops verifying when one bit of its signature flips,
  * and carries a printable aud and sub of at most SB_CLAIM_MAX characters
- * and times that hold at NOW. Keys here are test keys, made for this
- * driver and nothing else.
+ * and times that hold at the clock, reckoned here in 128 bits, where no
+ * sum overflows; sb_jwt_cache_until() gives the time reckoned so.
+ * Keys here are test keys, made for this driver and nothing else.
  */
 #include <json-c/json.h>
 #include <openssl/bio.h>
@@ -23,11 +26,13 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include <limits.h>
+
 #include "fuzz.h"
 #include "sb_jwt.h"
 
 #define NOW	1700000000LL
-#define LEEWAY	10
+#define LEEWAY	10L
 #define NKEYS	3	/* k1 and k2 are in the set, k3 is not */
 #define SIG_LEN	96
 
@@ -203,10 +208,36 @@ claim_ok(const char *what, const char *s)
 		    (unsigned char)s[i]);
 }
 
+/* The clock of bits 4-5 of the first byte. */
+static int64_t
+clock_of(uint8_t b)
+{
+	static const int64_t	 clocks[4] = { NOW, INT64_MAX, INT64_MIN, 0 };
+
+	return clocks[(b >> 4) & 3];
+}
+
+/*
+ * Until when the cache may serve c, reckoned in 128 bits: exp + leeway
+ * + 1, at most SB_JWT_CACHE_MAX after now, within int64_t; 0 unless that
+ * lies after now.
+ */
+static int64_t
+until_128(const struct sb_jwt_claims *c, int64_t now, long leeway)
+{
+	__int128	 u = (__int128)c->exp + leeway + 1;
+
+	if (u > (__int128)now + SB_JWT_CACHE_MAX)
+		u = (__int128)now + SB_JWT_CACHE_MAX;
+	if (u > INT64_MAX)
+		u = INT64_MAX;
+	return u > now ? (int64_t)u : 0;
+}
+
 /* What an accepted token must be. */
 static void
 accepted(const char *tok, size_t len, unsigned flags, int signer,
-    const struct sb_jwt_claims *c)
+    const struct sb_jwt_claims *c, int64_t now, long leeway)
 {
 	struct sb_jwt_claims	 again;
 	json_object		*hdr, *claims, *v;
@@ -219,10 +250,18 @@ accepted(const char *tok, size_t len, unsigned flags, int signer,
 	claim_ok("sub", c->sub);
 	FUZZ_CHECK(c->exp > 0, "exp %lld", (long long)c->exp);
 	if (!(flags & SB_JWT_ALLOW_EXPIRED))
-		FUZZ_CHECK(c->exp >= NOW - LEEWAY, "expired: exp %lld",
-		    (long long)c->exp);
-	FUZZ_CHECK(c->iat >= 0 && c->iat <= NOW + LEEWAY, "iat %lld",
-	    (long long)c->iat);
+		FUZZ_CHECK((__int128)c->exp >= (__int128)now - leeway,
+		    "expired: exp %lld at %lld", (long long)c->exp,
+		    (long long)now);
+	FUZZ_CHECK(c->iat >= 0 && (__int128)c->iat <= (__int128)now + leeway,
+	    "iat %lld at %lld", (long long)c->iat, (long long)now);
+	FUZZ_CHECK(sb_jwt_cache_until(c, now, leeway) ==
+	    until_128(c, now, leeway), "cached until %lld, not %lld",
+	    (long long)sb_jwt_cache_until(c, now, leeway),
+	    (long long)until_128(c, now, leeway));
+	if (!(flags & SB_JWT_ALLOW_EXPIRED) && now < INT64_MAX)
+		FUZZ_CHECK(sb_jwt_cache_until(c, now, leeway) > now,
+		    "a token accepted at %lld is not kept", (long long)now);
 
 	hdr = segment(tok, len, 0);
 	alg = member(hdr, "alg");
@@ -246,7 +285,7 @@ accepted(const char *tok, size_t len, unsigned flags, int signer,
 	json_object_put(claims);
 
 	/* Signature only: an expired token is accepted with the flag too. */
-	FUZZ_CHECK(sb_jwt_verify(keys, tok, len, NOW, LEEWAY,
+	FUZZ_CHECK(sb_jwt_verify(keys, tok, len, now, leeway,
 	    flags | SB_JWT_ALLOW_EXPIRED, &again) == SB_OK &&
 	    memcmp(&again, c, sizeof(again)) == 0,
 	    "refused or changed with SB_JWT_ALLOW_EXPIRED");
@@ -262,7 +301,7 @@ accepted(const char *tok, size_t len, unsigned flags, int signer,
 		memcpy(bad, tok, (size_t)(dot + 1 - tok));
 		k = (size_t)(dot + 1 - tok);
 		k += b64url(sig, SIG_LEN, bad + k);
-		FUZZ_CHECK(sb_jwt_verify(keys, bad, k, NOW, LEEWAY, flags,
+		FUZZ_CHECK(sb_jwt_verify(keys, bad, k, now, leeway, flags,
 		    &again) != SB_OK, "accepted with signature byte %zu "
 		    "flipped", i);
 		free(bad);
@@ -279,11 +318,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t			 len, rlen;
 	unsigned		 flags;
 	int			 signer = -1;
+	int64_t			 now;
+	long			 leeway;
 	enum sb_err		 e;
 
 	if (size < 1)
 		return 0;
 	flags = data[0] & 2 ? SB_JWT_ALLOW_EXPIRED : 0;
+	now = clock_of(data[0]);
+	leeway = data[0] & 0x40 ? LONG_MAX : LEEWAY;
 	rest = (const char *)data + 1;
 	rlen = size - 1;
 	if (data[0] & 1) {
@@ -301,12 +344,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	memset(&out, 0xa5, sizeof(out));
-	e = sb_jwt_verify(keys, tok, len, NOW, LEEWAY, flags, &out);
+	e = sb_jwt_verify(keys, tok, len, now, leeway, flags, &out);
 	FUZZ_CHECK(e != SB_ERR_INTERNAL, "internal error");
 	FUZZ_CHECK(e == SB_OK || (e >= SB_ERR_JWT_FORMAT &&
 	    e <= SB_ERR_JWT_CLAIMS), "error %d", (int)e);
 	if (e == SB_OK)
-		accepted(tok, len, flags, signer, &out);
+		accepted(tok, len, flags, signer, &out, now, leeway);
 	free(tok);
 	return 0;
 }

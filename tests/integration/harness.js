@@ -144,7 +144,13 @@ class Stack {
     this.port = port;
     this.env = env;
     this.base = `http://127.0.0.1:${port}`;
-    this.config = readEnv(fs.readFileSync(path.join(dir, 'config.path'), 'utf8').trim());
+    /*
+     * config: the programs' config, over the simulator's own (which has
+     * the app's signing key, for tests that sign tokens as sentc would).
+     */
+    const simConfig = path.join(dir, 'sim.config');
+    this.simConfig = fs.existsSync(simConfig) ? readEnv(fs.readFileSync(simConfig, 'utf8').trim()) : {};
+    this.config = { ...this.simConfig, ...readEnv(fs.readFileSync(path.join(dir, 'config.path'), 'utf8').trim()) };
     this.simBase = `http://127.0.0.1:${fs.readFileSync(path.join(dir, 'sim.port'), 'utf8').trim()}`;
     this.store = pgdb ? 'postgresql' : 'sqlite';
     this.pgdb = pgdb;
@@ -431,7 +437,7 @@ class Stack {
       if (v !== null) lines.push(`${k}=${v}`);
     }
     fs.writeFileSync(file, `${lines.join('\n')}\n`);
-    this.config = readEnv(file);
+    this.config = { ...this.simConfig, ...readEnv(file) };
   }
 
   /* The master's pid of program name. */

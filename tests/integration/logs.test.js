@@ -189,6 +189,54 @@ for (const format of ['json', 'text']) {
   });
 }
 
+describe('SENTC_JWT_SIGN_KEY in the config', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-sign-'));
+  const good = fs.readFileSync(path.join(TOP, 'tests/integration/fixtures/dev.env'), 'utf8');
+  const signKey = /^SENTC_JWT_SIGN_KEY=(.+)$/m.exec(good)[1];
+  const without = good.replace(/^SENTC_JWT_SIGN_KEY=.*\n/m, '');
+  const warning = /^register\[\d+\] warn: config: SENTC_JWT_SIGN_KEY is set, but the backend only verifies tokens and never uses the app's signing key: remove it from this host's config and environment \(a copy here is a risk\)$/m;
+  let s;
+  after(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    if (s) s.stop();
+  });
+
+  it('set in the file or the environment: a warning that names it, never its value, and says it can go', () => {
+    for (const [text, env] of [[good, {}], [without, { SENTC_JWT_SIGN_KEY: signKey }]]) {
+      const r = checkConfig(dir, text, env);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stderr, warning);
+      assert.ok(!r.stderr.includes(signKey), 'the key in the log');
+      assert.ok(!r.stderr.includes(signKey.slice(0, 24)), 'a piece of the key in the log');
+    }
+  });
+
+  it('not set, or empty: no warning', () => {
+    for (const [text, env] of [[without, {}], [good, { SENTC_JWT_SIGN_KEY: '' }]]) {
+      const r = checkConfig(dir, text, env);
+      assert.equal(r.status, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /SENTC_JWT_SIGN_KEY/);
+    }
+  });
+
+  it('every program warns at start, and again on reload; make run\'s own config has no signing key, so no warning there', async () => {
+    s = await start();
+    assert.equal(s.config.SENTC_JWT_SIGN_KEY !== undefined, true, 'the simulator has it');
+    const cfg = fs.readFileSync(fs.readFileSync(path.join(s.dir, 'config.path'), 'utf8').trim(), 'utf8');
+    assert.doesNotMatch(cfg, /SENTC_JWT_SIGN_KEY/, "the programs' config");
+    const warned = () => s.logRecords().filter((r) => r.level === 'warn' && /^config: SENTC_JWT_SIGN_KEY is set/.test(r.msg));
+    assert.deepEqual(warned(), []);
+    const programs = fs.readdirSync(path.join(TOP, BUILD, 'bin')).sort();
+    s.setConfig({ SENTC_JWT_SIGN_KEY: s.config.SENTC_JWT_SIGN_KEY });
+    const outcome = await s.reload();
+    for (const p of programs) assert.equal(outcome[p], 'complete', p);
+    assert.deepEqual([...new Set(warned().map((r) => r.program))].sort(), programs, 'each program, once the key is there');
+    assert.ok(!s.log().includes(s.config.SENTC_JWT_SIGN_KEY), 'the key in backend.log');
+    await s.restart('me', {});
+    assert.equal(warned().filter((r) => r.program === 'me').length, 2, 'me warned again at its start');
+  });
+});
+
 describe('SENTC_BACKEND_LOG in the config', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-log-'));
   const good = fs.readFileSync(path.join(TOP, 'tests/integration/fixtures/dev.env'), 'utf8');
@@ -199,10 +247,15 @@ describe('SENTC_BACKEND_LOG in the config', () => {
   it('json in the file: the lines from then on are JSON', () => {
     const r = check(`${good}SENTC_BACKEND_LOG=json\n`);
     assert.equal(r.status, 0, r.stderr);
-    const rec = parseLogLine(r.stderr.trim());
+    const recs = r.stderr.trim().split('\n').map(parseLogLine);
+    const rec = recs[recs.length - 1];
     assert.equal(rec.msg, 'config is valid');
     assert.equal(rec.program, 'register');
     assert.equal(rec.level, 'info');
+    // The dashboard's file has the signing key: warned of, in JSON too.
+    assert.equal(recs.length, 2, r.stderr);
+    assert.equal(recs[0].level, 'warn');
+    assert.match(recs[0].msg, /^config: SENTC_JWT_SIGN_KEY is set/);
   });
 
   it('anything but text or json is refused, naming the key; the environment picks the format of that message', () => {

@@ -2,15 +2,16 @@
 /*
  * Security through nginx: no secret in any answer or log line, no CR or
  * LF into a header or an upstream URL, no encoded traversal in ids, a
- * defined answer for odd, oversized and repeated headers, and slow
- * requests cut off.
+ * defined answer for odd, oversized and repeated headers, JWT times at
+ * the ends of 64 bits, and slow requests cut off.
  */
 const { describe, it, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
-const { start, TOP, SLOW } = require('./harness');
+const { start, claims, TOP, SLOW } = require('./harness');
 
 const UUID = '0f8fad5b-d9cb-469f-a165-70867728950e';
 let seq = 0;
@@ -260,6 +261,76 @@ describe('requests', () => {
     assert.deepEqual(await s.upstream(), []);
     const put = await s.api('PUT', '/backend/me', { body: '{"n":-99999999999999999999}', headers: u.auth });
     envelope(put, 400, 20006);
+  });
+});
+
+describe('JWT times at and past the ends of 64 bits, validly signed', () => {
+  let s;
+  let u;
+  before(async () => {
+    s = await start();
+    u = await s.user('times', { t: 1 });
+  });
+  after(() => s.stop());
+
+  /*
+   * u's JWT with its time members written out as given (JSON numbers past
+   * what a JS number holds exactly), signed with the app's key as sentc
+   * signs: only sentc, or a leaked key, makes such a token.
+   */
+  function signed(times) {
+    const c = claims(u.jwt);
+    const [h] = u.jwt.split('.');
+    const text = `{"aud":"${c.aud}","sub":"${c.sub}",${times},"fresh":true}`;
+    const body = `${h}.${Buffer.from(text).toString('base64url')}`;
+    const key = crypto.createPrivateKey({ key: Buffer.from(s.config.SENTC_JWT_SIGN_KEY, 'base64'), format: 'der', type: 'pkcs8' });
+    return `${body}.${crypto.sign('sha384', Buffer.from(body), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
+  }
+
+  /* me's JWT cache hits so far. */
+  async function hits() {
+    const r = await s.api('GET', '/backend/metrics');
+    assert.equal(r.status, 200, r.text);
+    const m = /^sentc_backend_jwt_cache_hits_total\{program="me"\} (\d+)$/m.exec(r.text);
+    assert.ok(m, 'me has a JWT cache hit count');
+    return Number(m[1]);
+  }
+
+  it('exp 2^63 - 1 (or up to 2^64 - 1) is a token that never expires, kept in the cache; the workers stay up', async () => {
+    const workers = s.pids('me');
+    const now = Math.floor(Date.now() / 1000);
+    for (const times of ['"exp":9223372036854775807', `"exp":9223372036854775807,"iat":${now}`,
+      '"exp":9223372036854775808', '"exp":18446744073709551615']) {
+      const jwt = signed(times);
+      const before0 = await hits();
+      // The first is verified, the next two come from the cache.
+      for (let i = 0; i < 3; i++) {
+        const r = await s.api('GET', '/backend/me', { headers: { authorization: `Bearer ${jwt}` } });
+        assert.equal(r.status, 200, `${times}: ${r.text}`);
+        assert.deepEqual(r.json.result, { t: 1 });
+      }
+      assert.equal(await hits() - before0, 2, `${times}: served from the cache after the first`);
+    }
+    assert.deepEqual(s.pids('me').sort(), workers.sort(), 'no worker of me died');
+    assert.doesNotMatch(s.log(), /killed by signal|exited with/);
+  });
+
+  it('an iat or nbf of 2^63 - 1 lies ahead; larger times and negative ones are refused; the workers stay up', async () => {
+    const workers = s.pids('me');
+    for (const [times, code] of [
+      ['"exp":9223372036854775807,"iat":9223372036854775807', 20017],
+      ['"exp":9223372036854775807,"nbf":9223372036854775807', 20017],
+      ['"exp":9223372036854775807,"nbf":18446744073709551615', 20017],
+      ['"exp":18446744073709551616', 20013],
+      ['"exp":-9223372036854775808', 20018],
+      ['"exp":9223372036854775807,"iat":-9223372036854775808', 20018],
+      ['"exp":1e300', 20018],
+    ]) {
+      const jwt = signed(times);
+      for (let i = 0; i < 2; i++) envelope(await s.api('GET', '/backend/me', { headers: { authorization: `Bearer ${jwt}` } }), 401, code, times);
+    }
+    assert.deepEqual(s.pids('me').sort(), workers.sort(), 'no worker of me died');
+    assert.doesNotMatch(s.log(), /killed by signal|exited with/);
   });
 });
 

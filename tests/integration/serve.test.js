@@ -126,7 +126,7 @@ describe('start-up refuses a config that cannot work, naming the key', () => {
       ['a server that is not there', `postgresql://app:${pw}@127.0.0.1:1/sentc`,
         /SENTC_BACKEND_DB postgresql:\/\/app@127\.0\.0\.1:1\/sentc: .*127\.0\.0\.1/],
       ['the password as a parameter', `postgres://app@127.0.0.1:1/sentc?password=${pw}`, /SENTC_BACKEND_DB/],
-      ['a URI that is not one', `postgresql://app:${pw}@[::1/sentc`, /SENTC_BACKEND_DB .*not a valid PostgreSQL URI/],
+      ['a URI that is not one', `postgresql://app:${pw}@[::1/sentc`, /SENTC_BACKEND_DB .*not a valid PostgreSQL connection string/],
       ['an empty value', '', /SENTC_BACKEND_DB must not be empty/],
     ];
     for (const [what, uri, re] of pgCases) {

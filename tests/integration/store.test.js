@@ -10,7 +10,31 @@ const crypto = require('node:crypto');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
+const os = require('node:os');
 const { start, psql, PG, TOP, BUILD } = require('./harness');
+
+let seq = 0;
+
+/* libpq's keyword=value form of database db on the test server. */
+function keywordSpec(db) {
+  const q = (v) => `'${String(v).replace(/[\\']/g, '\\$&')}'`;
+  return `host=${q(PG.host)} port=${PG.port} user=${q(PG.user)} password=${q(PG.password)} dbname=${q(db)}`;
+}
+
+/*
+ * A program's start-up check (-t) with SENTC_BACKEND_DB set to db, run
+ * in a fresh working directory under umask mask: the result and the
+ * directory.
+ */
+function checkIn(cfg, db, mask = 0o022) {
+  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-cwd-'));
+  fs.chmodSync(cwd, 0o711);
+  const r = spawnSync('/bin/sh', ['-c', `umask ${mask.toString(8)}; exec "$0" -t -c "$1"`,
+    path.join(TOP, BUILD, 'bin/me'), cfg], {
+    encoding: 'utf8', cwd, env: { PATH: process.env.PATH, SENTC_BACKEND_USER: process.env.SENTC_BACKEND_USER, SENTC_BACKEND_DB: db },
+  });
+  return { ...r, cwd };
+}
 
 describe('the store, on either database', () => {
   let s; let owner;
@@ -65,6 +89,81 @@ describe('the store, on either database', () => {
       assert.match(r.stderr, /SENTC_BACKEND_DB .*schema version 99 is newer than this program's 3/);
     } finally {
       s.sql('UPDATE schema_version SET version = 3');
+    }
+  });
+});
+
+describe('SENTC_BACKEND_DB: a SQLite path, or PostgreSQL in either of libpq\'s forms', () => {
+  let s;
+  before(async () => { s = await start(); });
+  after(() => s.stop());
+  const cfg = () => fs.readFileSync(path.join(s.dir, 'config.path'), 'utf8').trim();
+
+  it('refuses a keyword=value string libpq cannot read, clearly, without its password, and makes no file', () => {
+    const password = `pw-${crypto.randomBytes(12).toString('hex')}`;
+    for (const db of [
+      `host=127.0.0.1 password=${password} dbname`,
+      `host=127.0.0.1 password='${password} dbname=sentc`,
+      `host=127.0.0.1 passwort=${password} dbname=sentc`,
+      `./sentc=${password}.db`,
+    ]) {
+      const r = checkIn(cfg(), db);
+      try {
+        assert.equal(r.status, 78, `${db}: ${r.stderr}`);
+        assert.match(r.stderr, /config: SENTC_BACKEND_DB .*not a valid PostgreSQL connection string/, db);
+        assert.ok(!r.stderr.includes(password), `the password in: ${r.stderr}`);
+        assert.deepEqual(fs.readdirSync(r.cwd), [], `files made for ${db}`);
+      } finally {
+        fs.rmSync(r.cwd, { recursive: true, force: true });
+      }
+    }
+  });
+
+  it('a SQLite file it makes, and its -wal and -shm files, are its owner\'s only, whatever the umask', { skip: PG ? 'the PostgreSQL pass' : false }, async () => {
+    // The stack's own store, made by the programs at start, and written to.
+    await s.user('mode');
+    for (const f of ['', '-wal', '-shm']) {
+      assert.equal(fs.statSync(`${s.db}${f}`).mode & 0o777, 0o600, `backend.db${f}`);
+    }
+    for (const mask of [0, 0o022, 0o077]) {
+      const r = checkIn(cfg(), 'fresh.db', mask);
+      try {
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(fs.statSync(path.join(r.cwd, 'fresh.db')).mode & 0o777, 0o600, `umask ${mask.toString(8)}`);
+      } finally {
+        fs.rmSync(r.cwd, { recursive: true, force: true });
+      }
+    }
+  });
+});
+
+describe('PostgreSQL named in libpq\'s keyword=value form', { skip: !PG && 'the SQLite pass' }, () => {
+  let s;
+  const db = `sb_test_kw_${process.pid}_${++seq}`;
+  before(async () => {
+    psql('postgres', `CREATE DATABASE ${db}`);
+    s = await start({ SENTC_BACKEND_DB: keywordSpec(db) });
+  });
+  after(() => {
+    const log = s.log();
+    s.stop();
+    psql('postgres', `DROP DATABASE ${db} WITH (FORCE)`);
+    assert.ok(!log.includes(PG.password), 'the database password in backend.log');
+  });
+
+  it('is PostgreSQL: the programs store there, and -t passes making no file', async () => {
+    const u = await s.user('kw', { kw: true });
+    const r = await s.api('GET', '/backend/me', { headers: u.auth });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json.result, { kw: true });
+    assert.deepEqual(JSON.parse(psql(db, `SELECT user_data FROM users WHERE user_id = '${u.id}'`)), { kw: true }, 'the row is in that database');
+    const c = checkIn(fs.readFileSync(path.join(s.dir, 'config.path'), 'utf8').trim(), keywordSpec(db));
+    try {
+      assert.equal(c.status, 0, c.stderr);
+      assert.deepEqual(fs.readdirSync(c.cwd), []);
+      assert.ok(!c.stderr.includes(PG.password));
+    } finally {
+      fs.rmSync(c.cwd, { recursive: true, force: true });
     }
   });
 });

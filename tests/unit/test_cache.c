@@ -256,6 +256,61 @@ test_size_zero(void **state)
 	sb_cache_free(NULL);
 }
 
+/*
+ * Sizes whose memory does not fit in a size_t: no cache, rather than one
+ * made of a size that wrapped (and a loop that never ends, or writes
+ * past the mapping).
+ */
+static void
+test_size_overflow(void **state)
+{
+	static const struct {
+		size_t	 entries, valmax;
+	} cases[] = {
+		{ 16, SIZE_MAX },
+		{ 16, SIZE_MAX - 8 },
+		{ 16, SIZE_MAX / 4 },
+		{ (size_t)1 << 32, (size_t)1 << 32 },
+		{ (size_t)1 << 61, 1 },
+		{ (size_t)1 << 62, VALMAX },
+		{ SIZE_MAX / 2 + 1, VALMAX },
+		{ SIZE_MAX, VALMAX },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (sb_cache_new(cases[i].entries, cases[i].valmax) != NULL)
+			fail_msg("a cache of %zu entries of %zu bytes",
+			    cases[i].entries, cases[i].valmax);
+}
+
+/* Times at the ends of int64_t: stored and looked up as any other. */
+static void
+test_expiry_extremes(void **state)
+{
+	struct sb_cache	*c;
+	unsigned char	 k[SB_CACHE_KEY], n[SB_CACHE_KEY];
+	char		 out[VALMAX];
+
+	assert_non_null(c = sb_cache_new(16, VALMAX));
+	key_of(k, "k");
+	key_of(n, "never");
+	assert_int_equal(sb_cache_put(c, k, 0, "v", 1, INT64_MAX), 0);
+	assert_int_equal(sb_cache_get(c, k, INT64_MAX - 1, out, sizeof(out)),
+	    1);
+	assert_int_equal(sb_cache_get(c, k, INT64_MIN, out, sizeof(out)), 1);
+	assert_int_equal(sb_cache_get(c, k, INT64_MAX, out, sizeof(out)), -1);
+
+	/* Expired at any time there is: nothing is stored. */
+	assert_int_equal(sb_cache_put(c, n, 0, "v", 1, 0), 0);
+	assert_int_equal(sb_cache_get(c, n, INT64_MIN, out, sizeof(out)), -1);
+	assert_int_equal(sb_cache_put(c, n, 0, "v", 1, INT64_MIN), 0);
+	assert_int_equal(sb_cache_get(c, n, INT64_MIN, out, sizeof(out)), -1);
+	assert_int_equal(sb_cache_put(c, n, 0, "v", 1, -5), 0);
+	assert_int_equal(sb_cache_get(c, n, -10, out, sizeof(out)), -1);
+	sb_cache_free(c);
+}
+
 static void
 test_stats(void **state)
 {
@@ -345,6 +400,8 @@ main(void)
 		cmocka_unit_test(test_bounded),
 		cmocka_unit_test(test_drop_tag),
 		cmocka_unit_test(test_size_zero),
+		cmocka_unit_test(test_size_overflow),
+		cmocka_unit_test(test_expiry_extremes),
 		cmocka_unit_test(test_stats),
 		cmocka_unit_test(test_shared_across_fork),
 		cmocka_unit_test(test_key),

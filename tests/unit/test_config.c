@@ -372,6 +372,101 @@ test_bad_values(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/*
+ * Every number key at its ends and past them, as far as a long goes and
+ * beyond: the ends are taken, anything past them refused naming the key.
+ * The products and sums made of these values (cache sizes, timeouts in
+ * ms, TTLs added to the clock) are checked where they are made.
+ */
+static void
+test_numbers_extreme(void **state)
+{
+	static const struct {
+		const char	*name, *min, *max;
+	} keys[] = {
+		{ "SENTC_BACKEND_WORKERS", "1", "256" },
+		{ "SENTC_BACKEND_UPSTREAM_TIMEOUT_MS", "100", "600000" },
+		{ "SENTC_BACKEND_UPSTREAM_CONNECT_TIMEOUT_MS", "50", "60000" },
+		{ "SENTC_BACKEND_UPSTREAM_MAX_RESPONSE", "1024", "1073741824" },
+		{ "SENTC_BACKEND_MAX_BODY", "1024", "1073741824" },
+		{ "SENTC_BACKEND_MAX_USER_DATA", "2", "16777216" },
+		{ "SENTC_BACKEND_JWT_LEEWAY", "0", "300" },
+		{ "SENTC_BACKEND_JWT_CACHE_SIZE", "0", "1048576" },
+		{ "SENTC_BACKEND_ACCESS_CACHE_TTL", "0", "300" },
+		{ "SENTC_BACKEND_ACCESS_CACHE_SIZE", "0", "1048576" },
+		{ "SENTC_BACKEND_MAX_GROUP_DATA", "2", "16777216" },
+		{ "SENTC_BACKEND_MAX_ITEM", "1", "16777216" },
+		{ "SENTC_BACKEND_COOKIE_MAX_AGE", "60", "34560000" },
+		{ "SENTC_BACKEND_READY_TTL", "1", "300" },
+	};
+	static const char *const past[] = {
+		"9223372036854775807", "9223372036854775808",
+		"18446744073709551615", "18446744073709551616",
+		"-9223372036854775808", "-9223372036854775809",
+		"99999999999999999999999999999999", "1e3", "0x7fffffff",
+	};
+	struct env		 env[2] = { { NULL, NULL }, { NULL, NULL } };
+	struct sb_config	 cfg;
+	char			 what[160], err[ERR_LEN];
+	size_t			 i, j;
+	int			 bad = 0;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		env[0].name = keys[i].name;
+		for (j = 0; j < 2; j++) {
+			env[0].value = j == 0 ? keys[i].min : keys[i].max;
+			if (parse(&cfg, good_file, env, err) != 0) {
+				print_error("%s=%s refused: %s\n", keys[i].name,
+				    env[0].value, err);
+				bad++;
+			}
+			sb_config_free(&cfg);
+		}
+		for (j = 0; j < sizeof(past) / sizeof(past[0]); j++) {
+			env[0].value = past[j];
+			snprintf(what, sizeof(what), "%s=%s", keys[i].name,
+			    past[j]);
+			bad += fails_naming(what, good_file, strlen(good_file),
+			    env, keys[i].name);
+		}
+	}
+	assert_int_equal(bad, 0);
+}
+
+/*
+ * SENTC_JWT_SIGN_KEY, which the backend never needs: whether it is set
+ * is noted (for the warning at start), its value kept nowhere.
+ */
+static void
+test_sign_key_noted(void **state)
+{
+	static const struct env	 set[] = {
+		{ "SENTC_JWT_SIGN_KEY", SIGN_KEY }, { NULL, NULL },
+	};
+	static const struct env	 cleared[] = {
+		{ "SENTC_JWT_SIGN_KEY", "" }, { NULL, NULL },
+	};
+	struct sb_config	 cfg;
+	char			 err[ERR_LEN];
+
+	assert_int_equal(parse(&cfg, good_file, NULL, err), 0);
+	assert_true(cfg.sign_key_set);
+	sb_config_free(&cfg);
+	assert_int_equal(parse(&cfg, MINIMAL, NULL, err), 0);
+	assert_false(cfg.sign_key_set);
+	sb_config_free(&cfg);
+	assert_int_equal(parse(&cfg, MINIMAL "SENTC_JWT_SIGN_KEY=\n", NULL,
+	    err), 0);
+	assert_false(cfg.sign_key_set);
+	sb_config_free(&cfg);
+	assert_int_equal(parse(&cfg, MINIMAL, set, err), 0);
+	assert_true(cfg.sign_key_set);
+	sb_config_free(&cfg);
+	assert_int_equal(parse(&cfg, good_file, cleared, err), 0);
+	assert_false(cfg.sign_key_set);
+	sb_config_free(&cfg);
+}
+
 /* SENTC_BACKEND_LOG: text by default, json when asked. */
 static void
 test_log_format(void **state)
@@ -714,6 +809,8 @@ main(void)
 		cmocka_unit_test(test_db),
 		cmocka_unit_test(test_required),
 		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_numbers_extreme),
+		cmocka_unit_test(test_sign_key_noted),
 		cmocka_unit_test(test_log_format),
 		cmocka_unit_test(test_bad_file),
 		cmocka_unit_test(test_unknown_keys_ignored),

@@ -5,8 +5,12 @@
  * contract runs on each; then what only PostgreSQL has: reconnecting, and
  * a URI whose password must stay out of every message.
  */
+#include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -482,13 +486,27 @@ test_group_delete_is_one_transaction(void **state)
 	assert_int_equal(sb_db_group_create(f->db, GID, UID, NULL), SB_OK);
 }
 
-/* Opening again migrates nothing; a newer schema is refused. */
+/*
+ * Opening again migrates nothing; a newer schema is refused, and so is a
+ * version that cannot be one.
+ */
 static void
 test_migrations(void **state)
 {
+	static const struct {
+		const char	*v, *msg;
+	} bad[] = {
+		{ "-1", "schema version -1 is not one there can be" },
+		{ "-2147483648", "schema version -2147483648 is not one" },
+		{ "4294967299", "schema version 4294967299 is newer" },
+		{ "-4294967293", "schema version -4294967293 is not one" },
+		{ "9223372036854775807",
+		    "schema version 9223372036854775807 is newer" },
+	};
 	struct fix	*f = *state;
 	struct sb_db	*again;
-	char		 err[512];
+	char		 err[512], sql[128];
+	size_t		 i;
 
 	assert_int_equal(sb_db_user_create(f->db, UID, "kept", NULL), SB_OK);
 	assert_int_equal(sb_db_open(f->spec, &again, err, sizeof(err)), SB_OK);
@@ -501,6 +519,23 @@ test_migrations(void **state)
 	    SB_ERR_STORAGE);
 	assert_null(again);
 	assert_non_null(strstr(err, "schema version 99 is newer"));
+
+	/*
+	 * Values that are no version: refused, never cut to one that looks
+	 * current, nor used to index the migrations. PostgreSQL's INTEGER
+	 * holds only the first two.
+	 */
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]) && (!f->pg || i < 2);
+	    i++) {
+		snprintf(sql, sizeof(sql), "UPDATE schema_version SET version "
+		    "= %s", bad[i].v);
+		exec_sql(f, sql);
+		assert_int_equal(sb_db_open(f->spec, &again, err, sizeof(err)),
+		    SB_ERR_STORAGE);
+		assert_null(again);
+		if (strstr(err, bad[i].msg) == NULL)
+			fail_msg("version %s: \"%s\"", bad[i].v, err);
+	}
 	snprintf(err, sizeof(err), "UPDATE schema_version SET version = %d",
 	    sb_db_schema_version());
 	exec_sql(f, err);
@@ -710,6 +745,16 @@ test_spec_kind(void **state)
 	assert_false(sb_db_spec_is_pg("postgresql.db"));
 	assert_false(sb_db_spec_is_pg("file:postgresql://x"));
 	assert_false(sb_db_spec_is_pg("POSTGRESQL://h/db"));
+
+	/* libpq's keyword=value form, and anything else with an '='. */
+	assert_true(sb_db_spec_is_pg("host=db.example.com dbname=sentc"));
+	assert_true(sb_db_spec_is_pg("dbname=sentc"));
+	assert_true(sb_db_spec_is_pg("host = /run/postgresql  user=app "
+	    "password='a b' dbname=x"));
+	assert_true(sb_db_spec_is_pg("host=h password=" PASSWORD " dbname"));
+	assert_true(sb_db_spec_is_pg("/var/lib/a=b/x.db"));
+	assert_false(sb_db_spec_is_pg("sentc-backend.db"));
+	assert_false(sb_db_spec_is_pg("./host dbname"));
 }
 
 /* What may be logged of a spec: everything but the password. */
@@ -730,6 +775,169 @@ test_spec_display(void **state)
 	assert_null(strstr(out, PASSWORD));
 	sb_db_spec_display("/var/lib/x.db", out, sizeof(out));
 	assert_string_equal(out, "/var/lib/x.db");
+
+	/* The keyword=value form, and one libpq cannot read. */
+	sb_db_spec_display("host=db.example.com port=6432 user=app password="
+	    PASSWORD " dbname=sentc sslmode=verify-full", out, sizeof(out));
+	assert_string_equal(out, "postgresql://app@db.example.com:6432/sentc");
+	sb_db_spec_display("user=app password='" PASSWORD " x' host=h "
+	    "dbname=d", out, sizeof(out));
+	assert_string_equal(out, "postgresql://app@h/d");
+	sb_db_spec_display("host=h password=" PASSWORD " dbname", out,
+	    sizeof(out));
+	assert_null(strstr(out, PASSWORD));
+	assert_null(strstr(out, "host=h"));
+	sb_db_spec_display("host=h password='" PASSWORD, out, sizeof(out));
+	assert_null(strstr(out, PASSWORD));
+}
+
+/* A libpq keyword=value value, quoted: ' and \\ escaped. */
+static void
+kw_value(char *out, size_t outsz, const char *v)
+{
+	size_t	 n = 0;
+
+	out[n++] = '\'';
+	for (; *v != '\0' && n + 4 < outsz; v++) {
+		if (*v == '\'' || *v == '\\')
+			out[n++] = '\\';
+		out[n++] = *v;
+	}
+	out[n++] = '\'';
+	out[n] = '\0';
+}
+
+/*
+ * libpq's keyword=value form names a PostgreSQL database as a URI does:
+ * the store opens on the test server, and works.
+ */
+static void
+test_keyword_form_pg(void **state)
+{
+	struct fix	 f;
+	char		 spec[2 * SPEC_MAX], host[600], pass[300], err[512];
+	char		*data;
+
+	fresh(&f, true);
+	kw_value(host, sizeof(host), pgsrv.host);
+	kw_value(pass, sizeof(pass), pgsrv.password);
+	snprintf(spec, sizeof(spec), "host=%s port=%d user=%s password=%s "
+	    "dbname=%s", host, pgsrv.port, pgsrv.user, pass, f.dbname);
+	assert_true(sb_db_spec_is_pg(spec));
+	if (sb_db_open(spec, &f.db, err, sizeof(err)) != SB_OK)
+		fail_msg("%s", err);
+	assert_int_equal(sb_db_user_create(f.db, UID, "kw", "{\"k\":1}"),
+	    SB_OK);
+	assert_int_equal(sb_db_user_data(f.db, UID, &data), SB_OK);
+	assert_string_equal(data, "{\"k\":1}");
+	free(data);
+	gone(&f);
+}
+
+/* The modes of the files in dir whose names start with base. */
+static void
+modes(const char *dir, const char *base, mode_t want, int files)
+{
+	static const char *const ext[] = { "", "-wal", "-shm" };
+	struct stat	 st;
+	char		 path[SPEC_MAX];
+	int		 i;
+
+	for (i = 0; i < files; i++) {
+		snprintf(path, sizeof(path), "%s/%s%s", dir, base, ext[i]);
+		if (stat(path, &st) == -1)
+			fail_msg("%s: %s", path, strerror(errno));
+		if ((st.st_mode & 07777) != want)
+			fail_msg("%s has mode %04o, want %04o", path,
+			    (unsigned)(st.st_mode & 07777), (unsigned)want);
+	}
+}
+
+/*
+ * A SQLite file the store makes, and its -wal and -shm files, are its
+ * owner's only, whatever the umask; a file that was there keeps its
+ * mode.
+ */
+static void
+test_sqlite_file_modes(void **state)
+{
+	static const mode_t masks[] = { 0, 022, 002, 0777 };
+	struct sb_db	*db;
+	char		 dir[64], spec[SPEC_MAX], err[512];
+	mode_t		 old;
+	size_t		 i;
+	int		 fd;
+
+	snprintf(dir, sizeof(dir), "/tmp/sb-test-mode.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	for (i = 0; i < sizeof(masks) / sizeof(masks[0]); i++) {
+		snprintf(spec, sizeof(spec), "%s/new-%zu.db", dir, i);
+		old = umask(masks[i]);
+		if (sb_db_open(spec, &db, err, sizeof(err)) != SB_OK)
+			fail_msg("umask %04o: %s", (unsigned)masks[i], err);
+		/* Written to: the -wal and -shm files are there now. */
+		assert_int_equal(sb_db_user_create(db, UID, "mode", NULL),
+		    SB_OK);
+		umask(old);
+		snprintf(spec, sizeof(spec), "new-%zu.db", i);
+		modes(dir, spec, 0600, 3);
+		sb_db_close(db);
+	}
+
+	/* Made before, by someone who wanted it so: left as it is. */
+	snprintf(spec, sizeof(spec), "%s/old.db", dir);
+	assert_true((fd = open(spec, O_CREAT | O_WRONLY, 0640)) != -1);
+	assert_int_equal(fchmod(fd, 0640), 0);
+	close(fd);
+	assert_int_equal(sb_db_open(spec, &db, err, sizeof(err)), SB_OK);
+	modes(dir, "old.db", 0640, 1);
+	sb_db_close(db);
+	assert_int_equal(system("rm -rf /tmp/sb-test-mode.*"), 0);
+}
+
+/*
+ * A connection string in the keyword=value form libpq cannot read is
+ * refused with libpq's reason and without its password, and no file is
+ * made for it: not in the working directory, nor anywhere else.
+ */
+static void
+test_keyword_form_refused(void **state)
+{
+	static const char *const specs[] = {
+		"host=127.0.0.1 password=" PASSWORD " dbname",
+		"host=127.0.0.1 password='" PASSWORD " dbname=x",
+		"host=127.0.0.1 passwort=" PASSWORD " dbname=x",
+		"host=127.0.0.1 password=" PASSWORD " dbname=x port=1 " PASSWORD,
+		"/tmp/a=" PASSWORD,
+	};
+	struct sb_db	*db;
+	char		 dir[64], cwd[512], err[512];
+	struct dirent	*de;
+	DIR		*d;
+	size_t		 i;
+
+	snprintf(dir, sizeof(dir), "/tmp/sb-test-kw.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(dir), 0);
+	for (i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+		memset(err, 0, sizeof(err));
+		assert_true(sb_db_spec_is_pg(specs[i]));
+		assert_int_equal(sb_db_open(specs[i], &db, err, sizeof(err)),
+		    SB_ERR_STORAGE);
+		assert_null(db);
+		if (strstr(err, "not a valid PostgreSQL connection string") ==
+		    NULL || strstr(err, PASSWORD) != NULL)
+			fail_msg("spec %zu: \"%s\"", i, err);
+	}
+	assert_non_null(d = opendir("."));
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			fail_msg("a file was made: %s", de->d_name);
+	closedir(d);
+	assert_int_equal(access("/tmp/a=" PASSWORD, F_OK), -1);
+	assert_int_equal(chdir(cwd), 0);
+	assert_int_equal(rmdir(dir), 0);
 }
 
 /* A failed open explains itself, and never with the password. */
@@ -758,6 +966,13 @@ test_open_errors_hide_password(void **state)
 		if (strstr(err, PASSWORD) != NULL)
 			fail_msg("spec %zu: password in \"%s\"", i, err);
 	}
+
+	/* The same, in the keyword=value form. */
+	memset(err, 0, sizeof(err));
+	assert_int_equal(sb_db_open("host=127.0.0.1 port=1 user=app password="
+	    PASSWORD " dbname=sentc", &db, err, sizeof(err)), SB_ERR_STORAGE);
+	assert_true(strlen(err) > 10);
+	assert_null(strstr(err, PASSWORD));
 
 	/* The server itself refuses a wrong password. */
 	load_pgsrv();
@@ -791,6 +1006,9 @@ main(void)
 		    teardown),
 		cmocka_unit_test(test_spec_kind),
 		cmocka_unit_test(test_spec_display),
+		cmocka_unit_test(test_sqlite_file_modes),
+		cmocka_unit_test(test_keyword_form_refused),
+		cmocka_unit_test(test_keyword_form_pg),
 		cmocka_unit_test(test_open_errors_hide_password),
 	};
 

@@ -1,5 +1,6 @@
 /*
- * test_jwt.c: sb_jwt_keys_parse() and sb_jwt_verify().
+ * test_jwt.c: sb_jwt_keys_parse(), sb_jwt_verify() and the cache of
+ * sb_jwt_check().
  *
  * Tokens are minted here: ES384 (and the wrong algorithms) with OpenSSL,
  * the HMAC forgeries with libjwt. The verifier's clock is fixed at NOW.
@@ -7,10 +8,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <limits.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <jwt.h>
@@ -21,6 +25,7 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include "sb_config.h"
 #include "sb_error.h"
 #include "sb_jwt.h"
 
@@ -544,6 +549,205 @@ test_claims_types(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* ---- times at the ends of int64_t -------------------------------------- */
+
+/*
+ * Time claims written out as numbers at and past the ends of int64_t:
+ * json-c reads 2^63 to 2^64 - 1 as 2^63 - 1, so those are a token that
+ * never expires (as sentc, which reads exp as an unsigned 64-bit number,
+ * takes them); larger ones are not JSON integers the parser keeps.
+ */
+static void
+test_claims_extreme(void **state)
+{
+	static const struct {
+		const char	*what;
+		const char	*times;	/* the time members, written out */
+		enum sb_err	 want;
+		int64_t		 exp;	/* as read, when accepted */
+	} cases[] = {
+	{ "exp 2^63 - 1", "\"exp\":9223372036854775807", SB_OK, INT64_MAX },
+	{ "exp 2^63", "\"exp\":9223372036854775808", SB_OK, INT64_MAX },
+	{ "exp 2^64 - 1", "\"exp\":18446744073709551615", SB_OK, INT64_MAX },
+	{ "exp 2^64", "\"exp\":18446744073709551616", SB_ERR_JWT_FORMAT, 0 },
+	{ "exp 2^63 - 1, iat now", "\"exp\":9223372036854775807,"
+	    "\"iat\":1700000000", SB_OK, INT64_MAX },
+	{ "exp -2^63", "\"exp\":-9223372036854775808", SB_ERR_JWT_CLAIMS,
+	    0 },
+	{ "exp 1e30", "\"exp\":1e30", SB_ERR_JWT_CLAIMS, 0 },
+	{ "iat 2^63 - 1", "\"exp\":9223372036854775807,"
+	    "\"iat\":9223372036854775807", SB_ERR_JWT_EXPIRED, 0 },
+	{ "iat -2^63", "\"exp\":9223372036854775807,"
+	    "\"iat\":-9223372036854775808", SB_ERR_JWT_CLAIMS, 0 },
+	{ "nbf 2^63 - 1", "\"exp\":9223372036854775807,"
+	    "\"nbf\":9223372036854775807", SB_ERR_JWT_EXPIRED, 0 },
+	{ "nbf 2^64 - 1", "\"exp\":9223372036854775807,"
+	    "\"nbf\":18446744073709551615", SB_ERR_JWT_EXPIRED, 0 },
+	};
+	struct sb_jwt_claims	 c;
+	char			 tok[TOK_MAX], claims[512];
+	size_t			 i;
+	enum sb_err		 e;
+	int			 bad = 0;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		put(claims, sizeof(claims), "{\"aud\":\"" AUD "\",\"sub\":\""
+		    SUB "\",%s}", cases[i].times);
+		mint(tok, &(struct mint){ .claims = claims });
+		e = verify(keys, tok, 0, &c);
+		bad += differs(cases[i].what, e, cases[i].want);
+		if (e == SB_OK && e == cases[i].want && c.exp != cases[i].exp) {
+			print_error("%s: exp %lld\n", cases[i].what,
+			    (long long)c.exp);
+			bad++;
+		}
+	}
+	assert_int_equal(bad, 0);
+}
+
+/* The clock and the leeway at the ends of their types. */
+static void
+test_clock_extreme(void **state)
+{
+	static const struct {
+		const char	*what;
+		int64_t		 exp, iat, now;
+		long		 leeway;
+		unsigned	 flags;
+		enum sb_err	 want;
+	} cases[] = {
+	{ "now 2^63 - 1", NOW + 3600, NOW, INT64_MAX, LEEWAY, 0,
+	    SB_ERR_JWT_EXPIRED },
+	{ "now 2^63 - 1, exp too", INT64_MAX, NOW, INT64_MAX, LEEWAY, 0,
+	    SB_OK },
+	{ "now 2^63 - 1, leeway too", INT64_MAX, INT64_MAX, INT64_MAX,
+	    LONG_MAX, 0, SB_OK },
+	/* Before 1970 every token's times lie ahead. */
+	{ "now -2^63", NOW + 3600, NO, INT64_MIN, LEEWAY, 0,
+	    SB_ERR_JWT_EXPIRED },
+	{ "now -2^63, iat", NOW + 3600, NOW, INT64_MIN, LEEWAY, 0,
+	    SB_ERR_JWT_EXPIRED },
+	{ "leeway 2^63 - 1", 1, INT64_MAX, NOW, LONG_MAX, 0, SB_OK },
+	{ "leeway 2^63 - 1, now -2^63", 1, 1, INT64_MIN, LONG_MAX, 0,
+	    SB_ERR_JWT_EXPIRED },
+	{ "leeway 2^63 - 1, now -1", 1, NO, -1, LONG_MAX, 0, SB_OK },
+	{ "now 2^63 - 1, expired allowed", 1, 1, INT64_MAX, LEEWAY,
+	    SB_JWT_ALLOW_EXPIRED, SB_OK },
+	};
+	struct sb_jwt_claims	 c;
+	char			 tok[TOK_MAX], claims[512];
+	size_t			 i;
+	int			 bad = 0;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		claims_of(claims, sizeof(claims), AUD, SUB, cases[i].exp,
+		    cases[i].iat, NO);
+		mint(tok, &(struct mint){ .claims = claims });
+		bad += differs(cases[i].what, sb_jwt_verify(keys, tok,
+		    strlen(tok), cases[i].now, cases[i].leeway, cases[i].flags,
+		    &c), cases[i].want);
+	}
+	assert_int_equal(bad, 0);
+}
+
+/* How long a verified token is served from the cache. */
+static void
+test_cache_until(void **state)
+{
+	static const struct {
+		const char	*what;
+		int64_t		 exp, now;
+		long		 leeway;
+		int64_t		 want;
+	} cases[] = {
+	{ "a sentc token", NOW + 300, NOW, LEEWAY, NOW + 300 + LEEWAY + 1 },
+	{ "at its end", NOW, NOW, LEEWAY, NOW + LEEWAY + 1 },
+	{ "in the leeway's last second", NOW - LEEWAY, NOW, LEEWAY, NOW + 1 },
+	{ "past the leeway", NOW - LEEWAY - 1, NOW, LEEWAY, 0 },
+	{ "expired long ago", 1, NOW, LEEWAY, 0 },
+	{ "no leeway", NOW + 5, NOW, 0, NOW + 6 },
+	{ "a longer life", NOW + 3600, NOW, LEEWAY, NOW + SB_JWT_CACHE_MAX },
+	{ "exp 2^63 - 1", INT64_MAX, NOW, LEEWAY, NOW + SB_JWT_CACHE_MAX },
+	{ "exp 2^63 - 1, leeway 2^63 - 1", INT64_MAX, NOW, LONG_MAX,
+	    NOW + SB_JWT_CACHE_MAX },
+	{ "exp and now 2^63 - 1", INT64_MAX, INT64_MAX, LEEWAY, 0 },
+	{ "now 2^63 - 2", INT64_MAX, INT64_MAX - 1, LEEWAY, INT64_MAX },
+	{ "now -2^63", NOW, INT64_MIN, LEEWAY,
+	    INT64_MIN + SB_JWT_CACHE_MAX },
+	};
+	struct sb_jwt_claims	 c;
+	int64_t			 got;
+	size_t			 i;
+	int			 bad = 0;
+
+	memset(&c, 0, sizeof(c));
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		c.exp = cases[i].exp;
+		got = sb_jwt_cache_until(&c, cases[i].now, cases[i].leeway);
+		if (got != cases[i].want) {
+			print_error("%s: %lld, want %lld\n", cases[i].what,
+			    (long long)got, (long long)cases[i].want);
+			bad++;
+		}
+	}
+	assert_int_equal(bad, 0);
+}
+
+/*
+ * sb_jwt_check(), the cache in front of sb_jwt_verify(), with the
+ * program's clock: a token that never expires passes and is served from
+ * the cache after, as one that lives for minutes is; one verified only
+ * because expired tokens are allowed is not kept.
+ */
+static void
+test_check_cached(void **state)
+{
+	static struct sb_config	 cfg;
+	struct sb_jwt_claims	 c;
+	char			 tok[TOK_MAX], claims[512];
+	int64_t			 now = (int64_t)time(NULL);
+	uint64_t		 hits, misses, h0, m0;
+	size_t			 i;
+	const struct {
+		int64_t		 exp;
+		unsigned	 flags;
+		bool		 cached;
+	} cases[] = {
+		{ INT64_MAX, 0, true },
+		{ now + 300, 0, true },
+		{ now - 3600, SB_JWT_ALLOW_EXPIRED, false },
+	};
+
+	cfg.jwt_keys = keys;
+	cfg.jwt_leeway = LEEWAY;
+	cfg.jwt_cache_size = 64;
+	sb_cfg = &cfg;
+	assert_int_equal(sb_jwt_cache_init(), 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		claims_of(claims, sizeof(claims), AUD, SUB, cases[i].exp,
+		    now - 60, NO);
+		mint(tok, &(struct mint){ .claims = claims });
+		sb_jwt_cache_stats(&h0, &m0);
+		assert_int_equal(sb_jwt_check(tok, strlen(tok),
+		    cases[i].flags, &c), SB_OK);
+		assert_int_equal(c.exp, cases[i].exp);
+		assert_int_equal(sb_jwt_check(tok, strlen(tok),
+		    cases[i].flags, &c), SB_OK);
+		assert_int_equal(c.exp, cases[i].exp);
+		sb_jwt_cache_stats(&hits, &misses);
+		if (hits - h0 != (cases[i].cached ? 1 : 0) ||
+		    misses - m0 != (cases[i].cached ? 1 : 2))
+			fail_msg("exp %lld: %llu hits, %llu misses",
+			    (long long)cases[i].exp,
+			    (unsigned long long)(hits - h0),
+			    (unsigned long long)(misses - m0));
+	}
+	/* Without the flag, the expired one is refused, cache or not. */
+	assert_int_equal(sb_jwt_check(tok, strlen(tok), 0, &c),
+	    SB_ERR_JWT_EXPIRED);
+	sb_cfg = NULL;
+}
+
 /* ---- sb_jwt_verify: key ids -------------------------------------------- */
 
 static void
@@ -1055,6 +1259,10 @@ main(void)
 		cmocka_unit_test(test_token_length),
 		cmocka_unit_test(test_claims),
 		cmocka_unit_test(test_claims_types),
+		cmocka_unit_test(test_claims_extreme),
+		cmocka_unit_test(test_clock_extreme),
+		cmocka_unit_test(test_cache_until),
+		cmocka_unit_test(test_check_cached),
 		cmocka_unit_test(test_kid),
 		cmocka_unit_test(test_signature_minted),
 		cmocka_unit_test(test_signature_tampered),
