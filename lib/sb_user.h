@@ -14,8 +14,9 @@
 #include "sb_request.h"
 
 /*
- * Deletes a user: asks the store first (503 if it cannot answer, and
- * nothing is sent), calls method path at sentc with token, jwt (NULL:
+ * Deletes a user: asks the store first to end every cookie session of
+ * user_id (sb_session_end_user(); 503 if it cannot, and nothing is
+ * sent), calls method path at sentc with token, jwt (NULL:
  * none) and body (NULL: none), and once sentc succeeded, or answered
  * that it has no such user when gone is set, removes the own row of
  * user_id ("" for none). If that fails, the user is gone at sentc and
