@@ -20,21 +20,26 @@ sb_user_delete(struct sb_req *req, enum sb_method method, const char *path,
 	struct sb_upstream_res	 up;
 	struct sb_db		*db;
 	const char		*text = NULL;
-	char			 msg[256];
+	char			*data = NULL, msg[256];
 	size_t			 len = 0;
 	enum sb_err		 e;
 
 	if ((db = sb_db_for(req)) == NULL)
 		return;
 	/*
-	 * The store must answer before sentc is asked: it ends the user's
-	 * cookie sessions, whatever sentc then answers.
+	 * The store must answer before sentc is asked: it reads the user's
+	 * row, and ends the user's cookie sessions, whatever sentc then
+	 * answers.
 	 */
 	if (user_id[0] != '\0' &&
-	    (e = sb_session_end_user(db, user_id)) != SB_OK) {
+	    (((e = sb_db_user_data(db, user_id, &data)) != SB_OK &&
+	    e != SB_ERR_NO_USER_DATA) ||
+	    (e = sb_session_end_user(db, user_id)) != SB_OK)) {
+		free(data);
 		sb_reply_err(req, e, NULL);
 		return;
 	}
+	free(data);
 	if (body != NULL)
 		text = sb_json_text(body, &len);
 	if ((e = sb_upstream(req, method, path, token, jwt, text, len, &up)) !=
