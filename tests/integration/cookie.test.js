@@ -509,6 +509,17 @@ describe('cookie refresh: /backend/session, /backend/refresh, /backend/logout', 
     }
     assert.ok(!JSON.stringify(s.rows('SELECT * FROM ended_tokens')).includes(a.rt));
 
+    // Records no cookie can outlive any more go with the next end; the others stay.
+    const now = Math.floor(Date.now() / 1000);
+    const stale = 'f'.repeat(64);
+    const recent = 'e'.repeat(64);
+    s.sql(`INSERT INTO ended_tokens (digest, at) VALUES ('${stale}', ${now - MAX_AGE - 301}), ('${recent}', ${now - MAX_AGE + 60})`);
+    s.sql(`INSERT INTO ended_users (user_id, at) VALUES ('${crypto.randomUUID()}', ${now - MAX_AGE - 301})`);
+    const b = await login('purge');
+    assert.equal((await call('POST', '/backend/logout', { cookie: b.cookie })).status, 200);
+    assert.deepEqual(s.rows(`SELECT digest FROM ended_tokens WHERE digest IN ('${stale}', '${recent}')`).map((x) => x.digest), [recent]);
+    assert.deepEqual(s.rows(`SELECT user_id FROM ended_users WHERE at < ${now - MAX_AGE - 300}`), []);
+
     // The programs restarted: still ended.
     await s.restart('refresh');
     await s.restart('logout');
@@ -561,6 +572,8 @@ describe('cookie refresh: /backend/session, /backend/refresh, /backend/logout', 
     });
     assert.equal(b.status, 200, b.text);
     const other = await login('forced-other');
+    const pre = await s.session(a.id);	// a login before the end, its cookie not made yet
+    refreshTokens.push(pre.refresh_token);
 
     const r = await s.api('DELETE', '/api/v1/user/forced/sessions', { body: { user_identifier: a.name }, headers: admin() });
     assert.equal(r.status, 200, r.text);
@@ -575,6 +588,13 @@ describe('cookie refresh: /backend/session, /backend/refresh, /backend/logout', 
     }
     assert.deepEqual(await s.upstream(), [], 'refused by the backend itself, however sentc would answer');
     assert.equal((await refresh(other.expired, other.cookie)).status, 200, 'another user goes on');
+    // A JWT issued before the end cannot make a new cookie.
+    const late = await call('POST', '/backend/session', {
+      body: { refresh_token: pre.refresh_token }, headers: { authorization: `Bearer ${pre.jwt}` },
+    });
+    assert.equal(late.status, 401, late.text);
+    assert.equal(late.json.err_code, 20031);
+    assert.equal(late.cookies.length, 0);
 
     // A login after the end works (a second later: the end covers its own second).
     await nextSecond();
