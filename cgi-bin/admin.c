@@ -12,6 +12,13 @@
  *
  * DELETE on disable_otp is what the seed documents; sentc routes PUT.
  *
+ * Ending a user's sessions, and deleting a user, first ends every cookie
+ * session of that user in the store (lib/sb_session.h), before sentc is
+ * asked: no cookie of the user refreshes again, on any host, whatever
+ * sentc answers and however late. A user known by identifier only needs
+ * an own row (registered through the backend) for that; without one,
+ * the cookies end when sentc refuses their refresh tokens.
+ *
  * The deletes go to sentc first and then remove the user's own data, so
  * that a sentc failure changes nothing; the store must answer before
  * anything is sent. If it fails once sentc has deleted the user, nothing
@@ -91,13 +98,24 @@ handle(struct sb_req *req)
 		return;
 	switch (req->pattern) {
 	case P_DISABLE_OTP:
-	case P_SESSIONS:
 		if ((body = identifier_body(req, &ident)) == NULL)
 			return;
-		if (req->pattern == P_DISABLE_OTP)
-			relay(req, SB_PUT, "/user/forced/disable_otp", body);
-		else
-			relay(req, SB_DELETE, "/user/forced/sessions", body);
+		relay(req, SB_PUT, "/user/forced/disable_otp", body);
+		break;
+	case P_SESSIONS:
+		if ((body = identifier_body(req, &ident)) == NULL ||
+		    (db = sb_db_for(req)) == NULL)
+			break;
+		e = sb_db_user_by_identifier(db, ident, uid, sizeof(uid));
+		if (e == SB_OK) {
+			snprintf(req->user, sizeof(req->user), "%s", uid);
+			e = sb_session_end_user(db, uid);
+		}
+		if (e != SB_OK && e != SB_ERR_NO_USER_DATA) {
+			sb_reply_err(req, e, NULL);
+			break;
+		}
+		relay(req, SB_DELETE, "/user/forced/sessions", body);
 		break;
 	case P_DELETE:
 		if ((body = identifier_body(req, &ident)) == NULL ||

@@ -6,7 +6,9 @@
  * cookie, sealed for the JWT's user and device, and answers with the
  * user's ids and own data: {user_id, device_id, user_data}, where
  * user_data is null for a user without an own row (registered
- * elsewhere). Nothing is set unless the whole answer is a success.
+ * elsewhere). A refresh token whose session has ended (logged out), or
+ * a JWT issued before all of the user's sessions were ended, makes no
+ * cookie: 401. Nothing is set unless the whole answer is a success.
  */
 #include "sb.h"
 
@@ -18,6 +20,7 @@ handle(struct sb_req *req)
 	char		*text = NULL;
 	size_t		 len;
 	struct sb_db	*db;
+	bool		 ended;
 	enum sb_err	 e;
 
 	if (sb_cookie_ready(req) == -1 || sb_auth_user(req, 0) == -1 ||
@@ -31,6 +34,17 @@ handle(struct sb_req *req)
 	}
 	if ((db = sb_db_for(req)) == NULL)
 		goto out;
+	if ((e = sb_session_ended(db, tok, len, req->who.aud, req->who.iat,
+	    &ended)) != SB_OK) {
+		sb_reply_err(req, e, NULL);
+		goto out;
+	}
+	if (ended) {
+		sb_reply_err(req, SB_ERR_COOKIE, "This session has ended "
+		    "(logged out, or all of the user's sessions were ended): "
+		    "log in again");
+		goto out;
+	}
 	e = sb_db_user_data(db, req->who.aud, &text);
 	if (e == SB_OK && sb_json_parse(text, strlen(text), &data) != SB_OK)
 		e = SB_ERR_STORAGE;

@@ -21,6 +21,7 @@
 #include "sb_request.h"
 #include "sb_response.h"
 #include "sb_serve.h"
+#include "sb_session.h"
 #include "sb_unsure.h"
 #include "sb_upstream.h"
 #include "sb_user.h"

@@ -237,3 +237,29 @@ sb_db_unsure_done(struct sb_db *d, int kind, const char *key)
 {
 	return d->ops->unsure_done(d, kind, key);
 }
+
+enum sb_err
+sb_db_session_end_token(struct sb_db *d, const char *digest, int64_t at)
+{
+	return d->ops->session_end_token(d, digest, at);
+}
+
+enum sb_err
+sb_db_session_end_user(struct sb_db *d, const char *user_id, int64_t at)
+{
+	return d->ops->session_end_user(d, user_id, at);
+}
+
+enum sb_err
+sb_db_session_ended(struct sb_db *d, const char *digest, const char *user_id,
+    int64_t sealed_at, bool *ended)
+{
+	*ended = false;
+	return d->ops->session_ended(d, digest, user_id, sealed_at, ended);
+}
+
+enum sb_err
+sb_db_session_purge(struct sb_db *d, int64_t before)
+{
+	return d->ops->session_purge(d, before);
+}

@@ -8,7 +8,8 @@
  * ("host=… dbname=…": anything with an '='), is PostgreSQL; a path
  * without one is a SQLite file, which is made readable by its owner
  * only. Both create and migrate the same schema at start. The calls
- * speak only of users, groups and items. Every failure of the store is
+ * speak only of users, groups, items, the ends of cookie sessions and
+ * calls whose answer was lost. Every failure of the store is
  * SB_ERR_STORAGE (503): the caller may retry later.
  */
 #ifndef SB_DB_H
@@ -192,5 +193,32 @@ enum sb_err	 sb_db_unsure_hold(struct sb_db *, int kind, const char *key,
 enum sb_err	 sb_db_unsure_release(struct sb_db *, int kind,
 		    const char *key);
 enum sb_err	 sb_db_unsure_done(struct sb_db *, int kind, const char *key);
+
+/*
+ * The ends of cookie sessions (lib/sb_session.h), in the store so that
+ * they hold on every host and after a restart. Each record has the time
+ * at which it was made (seconds); it is needed until every cookie it
+ * ends has expired anyway, and then purged.
+ *
+ * sb_db_session_end_token() records that the refresh token whose digest
+ * is digest (never the token itself) has ended at time at;
+ * sb_db_session_end_user() that every cookie session of user_id sealed
+ * at or before at has ended. Recording again keeps the later time.
+ */
+enum sb_err	 sb_db_session_end_token(struct sb_db *, const char *digest,
+		    int64_t at);
+enum sb_err	 sb_db_session_end_user(struct sb_db *, const char *user_id,
+		    int64_t at);
+
+/*
+ * Has the cookie session with the token of digest, for user_id, sealed
+ * at sealed_at, ended? *ended is true if its token has ended, or if the
+ * sessions of user_id have ended at or after sealed_at.
+ */
+enum sb_err	 sb_db_session_ended(struct sb_db *, const char *digest,
+		    const char *user_id, int64_t sealed_at, bool *ended);
+
+/* Removes the records of ends made before before. */
+enum sb_err	 sb_db_session_purge(struct sb_db *, int64_t before);
 
 #endif

@@ -14,7 +14,7 @@
  * Schema version both stores bring their database to: each has the same
  * tables and one migration per version, in its own SQL dialect.
  */
-#define SB_DB_SCHEMA_VERSION	3
+#define SB_DB_SCHEMA_VERSION	4
 
 struct sb_db_ops {
 	const char	*name;		/* "sqlite", "postgresql" */
@@ -54,6 +54,14 @@ struct sb_db_ops {
 			    int64_t, int64_t, int *);
 	enum sb_err	(*unsure_release)(struct sb_db *, int, const char *);
 	enum sb_err	(*unsure_done)(struct sb_db *, int, const char *);
+	enum sb_err	(*session_end_token)(struct sb_db *, const char *,
+			    int64_t);
+	enum sb_err	(*session_end_user)(struct sb_db *, const char *,
+			    int64_t);
+	/* *ended is false before this is called. */
+	enum sb_err	(*session_ended)(struct sb_db *, const char *,
+			    const char *, int64_t, bool *);
+	enum sb_err	(*session_purge)(struct sb_db *, int64_t);
 };
 
 /* The head of every store's handle. */

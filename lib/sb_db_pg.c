@@ -64,6 +64,10 @@ enum stmt {
 	ST_UNSURE_HOLD,
 	ST_UNSURE_RELEASE,
 	ST_UNSURE_DONE,
+	ST_END_TOKEN,
+	ST_END_USER,
+	ST_ENDED,
+	ST_PURGE,
 	ST_PING,
 	ST_BEGIN,
 	ST_COMMIT,
@@ -141,6 +145,21 @@ static const struct {
 	    R_SAFE },
 	[ST_UNSURE_DONE] = { "unsure_done",
 	    "DELETE FROM unsure WHERE kind = $1 AND key = $2", 2, R_SAFE },
+	[ST_END_TOKEN] = { "end_token",
+	    "INSERT INTO ended_tokens (digest, at) VALUES ($1, $2) "
+	    "ON CONFLICT (digest) DO UPDATE SET "
+	    "at = GREATEST(ended_tokens.at, EXCLUDED.at)", 2, R_SAFE },
+	[ST_END_USER] = { "end_user",
+	    "INSERT INTO ended_users (user_id, at) VALUES ($1, $2) "
+	    "ON CONFLICT (user_id) DO UPDATE SET "
+	    "at = GREATEST(ended_users.at, EXCLUDED.at)", 2, R_SAFE },
+	[ST_ENDED] = { "ended",
+	    "SELECT EXISTS (SELECT 1 FROM ended_tokens WHERE digest = $1) OR "
+	    "EXISTS (SELECT 1 FROM ended_users WHERE user_id = $2 AND "
+	    "at >= $3)", 3, R_SAFE },
+	[ST_PURGE] = { "purge",
+	    "WITH t AS (DELETE FROM ended_tokens WHERE at < $1) "
+	    "DELETE FROM ended_users WHERE at < $1", 1, R_SAFE },
 	[ST_PING] = { "ping", "SELECT 1", 0, R_SAFE },
 	[ST_BEGIN] = { "begin", "BEGIN", 0, R_SAFE },
 	[ST_COMMIT] = { "commit", "COMMIT", 0, R_SAFE },
@@ -189,6 +208,18 @@ static const char *const migrations[] = {
 	"  PRIMARY KEY (kind, key)"
 	");"
 	"CREATE INDEX unsure_by_due ON unsure (due);",
+
+	/* The ends of cookie sessions: lib/sb_session.h. */
+	"CREATE TABLE ended_tokens ("
+	"  digest TEXT COLLATE \"C\" PRIMARY KEY,"
+	"  at BIGINT NOT NULL"
+	");"
+	"CREATE INDEX ended_tokens_by_at ON ended_tokens (at);"
+	"CREATE TABLE ended_users ("
+	"  user_id TEXT COLLATE \"C\" PRIMARY KEY,"
+	"  at BIGINT NOT NULL"
+	");"
+	"CREATE INDEX ended_users_by_at ON ended_users (at);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -1049,6 +1080,59 @@ pg_unsure_done(struct sb_db *base, int kind, const char *key)
 	return unsure_by_key((struct pg *)base, ST_UNSURE_DONE, kind, key);
 }
 
+/* Runs statement s with a text key and a time. */
+static enum sb_err
+key_at(struct pg *p, enum stmt s, const char *key, int64_t at)
+{
+	struct args	 a = { { key }, { 0 }, { 0 } };
+	char		 t[24];
+
+	a.v[1] = num_arg(t, sizeof(t), at);
+	return run_void(p, s, &a);
+}
+
+static enum sb_err
+pg_session_end_token(struct sb_db *base, const char *digest, int64_t at)
+{
+	return key_at((struct pg *)base, ST_END_TOKEN, digest, at);
+}
+
+static enum sb_err
+pg_session_end_user(struct sb_db *base, const char *user_id, int64_t at)
+{
+	return key_at((struct pg *)base, ST_END_USER, user_id, at);
+}
+
+static enum sb_err
+pg_session_ended(struct sb_db *base, const char *digest, const char *user_id,
+    int64_t sealed_at, bool *ended)
+{
+	struct args	 a = { { digest, user_id }, { 0 }, { 0 } };
+	PGresult	*res;
+	char		 t[24];
+	enum sb_err	 e;
+
+	a.v[2] = num_arg(t, sizeof(t), sealed_at);
+	if ((e = run((struct pg *)base, ST_ENDED, &a, &res)) != SB_OK)
+		return e;
+	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+		*ended = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	else
+		e = SB_ERR_STORAGE;
+	PQclear(res);
+	return e;
+}
+
+static enum sb_err
+pg_session_purge(struct sb_db *base, int64_t before)
+{
+	struct args	 a = { { NULL }, { 0 }, { 0 } };
+	char		 t[24];
+
+	a.v[0] = num_arg(t, sizeof(t), before);
+	return run_void((struct pg *)base, ST_PURGE, &a);
+}
+
 const struct sb_db_ops sb_db_pg_ops = {
 	.name = "postgresql",
 	.open = pg_open,
@@ -1072,4 +1156,8 @@ const struct sb_db_ops sb_db_pg_ops = {
 	.unsure_hold = pg_unsure_hold,
 	.unsure_release = pg_unsure_release,
 	.unsure_done = pg_unsure_done,
+	.session_end_token = pg_session_end_token,
+	.session_end_user = pg_session_end_user,
+	.session_ended = pg_session_ended,
+	.session_purge = pg_session_purge,
 };

@@ -42,6 +42,11 @@ enum stmt {
 	ST_UNSURE_HOLD,
 	ST_UNSURE_RELEASE,
 	ST_UNSURE_DONE,
+	ST_END_TOKEN,
+	ST_END_USER,
+	ST_ENDED,
+	ST_PURGE_TOKENS,
+	ST_PURGE_USERS,
 	ST_BEGIN,
 	ST_COMMIT,
 	ST_ROLLBACK,
@@ -83,6 +88,15 @@ static const char *const stmt_sql[ST__MAX] = {
 	    "held <= ?3",
 	"UPDATE unsure SET held = 0 WHERE kind = ?1 AND key = ?2",
 	"DELETE FROM unsure WHERE kind = ?1 AND key = ?2",
+	"INSERT INTO ended_tokens (digest, at) VALUES (?1, ?2) "
+	    "ON CONFLICT (digest) DO UPDATE SET at = max(at, excluded.at)",
+	"INSERT INTO ended_users (user_id, at) VALUES (?1, ?2) "
+	    "ON CONFLICT (user_id) DO UPDATE SET at = max(at, excluded.at)",
+	"SELECT EXISTS (SELECT 1 FROM ended_tokens WHERE digest = ?1) OR "
+	    "EXISTS (SELECT 1 FROM ended_users WHERE user_id = ?2 AND "
+	    "at >= ?3)",
+	"DELETE FROM ended_tokens WHERE at < ?1",
+	"DELETE FROM ended_users WHERE at < ?1",
 	"BEGIN IMMEDIATE",
 	"COMMIT",
 	"ROLLBACK",
@@ -126,6 +140,18 @@ static const char *const migrations[] = {
 	"  PRIMARY KEY (kind, key)"
 	") WITHOUT ROWID;"
 	"CREATE INDEX unsure_by_due ON unsure (due);",
+
+	/* The ends of cookie sessions: lib/sb_session.h. */
+	"CREATE TABLE ended_tokens ("
+	"  digest TEXT PRIMARY KEY NOT NULL,"
+	"  at INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE INDEX ended_tokens_by_at ON ended_tokens (at);"
+	"CREATE TABLE ended_users ("
+	"  user_id TEXT PRIMARY KEY NOT NULL,"
+	"  at INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE INDEX ended_users_by_at ON ended_users (at);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -766,6 +792,69 @@ lite_unsure_done(struct sb_db *base, int kind, const char *key)
 	return unsure_by_key((struct lite *)base, ST_UNSURE_DONE, kind, key);
 }
 
+/* Runs statement s with a text key and a time. */
+static enum sb_err
+key_at(struct lite *d, enum stmt s, const char *key, int64_t at)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = stmt(d, s)) == NULL)
+		return SB_ERR_STORAGE;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, at);
+	return run(d, st, NULL);
+}
+
+static enum sb_err
+lite_session_end_token(struct sb_db *base, const char *digest, int64_t at)
+{
+	return key_at((struct lite *)base, ST_END_TOKEN, digest, at);
+}
+
+static enum sb_err
+lite_session_end_user(struct sb_db *base, const char *user_id, int64_t at)
+{
+	return key_at((struct lite *)base, ST_END_USER, user_id, at);
+}
+
+static enum sb_err
+lite_session_ended(struct sb_db *base, const char *digest,
+    const char *user_id, int64_t sealed_at, bool *ended)
+{
+	struct lite	*d = (struct lite *)base;
+	sqlite3_stmt	*st;
+
+	if ((st = stmt(d, ST_ENDED)) == NULL)
+		return SB_ERR_STORAGE;
+	sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, user_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, sealed_at);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return failed(d, st);
+	*ended = sqlite3_column_int(st, 0) != 0;
+	sqlite3_reset(st);
+	return SB_OK;
+}
+
+static enum sb_err
+lite_session_purge(struct sb_db *base, int64_t before)
+{
+	static const enum stmt	 steps[] = { ST_PURGE_TOKENS, ST_PURGE_USERS };
+	struct lite		*d = (struct lite *)base;
+	sqlite3_stmt		*st;
+	enum sb_err		 e;
+	size_t			 i;
+
+	for (i = 0; i < 2; i++) {
+		if ((st = stmt(d, steps[i])) == NULL)
+			return SB_ERR_STORAGE;
+		sqlite3_bind_int64(st, 1, before);
+		if ((e = run(d, st, NULL)) != SB_OK)
+			return e;
+	}
+	return SB_OK;
+}
+
 const struct sb_db_ops sb_db_sqlite_ops = {
 	.name = "sqlite",
 	.open = lite_open,
@@ -789,4 +878,8 @@ const struct sb_db_ops sb_db_sqlite_ops = {
 	.unsure_hold = lite_unsure_hold,
 	.unsure_release = lite_unsure_release,
 	.unsure_done = lite_unsure_done,
+	.session_end_token = lite_session_end_token,
+	.session_end_user = lite_session_end_user,
+	.session_ended = lite_session_ended,
+	.session_purge = lite_session_purge,
 };

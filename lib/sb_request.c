@@ -75,9 +75,12 @@ sb_req_id_seed(void)
 void
 sb_req_id(struct sb_req *req)
 {
-	const char	*v = sb_req_param(req, "HTTP_X_REQUEST_ID");
+	const char	*v;
 	size_t		 len;
+	enum sb_err	 e;
 
+	/* Sent twice (nginx before 1.23 passes both): neither counts. */
+	v = sb_req_header(req, "HTTP_X_REQUEST_ID", &e);
 	if (v != NULL && sb_req_id_valid(v, len = strnlen(v, SB_RID_MAX + 1))) {
 		memcpy(req->rid, v, len);
 		req->rid[len] = '\0';
@@ -87,40 +90,54 @@ sb_req_id(struct sb_req *req)
 	    (unsigned long long)rid_prefix, (unsigned long long)++rid_count);
 }
 
+/*
+ * The piece of qs from p on that is name=value: its start, or NULL.
+ * Pieces are split at '&'.
+ */
+static const char *
+query_piece(const char *p, const char *name, size_t nlen)
+{
+	while (p != NULL && *p != '\0') {
+		if (strncmp(p, name, nlen) == 0 && p[nlen] == '=')
+			return p;
+		if ((p = strchr(p, '&')) != NULL)
+			p++;
+	}
+	return NULL;
+}
+
 int
 sb_query_get(const char *qs, const char *name, char *buf, size_t bufsz)
 {
 	size_t		 nlen = strlen(name), n;
-	const char	*p = qs, *v;
+	const char	*p, *v, *next;
 	int		 hi, lo;
 
 	if (bufsz == 0)
 		return -1;
-	while (p != NULL && *p != '\0') {
-		if (strncmp(p, name, nlen) == 0 && p[nlen] == '=') {
-			for (v = p + nlen + 1, n = 0; *v != '\0' && *v != '&';
-			    v++) {
-				if (n + 1 >= bufsz)
-					return -1;
-				if (*v == '+')
-					buf[n++] = ' ';
-				else if (*v != '%')
-					buf[n++] = *v;
-				else if ((hi = sb_hexval(v[1])) < 0 ||
-				    (lo = sb_hexval(v[2])) < 0)
-					return -1;
-				else {
-					buf[n++] = (char)(hi << 4 | lo);
-					v += 2;
-				}
-			}
-			buf[n] = '\0';
-			return sb_printable(buf, n) ? 1 : -1;
+	if ((p = query_piece(qs, name, nlen)) == NULL)
+		return 0;
+	/* Given twice: which counts? Neither. */
+	if ((next = strchr(p, '&')) != NULL &&
+	    query_piece(next + 1, name, nlen) != NULL)
+		return -1;
+	for (v = p + nlen + 1, n = 0; *v != '\0' && *v != '&'; v++) {
+		if (n + 1 >= bufsz)
+			return -1;
+		if (*v == '+')
+			buf[n++] = ' ';
+		else if (*v != '%')
+			buf[n++] = *v;
+		else if ((hi = sb_hexval(v[1])) < 0 ||
+		    (lo = sb_hexval(v[2])) < 0)
+			return -1;
+		else {
+			buf[n++] = (char)(hi << 4 | lo);
+			v += 2;
 		}
-		if ((p = strchr(p, '&')) != NULL)
-			p++;
 	}
-	return 0;
+	buf[n] = '\0';
+	return sb_printable(buf, n) ? 1 : -1;
 }
 
 int

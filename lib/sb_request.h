@@ -85,8 +85,8 @@ const char	*sb_req_header(const struct sb_req *, const char *name,
 
 /*
  * The query parameter name, percent-decoded into buf (bufsz bytes).
- * Returns 1 if present, 0 if absent, or -1 if malformed, too long, or
- * holding a control character once decoded.
+ * Returns 1 if present, 0 if absent, or -1 if malformed, too long,
+ * holding a control character once decoded, or given more than once.
  */
 int		 sb_req_query(const struct sb_req *, const char *name,
 		    char *buf, size_t bufsz);
@@ -105,8 +105,9 @@ int		 sb_query_get(const char *qs, const char *name, char *buf,
 bool		 sb_req_id_valid(const char *s, size_t len);
 
 /*
- * Sets req->rid: the client's X-Request-Id if it is valid, else a fresh
- * id (32 hex digits: this worker's random prefix and a counter).
+ * Sets req->rid: the client's X-Request-Id if it is valid and sent once,
+ * else a fresh id (32 hex digits: this worker's random prefix and a
+ * counter).
  */
 void		 sb_req_id(struct sb_req *);
 

@@ -5,6 +5,7 @@
 #include "sb_json.h"
 #include "sb_log.h"
 #include "sb_response.h"
+#include "sb_session.h"
 #include "sb_unsure.h"
 #include "sb_upstream.h"
 #include "sb_user.h"
@@ -25,10 +26,16 @@ sb_user_delete(struct sb_req *req, enum sb_method method, const char *path,
 
 	if ((db = sb_db_for(req)) == NULL)
 		return;
-	/* The store must answer before sentc is asked. */
+	/*
+	 * The store must answer before sentc is asked: it reads the user's
+	 * row, and ends the user's cookie sessions, whatever sentc then
+	 * answers.
+	 */
 	if (user_id[0] != '\0' &&
-	    (e = sb_db_user_data(db, user_id, &data)) != SB_OK &&
-	    e != SB_ERR_NO_USER_DATA) {
+	    (((e = sb_db_user_data(db, user_id, &data)) != SB_OK &&
+	    e != SB_ERR_NO_USER_DATA) ||
+	    (e = sb_session_end_user(db, user_id)) != SB_OK)) {
+		free(data);
 		sb_reply_err(req, e, NULL);
 		return;
 	}

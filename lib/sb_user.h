@@ -1,7 +1,8 @@
 /*
  * sb_user.h: deleting a user, as the routes that do it share it: at sentc
- * first, then the user's own data, so that a sentc failure changes
- * nothing here.
+ * first, then the user's own data, so that a sentc failure leaves the
+ * data here. The user's cookie sessions end before sentc is asked, on
+ * the safe side: a delete that fails has still logged the user out.
  */
 #ifndef SB_USER_H
 #define SB_USER_H
@@ -14,9 +15,11 @@
 #include "sb_request.h"
 
 /*
- * Deletes a user: asks the store first (503 if it cannot answer, and
- * nothing is sent), calls method path at sentc with token, jwt (NULL:
- * none) and body (NULL: none), and once sentc succeeded, or answered
+ * Deletes a user: asks the store first, which reads the own row of
+ * user_id and ends every cookie session of user_id
+ * (sb_session_end_user(); 503 if it cannot, and nothing is sent), calls
+ * method path at sentc with token, jwt (NULL: none) and body (NULL:
+ * none), and once sentc succeeded, or answered
  * that it has no such user when gone is set, removes the own row of
  * user_id ("" for none). If that fails, the user is gone at sentc and
  * nothing brings it back: the answer is 500 (SB_ERR_LEFT_OVER, logged as

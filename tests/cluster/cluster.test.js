@@ -310,6 +310,26 @@ describe('two backend hosts behind one nginx, one PostgreSQL', () => {
     assert.equal(r.status, 200, r.text);
   });
 
+  it('ends on host B a cookie session logged out on host A: the end is in the shared database', async () => {
+    const u = await user(host('a'), { cookie: 'end' });
+    const sess = await sim('POST', 'session', { user_id: u.id });
+    let r = await request(host('a'), 'POST', '/backend/session', {
+      body: { refresh_token: sess.refresh_token }, headers: { authorization: `Bearer ${sess.jwt}` },
+    });
+    assert.equal(r.status, 200, r.text);
+    const cookie = r.headers.getSetCookie()[0].split(';')[0];
+    const expired = (await sim('POST', 'session', { user_id: u.id, exp_in: -120 })).jwt;
+    const auth = { authorization: `Bearer ${expired}`, cookie };
+    r = await request(host('b'), 'GET', '/backend/refresh', { headers: auth });
+    assert.equal(r.status, 200, `the copy works on B before: ${r.text}`);
+    r = await request(host('a'), 'POST', '/backend/logout', { headers: { cookie } });
+    assert.equal(r.status, 200, r.text);
+    // A copy of the cookie, sent to host B at once.
+    r = await request(host('b'), 'GET', '/backend/refresh', { headers: auth });
+    assert.equal(r.status, 401, r.text);
+    assert.equal(r.json.err_code, 20031);
+  });
+
   it('balances across both hosts through the front', async () => {
     const u = await user(c.front, { n: 0 });
     const served = new Set();

@@ -11,7 +11,9 @@
  * An independent reading of the rule (pieces split at ';', white space
  * around them and around the '=' dropped, one pair of double quotes
  * around the value removed, a value of anything but RFC 6265
- * cookie-octets skipped) says which values must come back, in order;
+ * cookie-octets skipped) says which values must come back, in order,
+ * from sb_cookie_find() (at most as many as asked) and from
+ * sb_cookie_next() called until it finds no more (every one);
  * each lies inside the header, holds no separator (';', ',', '"', '\\'),
  * white space or control, and is preceded by its name and an '='. A
  * name is valid exactly when it is an RFC 6265 token of 1 to 64 bytes.
@@ -108,13 +110,17 @@ oracle(const char *h, size_t len, const char *name, struct sb_span *want,
 	return n;
 }
 
+static void	 check_values(const char *, size_t, const char *,
+		    const struct sb_span *, const struct sb_span *, size_t);
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct sb_span	 got[VALS_MAX], want[VALS_MAX];
+	struct sb_span	 got[VALS_MAX], want[VALS_MAX], v;
+	struct sb_span	*all_got, *all_want;
 	const char	*name, *nl, *h;
 	char		*own = NULL, *hdr;
-	size_t		 max, n, wn, i, nlen;
+	size_t		 max, n, wn, nlen, pos;
 	bool		 valid;
 
 	if (size < 1)
@@ -150,6 +156,35 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	wn = oracle(hdr, size, name, want, max);
 	FUZZ_CHECK(n == wn, "%zu values, want %zu", n, wn);
 	FUZZ_CHECK(n <= max, "%zu values, at most %zu asked", n, max);
+	check_values(hdr, size, name, got, want, n);
+
+	/* Every value, however many, one after the other. */
+	all_want = calloc(size + 1, sizeof(*all_want));
+	all_got = calloc(size + 1, sizeof(*all_got));
+	if (all_want == NULL || all_got == NULL)
+		abort();
+	wn = oracle(hdr, size, name, all_want, size + 1);
+	for (n = 0, pos = 0; n <= size && sb_cookie_next(hdr, size, name,
+	    &pos, &all_got[n]); n++)
+		FUZZ_CHECK(pos <= size, "position %zu past the header", pos);
+	FUZZ_CHECK(n == wn, "%zu values one by one, want %zu", n, wn);
+	FUZZ_CHECK(!sb_cookie_next(hdr, size, name, &pos, &v),
+	    "a value after the last");
+	check_values(hdr, size, name, all_got, all_want, n);
+	free(all_want);
+	free(all_got);
+	free(hdr);
+	free(own);
+	return 0;
+}
+
+/* Checks the n values got against want, and where each lies. */
+static void
+check_values(const char *hdr, size_t size, const char *name,
+    const struct sb_span *got, const struct sb_span *want, size_t n)
+{
+	size_t	 i;
+
 	for (i = 0; i < n; i++) {
 		FUZZ_CHECK(got[i].p == want[i].p && got[i].len == want[i].len,
 		    "value %zu at %td+%zu, want %td+%zu", i, got[i].p - hdr,
@@ -162,7 +197,4 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    memchr(hdr, '=', (size_t)(got[i].p - hdr)) != NULL,
 		    "value %zu has no name and '=' before it", i);
 	}
-	free(hdr);
-	free(own);
-	return 0;
 }

@@ -7,21 +7,27 @@
  * first), k3 is not. Input: byte 0 says how the rest is used.
  *
  * Bit 0 clear: the rest is "aud\nsub\nvalue" (or only a value, for the
- * default aud and sub), opened at NOW. The driver's own opener, written
- * from the format in sb_cookie.h, says whether it must open and to which
- * token: a value opens exactly when it was sealed for that very aud and
- * sub with a listed key, at a time that is neither too old nor too far
- * ahead, around a token sb_cookie_seal() would take. Nothing is written
- * to the token buffer otherwise.
+ * default aud and sub), opened at NOW, for aud and sub, or with bit 1
+ * set for nobody in particular (as logout opens). The driver's own
+ * opener, written from the format in sb_cookie.h, says whether it must
+ * open and to which token: a value opens exactly when it was sealed with
+ * a listed key, at a time that is neither too old nor too far ahead,
+ * around a token sb_cookie_seal() would take, and, for version 2, holds
+ * that very aud and sub (any, for nobody in particular) and, for version
+ * 1, was bound to that very aud and sub (never for nobody). Nothing is
+ * written to the token buffer otherwise.
  *
- * Bit 0 set: the rest is "token\nmutation bytes". The driver seals the
- * token itself (with k1, k2 or k3 as bits 1-2 say, at a time bits 3-5
- * pick from inside, at and outside the age window) and then checks: the
- * seal opens to the same token exactly when the key is listed and the
- * time is in the window; it never opens for another aud or sub; and
- * changing any one byte of the value, or of the sealed bytes under it
- * (the mutation bytes, at most MUT_MAX, say which bytes and how), or
- * cutting it short, or adding a character, never opens.
+ * Bit 0 set: the rest is "token\nmutation bytes". The token is sealed
+ * (with k1, k2 or k3 as bits 1-2 say, at a time bits 3-5 pick from
+ * inside, at and outside the age window), by the library as version 2,
+ * or with bit 6 set by the driver itself as version 1, and then checked:
+ * the seal opens to the same token exactly when the key is listed and
+ * the time is in the window, also for nobody in particular when it is
+ * version 2, and then says when and for whom it was sealed; it never
+ * opens for another aud or sub; and changing any one byte of the value,
+ * or of the sealed bytes under it (the mutation bytes, at most MUT_MAX,
+ * say which bytes and how), or cutting it short, or adding a character,
+ * never opens.
  */
 #include <stdbool.h>
 
@@ -97,26 +103,24 @@ b64url(const unsigned char *in, size_t len, char *out)
 	return n;
 }
 
-/* AES-256-GCM decryption of sealed[0..n) under key; 1 if the tag holds. */
+/*
+ * AES-256-GCM decryption of sealed s[0..n) under key with additional
+ * data aad[0..alen); 1 if the tag holds.
+ */
 static int
 gcm_open(const unsigned char *key, const unsigned char *s, size_t n,
-    const char *aud, const char *sub, unsigned char *pt)
+    const unsigned char *aad, size_t alen, unsigned char *pt)
 {
 	EVP_CIPHER_CTX	*ctx;
-	unsigned char	 aad[2 + 2 * SB_CLAIM_MAX];
-	size_t		 al = strlen(aud), sl = strlen(sub), ct = n - 1 -
-			    NONCE_LEN - TAG_LEN;
+	size_t		 ct = n - 1 - NONCE_LEN - TAG_LEN;
 	int		 len, fin, ok;
 
-	aad[0] = s[0];
-	memcpy(aad + 1, aud, al + 1);
-	memcpy(aad + 2 + al, sub, sl);
 	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
 		abort();
 	ok = EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) ==
 	    1 && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, NONCE_LEN,
 	    NULL) == 1 && EVP_DecryptInit_ex(ctx, NULL, NULL, key, s + 1) ==
-	    1 && EVP_DecryptUpdate(ctx, NULL, &len, aad, (int)(2 + al + sl)) ==
+	    1 && EVP_DecryptUpdate(ctx, NULL, &len, aad, (int)alen) ==
 	    1 && EVP_DecryptUpdate(ctx, pt, &len, s + 1 + NONCE_LEN,
 	    (int)ct) == 1 && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG,
 	    TAG_LEN, (void *)(s + 1 + NONCE_LEN + ct)) == 1 &&
@@ -125,78 +129,150 @@ gcm_open(const unsigned char *key, const unsigned char *s, size_t n,
 	return ok;
 }
 
+/* Version 1's additional data for aud and sub; its length. */
+static size_t
+aad_v1(unsigned char *aad, const char *aud, const char *sub)
+{
+	size_t	 al = strlen(aud), sl = strlen(sub);
+
+	aad[0] = 1;
+	memcpy(aad + 1, aud, al + 1);
+	memcpy(aad + 2 + al, sub, sl);
+	return 2 + al + sl;
+}
+
 /*
- * What opening v[0..vlen) for aud and sub at NOW must give: true with
- * the token in tok (*toklen bytes), or false.
+ * Reads a length byte and that many bytes of pt[*at..ct) as an id into
+ * id: 1 if they are there, 1 to SB_CLAIM_MAX of them and no NUL.
+ */
+static bool
+take_id(const unsigned char *pt, size_t ct, size_t *at, char *id)
+{
+	size_t	 l;
+
+	if (*at + 1 > ct)
+		return false;
+	l = pt[*at];
+	if (l < 1 || l > SB_CLAIM_MAX || *at + 1 + l > ct ||
+	    memchr(pt + *at + 1, 0, l) != NULL)
+		return false;
+	memcpy(id, pt + *at + 1, l);
+	id[l] = '\0';
+	*at += 1 + l;
+	return true;
+}
+
+/*
+ * What opening v[0..vlen) at NOW must give, for aud and sub, or for
+ * nobody in particular when they are NULL: true with the token in tok
+ * (*toklen bytes), the time and ids it was sealed with, or false.
  */
 static bool
 oracle(const char *v, size_t vlen, const char *aud, const char *sub,
-    char *tok, size_t *toklen)
+    char *tok, size_t *toklen, int64_t *when, char *who, char *dev)
 {
 	unsigned char	 s[SEALED_MAX + 1], pt[SEALED_MAX];
+	unsigned char	 aad[2 + 2 * SB_CLAIM_MAX];
+	size_t		 ct, i, k, alen, at = TIME_LEN;
+	int64_t		 t = 0;
 	long		 n;
-	int64_t		 at = 0;
-	size_t		 ct, i, k;
 
-	if (strlen(aud) == 0 || strlen(aud) > SB_CLAIM_MAX ||
-	    strlen(sub) == 0 || strlen(sub) > SB_CLAIM_MAX ||
-	    vlen > SB_COOKIE_VALUE_MAX ||
+	if (aud != NULL && (strlen(aud) == 0 || strlen(aud) > SB_CLAIM_MAX ||
+	    strlen(sub) == 0 || strlen(sub) > SB_CLAIM_MAX))
+		return false;
+	if (vlen > SB_COOKIE_VALUE_MAX ||
 	    (n = fuzz_unb64url(v, vlen, s, sizeof(s), 1)) < 0 ||
 	    (size_t)n < 1 + NONCE_LEN + TIME_LEN + 1 + TAG_LEN ||
-	    (size_t)n > SEALED_MAX || s[0] != SB_COOKIE_VERSION)
+	    (size_t)n > SEALED_MAX)
+		return false;
+	if (s[0] == 2) {
+		aad[0] = 2;
+		alen = 1;
+	} else if (s[0] == 1 && aud != NULL)
+		alen = aad_v1(aad, aud, sub);
+	else
 		return false;
 	ct = (size_t)n - 1 - NONCE_LEN - TAG_LEN;
 	for (k = 0; k < 2; k++)		/* the listed keys */
-		if (gcm_open(raw[k], s, (size_t)n, aud, sub, pt))
+		if (gcm_open(raw[k], s, (size_t)n, aad, alen, pt))
 			break;
 	if (k == 2)
 		return false;
 	for (i = 0; i < TIME_LEN; i++)
-		at = (int64_t)((uint64_t)at << 8 | pt[i]);
-	if (at <= 0 || at > NOW + SB_COOKIE_SKEW || NOW - at > MAX_AGE)
+		t = (int64_t)((uint64_t)t << 8 | pt[i]);
+	if (t <= 0 || t > NOW + SB_COOKIE_SKEW || NOW - t > MAX_AGE)
 		return false;
-	*toklen = ct - TIME_LEN;
-	for (i = 0; i < *toklen; i++)
-		if (pt[TIME_LEN + i] < 0x20 || pt[TIME_LEN + i] == 0x7f)
+	if (s[0] == 2) {
+		if (!take_id(pt, ct, &at, who) || !take_id(pt, ct, &at, dev) ||
+		    (aud != NULL && (strcmp(who, aud) != 0 ||
+		    strcmp(dev, sub) != 0)))
 			return false;
-	memcpy(tok, pt + TIME_LEN, *toklen);
+	} else {
+		snprintf(who, SB_CLAIM_MAX + 1, "%s", aud);
+		snprintf(dev, SB_CLAIM_MAX + 1, "%s", sub);
+	}
+	/* A token sb_cookie_seal() would take: 1 to 1024 bytes. */
+	if (at >= ct || ct - at > SB_REFRESH_TOKEN_MAX)
+		return false;
+	*toklen = ct - at;
+	for (i = 0; i < *toklen; i++)
+		if (pt[at + i] < 0x20 || pt[at + i] == 0x7f)
+			return false;
+	memcpy(tok, pt + at, *toklen);
+	*when = t;
 	return true;
 }
 
-/* Opens with the library; checks nothing is written on a refusal. */
+/*
+ * Opens with the library into tok and info; checks nothing is written
+ * on a refusal.
+ */
 static bool
 lib_open(const char *v, size_t vlen, const char *aud, const char *sub,
-    char *tok)
+    char *tok, struct sb_cookie_info *info)
 {
-	char		 canary[SB_REFRESH_TOKEN_MAX + 1];
-	enum sb_err	 e;
+	char			 canary[SB_REFRESH_TOKEN_MAX + 1];
+	struct sb_cookie_info	 cinfo;
+	enum sb_err		 e;
 
 	memset(tok, 0x5a, SB_REFRESH_TOKEN_MAX + 1);
 	memset(canary, 0x5a, sizeof(canary));
+	memset(info, 0x5a, sizeof(*info));
+	memset(&cinfo, 0x5a, sizeof(cinfo));
 	e = sb_cookie_open(listed, NOW, MAX_AGE, v, vlen, aud, sub, tok,
-	    SB_REFRESH_TOKEN_MAX + 1);
+	    SB_REFRESH_TOKEN_MAX + 1, info);
 	FUZZ_CHECK(e == SB_OK || e == SB_ERR_COOKIE, "open gave %d", (int)e);
-	if (e != SB_OK)
+	if (e != SB_OK) {
 		FUZZ_CHECK(memcmp(tok, canary, sizeof(canary)) == 0,
 		    "a refusal wrote the token buffer");
+		FUZZ_CHECK(memcmp(info, &cinfo, sizeof(cinfo)) == 0,
+		    "a refusal wrote the info");
+	}
 	return e == SB_OK;
 }
 
-/* Checks the library against the oracle on one value. */
+/*
+ * Checks the library against the oracle on one value, for aud and sub
+ * (NULL: nobody in particular).
+ */
 static bool
 check(const char *v, size_t vlen, const char *aud, const char *sub)
 {
-	char	 got[SB_REFRESH_TOKEN_MAX + 1], want[SB_REFRESH_TOKEN_MAX + 1];
-	char	*copy;
-	size_t	 wlen = 0;
-	bool	 ok, wok;
+	char			 got[SB_REFRESH_TOKEN_MAX + 1];
+	char			 want[SB_REFRESH_TOKEN_MAX + 1];
+	char			 who[SB_CLAIM_MAX + 1], dev[SB_CLAIM_MAX + 1];
+	struct sb_cookie_info	 info;
+	char			*copy;
+	size_t			 wlen = 0;
+	int64_t			 when = 0;
+	bool			 ok, wok;
 
 	/* Exactly vlen bytes, no NUL after them. */
 	if ((copy = malloc(vlen > 0 ? vlen : 1)) == NULL)
 		abort();
 	memcpy(copy, v, vlen);
-	ok = lib_open(copy, vlen, aud, sub, got);
-	wok = oracle(copy, vlen, aud, sub, want, &wlen);
+	ok = lib_open(copy, vlen, aud, sub, got, &info);
+	wok = oracle(copy, vlen, aud, sub, want, &wlen, &when, who, dev);
 	free(copy);
 	FUZZ_CHECK(ok == wok, "opened: %d, must open: %d", ok, wok);
 	if (ok) {
@@ -204,6 +280,14 @@ check(const char *v, size_t vlen, const char *aud, const char *sub)
 		    "opened to another token");
 		FUZZ_CHECK(wlen >= 1 && wlen <= SB_REFRESH_TOKEN_MAX &&
 		    sb_printable(got, wlen), "a token sealing would refuse");
+		FUZZ_CHECK(info.sealed_at == when, "sealed at %lld, not %lld",
+		    (long long)info.sealed_at, (long long)when);
+		FUZZ_CHECK(strcmp(info.aud, who) == 0 &&
+		    strcmp(info.sub, dev) == 0, "sealed for another aud or sub");
+		FUZZ_CHECK(info.version == 1 || info.version == 2,
+		    "version %d", info.version);
+		FUZZ_CHECK(aud != NULL || info.version == 2,
+		    "version 1 opened without aud and sub");
 	}
 	return ok;
 }
@@ -214,18 +298,57 @@ static const int64_t ages[8] = {
 	NOW, NOW - 1,
 };
 
+/*
+ * Seals token[0..len) for AUD and SUB at time at under key as version 1
+ * did, into v (base64url); the length, or -1 for a token sealing would
+ * refuse.
+ */
+static long
+seal_v1(const unsigned char *key, int64_t at, const char *token,
+    size_t len, char *v)
+{
+	EVP_CIPHER_CTX	*ctx;
+	unsigned char	 s[SEALED_MAX], pt[TIME_LEN + SB_REFRESH_TOKEN_MAX];
+	unsigned char	 aad[2 + 2 * SB_CLAIM_MAX];
+	size_t		 alen, i;
+	int		 n, fin;
+
+	if (len < 1 || len > SB_REFRESH_TOKEN_MAX ||
+	    !fuzz_printable(token, len) || memchr(token, 0, len) != NULL)
+		return -1;
+	for (i = 0; i < TIME_LEN; i++)
+		pt[i] = (unsigned char)((uint64_t)at >> (56 - 8 * i));
+	memcpy(pt + TIME_LEN, token, len);
+	alen = aad_v1(aad, AUD, SUB);
+	s[0] = 1;
+	memset(s + 1, 0x17, NONCE_LEN);
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL ||
+	    EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, s + 1) != 1 ||
+	    EVP_EncryptUpdate(ctx, NULL, &n, aad, (int)alen) != 1 ||
+	    EVP_EncryptUpdate(ctx, s + 1 + NONCE_LEN, &n, pt,
+	    (int)(TIME_LEN + len)) != 1 ||
+	    EVP_EncryptFinal_ex(ctx, s + 1 + NONCE_LEN + n, &fin) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_LEN,
+	    s + 1 + NONCE_LEN + TIME_LEN + len) != 1)
+		abort();
+	EVP_CIPHER_CTX_free(ctx);
+	return (long)b64url(s, 1 + NONCE_LEN + TIME_LEN + len + TAG_LEN, v);
+}
+
 static void
 sealed_mode(const uint8_t *data, size_t size, unsigned mode)
 {
-	char		 v[SB_COOKIE_VALUE_MAX + 2], w[SB_COOKIE_VALUE_MAX + 2];
-	char		 got[SB_REFRESH_TOKEN_MAX + 1];
-	unsigned char	 s[SEALED_MAX + 1];
-	const uint8_t	*nl, *mut = NULL;
-	size_t		 toklen = size, nmut = 0, i, pos;
-	unsigned	 key = (mode >> 1 & 3) % 3;
-	int64_t		 at = NOW - ages[mode >> 3 & 7];
-	long		 vlen, n;
-	bool		 valid, opens;
+	char			 v[SB_COOKIE_VALUE_MAX + 2];
+	char			 w[SB_COOKIE_VALUE_MAX + 2];
+	char			 got[SB_REFRESH_TOKEN_MAX + 1];
+	struct sb_cookie_info	 info;
+	unsigned char		 s[SEALED_MAX + 1];
+	const uint8_t		*nl, *mut = NULL;
+	size_t			 toklen = size, nmut = 0, i, pos;
+	unsigned		 key = (mode >> 1 & 3) % 3;
+	int64_t			 at = NOW - ages[mode >> 3 & 7];
+	long			 vlen, n;
+	bool			 valid, opens, v1 = mode & 0x40;
 
 	if ((nl = memchr(data, '\n', size)) != NULL) {
 		toklen = (size_t)(nl - data);
@@ -236,8 +359,11 @@ sealed_mode(const uint8_t *data, size_t size, unsigned mode)
 	}
 	valid = toklen >= 1 && toklen <= SB_REFRESH_TOKEN_MAX &&
 	    sb_printable((const char *)data, toklen);
-	vlen = sb_cookie_seal(one[key], at, AUD, SUB, (const char *)data,
-	    toklen, v, sizeof(v));
+	if (v1)
+		vlen = seal_v1(raw[key], at, (const char *)data, toklen, v);
+	else
+		vlen = sb_cookie_seal(one[key], at, AUD, SUB,
+		    (const char *)data, toklen, v, sizeof(v));
 	FUZZ_CHECK((vlen >= 0) == valid, "sealing a token of %zu bytes: %ld",
 	    toklen, vlen);
 	if (vlen < 0)
@@ -250,10 +376,17 @@ sealed_mode(const uint8_t *data, size_t size, unsigned mode)
 	FUZZ_CHECK(check(v, (size_t)vlen, AUD, SUB) == opens,
 	    "key %u, sealed at NOW - %lld: opens must be %d", key + 1,
 	    (long long)(NOW - at), opens);
+	FUZZ_CHECK(check(v, (size_t)vlen, NULL, NULL) == (opens && !v1),
+	    "version %d for nobody in particular: opens must be %d",
+	    v1 ? 1 : 2, opens && !v1);
 	if (opens) {
-		FUZZ_CHECK(lib_open(v, (size_t)vlen, AUD, SUB, got) &&
+		FUZZ_CHECK(lib_open(v, (size_t)vlen, AUD, SUB, got, &info) &&
 		    strlen(got) == toklen && memcmp(got, data, toklen) == 0,
 		    "the seal does not give its token back");
+		FUZZ_CHECK(info.sealed_at == at && info.version ==
+		    (v1 ? 1 : 2) && strcmp(info.aud, AUD) == 0 &&
+		    strcmp(info.sub, SUB) == 0, "the seal does not say when, "
+		    "how and for whom it was made");
 		FUZZ_CHECK(!check(v, (size_t)vlen, AUD2, SUB),
 		    "opened for another aud");
 		FUZZ_CHECK(!check(v, (size_t)vlen, AUD, AUD2),
@@ -267,7 +400,8 @@ sealed_mode(const uint8_t *data, size_t size, unsigned mode)
 		pos = mut[i] % (size_t)vlen;
 		memcpy(w, v, (size_t)vlen + 1);
 		w[pos] = (char)(w[pos] ^ (mut[i + 1] | 1));
-		FUZZ_CHECK(!check(w, (size_t)vlen, AUD, SUB),
+		FUZZ_CHECK(!check(w, (size_t)vlen, AUD, SUB) &&
+		    !check(w, (size_t)vlen, NULL, NULL),
 		    "opened with byte %zu of the value changed", pos);
 	}
 	/* One byte of the sealed bytes changed, encoded again. */
@@ -277,7 +411,8 @@ sealed_mode(const uint8_t *data, size_t size, unsigned mode)
 		pos = mut[i + 1] % (size_t)n;
 		s[pos] ^= (unsigned char)(mut[i] | 1);
 		b64url(s, (size_t)n, w);
-		FUZZ_CHECK(!check(w, strlen(w), AUD, SUB),
+		FUZZ_CHECK(!check(w, strlen(w), AUD, SUB) &&
+		    !check(w, strlen(w), NULL, NULL),
 		    "opened with sealed byte %zu changed", pos);
 		s[pos] ^= (unsigned char)(mut[i] | 1);
 	}
@@ -315,6 +450,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sub = nl1 + 1;
 		p = nl2 + 1;
 	}
+	if (data[0] & 2)
+		aud = sub = NULL;
 	(void)check(p, size - 1 - (size_t)(p - in), aud, sub);
 	free(in);
 	return 0;

@@ -3,8 +3,9 @@
  *
  * Input: a query string. Each name the routes read ("after", "limit")
  * and a few others are looked up with buffers of several sizes; an
- * independent decoder says what the answer must be, and a value found
- * must come back unchanged from its own percent-encoding.
+ * independent decoder says what the answer must be (a name given more
+ * than once is refused), and a value found must come back unchanged from
+ * its own percent-encoding.
  */
 #include "fuzz.h"
 #include "sb_request.h"
@@ -29,20 +30,26 @@ static int
 oracle(const char *qs, const char *name, size_t bufsz, char *out,
     size_t outsz)
 {
-	const char	*p = qs, *amp, *v;
-	size_t		 nlen = strlen(name), n = 0;
+	const char	*p = NULL, *q = qs, *amp, *v;
+	size_t		 nlen = strlen(name), n = 0, seen = 0;
 	int		 hi, lo;
 
 	if (bufsz == 0)		/* a caller's mistake, whatever the query */
 		return -1;
+	/* Every piece: how many are name=, and the first of them. */
 	for (;;) {
-		amp = strchr(p, '&');
-		if (strncmp(p, name, nlen) == 0 && p[nlen] == '=')
-			break;
+		amp = strchr(q, '&');
+		if (strncmp(q, name, nlen) == 0 && q[nlen] == '=' &&
+		    seen++ == 0)
+			p = q;
 		if (amp == NULL)
-			return 0;
-		p = amp + 1;
+			break;
+		q = amp + 1;
 	}
+	if (seen == 0)
+		return 0;
+	if (seen > 1)
+		return -1;
 	for (v = p + nlen + 1; *v != '\0' && *v != '&'; v++) {
 		if (n + 1 >= outsz)
 			return -1;

@@ -89,7 +89,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(vlen > 0, "a token taken does not seal");
 	/* ... /backend/refresh opens it ... */
 	FUZZ_CHECK(sb_cookie_open(keys, NOW + 60, 3600, value, (size_t)vlen,
-	    AUD, SUB, opened, sizeof(opened)) == SB_OK,
+	    AUD, SUB, opened, sizeof(opened), NULL) == SB_OK,
 	    "a sealed token does not open");
 	FUZZ_CHECK(strlen(opened) == len && memcmp(opened, tok, len) == 0,
 	    "opened to other bytes");

@@ -128,6 +128,32 @@ describe('admin routes', () => {
       assert.equal((await s.sim('POST', 'revoke', { refresh_token: theirs.refresh_token })).revoked, true);
     });
 
+    it('DELETE sessions records the end of the user\'s cookie sessions first; without the store, nothing is sent', async () => {
+      const u = await s.user('sess-store');
+      await s.clearLog();
+      const undo = s.failWrites('ended_users', 'INSERT');
+      let r;
+      try {
+        r = await call('DELETE', '/api/v1/user/forced/sessions', { body: { user_identifier: u.name } });
+      } finally {
+        undo();
+      }
+      assert.equal(r.status, 503, r.text);
+      assert.equal(r.json.err_code, 20020);
+      assert.deepEqual(await s.upstream(), []);
+      r = await call('DELETE', '/api/v1/user/forced/sessions', { body: { user_identifier: u.name } });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(s.rows(`SELECT 1 FROM ended_users WHERE user_id = '${u.id}'`).length, 1);
+      // A user without an own row: nothing to record, and sentc ends its tokens.
+      const away = await s.user('sess-norow');
+      s.sql(`DELETE FROM users WHERE user_id = '${away.id}'`);
+      await s.clearLog();
+      r = await call('DELETE', '/api/v1/user/forced/sessions', { body: { user_identifier: away.name } });
+      assert.equal(r.status, 200, r.text);
+      await relayedOnce('DELETE', '/api/v1/user/forced/sessions', { user_identifier: away.name });
+      assert.equal(s.rows(`SELECT 1 FROM ended_users WHERE user_id = '${away.id}'`).length, 0);
+    });
+
     it('PUT delete: sentc deletes the user by identifier, then its own data goes', async () => {
       const u = await s.user('del-ident', { name: 'Dee' });
       const other = await s.user('del-ident-other', { name: 'Oh' });

@@ -3,15 +3,16 @@
  * The SDK's cookie mode through nginx: POST /backend/session sets the
  * encrypted refresh cookie, GET (or POST) /backend/refresh turns an old
  * JWT and the cookie into a new JWT through sentc's PUT /refresh, POST
- * /backend/logout clears it. Origins, key rotation, upstream faults, and
- * that no secret ever shows.
+ * /backend/logout ends the session and clears it. Origins, key rotation,
+ * upstream faults, the end of a session for every copy of its cookie,
+ * planted cookies, and that no secret ever shows.
  */
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
-const { start, forge, claims } = require('./harness');
+const { start, forge, claims, waitFor } = require('./harness');
 
 const NAME = 'sentc_refresh';
 const MAX_AGE = 3600;
@@ -19,6 +20,27 @@ const APP = 'https://app.example.com';
 const KEY_OLD = crypto.randomBytes(32).toString('base64');
 const KEY_NEW = crypto.randomBytes(32).toString('base64');
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/*
+ * A cookie value in the format earlier releases sealed (version 1): the
+ * sealing time and the token, with aud and sub bound in as additional
+ * data; such cookies were set with Path=/backend/refresh.
+ */
+function sealV1(keyB64, at, aud, sub, token) {
+  const nonce = crypto.randomBytes(12);
+  const t = Buffer.alloc(8);
+  t.writeBigUInt64BE(BigInt(at));
+  const c = crypto.createCipheriv('aes-256-gcm', Buffer.from(keyB64, 'base64'), nonce);
+  c.setAAD(Buffer.concat([Buffer.from([1]), Buffer.from(aud), Buffer.from([0]), Buffer.from(sub)]));
+  const ct = Buffer.concat([c.update(Buffer.concat([t, Buffer.from(token)])), c.final()]);
+  return Buffer.concat([Buffer.from([1]), nonce, ct, c.getAuthTag()]).toString('base64url');
+}
+
+/* Waits until the wall clock is past the second it shows now. */
+async function nextSecond() {
+  const t = Math.floor(Date.now() / 1000);
+  await waitFor(() => Math.floor(Date.now() / 1000) > t, 5000, 'the next second');
+}
 
 /* The app's verify key (base64 of the raw P-384 point) as a Node key. */
 function verifyKey(b64) {
@@ -37,10 +59,12 @@ function verifies(jwt, key) {
 
 /*
  * Checks one Set-Cookie header: our name, HttpOnly, Secure,
- * SameSite=Strict, Path=/backend/refresh, Max-Age, nothing else. Returns
- * the value.
+ * SameSite=Strict, Path, Max-Age, nothing else: a cookie set has Path
+ * /backend and maxAge (default MAX_AGE); a cookie cleared, Path /backend
+ * or /backend/refresh (where cookies of the old format were set).
+ * Returns { value, path }.
  */
-function checkSetCookie(header, cleared) {
+function checkSetCookie(header, cleared, maxAge = MAX_AGE) {
   const [nameValue, ...attrs] = header.split(';').map((x) => x.trim());
   const eq = nameValue.indexOf('=');
   assert.equal(nameValue.slice(0, eq), NAME, header);
@@ -54,15 +78,17 @@ function checkSetCookie(header, cleared) {
   assert.equal(a.get('httponly'), true);
   assert.equal(a.get('secure'), true);
   assert.equal(a.get('samesite'), 'Strict');
-  assert.equal(a.get('path'), '/backend/refresh');
   if (cleared) {
+    assert.ok(['/backend', '/backend/refresh'].includes(a.get('path')), header);
     assert.equal(a.get('max-age'), '0', header);
     assert.equal(value, '');
   } else {
-    assert.equal(a.get('max-age'), String(MAX_AGE), header);
+    assert.equal(a.get('path'), '/backend', header);
+    if (maxAge === MAX_AGE) assert.equal(a.get('max-age'), String(MAX_AGE), header);
+    else assert.ok(Number(a.get('max-age')) > 0 && Number(a.get('max-age')) <= maxAge, header);
     assert.match(value, /^[A-Za-z0-9_-]{40,}$/);
   }
-  return value;
+  return { value, path: a.get('path') };
 }
 
 describe('cookie refresh: /backend/session, /backend/refresh, /backend/logout', () => {
@@ -75,20 +101,33 @@ describe('cookie refresh: /backend/session, /backend/refresh, /backend/logout', 
     return /Max-Age=0(;|$)/.test(header) ? 'cleared' : 'set';
   }
 
-  /* A request through nginx; every Set-Cookie it carries is checked. */
+  /*
+   * A request through nginx; every Set-Cookie it carries is checked.
+   * r.set: the value of a cookie set; r.cleared: the cookie cleared under
+   * both paths (and nothing set); r.clearedOld: cleared under the old
+   * path only (a cookie of the old format moved to the new path).
+   */
   async function call(method, urlPath, opts) {
     const h = { ...(opts && opts.headers) };
     if (opts && opts.cookie !== undefined) h.cookie = opts.cookie;
     const r = await s.api(method, urlPath, { body: opts && opts.body, headers: h });
     r.cookies = r.headers.getSetCookie();
     seen.push(`${r.status} ${JSON.stringify([...r.headers])} ${r.text}`);
-    assert.ok(r.cookies.length <= 1, 'at most one Set-Cookie');
     r.set = null;
-    r.cleared = false;
-    if (r.cookies.length === 1) {
-      if (kind(r.cookies[0]) === 'cleared') r.cleared = checkSetCookie(r.cookies[0], true) === '';
-      else r.set = checkSetCookie(r.cookies[0], false);
+    const clearedPaths = [];
+    for (const c of r.cookies) {
+      if (kind(c) === 'cleared') clearedPaths.push(checkSetCookie(c, true).path);
+      else {
+        assert.equal(r.set, null, 'at most one cookie set');
+        r.set = checkSetCookie(c, false, (opts && opts.maxAge) || MAX_AGE).value;
+      }
     }
+    clearedPaths.sort();
+    assert.equal(new Set(clearedPaths).size, clearedPaths.length, 'no path cleared twice');
+    r.cleared = r.set === null && clearedPaths.join() === '/backend,/backend/refresh';
+    r.clearedOld = clearedPaths.join() === '/backend/refresh';
+    if (r.set !== null) assert.ok(clearedPaths.length === 0 || r.clearedOld, 'a cookie set clears only the old path');
+    else assert.ok(clearedPaths.length === 0 || r.cleared, 'a clearing covers both paths');
     return r;
   }
 
@@ -426,6 +465,258 @@ describe('cookie refresh: /backend/session, /backend/refresh, /backend/logout', 
       assert.equal(r.status, 200, r.text);
       assert.deepEqual(r.json, { status: true, result: 'Success' });
       assert.ok(r.cleared, 'Max-Age=0 with the same name and path');
+    }
+  });
+
+  /* What sentc itself answers to a refresh with this token (the backend not asked). */
+  async function atSentc(jwt, rt) {
+    const res = await fetch(`${s.simBase}/api/v1/refresh`, {
+      method: 'PUT',
+      headers: { 'x-sentc-app-token': s.config.SENTC_PUBLIC_TOKEN, authorization: `Bearer ${jwt}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ refresh_token: rt }),
+    });
+    return res.json();
+  }
+
+  const admin = () => ({ authorization: `Bearer ${s.config.SENTC_BACKEND_ADMIN_TOKEN}` });
+
+  it('logout ends the session for every copy of the cookie, also after a restart, though sentc still knows the token', async () => {
+    const a = await login('copied');
+    const copy = a.cookie;	// the same cookie, copied to another browser
+    assert.equal((await refresh(a.expired, copy)).status, 200, 'the copy works before the logout');
+
+    const out = await call('POST', '/backend/logout', { cookie: a.cookie });
+    assert.equal(out.status, 200, out.text);
+    assert.ok(out.cleared);
+
+    await s.clearLog();
+    let r = await refresh(a.expired, copy);
+    assert.equal(r.status, 401, r.text);
+    assert.equal(r.json.err_code, 20031);
+    assert.match(r.json.err_msg, /ended/);
+    assert.ok(r.cleared, 'the copy is cleared where it was sent from');
+    assert.deepEqual(await s.upstream(), [], 'decided without sentc');
+    // sentc has no call that ends one refresh token: it would still refresh.
+    const direct = await atSentc(a.expired, a.rt);
+    assert.equal(direct.status, true, JSON.stringify(direct));
+
+    // Recorded by a digest of the token, never the token.
+    const rows = s.rows('SELECT digest FROM ended_tokens');
+    assert.ok(rows.length >= 1);
+    for (const row of rows) {
+      assert.match(row.digest, /^[0-9a-f]{64}$/);
+      assert.notEqual(row.digest, a.rt);
+    }
+    assert.ok(!JSON.stringify(s.rows('SELECT * FROM ended_tokens')).includes(a.rt));
+
+    // Records no cookie can outlive any more go with the next end; the others stay.
+    const now = Math.floor(Date.now() / 1000);
+    const stale = 'f'.repeat(64);
+    const recent = 'e'.repeat(64);
+    s.sql(`INSERT INTO ended_tokens (digest, at) VALUES ('${stale}', ${now - MAX_AGE - 301}), ('${recent}', ${now - MAX_AGE + 60})`);
+    s.sql(`INSERT INTO ended_users (user_id, at) VALUES ('${crypto.randomUUID()}', ${now - MAX_AGE - 301})`);
+    const b = await login('purge');
+    assert.equal((await call('POST', '/backend/logout', { cookie: b.cookie })).status, 200);
+    assert.deepEqual(s.rows(`SELECT digest FROM ended_tokens WHERE digest IN ('${stale}', '${recent}')`).map((x) => x.digest), [recent]);
+    assert.deepEqual(s.rows(`SELECT user_id FROM ended_users WHERE at < ${now - MAX_AGE - 300}`), []);
+
+    // The programs restarted: still ended.
+    await s.restart('refresh');
+    await s.restart('logout');
+    r = await refresh(a.expired, copy);
+    assert.equal(r.status, 401, r.text);
+    assert.equal(r.json.err_code, 20031);
+
+    // Only that session: the same user logged in again refreshes.
+    const again = await s.session(a.id);
+    refreshTokens.push(again.refresh_token);
+    const set = await call('POST', '/backend/session', {
+      body: { refresh_token: again.refresh_token }, headers: { authorization: `Bearer ${again.jwt}` },
+    });
+    assert.equal(set.status, 200, set.text);
+    assert.equal((await refresh(a.expired, `${NAME}=${set.set}`)).status, 200);
+
+    // The ended token cannot be made into a new cookie either.
+    const fresh = await s.session(a.id);
+    refreshTokens.push(fresh.refresh_token);
+    r = await call('POST', '/backend/session', { body: { refresh_token: a.rt }, headers: { authorization: `Bearer ${fresh.jwt}` } });
+    assert.equal(r.status, 401, r.text);
+    assert.equal(r.json.err_code, 20031);
+    assert.equal(r.cookies.length, 0);
+  });
+
+  it('logout keeps the cookie and answers 503 when the store cannot record the end; once it can, the end holds', async () => {
+    const a = await login('logout-store');
+    const undo = s.failWrites('ended_tokens', 'INSERT');
+    let r;
+    try {
+      r = await call('POST', '/backend/logout', { cookie: a.cookie });
+    } finally {
+      undo();
+    }
+    assert.equal(r.status, 503, r.text);
+    assert.equal(r.json.err_code, 20020);
+    assert.equal(r.cookies.length, 0, 'kept, so that the logout can be repeated');
+    assert.equal((await refresh(a.expired, a.cookie)).status, 200, 'the session goes on');
+    r = await call('POST', '/backend/logout', { cookie: a.cookie });
+    assert.equal(r.status, 200, r.text);
+    assert.equal((await refresh(a.expired, a.cookie)).status, 401);
+  });
+
+  it('DELETE /api/v1/user/forced/sessions ends every cookie of that user at once, without asking sentc, and no other user\'s', async () => {
+    const a = await login('forced');
+    const second = await s.session(a.id);	// the same user in another browser
+    refreshTokens.push(second.refresh_token);
+    const b = await call('POST', '/backend/session', {
+      body: { refresh_token: second.refresh_token }, headers: { authorization: `Bearer ${second.jwt}` },
+    });
+    assert.equal(b.status, 200, b.text);
+    const other = await login('forced-other');
+    const pre = await s.session(a.id);	// a login before the end, its cookie not made yet
+    refreshTokens.push(pre.refresh_token);
+
+    const r = await s.api('DELETE', '/api/v1/user/forced/sessions', { body: { user_identifier: a.name }, headers: admin() });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(s.rows(`SELECT 1 FROM ended_users WHERE user_id = '${a.id}'`).length, 1);
+
+    await s.clearLog();
+    for (const cookie of [a.cookie, `${NAME}=${b.set}`]) {
+      const rf = await refresh(a.expired, cookie);
+      assert.equal(rf.status, 401, rf.text);
+      assert.equal(rf.json.err_code, 20031);
+      assert.ok(rf.cleared);
+    }
+    assert.deepEqual(await s.upstream(), [], 'refused by the backend itself, however sentc would answer');
+    assert.equal((await refresh(other.expired, other.cookie)).status, 200, 'another user goes on');
+    // A JWT issued before the end cannot make a new cookie.
+    const late = await call('POST', '/backend/session', {
+      body: { refresh_token: pre.refresh_token }, headers: { authorization: `Bearer ${pre.jwt}` },
+    });
+    assert.equal(late.status, 401, late.text);
+    assert.equal(late.json.err_code, 20031);
+    assert.equal(late.cookies.length, 0);
+
+    // A login after the end works (a second later: the end covers its own second).
+    await nextSecond();
+    const later = await s.session(a.id);
+    refreshTokens.push(later.refresh_token);
+    const c = await call('POST', '/backend/session', {
+      body: { refresh_token: later.refresh_token }, headers: { authorization: `Bearer ${later.jwt}` },
+    });
+    assert.equal(c.status, 200, c.text);
+    assert.equal((await refresh(a.expired, `${NAME}=${c.set}`)).status, 200);
+  });
+
+  it('deleting the user (DELETE /api/v1/user, or the forced deletes) ends every cookie of that user without asking sentc', async () => {
+    for (const how of ['self', 'forced-id', 'forced-identifier']) {
+      const a = await login(`gone-${how}`);
+      let r;
+      if (how === 'self') r = await s.api('DELETE', '/api/v1/user', { headers: { authorization: `Bearer ${a.jwt}` } });
+      else if (how === 'forced-id') r = await s.api('DELETE', `/api/v1/user/forced/delete/${a.id}`, { headers: admin() });
+      else r = await s.api('PUT', '/api/v1/user/forced/delete', { body: { user_identifier: a.name }, headers: admin() });
+      assert.equal(r.status, 200, `${how}: ${r.text}`);
+      await s.clearLog();
+      const rf = await refresh(a.expired, a.cookie);
+      assert.equal(rf.status, 401, `${how}: ${rf.text}`);
+      assert.equal(rf.json.err_code, 20031);
+      assert.ok(rf.cleared);
+      assert.deepEqual(await s.upstream(), [], `${how}: decided without sentc`);
+    }
+  });
+
+  it('cookie flooding: planted values before the real cookie neither hide it nor get it cleared', async () => {
+    const a = await login('flood');
+    const b = await login('flood-other');
+    for (const planted of [
+      ['garbage-1', 'garbage-2', 'garbage-3', 'garbage-4'],
+      Array.from({ length: 60 }, (_, i) => `p${i}`),
+      [b.value, b.value, b.value, b.value, b.value],	// real cookies, of another user
+      Array.from({ length: 5 }, () => crypto.randomBytes(120).toString('base64url')),
+    ]) {
+      const cookie = [...planted.map((v) => `${NAME}=${v}`), a.cookie].join('; ');
+      await s.clearLog();
+      const r = await refresh(a.expired, cookie);
+      assert.equal(r.status, 200, `${planted.length} planted: ${r.text}`);
+      assert.equal(r.cookies.length, 0, 'nothing cleared, nothing set');
+      const up = await s.upstream();
+      assert.equal(up.length, 1);
+      assert.deepEqual(up[0].body, { refresh_token: a.rt });
+    }
+    // Nothing but planted values: every one was tried, and the cookie goes.
+    const r = await refresh(a.expired, ['x1', 'x2', 'x3', 'x4', 'x5'].map((v) => `${NAME}=${v}`).join('; '));
+    assert.equal(r.status, 401);
+    assert.ok(r.cleared);
+  });
+
+  it('cookie flooding: an ended or dead copy of the user\'s own cookie planted first is skipped, and the real one kept', async () => {
+    // An old session of the same user, logged out: its cookie planted again.
+    const old = await login('flood-own');
+    const logout = await call('POST', '/backend/logout', { cookie: old.cookie });
+    assert.equal(logout.status, 200);
+    const sess = await s.session(old.id);
+    refreshTokens.push(sess.refresh_token);
+    const cur = await call('POST', '/backend/session', {
+      body: { refresh_token: sess.refresh_token }, headers: { authorization: `Bearer ${sess.jwt}` },
+    });
+    assert.equal(cur.status, 200);
+    await s.clearLog();
+    let r = await refresh(old.expired, `${old.cookie}; ${NAME}=${cur.set}`);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.cookies.length, 0);
+    let up = await s.upstream();
+    assert.equal(up.length, 1, 'the ended one is not offered to sentc');
+    assert.deepEqual(up[0].body, { refresh_token: sess.refresh_token });
+
+    // One whose token sentc no longer knows: offered, refused (114), and the next one used.
+    const dead = await s.session(old.id);
+    refreshTokens.push(dead.refresh_token);
+    const d = await call('POST', '/backend/session', {
+      body: { refresh_token: dead.refresh_token }, headers: { authorization: `Bearer ${dead.jwt}` },
+    });
+    assert.equal((await s.sim('POST', 'revoke', { refresh_token: dead.refresh_token })).revoked, true);
+    await s.clearLog();
+    r = await refresh(old.expired, `${NAME}=${d.set}; ${NAME}=${cur.set}`);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.cookies.length, 0, 'the real cookie is not cleared');
+    up = await s.upstream();
+    assert.deepEqual(up.map((x) => x.body.refresh_token), [dead.refresh_token, sess.refresh_token]);
+  });
+
+  it('a Cookie header too long to read is a 400 that clears nothing', async () => {
+    const a = await login('bomb');
+    const filler = Array.from({ length: 12 }, (_, i) => `f${i}=${'x'.repeat(800)}`).join('; ');
+    await s.clearLog();
+    const r = await refresh(a.expired, `${filler}; ${a.cookie}`);
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.json.err_code, 20024);
+    assert.equal(r.cookies.length, 0);
+    assert.deepEqual(await s.upstream(), []);
+    const out = await call('POST', '/backend/logout', { cookie: `${filler}; ${a.cookie}` });
+    assert.equal(out.status, 400, out.text);
+    assert.equal(out.cookies.length, 0);
+    assert.equal((await refresh(a.expired, a.cookie)).status, 200);
+  });
+
+  it('a cookie of the old format (Path=/backend/refresh) still refreshes, moves to Path=/backend with its own end, and then logs out', async () => {
+    const a = await login('v1');
+    const sealedAt = Math.floor(Date.now() / 1000) - 100;
+    const v1 = `${NAME}=${sealV1(KEY_OLD, sealedAt, a.id, a.device, a.rt)}`;
+    let r = await call('GET', '/backend/refresh', { headers: { authorization: `Bearer ${a.expired}` }, cookie: v1, maxAge: MAX_AGE - 99 });
+    assert.equal(r.status, 200, r.text);
+    assert.match(r.text, JWT_SHAPE);
+    assert.ok(r.set, 'sealed again in the current format');
+    assert.ok(r.clearedOld, 'and cleared under the old path');
+    const moved = `${NAME}=${r.set}`;
+    // The moved cookie works as any other, and logout now receives and ends it.
+    r = await refresh(a.expired, moved);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.cookies.length, 0);
+    r = await call('POST', '/backend/logout', { cookie: moved });
+    assert.equal(r.status, 200);
+    for (const cookie of [moved, v1]) {
+      r = await refresh(a.expired, cookie);
+      assert.equal(r.status, 401, r.text);
+      assert.equal(r.json.err_code, 20031);
     }
   });
 

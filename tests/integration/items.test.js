@@ -54,7 +54,9 @@ describe('items', () => {
     r = await s.api('GET', `${url(g)}?after=${ids[3]}`, { headers: owner.auth });
     assert.deepEqual(r.json.result.items.map((x) => x.item_id), ids.slice(4));
     assert.equal(r.json.result.next, null);
-    for (const q of ['limit=0', 'limit=1001', 'limit=x', 'after=nope', 'after=%0a']) {
+    for (const q of ['limit=0', 'limit=1001', 'limit=x', 'after=nope', 'after=%0a',
+      // Given twice, neither counts: no first, or last, one wins.
+      'limit=2&limit=1000', `after=${ids[0]}&after=${ids[3]}`, `after=${ids[0]}&limit=1&after=${ids[0]}`]) {
       r = await s.api('GET', `${url(g)}?${q}`, { headers: owner.auth });
       assert.equal(r.status, 400, q);
       assert.equal(r.json.err_code, 20028, q);

@@ -124,6 +124,11 @@ for (const format of ['json', 'text']) {
       const up = await s.upstream();
       assert.deepEqual(up.map((x) => x.request_id), [...ids], 'sentc got the same ids');
 
+      // Sent twice: neither is taken (no first or last one wins).
+      const twice = await s.raw('GET', '/backend/health', { 'x-request-id': [rid('first'), rid('second')] });
+      assert.equal(twice.status, 200, twice.text);
+      assert.match(twice.headers['x-request-id'], /^[0-9a-f]{32}$/, 'a fresh id');
+
       const longest = 'z'.repeat(128);
       const r = await s.api('GET', '/backend/health', { headers: { 'x-request-id': longest } });
       assert.equal(r.headers.get('x-request-id'), longest, '128 characters are taken');

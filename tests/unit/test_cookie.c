@@ -1,7 +1,7 @@
 /*
  * test_cookie.c: the refresh cookie (sealing and opening, tampering,
- * binding to aud and sub, age, key rotation, bad keys, the Cookie header
- * and Set-Cookie) and the allowed origins.
+ * binding to aud and sub, age, key rotation, bad keys, the format's two
+ * versions, the Cookie header and Set-Cookie) and the allowed origins.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
 
 #include "sb_cookie.h"
 #include "sb_origin.h"
@@ -67,7 +68,67 @@ open_(const struct sb_cookie_keys *ks, int64_t now, const char *value,
     const char *aud, const char *sub, char *tok, size_t toksz)
 {
 	return sb_cookie_open(ks, now, MAX_AGE, value, strlen(value), aud,
-	    sub, tok, toksz);
+	    sub, tok, toksz, NULL);
+}
+
+/* The length of a value sealed for AUD and SUB around tok, decoded. */
+static size_t
+sealed_len(const char *tok)
+{
+	return 1 + 12 + 8 + 1 + strlen(AUD) + 1 + strlen(SUB) + strlen(tok) +
+	    16;
+}
+
+/*
+ * Seals pt[0..ptlen) as the format says, written here from the format
+ * and not from the library: version, a nonce of 12 bytes n, the
+ * AES-256-GCM ciphertext under key with additional data aad, the tag;
+ * base64url into out.
+ */
+static void
+seal_raw(const unsigned char *key, unsigned char version,
+    const unsigned char *aad, size_t aadlen, const unsigned char *pt,
+    size_t ptlen, char *out, size_t outsz)
+{
+	unsigned char	 s[2048];
+	EVP_CIPHER_CTX	*ctx;
+	int		 n, fin;
+
+	assert_true(1 + 12 + ptlen + 16 <= sizeof(s));
+	s[0] = version;
+	memset(s + 1, 0x42, 12);
+	assert_non_null(ctx = EVP_CIPHER_CTX_new());
+	assert_int_equal(EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key,
+	    s + 1), 1);
+	assert_int_equal(EVP_EncryptUpdate(ctx, NULL, &n, aad, (int)aadlen),
+	    1);
+	assert_int_equal(EVP_EncryptUpdate(ctx, s + 13, &n, pt, (int)ptlen),
+	    1);
+	assert_int_equal(EVP_EncryptFinal_ex(ctx, s + 13 + n, &fin), 1);
+	assert_int_equal(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16,
+	    s + 13 + ptlen), 1);
+	EVP_CIPHER_CTX_free(ctx);
+	assert_true(sb_b64url_encode(s, 13 + ptlen + 16, out, outsz) > 0);
+}
+
+/* KEY_A's bytes. */
+static void
+key_a(unsigned char *k)
+{
+	int	 i;
+
+	for (i = 0; i < 32; i++)
+		k[i] = (unsigned char)i;
+}
+
+/* The big-endian seconds of t into p. */
+static void
+put_time(unsigned char *p, int64_t t)
+{
+	int	 i;
+
+	for (i = 0; i < 8; i++)
+		p[i] = (unsigned char)((uint64_t)t >> (56 - 8 * i));
 }
 
 /* ---- sealing and opening ----------------------------------------------- */
@@ -89,9 +150,9 @@ test_round_trip(void **state)
 	for (i = 0; i < n; i++)
 		assert_non_null(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
 		    "opqrstuvwxyz0123456789-_", v1[i]));
-	/* Version, nonce, sealing time and token, tag. */
+	/* Version, nonce, sealing time, aud, sub and token, tag. */
 	assert_int_equal(sb_b64url_decode(v1, (size_t)n, raw, sizeof(raw)),
-	    SB_COOKIE_OVERHEAD + strlen(TOKEN));
+	    sealed_len(TOKEN));
 	assert_int_equal(raw[0], SB_COOKIE_VERSION);
 	/* The token is not readable in the value. */
 	assert_null(memmem(raw, (size_t)n * 3 / 4, TOKEN, strlen(TOKEN)));
@@ -106,7 +167,7 @@ test_round_trip(void **state)
 	assert_string_not_equal(v1, v2);
 	memcpy(nonce, raw + 1, sizeof(nonce));
 	assert_int_equal(sb_b64url_decode(v2, strlen(v2), raw, sizeof(raw)),
-	    SB_COOKIE_OVERHEAD + strlen(TOKEN));
+	    sealed_len(TOKEN));
 	assert_memory_not_equal(nonce, raw + 1, sizeof(nonce));
 	assert_int_equal(open_(ks, NOW, v2, AUD, SUB, tok, sizeof(tok)), SB_OK);
 	assert_string_equal(tok, TOKEN);
@@ -120,16 +181,20 @@ test_longest_token(void **state)
 	char			 big[SB_REFRESH_TOKEN_MAX + 2];
 	char			 v[SB_COOKIE_VALUE_MAX + 1];
 	char			 tok[SB_REFRESH_TOKEN_MAX + 1];
+	char			 id[SB_CLAIM_MAX + 1];
 
 	memset(big, 'r', sizeof(big));
 	big[SB_REFRESH_TOKEN_MAX] = '\0';
-	assert_int_equal(seal(ks, NOW, AUD, SUB, big, v, sizeof(v)),
+	/* The longest token, aud and sub make the longest value. */
+	memset(id, 'i', SB_CLAIM_MAX);
+	id[SB_CLAIM_MAX] = '\0';
+	assert_int_equal(seal(ks, NOW, id, id, big, v, sizeof(v)),
 	    SB_COOKIE_VALUE_MAX);
-	assert_int_equal(open_(ks, NOW, v, AUD, SUB, tok, sizeof(tok)), SB_OK);
+	assert_int_equal(open_(ks, NOW, v, id, id, tok, sizeof(tok)), SB_OK);
 	assert_string_equal(tok, big);
 	/* Too small a buffer for the token: refused, nothing written. */
 	memset(tok, 'x', sizeof(tok));
-	assert_int_equal(open_(ks, NOW, v, AUD, SUB, tok, SB_REFRESH_TOKEN_MAX),
+	assert_int_equal(open_(ks, NOW, v, id, id, tok, SB_REFRESH_TOKEN_MAX),
 	    SB_ERR_COOKIE);
 	assert_int_equal(tok[0], 'x');
 
@@ -213,35 +278,176 @@ test_tamper(void **state)
 	t[5] = '+';	/* standard base64, not base64url */
 	assert_int_equal(open_(ks, NOW, t, AUD, SUB, tok, sizeof(tok)),
 	    SB_ERR_COOKIE);
-	/* Only the header: version, nonce, time and tag, no token. */
-	memset(raw + 1, 0, SB_COOKIE_OVERHEAD - 1);
-	assert_true(sb_b64url_encode(raw, SB_COOKIE_OVERHEAD, t,
+	/* Only the header: version, nonce, time and tag, nothing else. */
+	memset(raw + 1, 0, 12 + 8 + 16);
+	assert_true(sb_b64url_encode(raw, 1 + 12 + 8 + 16, t,
 	    sizeof(t)) > 0);
 	assert_int_equal(open_(ks, NOW, t, AUD, SUB, tok, sizeof(tok)),
 	    SB_ERR_COOKIE);
 	/* Far too long. */
 	memset(huge, 'A', sizeof(huge));
 	assert_int_equal(sb_cookie_open(ks, NOW, MAX_AGE, huge, sizeof(huge),
-	    AUD, SUB, tok, sizeof(tok)), SB_ERR_COOKIE);
+	    AUD, SUB, tok, sizeof(tok), NULL), SB_ERR_COOKIE);
 	sb_cookie_keys_free(ks);
 }
 
-/* Version 2 of the format (unknown) is refused even if it would open. */
+/*
+ * A version the library does not know is refused even if it would open,
+ * and a value of version 2 relabelled as version 1 does not open.
+ */
 static void
 test_version(void **state)
 {
 	struct sb_cookie_keys	*ks = keys(KEY_A);
 	char			 v[SB_COOKIE_VALUE_MAX + 1];
 	char			 tok[SB_REFRESH_TOKEN_MAX + 1];
-	unsigned char		 raw[SB_COOKIE_VALUE_MAX];
-	long			 n;
+	unsigned char		 raw[SB_COOKIE_VALUE_MAX], key[32], pt[256];
+	unsigned char		 aad = 3;
+	size_t			 n;
+	long			 len;
+	int			 i;
 
 	assert_true(seal(ks, NOW, AUD, SUB, TOKEN, v, sizeof(v)) > 0);
-	n = sb_b64url_decode(v, strlen(v), raw, sizeof(raw));
-	raw[0] = 2;
-	assert_true(sb_b64url_encode(raw, (size_t)n, v, sizeof(v)) > 0);
+	len = sb_b64url_decode(v, strlen(v), raw, sizeof(raw));
+	for (i = 0; i <= 3; i++) {
+		if (i == SB_COOKIE_VERSION)
+			continue;
+		raw[0] = (unsigned char)i;
+		assert_true(sb_b64url_encode(raw, (size_t)len, v,
+		    sizeof(v)) > 0);
+		assert_int_equal(open_(ks, NOW, v, AUD, SUB, tok, sizeof(tok)),
+		    SB_ERR_COOKIE);
+	}
+	/* Sealed as version 2 is, but labelled 3 and bound to it. */
+	key_a(key);
+	put_time(pt, NOW);
+	n = 8;
+	pt[n++] = (unsigned char)strlen(AUD);
+	memcpy(pt + n, AUD, strlen(AUD));
+	n += strlen(AUD);
+	pt[n++] = (unsigned char)strlen(SUB);
+	memcpy(pt + n, SUB, strlen(SUB));
+	n += strlen(SUB);
+	memcpy(pt + n, TOKEN, strlen(TOKEN));
+	n += strlen(TOKEN);
+	seal_raw(key, 3, &aad, 1, pt, n, v, sizeof(v));
 	assert_int_equal(open_(ks, NOW, v, AUD, SUB, tok, sizeof(tok)),
 	    SB_ERR_COOKIE);
+	assert_int_equal(open_(ks, NOW, v, NULL, NULL, tok, sizeof(tok)),
+	    SB_ERR_COOKIE);
+	/* The same as version 2: it opens (the sealer above is right). */
+	aad = 2;
+	seal_raw(key, 2, &aad, 1, pt, n, v, sizeof(v));
+	assert_int_equal(open_(ks, NOW, v, AUD, SUB, tok, sizeof(tok)), SB_OK);
+	assert_string_equal(tok, TOKEN);
+	sb_cookie_keys_free(ks);
+}
+
+/*
+ * Version 1, which earlier releases sealed (the time and the token, with
+ * aud and sub as additional data), still opens, but only for its aud
+ * and sub: without them it cannot.
+ */
+static void
+test_version_1(void **state)
+{
+	struct sb_cookie_keys	*ks = keys(KEY_A);
+	struct sb_cookie_info	 info;
+	char			 v[SB_COOKIE_VALUE_MAX + 1];
+	char			 tok[SB_REFRESH_TOKEN_MAX + 1];
+	unsigned char		 key[32], pt[256], aad[160];
+	size_t			 alen;
+
+	key_a(key);
+	put_time(pt, NOW - 100);
+	memcpy(pt + 8, TOKEN, strlen(TOKEN));
+	aad[0] = 1;
+	memcpy(aad + 1, AUD, strlen(AUD) + 1);
+	memcpy(aad + 2 + strlen(AUD), SUB, strlen(SUB));
+	alen = 2 + strlen(AUD) + strlen(SUB);
+	seal_raw(key, 1, aad, alen, pt, 8 + strlen(TOKEN), v, sizeof(v));
+
+	memset(&info, 0, sizeof(info));
+	assert_int_equal(sb_cookie_open(ks, NOW, MAX_AGE, v, strlen(v), AUD,
+	    SUB, tok, sizeof(tok), &info), SB_OK);
+	assert_string_equal(tok, TOKEN);
+	assert_int_equal(info.version, SB_COOKIE_VERSION_1);
+	assert_int_equal(info.sealed_at, NOW - 100);
+	assert_string_equal(info.aud, AUD);
+	assert_string_equal(info.sub, SUB);
+	tok[0] = '\0';
+	assert_int_equal(open_(ks, NOW, v, NULL, NULL, tok, sizeof(tok)),
+	    SB_ERR_COOKIE);
+	assert_int_equal(tok[0], '\0');
+	assert_int_equal(open_(ks, NOW, v, AUD2, SUB, tok, sizeof(tok)),
+	    SB_ERR_COOKIE);
+	assert_int_equal(open_(ks, NOW + MAX_AGE - 99, v, AUD, SUB, tok,
+	    sizeof(tok)), SB_ERR_COOKIE);
+	sb_cookie_keys_free(ks);
+}
+
+/*
+ * Version 2's plaintext is refused unless it is whole: aud and sub of 1
+ * to SB_CLAIM_MAX bytes without a NUL, then a token of at least a byte.
+ */
+static void
+test_version_2_shape(void **state)
+{
+	struct sb_cookie_keys	*ks = keys(KEY_A);
+	static const struct {
+		const char	*what;
+		unsigned char	 alen;		/* the length byte of aud */
+		const char	*aud;
+		size_t		 audsz;
+		const char	*tok;
+		int		 opens;
+	} cases[] = {
+		{ "whole", 36, AUD, 36, TOKEN, 1 },
+		{ "no token", 36, AUD, 36, "", 0 },
+		{ "aud empty", 0, "", 0, TOKEN, 0 },
+		{ "aud with a NUL", 36, "0f8fad5b-d9cb-469f-a165-7086772895\0e",
+		    36, TOKEN, 0 },
+		{ "aud of 65", 65, "0f8fad5b-d9cb-469f-a165-70867728950e"
+		    "0f8fad5b-d9cb-469f-a165-70867", 65, TOKEN, 0 },
+	};
+	struct sb_cookie_info	 info;
+	char			 v[SB_COOKIE_VALUE_MAX + 1];
+	char			 tok[SB_REFRESH_TOKEN_MAX + 1];
+	unsigned char		 key[32], pt[512], aad = 2;
+	size_t			 i, n;
+	int			 wrong = 0;
+	enum sb_err		 e;
+
+	key_a(key);
+	for (i = 0; i < NELEM(cases); i++) {
+		put_time(pt, NOW);
+		n = 8;
+		pt[n++] = cases[i].alen;
+		memcpy(pt + n, cases[i].aud, cases[i].audsz);
+		n += cases[i].audsz;
+		pt[n++] = (unsigned char)strlen(SUB);
+		memcpy(pt + n, SUB, strlen(SUB));
+		n += strlen(SUB);
+		memcpy(pt + n, cases[i].tok, strlen(cases[i].tok));
+		n += strlen(cases[i].tok);
+		seal_raw(key, 2, &aad, 1, pt, n, v, sizeof(v));
+		e = sb_cookie_open(ks, NOW, MAX_AGE, v, strlen(v), NULL, NULL,
+		    tok, sizeof(tok), &info);
+		if ((e == SB_OK) != cases[i].opens) {
+			print_error("%s: %d\n", cases[i].what, (int)e);
+			wrong++;
+		}
+	}
+	/* aud's length byte running past the end. */
+	put_time(pt, NOW);
+	pt[8] = 200;
+	memcpy(pt + 9, AUD, 36);
+	seal_raw(key, 2, &aad, 1, pt, 9 + 36, v, sizeof(v));
+	if (open_(ks, NOW, v, NULL, NULL, tok, sizeof(tok)) == SB_OK) {
+		print_error("aud past the end: opened\n");
+		wrong++;
+	}
+	assert_int_equal(wrong, 0);
 	sb_cookie_keys_free(ks);
 }
 
@@ -265,7 +471,40 @@ test_bound_to_aud_and_sub(void **state)
 	    SB_ERR_COOKIE);
 	assert_int_equal(open_(ks, NOW, v, "", SUB, tok, sizeof(tok)),
 	    SB_ERR_COOKIE);
+	/* aud without sub, or sub without aud, is no question. */
+	assert_int_equal(open_(ks, NOW, v, AUD, NULL, tok, sizeof(tok)),
+	    SB_ERR_COOKIE);
+	assert_int_equal(open_(ks, NOW, v, NULL, SUB, tok, sizeof(tok)),
+	    SB_ERR_COOKIE);
 	assert_int_equal(open_(ks, NOW, v, AUD, SUB, tok, sizeof(tok)), SB_OK);
+	sb_cookie_keys_free(ks);
+}
+
+/* Without aud and sub (logout), a cookie opens and says whose it is. */
+static void
+test_open_for_anyone(void **state)
+{
+	struct sb_cookie_keys	*ks = keys(KEY_A);
+	struct sb_cookie_info	 info;
+	char			 v[SB_COOKIE_VALUE_MAX + 1];
+	char			 tok[SB_REFRESH_TOKEN_MAX + 1];
+
+	assert_true(seal(ks, NOW - 5, AUD, SUB, TOKEN, v, sizeof(v)) > 0);
+	memset(&info, 0, sizeof(info));
+	assert_int_equal(sb_cookie_open(ks, NOW, MAX_AGE, v, strlen(v), NULL,
+	    NULL, tok, sizeof(tok), &info), SB_OK);
+	assert_string_equal(tok, TOKEN);
+	assert_int_equal(info.version, SB_COOKIE_VERSION);
+	assert_int_equal(info.sealed_at, NOW - 5);
+	assert_string_equal(info.aud, AUD);
+	assert_string_equal(info.sub, SUB);
+	/* Still only within its age, and only with a listed key. */
+	assert_int_equal(open_(ks, NOW - 5 + MAX_AGE + 1, v, NULL, NULL, tok,
+	    sizeof(tok)), SB_ERR_COOKIE);
+	sb_cookie_keys_free(ks);
+	ks = keys(KEY_B);
+	assert_int_equal(open_(ks, NOW, v, NULL, NULL, tok, sizeof(tok)),
+	    SB_ERR_COOKIE);
 	sb_cookie_keys_free(ks);
 }
 
@@ -283,7 +522,7 @@ test_age(void **state)
 	assert_int_equal(open_(ks, NOW + MAX_AGE + 1, v, AUD, SUB, tok,
 	    sizeof(tok)), SB_ERR_COOKIE);
 	assert_int_equal(sb_cookie_open(ks, NOW + 61, 60, v, strlen(v), AUD,
-	    SUB, tok, sizeof(tok)), SB_ERR_COOKIE);
+	    SUB, tok, sizeof(tok), NULL), SB_ERR_COOKIE);
 	/* Sealed by a host whose clock runs a little ahead: fine. */
 	assert_int_equal(open_(ks, NOW - SB_COOKIE_SKEW, v, AUD, SUB, tok,
 	    sizeof(tok)), SB_OK);
@@ -444,7 +683,7 @@ test_find(void **state)
 		{ "a=sentc_refresh=v1", 0, NULL, NULL },
 		{ "=v1", 0, NULL, NULL },
 	};
-	struct sb_span	 v[SB_COOKIE_DUP_MAX];
+	struct sb_span	 v[4];
 	size_t		 i, n;
 	int		 wrong = 0;
 
@@ -482,6 +721,35 @@ test_find_bounds(void **state)
 	assert_int_equal(sb_cookie_find(hdr, 0, "sentc_refresh", v, 2), 0);
 }
 
+/*
+ * sb_cookie_next() goes on where it stopped, past any number of values
+ * (the real one may follow many planted ones).
+ */
+static void
+test_next(void **state)
+{
+	char		 hdr[4096], want[16];
+	struct sb_span	 v;
+	size_t		 len = 0, pos = 0, i;
+
+	for (i = 0; i < 100; i++)
+		len += (size_t)snprintf(hdr + len, sizeof(hdr) - len,
+		    "%ssentc_refresh=v%zu; x%zu=y", i ? "; " : "", i, i);
+	for (i = 0; i < 100; i++) {
+		assert_true(sb_cookie_next(hdr, len, "sentc_refresh", &pos,
+		    &v));
+		snprintf(want, sizeof(want), "v%zu", i);
+		assert_int_equal(v.len, strlen(want));
+		assert_memory_equal(v.p, want, v.len);
+	}
+	assert_false(sb_cookie_next(hdr, len, "sentc_refresh", &pos, &v));
+	assert_int_equal(pos, len);
+	assert_false(sb_cookie_next(hdr, len, "sentc_refresh", &pos, &v));
+	/* A position past the end finds nothing. */
+	pos = len + 1;
+	assert_false(sb_cookie_next(hdr, len, "sentc_refresh", &pos, &v));
+}
+
 static void
 test_name_valid(void **state)
 {
@@ -516,14 +784,15 @@ test_format(void **state)
 	char	 out[256];
 
 	assert_int_equal(sb_cookie_format(out, sizeof(out), "sentc_refresh",
-	    "abc", 604800), 0);
-	assert_string_equal(out, "sentc_refresh=abc; Path=/backend/refresh; "
+	    "abc", SB_COOKIE_PATH, 604800), 0);
+	assert_string_equal(out, "sentc_refresh=abc; Path=/backend; "
 	    "Max-Age=604800; HttpOnly; Secure; SameSite=Strict");
-	assert_int_equal(sb_cookie_format(out, sizeof(out), "n", "", 0), 0);
+	assert_int_equal(sb_cookie_format(out, sizeof(out), "n", "",
+	    SB_COOKIE_OLD_PATH, 0), 0);
 	assert_string_equal(out, "n=; Path=/backend/refresh; Max-Age=0; "
 	    "HttpOnly; Secure; SameSite=Strict");
 	assert_int_equal(sb_cookie_format(out, 20, "sentc_refresh", "abc",
-	    60), -1);
+	    SB_COOKIE_PATH, 60), -1);
 }
 
 /* ---- the session body's refresh_token ------------------------------------- */
@@ -707,12 +976,16 @@ main(void)
 		cmocka_unit_test(test_seal_refuses),
 		cmocka_unit_test(test_tamper),
 		cmocka_unit_test(test_version),
+		cmocka_unit_test(test_version_1),
+		cmocka_unit_test(test_version_2_shape),
 		cmocka_unit_test(test_bound_to_aud_and_sub),
+		cmocka_unit_test(test_open_for_anyone),
 		cmocka_unit_test(test_age),
 		cmocka_unit_test(test_rotation),
 		cmocka_unit_test(test_keys_parse),
 		cmocka_unit_test(test_find),
 		cmocka_unit_test(test_find_bounds),
+		cmocka_unit_test(test_next),
 		cmocka_unit_test(test_name_valid),
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_token),

@@ -630,6 +630,116 @@ test_unsure(void **state)
 	free(u.key);
 }
 
+/*
+ * The ends of cookie sessions: a token's end holds whatever the sealing
+ * time, a user's for cookies sealed at or before it; recording again
+ * keeps the later time; a purge removes only records made before its
+ * time; keys are bound, never spliced.
+ */
+static void
+test_session_ends(void **state)
+{
+	static const char	*evil = "x'); DROP TABLE ended_tokens; --";
+	struct fix		*f = *state;
+	bool			 ended;
+
+	assert_int_equal(sb_db_session_ended(f->db, "d1", UID, 1000, &ended),
+	    SB_OK);
+	assert_false(ended);
+
+	assert_int_equal(sb_db_session_end_token(f->db, "d1", 2000), SB_OK);
+	assert_int_equal(sb_db_session_ended(f->db, "d1", UID, 1000, &ended),
+	    SB_OK);
+	assert_true(ended);
+	assert_int_equal(sb_db_session_ended(f->db, "d1", UID2, 9000, &ended),
+	    SB_OK);
+	assert_true(ended);
+	assert_int_equal(sb_db_session_ended(f->db, "d2", UID, 1000, &ended),
+	    SB_OK);
+	assert_false(ended);
+
+	/* The user's end: sealed at or before 3000 ended, after it not. */
+	assert_int_equal(sb_db_session_end_user(f->db, UID, 3000), SB_OK);
+	assert_int_equal(sb_db_session_ended(f->db, "d2", UID, 2999, &ended),
+	    SB_OK);
+	assert_true(ended);
+	assert_int_equal(sb_db_session_ended(f->db, "d2", UID, 3000, &ended),
+	    SB_OK);
+	assert_true(ended);
+	assert_int_equal(sb_db_session_ended(f->db, "d2", UID, 3001, &ended),
+	    SB_OK);
+	assert_false(ended);
+	assert_int_equal(sb_db_session_ended(f->db, "d2", UID2, 1000, &ended),
+	    SB_OK);
+	assert_false(ended);
+
+	/* Again, earlier: the later time stays; later: it moves on. */
+	assert_int_equal(sb_db_session_end_user(f->db, UID, 2500), SB_OK);
+	assert_int_equal(sb_db_session_ended(f->db, "d2", UID, 2800, &ended),
+	    SB_OK);
+	assert_true(ended);
+	assert_int_equal(sb_db_session_end_user(f->db, UID, 4000), SB_OK);
+	assert_int_equal(sb_db_session_ended(f->db, "d2", UID, 3500, &ended),
+	    SB_OK);
+	assert_true(ended);
+	assert_int_equal(sb_db_session_end_token(f->db, "d1", 1500), SB_OK);
+
+	/* A key like SQL is a key. */
+	assert_int_equal(sb_db_session_end_token(f->db, evil, 2000), SB_OK);
+	assert_int_equal(sb_db_session_ended(f->db, evil, evil, 0, &ended),
+	    SB_OK);
+	assert_true(ended);
+
+	/* Purged before 2000: nothing yet (d1 stays at 2000). */
+	assert_int_equal(sb_db_session_purge(f->db, 2000), SB_OK);
+	assert_int_equal(sb_db_session_ended(f->db, "d1", UID2, 0, &ended),
+	    SB_OK);
+	assert_true(ended);
+	/* Before 2001: the tokens of 2000 go, the user's end of 4000 not. */
+	assert_int_equal(sb_db_session_purge(f->db, 2001), SB_OK);
+	assert_int_equal(sb_db_session_ended(f->db, "d1", UID2, 0, &ended),
+	    SB_OK);
+	assert_false(ended);
+	assert_int_equal(sb_db_session_ended(f->db, evil, UID2, 0, &ended),
+	    SB_OK);
+	assert_false(ended);
+	assert_int_equal(sb_db_session_ended(f->db, "d9", UID, 3999, &ended),
+	    SB_OK);
+	assert_true(ended);
+	assert_int_equal(sb_db_session_purge(f->db, 4001), SB_OK);
+	assert_int_equal(sb_db_session_ended(f->db, "d9", UID, 3999, &ended),
+	    SB_OK);
+	assert_false(ended);
+}
+
+/*
+ * A database of schema version 3 (before the ends of cookie sessions)
+ * gets their tables at start, and keeps what it held.
+ */
+static void
+test_migrate_from_3(void **state)
+{
+	struct fix	*f = *state;
+	struct sb_db	*again;
+	char		 err[512];
+	bool		 ended;
+
+	assert_int_equal(sb_db_user_create(f->db, UID, "kept", NULL), SB_OK);
+	sb_db_close(f->db);
+	f->db = NULL;
+	exec_sql(f, "DROP TABLE ended_tokens; DROP TABLE ended_users; "
+	    "UPDATE schema_version SET version = 3");
+	assert_int_equal(sb_db_open(f->spec, &again, err, sizeof(err)), SB_OK);
+	f->db = again;
+	assert_int_equal(sb_db_user_by_identifier(f->db, "kept", err,
+	    sizeof(err)), SB_OK);
+	assert_string_equal(err, UID);
+	assert_int_equal(sb_db_session_end_user(f->db, UID, 100), SB_OK);
+	assert_int_equal(sb_db_session_ended(f->db, "d", UID, 100, &ended),
+	    SB_OK);
+	assert_true(ended);
+}
+
 /* Programs that start together on a fresh database migrate it once. */
 static void
 race(bool pg)
@@ -654,7 +764,7 @@ race(bool pg)
 	assert_int_equal(ok, 8);
 	assert_int_equal(sb_db_open(f.spec, &f.db, err, sizeof(err)), SB_OK);
 	assert_int_equal(sb_db_user_create(f.db, UID, "after", NULL), SB_OK);
-	assert_int_equal(sb_db_schema_version(), 3);
+	assert_int_equal(sb_db_schema_version(), 4);
 	gone(&f);
 }
 
@@ -1000,6 +1110,8 @@ main(void)
 		BOTH(test_group_delete_is_one_transaction),
 		BOTH(test_migrations),
 		BOTH(test_unsure),
+		BOTH(test_session_ends),
+		BOTH(test_migrate_from_3),
 		cmocka_unit_test(test_migration_race_sqlite),
 		cmocka_unit_test(test_migration_race_pg),
 		cmocka_unit_test_setup_teardown(test_pg_reconnects, setup_pg,

@@ -791,7 +791,12 @@ test_query_get(void **state)
 		{ "after=a%2Fb+c", "after", 16, 1, "a/b c" },
 		{ "xafter=1&after=2", "after", 16, 1, "2" },
 		{ "after&after=2", "after", 16, 1, "2" },
-		{ "after=1&after=2", "after", 16, 1, "1" },
+		/* Given twice: no value counts. */
+		{ "after=1&after=2", "after", 16, -1, NULL },
+		{ "after=1&after=1", "after", 16, -1, NULL },
+		{ "limit=5&after=1&x=2&after=", "after", 16, -1, NULL },
+		{ "after=1&after", "after", 16, 1, "1" },
+		{ "after=1&xafter=2&after_=3", "after", 16, 1, "1" },
 		{ "after=", "after", 16, 1, "" },
 		{ "limit=5", "after", 16, 0, NULL },
 		{ "", "after", 16, 0, NULL },
