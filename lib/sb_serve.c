@@ -121,6 +121,14 @@ route_match(struct sb_req *req)
 	return -1;
 }
 
+unsigned
+sb_route_methods(const struct sb_route *route, size_t i)
+{
+	unsigned	 m = route->paths[i].methods;
+
+	return (m & SB_M(SB_GET)) ? m | SB_M(SB_HEAD) : m;
+}
+
 static void
 serve_one(FCGX_Request *fr, const struct sb_route *route)
 {
@@ -132,6 +140,7 @@ serve_one(FCGX_Request *fr, const struct sb_route *route)
 	req.route = route;
 	req.start_ms = sb_now_ms();
 	req.method = method_of(sb_req_param(&req, "REQUEST_METHOD"));
+	req.head = req.method == SB_HEAD;
 	sb_req_id(&req);
 	sb_log_request_id(req.rid);
 	sb_reply_header(&req, "X-Request-Id", req.rid);
@@ -145,10 +154,17 @@ serve_one(FCGX_Request *fr, const struct sb_route *route)
 			;	/* answered 403: nothing else is done */
 		else if (cors && req.method == SB_OPTIONS)
 			sb_origin_preflight(&req);
-		else if (!(route->paths[req.pattern].methods & SB_M(req.method)))
+		else if (!(sb_route_methods(route, req.pattern) &
+		    SB_M(req.method)))
 			sb_reply_err(&req, SB_ERR_METHOD, NULL);
-		else
+		else {
+			/* The handler answers a HEAD as the GET it stands for. */
+			if (req.head)
+				req.method = SB_GET;
 			route->handle(&req);
+			if (req.head)
+				req.method = SB_HEAD;
+		}
 	}
 	if (req.status == 0) {
 		sb_log(SB_LOG_ERR, "route left the request unanswered");
