@@ -523,6 +523,28 @@ inherited_socket(void)
 	return listening(0) ? 0 : -1;
 }
 
+/*
+ * True if something accepts connections on the unix socket at sun (a
+ * program that serves there).
+ */
+static bool
+unix_accepts(const struct sockaddr_un *sun)
+{
+	int	 fd;
+	bool	 up;
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return false;
+	up = connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0;
+	close(fd);
+	return up;
+}
+
+/*
+ * Binds and listens on the unix socket path with mode. Returns the fd,
+ * or -1 once the reason is logged: also if a program already serves on
+ * path, which is left to it.
+ */
 static int
 bind_unix(const char *path, mode_t mode)
 {
@@ -537,9 +559,19 @@ bind_unix(const char *path, mode_t mode)
 		return -1;
 	}
 	memcpy(sun.sun_path, path, strlen(path) + 1);
-	/* A stale socket from an earlier run is replaced; nothing else. */
-	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+	/*
+	 * A stale socket from an earlier run is replaced; one that a
+	 * program still accepts on is not taken from it, nor anything else.
+	 */
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+		if (unix_accepts(&sun)) {
+			sb_log(SB_LOG_ERR, "socket %s: another program serves "
+			    "on it; stop that one first, or give this one "
+			    "another socket", path);
+			return -1;
+		}
 		unlink(path);
+	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
 	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
 	    chmod(path, mode) == -1 || listen(fd, BACKLOG) == -1) {
@@ -606,8 +638,7 @@ bool
 sb_program_up(const char *name)
 {
 	struct sockaddr_un sun;
-	int		 fd, n;
-	bool		 up;
+	int		 n;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -615,11 +646,7 @@ sb_program_up(const char *name)
 	    sb_cfg->socket_dir, name);
 	if (n < 0 || (size_t)n >= sizeof(sun.sun_path))
 		return false;
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return false;
-	up = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
-	close(fd);
-	return up;
+	return unix_accepts(&sun);
 }
 
 static void

@@ -3,7 +3,8 @@
  * nginx/stack (what `make run` runs) beside a stack that already runs: a
  * second one from the same directory, or on the same port, fails at once
  * with a message that says why and what to do, starts nothing that stays,
- * and leaves the first one serving with its files as they were.
+ * and leaves the first one serving with its files as they were. So does a
+ * program started again on the socket of one that serves.
  */
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -90,6 +91,19 @@ describe('a second stack beside a running one', () => {
       }
     });
   }
+
+  it('a program started again on the socket its running copy serves on refuses, and leaves the socket to it', async () => {
+    const sock = path.join(s.dir, 'sock', 'me.sock');
+    const ino = fs.statSync(sock).ino;
+    const r = spawnSync(path.join(TOP, BUILD, 'bin/me'), ['-c', fs.readFileSync(path.join(s.dir, 'config.path'), 'utf8').trim()], {
+      encoding: 'utf8', timeout: 60000 * SLOW,
+      env: { ...process.env, ...s.env, SENTC_BACKEND_SOCKET_DIR: path.join(s.dir, 'sock'), SENTC_BACKEND_DB: s.db },
+    });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`socket ${sock}: another program serves on it; stop that one first, or give this one another socket`));
+    assert.equal(fs.statSync(sock).ino, ino, 'the socket is the running program\'s still');
+    await firstServesOn();
+  });
 
   it('stop in another RUN_DIR stops nothing of it', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-second-'));
