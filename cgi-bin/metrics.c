@@ -64,7 +64,7 @@ handle(struct sb_req *req)
 static const struct sb_route route = {
 	.name = "metrics",
 	.paths = {
-		{ "/backend/metrics", SB_M(SB_GET) | SB_M(SB_HEAD) },
+		{ "/backend/metrics", SB_M(SB_GET) },
 		{ NULL },
 	},
 	.flags = SB_ROUTE_NO_CORS,

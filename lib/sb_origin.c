@@ -178,7 +178,7 @@ sb_origin_preflight(struct sb_req *req)
 	const char	*o;
 	char		 methods[64];
 	size_t		 i, n = 0;
-	unsigned	 m = req->route->paths[req->pattern].methods;
+	unsigned	 m = sb_route_methods(req->route, req->pattern);
 	int		 bad;
 
 	for (i = 0; i < SB_METHOD__MAX; i++)

@@ -43,7 +43,8 @@ struct sb_route;
 struct sb_req {
 	FCGX_Request		*fcgi;
 	const struct sb_route	*route;
-	enum sb_method		 method;
+	enum sb_method		 method;	/* HEAD is GET while routed */
+	bool			 head;		/* a HEAD: no body is sent */
 	bool			 matched;	/* a route pattern matched: */
 	size_t			 pattern;	/* which one */
 	char			 id[SB_IDS_MAX][SB_ID_LEN + 1];

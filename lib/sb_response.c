@@ -67,7 +67,7 @@ sb_reply_raw(struct sb_req *req, int status, const char *ctype,
 		return;
 	FCGX_PutStr(head, n, out);
 	/* libfcgi writes at most INT_MAX bytes a call. */
-	for (at = 0; req->method != SB_HEAD && at < len; at += part) {
+	for (at = 0; !req->head && at < len; at += part) {
 		part = len - at > INT_MAX ? INT_MAX : len - at;
 		FCGX_PutStr(body + at, (int)part, out);
 	}
@@ -145,13 +145,15 @@ sb_reply_err(struct sb_req *req, enum sb_err e, const char *msg)
 	json_object	*env;
 	char		 allow[64];
 	size_t		 i, n = 0;
+	unsigned	 m;
 
 	if (req->status != 0)
 		return;
 	req->err = e;
 	if (e == SB_ERR_METHOD && req->route != NULL) {
+		m = sb_route_methods(req->route, req->pattern);
 		for (i = 0; i < SB_METHOD__MAX; i++)
-			if (req->route->paths[req->pattern].methods & SB_M(i))
+			if (m & SB_M(i))
 				n += (size_t)snprintf(allow + n, sizeof(allow) - n,
 				    "%s%s", n ? ", " : "", sb_method_names[i]);
 		sb_reply_header(req, "Allow", allow);

@@ -121,6 +121,14 @@ route_match(struct sb_req *req)
 	return -1;
 }
 
+unsigned
+sb_route_methods(const struct sb_route *route, size_t i)
+{
+	unsigned	 m = route->paths[i].methods;
+
+	return (m & SB_M(SB_GET)) ? m | SB_M(SB_HEAD) : m;
+}
+
 static void
 serve_one(FCGX_Request *fr, const struct sb_route *route)
 {
@@ -132,6 +140,7 @@ serve_one(FCGX_Request *fr, const struct sb_route *route)
 	req.route = route;
 	req.start_ms = sb_now_ms();
 	req.method = method_of(sb_req_param(&req, "REQUEST_METHOD"));
+	req.head = req.method == SB_HEAD;
 	sb_req_id(&req);
 	sb_log_request_id(req.rid);
 	sb_reply_header(&req, "X-Request-Id", req.rid);
@@ -145,10 +154,17 @@ serve_one(FCGX_Request *fr, const struct sb_route *route)
 			;	/* answered 403: nothing else is done */
 		else if (cors && req.method == SB_OPTIONS)
 			sb_origin_preflight(&req);
-		else if (!(route->paths[req.pattern].methods & SB_M(req.method)))
+		else if (!(sb_route_methods(route, req.pattern) &
+		    SB_M(req.method)))
 			sb_reply_err(&req, SB_ERR_METHOD, NULL);
-		else
+		else {
+			/* The handler answers a HEAD as the GET it stands for. */
+			if (req.head)
+				req.method = SB_GET;
 			route->handle(&req);
+			if (req.head)
+				req.method = SB_HEAD;
+		}
 	}
 	if (req.status == 0) {
 		sb_log(SB_LOG_ERR, "route left the request unanswered");
@@ -522,6 +538,28 @@ inherited_socket(void)
 	return listening(0) ? 0 : -1;
 }
 
+/*
+ * True if something accepts connections on the unix socket at sun (a
+ * program that serves there).
+ */
+static bool
+unix_accepts(const struct sockaddr_un *sun)
+{
+	int	 fd;
+	bool	 up;
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return false;
+	up = connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0;
+	close(fd);
+	return up;
+}
+
+/*
+ * Binds and listens on the unix socket path with mode. Returns the fd,
+ * or -1 once the reason is logged: also if a program already serves on
+ * path, which is left to it.
+ */
 static int
 bind_unix(const char *path, mode_t mode)
 {
@@ -536,9 +574,19 @@ bind_unix(const char *path, mode_t mode)
 		return -1;
 	}
 	memcpy(sun.sun_path, path, strlen(path) + 1);
-	/* A stale socket from an earlier run is replaced; nothing else. */
-	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+	/*
+	 * A stale socket from an earlier run is replaced; one that a
+	 * program still accepts on is not taken from it, nor anything else.
+	 */
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+		if (unix_accepts(&sun)) {
+			sb_log(SB_LOG_ERR, "socket %s: another program serves "
+			    "on it; stop that one first, or give this one "
+			    "another socket", path);
+			return -1;
+		}
 		unlink(path);
+	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
 	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
 	    chmod(path, mode) == -1 || listen(fd, BACKLOG) == -1) {
@@ -605,8 +653,7 @@ bool
 sb_program_up(const char *name)
 {
 	struct sockaddr_un sun;
-	int		 fd, n;
-	bool		 up;
+	int		 n;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -614,11 +661,7 @@ sb_program_up(const char *name)
 	    sb_cfg->socket_dir, name);
 	if (n < 0 || (size_t)n >= sizeof(sun.sun_path))
 		return false;
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return false;
-	up = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
-	close(fd);
-	return up;
+	return unix_accepts(&sun);
 }
 
 static void

@@ -5,7 +5,8 @@
  * handler. sb_main() loads the config, binds or inherits the FastCGI
  * socket, forks the workers, restarts one that dies and drains on
  * SIGTERM. Each worker answers one request at a time: it matches the path
- * and method, calls the handler, and logs one line.
+ * and method, calls the handler, and logs one line. A HEAD reaches the
+ * handler of a GET as that GET; the answer goes out without its body.
  */
 #ifndef SB_SERVE_H
 #define SB_SERVE_H
@@ -39,6 +40,13 @@ struct sb_route {
 	/* Answers the request; anything it leaves unanswered is a 500. */
 	void		(*handle)(struct sb_req *);
 };
+
+/*
+ * The methods that path pattern i of route takes: its own, and HEAD
+ * wherever it takes GET (a HEAD is answered as the GET, without the
+ * body).
+ */
+unsigned sb_route_methods(const struct sb_route *, size_t i);
 
 /* The longest program name, and the most programs one list may hold. */
 #define SB_NAME_MAX	63

@@ -407,7 +407,7 @@ describe('cookie refresh: /backend/session, /backend/refresh, /backend/logout', 
     assert.equal(r.status, 204);
     assert.equal(r.headers.get('access-control-allow-origin'), APP);
     assert.equal(r.headers.get('access-control-allow-credentials'), 'true');
-    assert.equal(r.headers.get('access-control-allow-methods'), 'GET, POST');
+    assert.equal(r.headers.get('access-control-allow-methods'), 'GET, HEAD, POST');
     r = await refresh(a.expired, a.cookie, { origin: APP });
     assert.equal(r.status, 200);
     assert.equal(r.headers.get('access-control-allow-origin'), APP);

@@ -18,21 +18,21 @@ const ID = crypto.randomUUID();
 const ID2 = crypto.randomUUID();
 
 // Every browser-facing route: a path, a method the browser asks for, and
-// the methods the route's program serves there.
+// the methods the route's program serves there (HEAD wherever GET).
 const ROUTES = [
   ['/api/v1/register', 'POST', 'POST'],
   ['/api/v1/user/prepare_register_device', 'POST', 'POST'],
   ['/api/v1/group', 'POST', 'POST'],
   [`/api/v1/group/${ID}`, 'DELETE', 'DELETE'],
-  [`/api/v1/group/${ID}/light`, 'GET', 'GET'],
+  [`/api/v1/group/${ID}/light`, 'GET', 'GET, HEAD'],
   ['/api/v1/user', 'DELETE', 'DELETE'],
-  ['/backend/me', 'PUT', 'GET, PUT'],
-  [`/backend/groups/${ID}/items`, 'GET', 'GET'],
-  [`/backend/groups/${ID}/items/${ID2}`, 'PUT', 'GET, PUT, DELETE'],
-  [`/backend/groups/${ID}/data`, 'PUT', 'GET, PUT'],
-  ['/backend/health', 'GET', 'GET'],
+  ['/backend/me', 'PUT', 'GET, HEAD, PUT'],
+  [`/backend/groups/${ID}/items`, 'GET', 'GET, HEAD'],
+  [`/backend/groups/${ID}/items/${ID2}`, 'PUT', 'GET, HEAD, PUT, DELETE'],
+  [`/backend/groups/${ID}/data`, 'PUT', 'GET, HEAD, PUT'],
+  ['/backend/health', 'GET', 'GET, HEAD'],
   ['/backend/session', 'POST', 'POST'],
-  ['/backend/refresh', 'GET', 'GET, POST'],
+  ['/backend/refresh', 'GET', 'GET, HEAD, POST'],
   ['/backend/logout', 'POST', 'POST'],
 ];
 
@@ -92,7 +92,7 @@ describe('CORS', () => {
   it('answers OPTIONS without an Origin (not a preflight) with the methods in Allow', async () => {
     const r = await s.api('OPTIONS', '/backend/me');
     assert.equal(r.status, 204);
-    assert.equal(r.headers.get('allow'), 'GET, PUT');
+    assert.equal(r.headers.get('allow'), 'GET, HEAD, PUT');
     assert.equal(r.headers.get('access-control-allow-origin'), null);
   });
 

@@ -79,7 +79,7 @@ class Conn {
     if (this.waiting) this.waiting();
   }
 
-  /* Parses one whole answer (up to END_REQUEST) from the buffer, or null. */
+  /* Parses one whole answer (up to END_REQUEST) from the buffer, or null: its status, header lines, body. */
   parse() {
     let off = 0;
     let out = Buffer.alloc(0);
@@ -95,11 +95,12 @@ class Conn {
         this.buf = this.buf.subarray(off);
         const text = out.toString();
         const sep = text.indexOf('\r\n\r\n');
-        const status = Number((/^Status: (\d+)/m.exec(text.slice(0, sep)) || [])[1] || 200);
+        const head = text.slice(0, sep);
+        const status = Number((/^Status: (\d+)/m.exec(head) || [])[1] || 200);
         const body = text.slice(sep + 4);
         let json;
         try { json = JSON.parse(body); } catch { json = undefined; }
-        return { status, body, json };
+        return { status, head, body, json };
       }
     }
     return null;

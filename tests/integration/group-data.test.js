@@ -116,6 +116,6 @@ describe('/backend/groups/{gid}/data', () => {
   it('answers 405 to other methods', async () => {
     const r = await s.api('DELETE', url(gid), { headers: owner.auth });
     assert.equal(r.status, 405);
-    assert.equal(r.headers.get('allow'), 'GET, PUT');
+    assert.equal(r.headers.get('allow'), 'GET, HEAD, PUT');
   });
 });

@@ -155,7 +155,7 @@ class Stack {
     this.store = pgdb ? 'postgresql' : 'sqlite';
     this.pgdb = pgdb;
     // What SENTC_BACKEND_DB says: a SQLite file, or a PostgreSQL URI.
-    this.db = pgdb ? pgUri(pgdb) : path.join(dir, 'backend.db');
+    this.db = pgdb ? pgUri(pgdb) : path.join(dir, 'db', 'backend.db');
   }
 
   /* A request through nginx; body may be an object (sent as JSON) or text. */

@@ -64,7 +64,7 @@ describe('/backend/me', () => {
   it('answers 405 to other methods', async () => {
     const r = await s.api('POST', '/backend/me', { body: {}, headers: u.auth });
     assert.equal(r.status, 405);
-    assert.equal(r.headers.get('allow'), 'GET, PUT');
+    assert.equal(r.headers.get('allow'), 'GET, HEAD, PUT');
   });
 
   it('answers 503 when the database is unavailable', async () => {

@@ -13,6 +13,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { start, TOP, BUILD } = require('./harness');
+const { freePort } = require('../lib/common');
 
 const root = process.getuid() === 0;
 const skip = root ? false : 'the programs drop privileges only when started as root';
@@ -153,5 +154,88 @@ describe('a stack started as root with SENTC_BACKEND_USER=nobody:www-data', { sk
     assert.equal((await s.reload(['me'])).me, 'complete');
     assert.equal((await s.api('GET', '/backend/me', { headers: u.auth })).status, 200);
     for (const pid of s.pids('me')) assert.deepEqual(creds(pid).uid, [uid, uid, uid, uid], 'new workers too');
+  });
+});
+
+/*
+ * The development stack (make run, nginx/stack) started as root with no
+ * SENTC_BACKEND_USER runs as a real deployment does: the programs and
+ * nginx's workers as nobody, whose sockets they are, with a database that
+ * is nobody's and no one else's.
+ */
+describe('a development stack started as root, with no SENTC_BACKEND_USER', { skip }, () => {
+  const uid = root ? idOf('-u', 'nobody') : -1;
+  const gid = root ? idOf('-g', 'nobody') : -1;
+  let s;
+
+  before(async () => { s = await start({ SENTC_BACKEND_USER: undefined }); });
+  after(() => s.stop());
+
+  it('runs every program, master and workers, and nginx\'s workers as nobody', () => {
+    for (const p of fs.readdirSync(path.join(TOP, BUILD, 'bin'))) {
+      for (const pid of [s.master(p), ...s.pids(p)]) {
+        const c = creds(pid);
+        assert.deepEqual(c.uid, [uid, uid, uid, uid], `${p} ${pid}`);
+        assert.deepEqual(c.gid, [gid, gid, gid, gid], `${p} ${pid}`);
+        assert.equal(c.cap, '0000000000000000', `${p}: capabilities`);
+      }
+    }
+    const workers = s.nginxWorkers();
+    assert.ok(workers.length > 0);
+    for (const pid of workers) assert.deepEqual(creds(pid).uid, [uid, uid, uid, uid], `nginx worker ${pid}`);
+  });
+
+  it('gives nobody the sockets, and the database\'s folder and file, which no one else may read', async () => {
+    const u = await s.user('dev', { as: 'nobody' });
+    assert.equal((await s.api('GET', '/backend/me', { headers: u.auth })).status, 200);
+    for (const f of fs.readdirSync(path.join(s.dir, 'sock')).filter((n) => n.endsWith('.sock'))) {
+      assert.equal(fs.statSync(path.join(s.dir, 'sock', f)).uid, uid, f);
+    }
+    const dbDir = path.dirname(s.db);
+    for (const f of [dbDir, ...fs.readdirSync(dbDir).map((n) => path.join(dbDir, n))]) {
+      const st = fs.statSync(f);
+      assert.equal(st.uid, uid, f);
+      assert.equal(st.mode & 0o077, 0, `${f}: mode ${(st.mode & 0o777).toString(8)}`);
+    }
+    assert.ok(fs.existsSync(s.db));
+    const cfg = fs.statSync(fs.readFileSync(path.join(s.dir, 'config.path'), 'utf8').trim());
+    assert.equal(cfg.mode & 0o007, 0, 'the development config is not readable by others');
+  });
+
+  it('reloads: nobody may read the development config', async () => {
+    assert.equal((await s.reload(['me'])).me, 'complete');
+  });
+});
+
+describe('a development stack started as root in a folder nobody cannot reach', { skip }, () => {
+  const uid = root ? idOf('-u', 'nobody') : -1;
+  const closed = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-closed-'));
+  const run = path.join(closed, 'run');
+  const env = () => {
+    const e = { ...process.env, RUN_DIR: run, BUILD };
+    delete e.SENTC_BACKEND_USER;
+    return e;
+  };
+  after(() => {
+    spawnSync(path.join(TOP, 'nginx/stack'), ['stop'], { env: env() });
+    fs.rmSync(closed, { recursive: true, force: true });
+  });
+
+  it('keeps the sockets and the database in a folder of the run\'s own, and removes it on stop', async () => {
+    fs.chmodSync(closed, 0o700);
+    const port = await freePort();
+    const r = spawnSync(path.join(TOP, 'nginx/stack'), ['start'], {
+      encoding: 'utf8', timeout: 120000, env: { ...env(), PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const state = fs.readFileSync(path.join(run, 'state.path'), 'utf8').trim();
+    assert.match(r.stderr, new RegExp(`nobody cannot reach ${run}: the sockets and the database are in ${state} for this run`));
+    const h = await fetch(`http://127.0.0.1:${port}/backend/health`);
+    assert.equal(h.status, 200, await h.text());
+    assert.equal(fs.statSync(path.join(state, 'db', 'backend.db')).uid, uid);
+    assert.equal(fs.statSync(path.join(state, 'sock', 'me.sock')).uid, uid);
+    assert.deepEqual(creds(Number(fs.readFileSync(path.join(run, 'pids', 'me'), 'utf8'))).uid, [uid, uid, uid, uid]);
+    assert.equal(spawnSync(path.join(TOP, 'nginx/stack'), ['stop'], { env: env() }).status, 0);
+    assert.ok(!fs.existsSync(state), 'removed on stop');
   });
 });

@@ -9,7 +9,9 @@
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const net = require('node:net');
+const path = require('node:path');
 const { start, sleep, SLOW } = require('./harness');
+const { Conn } = require('./fcgi');
 
 /* A TCP server that counts connections and bytes, and answers nothing. */
 function listener() {
@@ -106,5 +108,90 @@ describe('GET /backend/ready', () => {
     const r = await s.api('POST', '/backend/ready', { body: {} });
     assert.equal(r.status, 405);
     assert.equal(r.json.err_code, 20002);
+  });
+});
+
+/*
+ * HEAD, as load balancers probe: answered wherever GET is, with GET's
+ * status and headers and no body, by the library for every route; the
+ * programs are asked directly (FastCGI), so that the body is known to be
+ * theirs to leave out, not nginx's to drop.
+ */
+describe('HEAD', () => {
+  let s;
+  let u;
+  let gid;
+  before(async () => {
+    s = await start();
+    u = await s.user('head', { h: 1 });
+    gid = await s.group(u);
+  });
+  after(() => s.stop());
+
+  /* A program's answers to GET and to HEAD of one path, on one connection. */
+  async function getAndHead(name, uri, headers = {}) {
+    const c = new Conn(path.join(s.dir, 'sock', `${name}.sock`));
+    await c.connected();
+    try {
+      return { get: await c.request({ method: 'GET', uri, headers }), head: await c.request({ method: 'HEAD', uri, headers }) };
+    } finally {
+      c.end();
+    }
+  }
+
+  /* A header of a FastCGI answer. */
+  const header = (a, name) => new RegExp(`^${name}: (.*)$`, 'mi').exec(a.head)?.[1];
+
+  for (const [name, uri] of [['health', '/backend/health'], ['health', '/backend/ready']]) {
+    it(`${uri}: 200, GET's headers, no body`, async () => {
+      const { get, head } = await getAndHead(name, uri);
+      assert.equal(get.status, 200, get.body);
+      assert.ok(get.body.length > 0);
+      assert.equal(head.status, 200);
+      assert.equal(head.body, '', 'no body');
+      assert.equal(header(head, 'Content-Type'), 'application/json');
+      assert.equal(header(head, 'Content-Length'), String(Buffer.byteLength(get.body)));
+      // Through nginx: the same, and nothing after the head on the wire.
+      const r = await s.rawHttp(`HEAD ${uri} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`);
+      assert.equal(r.status, 200, r.head);
+      assert.equal(r.headers['content-length'], String(Buffer.byteLength(get.body)));
+      assert.equal(r.body, '');
+    });
+  }
+
+  it('another GET route: /backend/me and a group\'s items, with the caller\'s JWT', async () => {
+    const auth = { HTTP_AUTHORIZATION: `Bearer ${u.jwt}` };
+    for (const [name, uri] of [['me', '/backend/me'], ['items', `/backend/groups/${gid}/items`]]) {
+      const { get, head } = await getAndHead(name, uri, auth);
+      assert.equal(get.status, 200, get.body);
+      assert.equal(head.status, 200, `${uri}: ${head.body}`);
+      assert.equal(head.body, '');
+      assert.equal(header(head, 'Content-Length'), String(Buffer.byteLength(get.body)));
+    }
+    const r = await s.api('HEAD', '/backend/me', { headers: u.auth });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('content-length'), String(Buffer.byteLength(JSON.stringify({ status: true, result: { h: 1 } }))));
+    // Logged and counted as HEAD.
+    assert.ok(s.logRecords('me').some((l) => l.msg === 'request' && l.method === 'HEAD' && l.status === 200));
+  });
+
+  it('on a swapped-in GET route (the group\'s light view): the program answers it, which asks sentc with GET', async () => {
+    await s.clearLog();
+    const r = await s.api('HEAD', `/api/v1/group/${gid}/light`, { headers: u.auth });
+    assert.equal(r.status, 200);
+    assert.ok(s.logRecords('group').some((l) => l.msg === 'request' && l.method === 'HEAD'), 'the program answered');
+    assert.deepEqual((await s.upstream()).map((x) => x.method), ['GET']);
+  });
+
+  it('Allow lists HEAD wherever GET is; a route without GET is a 405 to HEAD, without a body', async () => {
+    const me = await s.api('OPTIONS', '/backend/me');
+    assert.equal(me.headers.get('allow'), 'GET, HEAD, PUT');
+    const c = new Conn(path.join(s.dir, 'sock', 'logout.sock'));
+    await c.connected();
+    const a = await c.request({ method: 'HEAD', uri: '/backend/logout' });
+    c.end();
+    assert.equal(a.status, 405);
+    assert.equal(header(a, 'Allow'), 'POST');
+    assert.equal(a.body, '');
   });
 });

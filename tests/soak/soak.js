@@ -492,7 +492,7 @@ async function main() {
   // Requests a delay kept at sentc land within DELAY_MS.
   await sleep(DELAY_MS + 2000);
   const logTo = fs.statSync(logFile).size;
-  report.settle = await settle(base, path.join(RUN, 'backend.db'));
+  report.settle = await settle(base, path.join(RUN, 'db', 'backend.db'));
 
   // ---- no worker crashed --------------------------------------------
   const after = processes(programs);
@@ -570,7 +570,7 @@ async function main() {
 
   // ---- the own database against the simulator --------------------------
   const state = await sim('GET', 'state');
-  const db = path.join(RUN, 'backend.db');
+  const db = path.join(RUN, 'db', 'backend.db');
   const ownUsers = sql(db, 'SELECT user_id FROM users').map((r) => r.user_id);
   const ownGroups = sql(db, 'SELECT group_id FROM groups').map((r) => r.group_id);
   const simUsers = state.users.map((u) => u.user_id);
