@@ -311,21 +311,21 @@ describe('cookie refresh: /backend/session, /backend/refresh, /backend/logout', 
 
   it("passes sentc's other refusals through and keeps the cookie", async () => {
     const a = await login('blocked');
-    await s.sim('POST', 'endpoint', { endpoint: 'refresh', kind: 'blocked' });
+    await s.sim('POST', 'endpoint', { endpoint: 'user_jwt_refresh', kind: 'blocked' });
     try {
       const r = await refresh(a.expired, a.cookie);
       assert.equal(r.status, 400, r.text);
       assert.equal(r.json.err_code, 203);
       assert.equal(r.cookies.length, 0);
     } finally {
-      await s.sim('POST', 'endpoint', { endpoint: 'refresh', kind: 'public' });
+      await s.sim('POST', 'endpoint', { endpoint: 'user_jwt_refresh', kind: 'public' });
     }
     // An app that makes refresh secret-only (the browser never calls it in cookie mode) still works.
-    await s.sim('POST', 'endpoint', { endpoint: 'refresh', kind: 'secret' });
+    await s.sim('POST', 'endpoint', { endpoint: 'user_jwt_refresh', kind: 'secret' });
     try {
       assert.equal((await refresh(a.expired, a.cookie)).status, 200);
     } finally {
-      await s.sim('POST', 'endpoint', { endpoint: 'refresh', kind: 'public' });
+      await s.sim('POST', 'endpoint', { endpoint: 'user_jwt_refresh', kind: 'public' });
     }
   });
 
