@@ -2,9 +2,10 @@
  * POST /api/v1/group
  *
  * The input from prepareGroupCreate, relayed with the caller's JWT and
- * the public token. Its optional top-level group_data object stays here,
- * stored with the new group id and its creator. If it cannot be stored,
- * the group is deleted at sentc again.
+ * the token of the app option group_create. Its optional top-level
+ * group_data object stays here, stored with the new group id and its
+ * creator. If it cannot be stored, the group is deleted at sentc again,
+ * with the token of group_delete.
  */
 #include "sb.h"
 
@@ -32,8 +33,8 @@ handle(struct sb_req *req)
 		relay = req->body, len = req->bodylen;
 	else
 		relay = sb_json_text(body, &len);
-	if (sb_relay(req, SB_POST, "/group", SB_TOKEN_PUBLIC, req->jwt, relay,
-	    len, &up) == -1)
+	if (sb_relay(req, SB_POST, "/group", sb_cfg->token[SB_OPT_GROUP_CREATE],
+	    req->jwt, relay, len, &up) == -1)
 		goto out;
 	if (!up.ok) {
 		sb_reply_upstream(req, &up);
@@ -49,7 +50,8 @@ handle(struct sb_req *req)
 	    req->who.aud, group_data != NULL ?
 	    sb_json_text(group_data, &dlen) : NULL) != SB_OK) {
 		snprintf(undo, sizeof(undo), "/group/%s", gid);
-		sb_compensate(req, SB_DELETE, undo, SB_TOKEN_PUBLIC, req->jwt);
+		sb_compensate(req, SB_DELETE, undo,
+		    sb_cfg->token[SB_OPT_GROUP_DELETE], req->jwt);
 		goto out;
 	}
 	sb_reply_upstream(req, &up);

@@ -30,8 +30,8 @@ delete(struct sb_req *req, const char *gid)
 	char			 path[64];
 
 	snprintf(path, sizeof(path), "/group/%s", gid);
-	if (sb_relay(req, SB_DELETE, path, SB_TOKEN_PUBLIC, req->jwt, NULL, 0,
-	    &up) == -1)
+	if (sb_relay(req, SB_DELETE, path, sb_cfg->token[SB_OPT_GROUP_DELETE],
+	    req->jwt, NULL, 0, &up) == -1)
 		return;
 	if (up.ok) {
 		sb_group_forget(gid);

@@ -65,8 +65,9 @@ handle(struct sb_req *req)
 	    (tok = json_object_new_string(token)) != NULL &&
 	    json_object_object_add(body, "refresh_token", tok) == 0 &&
 	    (text = sb_json_text(body, &len)) != NULL) {
-		e = sb_upstream(req, SB_PUT, "/refresh", SB_TOKEN_SECRET,
-		    req->jwt, text, len, &up);
+		e = sb_upstream(req, SB_PUT, "/refresh",
+		    sb_cfg->token[SB_OPT_USER_JWT_REFRESH], req->jwt, text,
+		    len, &up);
 		sb_wipe((char *)text, len);
 	}
 	sb_wipe(token, sizeof(token));

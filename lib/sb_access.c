@@ -75,8 +75,8 @@ sb_group_light(struct sb_req *req, const char *gid, struct sb_light *out)
 	sb_stats_add(SB_STAT_ACCESS_MISS, 1);
 
 	snprintf(path, sizeof(path), "/group/%s/light", gid);
-	if (sb_relay(req, SB_GET, path, SB_TOKEN_PUBLIC, req->jwt, NULL, 0,
-	    &res) == -1)
+	if (sb_relay(req, SB_GET, path, sb_cfg->token[SB_OPT_GROUP_GET],
+	    req->jwt, NULL, 0, &res) == -1)
 		return -1;
 	if (!res.ok && res.err_code != CODE_NO_ACCESS) {
 		/* Not an answer about access (a bad JWT, say): not cached. */

@@ -137,7 +137,17 @@ test_good_file(void **state)
 	assert_int_equal(cfg.upstream_timeout_ms, 10000);
 	assert_int_equal(cfg.upstream_connect_timeout_ms, 3000);
 	assert_int_equal(cfg.upstream_max_response, 4194304);
-	assert_int_equal(cfg.register_device_token, SB_TOKEN_PUBLIC);
+	/* sentc's defaults of the app options: secret for user_register and
+	 * user_delete, public for the others. */
+	assert_int_equal(cfg.token[SB_OPT_USER_REGISTER], SB_TOKEN_SECRET);
+	assert_int_equal(cfg.token[SB_OPT_USER_DELETE], SB_TOKEN_SECRET);
+	assert_int_equal(cfg.token[SB_OPT_USER_EXISTS], SB_TOKEN_PUBLIC);
+	assert_int_equal(cfg.token[SB_OPT_USER_DEVICE_REGISTER],
+	    SB_TOKEN_PUBLIC);
+	assert_int_equal(cfg.token[SB_OPT_USER_JWT_REFRESH], SB_TOKEN_PUBLIC);
+	assert_int_equal(cfg.token[SB_OPT_GROUP_CREATE], SB_TOKEN_PUBLIC);
+	assert_int_equal(cfg.token[SB_OPT_GROUP_GET], SB_TOKEN_PUBLIC);
+	assert_int_equal(cfg.token[SB_OPT_GROUP_DELETE], SB_TOKEN_PUBLIC);
 	/* No cookie key: the cookie routes are closed. No origin is allowed. */
 	assert_null(cfg.cookie_keys);
 	assert_string_equal(cfg.cookie_name, "sentc_refresh");
@@ -230,7 +240,8 @@ test_env_overrides_file(void **state)
 	assert_int_equal(cfg.workers, 8);
 	assert_int_equal(cfg.jwt_leeway, 0);
 	assert_string_equal(cfg.api_url, "http://sim:3000");
-	assert_int_equal(cfg.register_device_token, SB_TOKEN_SECRET);
+	assert_int_equal(cfg.token[SB_OPT_USER_DEVICE_REGISTER],
+	    SB_TOKEN_SECRET);
 	/* What the environment does not name comes from the file. */
 	assert_string_equal(cfg.public_token, "pub-3a9d");
 	sb_config_free(&cfg);
@@ -323,6 +334,11 @@ test_bad_values(void **state)
 		{ "SENTC_BACKEND_UPSTREAM_MAX_RESPONSE", "1k" },
 		{ "SENTC_BACKEND_REGISTER_DEVICE_TOKEN", "both" },
 		{ "SENTC_BACKEND_REGISTER_DEVICE_TOKEN", "" },
+		{ "SENTC_BACKEND_TOKEN_GROUP_CREATE", "" },
+		{ "SENTC_BACKEND_TOKEN_GROUP_GET", "Secret" },
+		{ "SENTC_BACKEND_TOKEN_GROUP_DELETE", "secret " },
+		{ "SENTC_BACKEND_TOKEN_USER_DELETE", "blocked" },
+		{ "SENTC_BACKEND_TOKEN_USER_REGISTER", "public,secret" },
 		{ "SENTC_API_URL", "ftp://api.sentc.com" },
 		{ "SENTC_API_URL", "api.sentc.com" },
 		{ "SENTC_API_URL", "" },
@@ -370,6 +386,79 @@ test_bad_values(void **state)
 		    cases[i].name);
 	}
 	assert_int_equal(bad, 0);
+}
+
+/*
+ * One token setting per app option, each on its own; the older name of
+ * user_device_register's sets the same, and must agree with the new one
+ * where both are set.
+ */
+static void
+test_token_kinds(void **state)
+{
+	static const struct env	 all_secret[] = {
+		{ "SENTC_BACKEND_TOKEN_USER_EXISTS", "secret" },
+		{ "SENTC_BACKEND_TOKEN_USER_DEVICE_REGISTER", "secret" },
+		{ "SENTC_BACKEND_TOKEN_USER_JWT_REFRESH", "secret" },
+		{ "SENTC_BACKEND_TOKEN_GROUP_CREATE", "secret" },
+		{ "SENTC_BACKEND_TOKEN_GROUP_GET", "secret" },
+		{ "SENTC_BACKEND_TOKEN_GROUP_DELETE", "secret" },
+		{ NULL, NULL }
+	}, all_public[] = {
+		{ "SENTC_BACKEND_TOKEN_USER_REGISTER", "public" },
+		{ "SENTC_BACKEND_TOKEN_USER_DELETE", "public" },
+		{ NULL, NULL }
+	}, one[] = {
+		{ "SENTC_BACKEND_TOKEN_GROUP_GET", "secret" },
+		{ NULL, NULL }
+	}, both_agree[] = {
+		{ "SENTC_BACKEND_TOKEN_USER_DEVICE_REGISTER", "secret" },
+		{ "SENTC_BACKEND_REGISTER_DEVICE_TOKEN", "secret" },
+		{ NULL, NULL }
+	}, both_differ[] = {
+		{ "SENTC_BACKEND_TOKEN_USER_DEVICE_REGISTER", "public" },
+		{ "SENTC_BACKEND_REGISTER_DEVICE_TOKEN", "secret" },
+		{ NULL, NULL }
+	};
+	struct sb_config	 cfg;
+	char			 err[ERR_LEN];
+	size_t			 i;
+
+	assert_int_equal(parse(&cfg, good_file, all_secret, err), 0);
+	for (i = 0; i < SB_OPT__MAX; i++)
+		assert_int_equal(cfg.token[i], SB_TOKEN_SECRET);
+	sb_config_free(&cfg);
+
+	assert_int_equal(parse(&cfg, good_file, all_public, err), 0);
+	for (i = 0; i < SB_OPT__MAX; i++)
+		assert_int_equal(cfg.token[i], SB_TOKEN_PUBLIC);
+	sb_config_free(&cfg);
+
+	/* One setting changes one endpoint's token, and no other. */
+	assert_int_equal(parse(&cfg, good_file, one, err), 0);
+	assert_int_equal(cfg.token[SB_OPT_GROUP_GET], SB_TOKEN_SECRET);
+	assert_int_equal(cfg.token[SB_OPT_GROUP_CREATE], SB_TOKEN_PUBLIC);
+	assert_int_equal(cfg.token[SB_OPT_GROUP_DELETE], SB_TOKEN_PUBLIC);
+	sb_config_free(&cfg);
+
+	/* The older name, from the file, as before. */
+	assert_int_equal(parse(&cfg, MINIMAL
+	    "SENTC_BACKEND_REGISTER_DEVICE_TOKEN=secret\n", NULL, err), 0);
+	assert_int_equal(cfg.token[SB_OPT_USER_DEVICE_REGISTER],
+	    SB_TOKEN_SECRET);
+	sb_config_free(&cfg);
+	assert_int_equal(parse(&cfg, good_file, both_agree, err), 0);
+	assert_int_equal(cfg.token[SB_OPT_USER_DEVICE_REGISTER],
+	    SB_TOKEN_SECRET);
+	sb_config_free(&cfg);
+	assert_int_equal(fails_naming("both names, differing", good_file,
+	    strlen(good_file), both_differ,
+	    "SENTC_BACKEND_TOKEN_USER_DEVICE_REGISTER"), 0);
+	/* A new name misspelt is an error, as every SENTC_BACKEND_ key. */
+	assert_int_equal(fails_naming("misspelt", MINIMAL
+	    "SENTC_BACKEND_TOKEN_GROUP_CREAT=secret\n", strlen(MINIMAL
+	    "SENTC_BACKEND_TOKEN_GROUP_CREAT=secret\n"), NULL,
+	    "SENTC_BACKEND_TOKEN_GROUP_CREAT"), 0);
 }
 
 /* SENTC_BACKEND_LOG: text by default, json when asked. */
@@ -714,6 +803,7 @@ main(void)
 		cmocka_unit_test(test_db),
 		cmocka_unit_test(test_required),
 		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_token_kinds),
 		cmocka_unit_test(test_log_format),
 		cmocka_unit_test(test_bad_file),
 		cmocka_unit_test(test_unknown_keys_ignored),
