@@ -11,6 +11,7 @@
 
 #define CODE_NO_ACCESS	310	/* sentc: no access to this group */
 #define CODE_RANK	301	/* sentc: wrong group rank */
+#define CODE_BAD_ID	1	/* sentc: an id that is no UUID v4 or v7 */
 #define ACCESS_HEADER	"HTTP_X_SENTC_GROUP_ACCESS_ID"
 
 static struct sb_cache	*cache;
@@ -49,9 +50,6 @@ sb_group_access_valid(const char *s, size_t len)
 int
 sb_group_access_id(struct sb_req *req, const char **id)
 {
-	static const char bad_id[] = "{\"status\":false,\"err_msg\":"
-	    "\"Id has a wrong format. Make sure to follow the uuid v4 or v7 "
-	    "format.\",\"err_code\":1}";
 	const char	*v;
 	enum sb_err	 e;
 
@@ -64,8 +62,8 @@ sb_group_access_id(struct sb_req *req, const char **id)
 		return -1;
 	}
 	if (!sb_group_access_valid(v, strlen(v))) {
-		sb_reply_raw(req, 400, "application/json", bad_id,
-		    sizeof(bad_id) - 1);
+		sb_reply_sentc(req, 400, CODE_BAD_ID, "Id has a wrong format. "
+		    "Make sure to follow the uuid v4 or v7 format.");
 		return -1;
 	}
 	*id = v;
@@ -141,9 +139,6 @@ int
 sb_group_member(struct sb_req *req, const char *gid, int max_rank,
     int *rank)
 {
-	static const char wrong_rank[] = "{\"status\":false,\"err_msg\":"
-	    "\"The user has not the right group rank for this action\","
-	    "\"err_code\":301}";
 	struct sb_light	 light;
 
 	if (sb_group_light(req, gid, &light) == -1)
@@ -154,8 +149,8 @@ sb_group_member(struct sb_req *req, const char *gid, int max_rank,
 		return -1;
 	}
 	if (light.rank > max_rank) {
-		sb_reply_raw(req, 400, "application/json", wrong_rank,
-		    sizeof(wrong_rank) - 1);
+		sb_reply_sentc(req, 400, CODE_RANK,
+		    "Wrong group rank for this action");
 		return -1;
 	}
 	if (rank != NULL)

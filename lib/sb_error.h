@@ -30,7 +30,7 @@ enum sb_err {
 	SB_ERR_JWT_SIGNATURE,	/* 20016 401 signature does not verify */
 	SB_ERR_JWT_EXPIRED,	/* 20017 401 exp passed, or iat in the future */
 	SB_ERR_JWT_CLAIMS,	/* 20018 401 aud, sub or exp missing or bad */
-	SB_ERR_JWT_NOT_FRESH,	/* 20019 401 route needs a fresh login */
+	SB_ERR_JWT_NOT_FRESH,	/* 20019 401 not answered: sentc's 113 is */
 	SB_ERR_STORAGE,		/* 20020 503 own database unavailable */
 	SB_ERR_NO_USER_DATA,	/* 20021 404 no own row for this user */
 	SB_ERR_COMPENSATED,	/* 20022 503 stored nothing, undone at sentc */
