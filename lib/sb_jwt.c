@@ -21,7 +21,7 @@
 #define KEYS_MAX	16
 
 struct key {
-	char		 kid[SB_KID_MAX + 1];
+	char		 kid[SB_KID_MAX + 1];	/* "" for a key without id */
 	EVP_PKEY	*pkey;
 };
 
@@ -106,17 +106,12 @@ sb_jwt_keys_parse(const char *spec, const char *default_kid, char *err,
 			kidlen = (size_t)(colon - tok);
 			b64 = colon + 1;
 		} else {
-			kid = default_kid;
-			kidlen = default_kid == NULL ? 0 : strlen(default_kid);
+			/* No id at all: the key verifies any kid. */
+			kid = default_kid != NULL ? default_kid : "";
+			kidlen = strlen(kid);
 			b64 = tok;
-			if (kidlen == 0) {
-				snprintf(err, errlen, "SENTC_JWT_VERIFY_KEY: "
-				    "key %zu has no id: write it as kid:key, "
-				    "or set SENTC_JWT_KEY_ID", ks->n + 1);
-				goto fail;
-			}
 		}
-		if (!kid_valid(kid, kidlen)) {
+		if ((colon != NULL || kidlen > 0) && !kid_valid(kid, kidlen)) {
 			snprintf(err, errlen, "SENTC_JWT_VERIFY_KEY: key %zu "
 			    "has an invalid id", ks->n + 1);
 			goto fail;
@@ -126,7 +121,7 @@ sb_jwt_keys_parse(const char *spec, const char *default_kid, char *err,
 			    "%d keys", KEYS_MAX);
 			goto fail;
 		}
-		for (i = 0; i < ks->n; i++)
+		for (i = 0; kidlen > 0 && i < ks->n; i++)
 			if (strlen(ks->keys[i].kid) == kidlen &&
 			    memcmp(ks->keys[i].kid, kid, kidlen) == 0) {
 				snprintf(err, errlen, "SENTC_JWT_VERIFY_KEY: "
@@ -200,24 +195,36 @@ segment_json(const char *s, size_t len)
 	return obj;
 }
 
+/* The key with id kid; never one without id. NULL if none. */
 static const struct key *
 key_by_kid(const struct sb_jwt_keys *ks, const char *kid)
 {
 	size_t	 i;
 
 	for (i = 0; i < ks->n; i++)
-		if (strcmp(ks->keys[i].kid, kid) == 0)
+		if (ks->keys[i].kid[0] != '\0' &&
+		    strcmp(ks->keys[i].kid, kid) == 0)
 			return &ks->keys[i];
 	return NULL;
 }
 
-/* Checks the header; on SB_OK, *key is the key its kid names. */
+bool
+sb_jwt_keys_named(const struct sb_jwt_keys *ks, const char *kid)
+{
+	return ks != NULL && key_by_kid(ks, kid) != NULL;
+}
+
+/*
+ * Checks the header; on SB_OK, *key is the key its kid names, or NULL
+ * where none does but keys without id are there to try.
+ */
 static enum sb_err
 check_header(const struct sb_jwt_keys *ks, json_object *hdr,
     const struct key **key)
 {
 	json_object	*alg, *kid, *v;
 	const char	*s;
+	size_t		 i;
 
 	if (!json_object_object_get_ex(hdr, "alg", &alg) ||
 	    !json_object_is_type(alg, json_type_string) ||
@@ -230,9 +237,12 @@ check_header(const struct sb_jwt_keys *ks, json_object *hdr,
 	    !json_object_is_type(kid, json_type_string))
 		return SB_ERR_JWT_KEY;
 	s = json_object_get_string(kid);
-	if ((*key = key_by_kid(ks, s)) == NULL)
-		return SB_ERR_JWT_KEY;
-	return SB_OK;
+	if ((*key = key_by_kid(ks, s)) != NULL)
+		return SB_OK;
+	for (i = 0; i < ks->n; i++)
+		if (ks->keys[i].kid[0] == '\0')
+			return SB_OK;
+	return SB_ERR_JWT_KEY;
 }
 
 static enum sb_err
@@ -350,6 +360,7 @@ sb_jwt_verify(const struct sb_jwt_keys *ks, const char *tok, size_t len,
 	const struct key *key;
 	json_object	*hdr = NULL, *claims = NULL;
 	enum sb_err	 rc;
+	size_t		 i;
 
 	if (len == 0 || len > SB_JWT_MAX || ks == NULL)
 		return SB_ERR_JWT_FORMAT;
@@ -367,8 +378,18 @@ sb_jwt_verify(const struct sb_jwt_keys *ks, const char *tok, size_t len,
 	if ((rc = check_header(ks, hdr, &key)) != SB_OK)
 		goto out;
 	/* Claims are trusted only once the signature holds. */
-	if ((rc = check_signature(ks, key, tok, (size_t)(dot2 - tok),
-	    dot2 + 1, len - (size_t)(dot2 + 1 - tok))) != SB_OK)
+	if (key != NULL)
+		rc = check_signature(ks, key, tok, (size_t)(dot2 - tok),
+		    dot2 + 1, len - (size_t)(dot2 + 1 - tok));
+	else
+		/* No key has its kid: each one without id, in turn. */
+		for (i = 0, rc = SB_ERR_JWT_SIGNATURE; i < ks->n &&
+		    rc == SB_ERR_JWT_SIGNATURE; i++)
+			if (ks->keys[i].kid[0] == '\0')
+				rc = check_signature(ks, &ks->keys[i], tok,
+				    (size_t)(dot2 - tok), dot2 + 1,
+				    len - (size_t)(dot2 + 1 - tok));
+	if (rc != SB_OK)
 		goto out;
 	rc = check_claims(claims, now, leeway, flags, out);
 out:

@@ -2,7 +2,8 @@
  * sb_jwt.h: verification of the JWTs that the sentc API issues.
  *
  * ES384 only, whatever the token's header says: the key set decides the
- * algorithm, the header's "kid" picks the key. Keys come in the sentc
+ * algorithm, the header's "kid" picks the key; a key configured without
+ * an id verifies tokens whatever their kid. Keys come in the sentc
  * dashboard's format, base64 of the raw uncompressed P-384 point.
  */
 #ifndef SB_JWT_H
@@ -34,18 +35,25 @@ struct sb_jwt_claims {
 /*
  * Parses SENTC_JWT_VERIFY_KEY: one or more keys separated by commas or
  * white space, each "kid:base64" or a bare base64 key, which then takes
- * the id default_kid (SENTC_JWT_KEY_ID). Returns the set, or NULL with a
- * message in err. Free with sb_jwt_keys_free().
+ * the id default_kid (SENTC_JWT_KEY_ID); with none (NULL or ""), it has
+ * no id: it verifies a token whatever its kid, the signature alone
+ * decides (the dashboard's .env carries no key id). Returns the set, or
+ * NULL with a message in err. Free with sb_jwt_keys_free().
  */
 struct sb_jwt_keys *sb_jwt_keys_parse(const char *spec,
 	    const char *default_kid, char *err, size_t errlen);
 void	 sb_jwt_keys_free(struct sb_jwt_keys *);
 size_t	 sb_jwt_keys_count(const struct sb_jwt_keys *);
 
+/* Does a key of the set have the id kid? (A key without id has none.) */
+bool	 sb_jwt_keys_named(const struct sb_jwt_keys *, const char *kid);
+
 /*
  * Verifies tok[0..len) against keys at time now, allowing leeway seconds
- * on exp, nbf and iat. Fills out on SB_OK; returns the SB_ERR_JWT_* that
- * says why not otherwise. Pure: no cache, no globals.
+ * on exp, nbf and iat: with the key its kid names, else with each key
+ * without id. Fills out on SB_OK; returns the SB_ERR_JWT_* that says why
+ * not otherwise (SB_ERR_JWT_KEY: no kid, or one that names no key while
+ * every key has an id). Pure: no cache, no globals.
  */
 enum sb_err sb_jwt_verify(const struct sb_jwt_keys *keys, const char *tok,
 	    size_t len, int64_t now, long leeway, unsigned flags,

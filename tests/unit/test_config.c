@@ -520,8 +520,6 @@ test_bad_file(void **state)
 	{ "a word", MINIMAL "hello\n", NULL },
 	{ "control character", MINIMAL "SENTC_PUBLIC_TOKEN=a\x1b[0mb\n",
 	    "SENTC_PUBLIC_TOKEN" },
-	{ "bare verify key without key id", L_PUBLIC L_SECRET
-	    "SENTC_JWT_VERIFY_KEY=" KEY_B64 "\n", "SENTC_JWT_VERIFY_KEY" },
 	{ "verify key not a point", L_PUBLIC L_SECRET
 	    "SENTC_JWT_VERIFY_KEY=k1:AAAA\n", "SENTC_JWT_VERIFY_KEY" },
 	};
@@ -532,6 +530,28 @@ test_bad_file(void **state)
 		bad += fails_naming(cases[i].what, cases[i].text,
 		    strlen(cases[i].text), NULL, cases[i].name);
 	assert_int_equal(bad, 0);
+}
+
+/*
+ * The dashboard's .env as it is: one bare verify key, no key id. The key
+ * then has no id (it verifies tokens whatever their kid).
+ */
+static void
+test_dashboard_env(void **state)
+{
+	static const char env_file[] =
+	    "SENTC_PUBLIC_TOKEN=pub-3a9d\n"
+	    "SENTC_SECRET_TOKEN=" SECRET "\n"
+	    "SENTC_JWT_SIGN_KEY=" SIGN_KEY "\n"
+	    "SENTC_JWT_VERIFY_KEY=" KEY_B64 "\n";
+	struct sb_config	 cfg;
+	char			 err[ERR_LEN];
+
+	assert_int_equal(parse(&cfg, env_file, NULL, err), 0);
+	assert_string_equal(cfg.jwt_key_id, "");
+	assert_int_equal(sb_jwt_keys_count(cfg.jwt_keys), 1);
+	assert_false(sb_jwt_keys_named(cfg.jwt_keys, ""));
+	sb_config_free(&cfg);
 }
 
 /* Keys that are not the backend's own are someone else's business. */
@@ -806,6 +826,7 @@ main(void)
 		cmocka_unit_test(test_token_kinds),
 		cmocka_unit_test(test_log_format),
 		cmocka_unit_test(test_bad_file),
+		cmocka_unit_test(test_dashboard_env),
 		cmocka_unit_test(test_unknown_keys_ignored),
 		cmocka_unit_test(test_secret_never_in_message),
 		cmocka_unit_test(test_nul_byte),

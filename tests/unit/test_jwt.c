@@ -944,6 +944,90 @@ test_keys_parse_good(void **state)
 	assert_int_equal(sb_jwt_keys_count(NULL), 0);
 }
 
+/*
+ * A bare key without SENTC_JWT_KEY_ID (the dashboard's .env has no key
+ * id) verifies tokens whatever their kid: the signature alone decides.
+ */
+static void
+test_keys_without_id(void **state)
+{
+	struct sb_jwt_keys	*ks;
+	struct sb_jwt_claims	 c;
+	char			 spec[SPEC_MAX], err[256], tok[TOK_MAX];
+	static const char *const dflt[] = { NULL, "" };
+	size_t			 i;
+
+	for (i = 0; i < 2; i++) {
+		assert_non_null(ks = sb_jwt_keys_parse(ka.b64, dflt[i], err,
+		    sizeof(err)));
+		assert_int_equal(sb_jwt_keys_count(ks), 1);
+		assert_false(sb_jwt_keys_named(ks, ""));
+		assert_false(sb_jwt_keys_named(ks, "k1"));
+		mint(tok, &(struct mint){ 0 });
+		assert_int_equal(verify(ks, tok, 0, &c), SB_OK);
+		assert_string_equal(c.aud, AUD);
+		mint(tok, &(struct mint){ .hdr = "{\"alg\":\"ES384\","
+		    "\"kid\":\"a-key-made-in-the-dashboard\"}" });
+		assert_int_equal(verify(ks, tok, 0, &c), SB_OK);
+		mint(tok, &(struct mint){ .hdr = "{\"alg\":\"ES384\","
+		    "\"kid\":\"\"}" });
+		assert_int_equal(verify(ks, tok, 0, &c), SB_OK);
+		/* Another key's signature, whatever the kid: refused. */
+		mint(tok, &(struct mint){ .key = kb.pk });
+		assert_int_equal(verify(ks, tok, 0, &c), SB_ERR_JWT_SIGNATURE);
+		mint(tok, &(struct mint){ .hdr = HDR_K2, .key = kb.pk });
+		assert_int_equal(verify(ks, tok, 0, &c), SB_ERR_JWT_SIGNATURE);
+		/* A kid is still needed, and ES384. */
+		mint(tok, &(struct mint){ .hdr = "{\"alg\":\"ES384\"}" });
+		assert_int_equal(verify(ks, tok, 0, &c), SB_ERR_JWT_KEY);
+		mint(tok, &(struct mint){ .hdr = "{\"alg\":\"ES384\","
+		    "\"kid\":7}" });
+		assert_int_equal(verify(ks, tok, 0, &c), SB_ERR_JWT_KEY);
+		mint(tok, &(struct mint){ .hdr = "{\"alg\":\"ES256\","
+		    "\"kid\":\"k1\"}" });
+		assert_int_equal(verify(ks, tok, 0, &c), SB_ERR_JWT_ALG);
+		sb_jwt_keys_free(ks);
+	}
+
+	/* Two without id: either one's signature holds. */
+	put(spec, sizeof(spec), "%s %s", ka.b64, kb.b64);
+	assert_non_null(ks = sb_jwt_keys_parse(spec, NULL, err, sizeof(err)));
+	assert_int_equal(sb_jwt_keys_count(ks), 2);
+	mint(tok, &(struct mint){ .hdr = HDR_K2, .key = kb.pk });
+	assert_int_equal(verify(ks, tok, 0, &c), SB_OK);
+	mint(tok, &(struct mint){ .hdr = HDR_K2 });
+	assert_int_equal(verify(ks, tok, 0, &c), SB_OK);
+	mint(tok, &(struct mint){ .key = kc.pk });
+	assert_int_equal(verify(ks, tok, 0, &c), SB_ERR_JWT_SIGNATURE);
+	sb_jwt_keys_free(ks);
+
+	/*
+	 * Beside a key with an id: a kid that names it takes that key only;
+	 * any other kid the key without id.
+	 */
+	put(spec, sizeof(spec), "k2:%s,%s", kb.b64, ka.b64);
+	assert_non_null(ks = sb_jwt_keys_parse(spec, NULL, err, sizeof(err)));
+	assert_true(sb_jwt_keys_named(ks, "k2"));
+	assert_false(sb_jwt_keys_named(ks, "k1"));
+	mint(tok, &(struct mint){ .hdr = HDR_K2, .key = kb.pk });
+	assert_int_equal(verify(ks, tok, 0, &c), SB_OK);
+	mint(tok, &(struct mint){ 0 });
+	assert_int_equal(verify(ks, tok, 0, &c), SB_OK);
+	mint(tok, &(struct mint){ .hdr = HDR_K2 });
+	assert_int_equal(verify(ks, tok, 0, &c), SB_ERR_JWT_SIGNATURE);
+	mint(tok, &(struct mint){ .key = kb.pk });
+	assert_int_equal(verify(ks, tok, 0, &c), SB_ERR_JWT_SIGNATURE);
+	sb_jwt_keys_free(ks);
+
+	/* With ids only, a kid that names none is SB_ERR_JWT_KEY. */
+	put(spec, sizeof(spec), "k2:%s", kb.b64);
+	assert_non_null(ks = sb_jwt_keys_parse(spec, NULL, err, sizeof(err)));
+	mint(tok, &(struct mint){ 0 });
+	assert_int_equal(verify(ks, tok, 0, &c), SB_ERR_JWT_KEY);
+	assert_false(sb_jwt_keys_named(NULL, "k2"));
+	sb_jwt_keys_free(ks);
+}
+
 static void
 test_keys_parse_bad(void **state)
 {
@@ -996,8 +1080,6 @@ test_keys_parse_bad(void **state)
 	CASE("empty key", NULL, "k1:");
 	CASE("empty spec", "k1", "%s", "");
 	CASE("only separators", "k1", " ,\t, ");
-	CASE("bare key, no default kid", NULL, "%s", ka.b64);
-	CASE("bare key, empty default kid", "", "%s", ka.b64);
 	CASE("duplicate kid", NULL, "k1:%s,k1:%s", ka.b64, kb.b64);
 	CASE("duplicate kid, one by default", "k1", "%s,k1:%s", ka.b64,
 	    kb.b64);
@@ -1064,6 +1146,7 @@ main(void)
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_rotation),
 		cmocka_unit_test(test_keys_parse_good),
+		cmocka_unit_test(test_keys_without_id),
 		cmocka_unit_test(test_keys_parse_bad),
 	};
 
