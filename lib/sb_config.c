@@ -78,6 +78,8 @@ static const struct key keys[] = {
 	    OFF(jwt_leeway) },
 	{ "SENTC_BACKEND_JWT_CACHE_SIZE", K_LONG, "4096", 0, 1L << 20,
 	    OFF(jwt_cache_size) },
+	{ "SENTC_BACKEND_JWT_KEY_CHECKS", K_LONG, "60", 0, 100000,
+	    OFF(jwt_key_checks) },
 	{ "SENTC_BACKEND_ACCESS_CACHE_TTL", K_LONG, "5", 0, 300,
 	    OFF(access_cache_ttl) },
 	{ "SENTC_BACKEND_ACCESS_CACHE_SIZE", K_LONG, "4096", 0, 1L << 20,

@@ -60,6 +60,7 @@ struct sb_config {
 	long			 max_user_data;
 	long			 jwt_leeway;
 	long			 jwt_cache_size;
+	long			 jwt_key_checks;	/* per minute */
 	long			 access_cache_ttl;
 	long			 access_cache_size;
 	long			 max_group_data;

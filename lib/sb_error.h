@@ -51,6 +51,7 @@ enum sb_err {
 	SB_ERR_LEFT_OVER,	/* 20037 500 done at sentc, own data not removed */
 	SB_ERR_COOKIE_CLOSED,	/* 20038 503 no SENTC_BACKEND_COOKIE_KEY */
 	SB_ERR_SETTLING,	/* 20039 503 a lost answer on this name settling */
+	SB_ERR_JWT_UNCHECKED,	/* 20040 503 kid not configured, sentc not asked */
 	SB_ERR__MAX
 };
 

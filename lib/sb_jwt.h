@@ -60,6 +60,17 @@ enum sb_err sb_jwt_verify(const struct sb_jwt_keys *keys, const char *tok,
 	    struct sb_jwt_claims *out);
 
 /*
+ * What verification can tell without a key: tok[0..len) split, its
+ * header (ES384, a kid of at most SB_KID_MAX visible characters, copied
+ * into kid of kidsz bytes) and its claims checked as sb_jwt_verify()
+ * does, the signature not at all. Returns SB_OK with out filled, or the
+ * SB_ERR_JWT_* that says why not. Pure.
+ */
+enum sb_err sb_jwt_decode(const char *tok, size_t len, int64_t now,
+	    long leeway, unsigned flags, char *kid, size_t kidsz,
+	    struct sb_jwt_claims *out);
+
+/*
  * Makes the cache of verified tokens that sb_jwt_check() uses, shared by
  * the workers forked after, in place of any earlier one (a reload: the
  * workers forked before keep theirs). Returns 0, or -1 with no cache, so
@@ -68,12 +79,23 @@ enum sb_err sb_jwt_verify(const struct sb_jwt_keys *keys, const char *tok,
 int	 sb_jwt_cache_init(void);
 
 /*
- * As sb_jwt_verify(), through the program's cache of verified tokens
- * (keyed by a hash of the token, valid until exp, bounded by
+ * As sb_jwt_verify(), through the program's cache of verdicts (keyed by
+ * a hash of the token, a token verified until its exp, bounded by
  * SENTC_BACKEND_JWT_CACHE_SIZE), with the keys and leeway of sb_cfg.
+ * SB_ERR_JWT_UNCHECKED: no key here has the token's kid (nor does a key
+ * without id verify it), and SENTC_BACKEND_JWT_KEY_CHECKS lets sentc be
+ * asked (sb_keycheck.h).
  */
 enum sb_err sb_jwt_check(const char *tok, size_t len, unsigned flags,
 	    struct sb_jwt_claims *out);
+
+/*
+ * Stores sentc's verdict on tok[0..len) in that cache: SB_OK with its
+ * claims c, until the token's exp (as a token verified here; until is
+ * not used), or a refusal rc until the time until.
+ */
+void	 sb_jwt_remember(const char *tok, size_t len, enum sb_err rc,
+	    const struct sb_jwt_claims *c, int64_t until);
 
 /* Hits and misses of the cache, for tests and metrics. */
 void	 sb_jwt_cache_stats(uint64_t *hits, uint64_t *misses);

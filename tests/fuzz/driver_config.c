@@ -256,6 +256,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(cfg.jwt_leeway >= 0 && cfg.jwt_leeway <= 300, "leeway");
 	FUZZ_CHECK(cfg.jwt_cache_size >= 0 && cfg.jwt_cache_size <= 1L << 20,
 	    "jwt cache size");
+	FUZZ_CHECK(cfg.jwt_key_checks >= 0 && cfg.jwt_key_checks <= 100000,
+	    "jwt key checks");
 	FUZZ_CHECK(cfg.access_cache_ttl >= 0 && cfg.access_cache_ttl <= 300,
 	    "access cache ttl");
 	FUZZ_CHECK(cfg.access_cache_size >= 0 &&
@@ -297,6 +299,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	L("SENTC_BACKEND_MAX_USER_DATA", cfg.max_user_data);
 	L("SENTC_BACKEND_JWT_LEEWAY", cfg.jwt_leeway);
 	L("SENTC_BACKEND_JWT_CACHE_SIZE", cfg.jwt_cache_size);
+	L("SENTC_BACKEND_JWT_KEY_CHECKS", cfg.jwt_key_checks);
 	L("SENTC_BACKEND_ACCESS_CACHE_TTL", cfg.access_cache_ttl);
 	L("SENTC_BACKEND_ACCESS_CACHE_SIZE", cfg.access_cache_size);
 	L("SENTC_BACKEND_MAX_GROUP_DATA", cfg.max_group_data);
@@ -336,6 +339,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    again.max_user_data == cfg.max_user_data &&
 	    again.jwt_leeway == cfg.jwt_leeway &&
 	    again.jwt_cache_size == cfg.jwt_cache_size &&
+	    again.jwt_key_checks == cfg.jwt_key_checks &&
 	    again.access_cache_ttl == cfg.access_cache_ttl &&
 	    again.access_cache_size == cfg.access_cache_size &&
 	    again.max_group_data == cfg.max_group_data &&

@@ -15,8 +15,11 @@
  * and times that hold at NOW. Each token is also verified against a
  * second set, k1 with its id and k2 without one (as the dashboard's .env
  * gives a key): accepted there, it has kid k1 and k1's signature, or
- * another kid and k2's, as OpenSSL finds on its own. Keys here are test
- * keys, made for this driver and nothing else.
+ * another kid and k2's, as OpenSSL finds on its own. sb_jwt_decode(),
+ * all but the signature, agrees: what verifies decodes to the same
+ * claims and the header's kid; what it refuses never verifies; a kid it
+ * gives is a short visible id. Keys here are test keys, made for this
+ * driver and nothing else.
  */
 #include <json-c/json.h>
 #include <openssl/bio.h>
@@ -325,6 +328,40 @@ accepted_any(const char *tok, size_t len, int signer)
 	json_object_put(hdr);
 }
 
+/* sb_jwt_decode() against sb_jwt_verify()'s verdict e (and claims c). */
+static void
+decoded(const char *tok, size_t len, unsigned flags, enum sb_err e,
+    const struct sb_jwt_claims *c)
+{
+	struct sb_jwt_claims	 d;
+	json_object		*hdr;
+	char			 kid[SB_KID_MAX + 1];
+	enum sb_err		 de;
+	size_t			 i, n;
+
+	memset(kid, 0x5a, sizeof(kid));
+	de = sb_jwt_decode(tok, len, NOW, LEEWAY, flags, kid, sizeof(kid), &d);
+	FUZZ_CHECK(de == SB_OK || (de >= SB_ERR_JWT_FORMAT &&
+	    de <= SB_ERR_JWT_CLAIMS && de != SB_ERR_JWT_SIGNATURE),
+	    "decode error %d", (int)de);
+	if (e == SB_OK) {
+		FUZZ_CHECK(de == SB_OK, "verified, but decode says %d", (int)de);
+		FUZZ_CHECK(memcmp(&d, c, sizeof(d)) == 0, "claims differ");
+		hdr = segment(tok, len, 0);
+		FUZZ_CHECK(strcmp(member(hdr, "kid"), kid) == 0, "kid differs");
+		json_object_put(hdr);
+	}
+	if (de != SB_OK)
+		return;
+	n = strnlen(kid, sizeof(kid));
+	FUZZ_CHECK(n >= 1 && n <= SB_KID_MAX, "kid of %zu bytes", n);
+	for (i = 0; i < n; i++)
+		FUZZ_CHECK(kid[i] > ' ' && kid[i] < 0x7f && kid[i] != ',',
+		    "kid holds 0x%02x", (unsigned char)kid[i]);
+	claim_ok("decoded aud", d.aud);
+	claim_ok("decoded sub", d.sub);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -362,6 +399,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    e <= SB_ERR_JWT_CLAIMS), "error %d", (int)e);
 	if (e == SB_OK)
 		accepted(tok, len, flags, signer, &out);
+	decoded(tok, len, flags, e, &out);
 	e = sb_jwt_verify(keys_any, tok, len, NOW, LEEWAY, flags, &out);
 	FUZZ_CHECK(e != SB_ERR_INTERNAL, "internal error, a key without id");
 	if (e == SB_OK)

@@ -134,6 +134,7 @@ test_good_file(void **state)
 	assert_int_equal(cfg.max_user_data, 16384);
 	assert_int_equal(cfg.jwt_leeway, 10);
 	assert_int_equal(cfg.jwt_cache_size, 4096);
+	assert_int_equal(cfg.jwt_key_checks, 60);
 	assert_int_equal(cfg.upstream_timeout_ms, 10000);
 	assert_int_equal(cfg.upstream_connect_timeout_ms, 3000);
 	assert_int_equal(cfg.upstream_max_response, 4194304);
@@ -228,6 +229,7 @@ test_env_overrides_file(void **state)
 		{ "SENTC_SECRET_TOKEN", "env-secret" },
 		{ "SENTC_BACKEND_WORKERS", "8" },
 		{ "SENTC_BACKEND_JWT_LEEWAY", "0" },
+		{ "SENTC_BACKEND_JWT_KEY_CHECKS", "0" },
 		{ "SENTC_API_URL", "http://sim:3000/" },
 		{ "SENTC_BACKEND_REGISTER_DEVICE_TOKEN", "secret" },
 		{ NULL, NULL }
@@ -239,6 +241,7 @@ test_env_overrides_file(void **state)
 	assert_string_equal(cfg.secret_token, "env-secret");
 	assert_int_equal(cfg.workers, 8);
 	assert_int_equal(cfg.jwt_leeway, 0);
+	assert_int_equal(cfg.jwt_key_checks, 0);
 	assert_string_equal(cfg.api_url, "http://sim:3000");
 	assert_int_equal(cfg.token[SB_OPT_USER_DEVICE_REGISTER],
 	    SB_TOKEN_SECRET);
@@ -329,6 +332,9 @@ test_bad_values(void **state)
 		{ "SENTC_BACKEND_MAX_USER_DATA", "1" },
 		{ "SENTC_BACKEND_JWT_LEEWAY", "301" },
 		{ "SENTC_BACKEND_JWT_CACHE_SIZE", "-1" },
+		{ "SENTC_BACKEND_JWT_KEY_CHECKS", "-1" },
+		{ "SENTC_BACKEND_JWT_KEY_CHECKS", "100001" },
+		{ "SENTC_BACKEND_JWT_KEY_CHECKS", "sixty" },
 		{ "SENTC_BACKEND_UPSTREAM_TIMEOUT_MS", "99" },
 		{ "SENTC_BACKEND_UPSTREAM_CONNECT_TIMEOUT_MS", "60001" },
 		{ "SENTC_BACKEND_UPSTREAM_MAX_RESPONSE", "1k" },
