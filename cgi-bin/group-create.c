@@ -2,9 +2,12 @@
  * POST /api/v1/group
  *
  * The input from prepareGroupCreate, relayed with the caller's JWT and
- * the public token. Its optional top-level group_data object stays here,
- * stored with the new group id and its creator. If it cannot be stored,
- * the group is deleted at sentc again.
+ * the token of the app option group_create. Its optional top-level
+ * group_data object stays here, stored with the new group id and its
+ * creator. If it cannot be stored, the group is deleted at sentc again,
+ * with the token of group_delete. A x-sentc-group-access-id goes along
+ * (sentc reads it on a group's own routes only); the undo goes without,
+ * as the creator is the new group's member itself.
  */
 #include "sb.h"
 
@@ -13,13 +16,15 @@ handle(struct sb_req *req)
 {
 	struct sb_upstream_res	 up = { 0 };
 	json_object		*body, *group_data = NULL;
-	const char		*relay, *gid;
+	const char		*relay, *gid, *access;
 	char			 undo[64];
 	size_t			 len, dlen;
 	struct sb_db		*db;
 	enum sb_err		 e;
 
-	if (sb_auth_user(req, 0) == -1 || (body = sb_body_object(req)) == NULL)
+	if (sb_auth_user(req, 0) == -1 ||
+	    sb_group_access_id(req, &access) == -1 ||
+	    (body = sb_body_object(req)) == NULL)
 		return;
 	if ((e = sb_json_take_object(body, "group_data",
 	    (size_t)sb_cfg->max_group_data, &group_data)) != SB_OK) {
@@ -32,8 +37,9 @@ handle(struct sb_req *req)
 		relay = req->body, len = req->bodylen;
 	else
 		relay = sb_json_text(body, &len);
-	if (sb_relay(req, SB_POST, "/group", SB_TOKEN_PUBLIC, req->jwt, relay,
-	    len, &up) == -1)
+	if (sb_relay_group(req, SB_POST, "/group",
+	    sb_cfg->token[SB_OPT_GROUP_CREATE], req->jwt, access, relay, len,
+	    &up) == -1)
 		goto out;
 	if (!up.ok) {
 		sb_reply_upstream(req, &up);
@@ -49,7 +55,8 @@ handle(struct sb_req *req)
 	    req->who.aud, group_data != NULL ?
 	    sb_json_text(group_data, &dlen) : NULL) != SB_OK) {
 		snprintf(undo, sizeof(undo), "/group/%s", gid);
-		sb_compensate(req, SB_DELETE, undo, SB_TOKEN_PUBLIC, req->jwt);
+		sb_compensate(req, SB_DELETE, undo,
+		    sb_cfg->token[SB_OPT_GROUP_DELETE], req->jwt);
 		goto out;
 	}
 	sb_reply_upstream(req, &up);

@@ -5,6 +5,9 @@
  * DELETE /api/v1/group/{id}: relayed; once sentc deleted the group, its
  * own data and every cached answer about it go too.
  *
+ * Both relay the caller's x-sentc-group-access-id, the group through
+ * which the caller reaches this one (a connected group's member group).
+ *
  * Both live in one program, so that a delete drops the cache that the
  * access checks read.
  */
@@ -27,10 +30,13 @@ delete(struct sb_req *req, const char *gid)
 {
 	struct sb_upstream_res	 up;
 	struct sb_db		*db;
+	const char		*access;
 	char			 path[64];
 
 	snprintf(path, sizeof(path), "/group/%s", gid);
-	if (sb_relay(req, SB_DELETE, path, SB_TOKEN_PUBLIC, req->jwt, NULL, 0,
+	if (sb_group_access_id(req, &access) == -1 ||
+	    sb_relay_group(req, SB_DELETE, path,
+	    sb_cfg->token[SB_OPT_GROUP_DELETE], req->jwt, access, NULL, 0,
 	    &up) == -1)
 		return;
 	if (up.ok) {

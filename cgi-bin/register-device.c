@@ -1,8 +1,9 @@
 /*
  * POST /api/v1/user/prepare_register_device
  *
- * Relayed with the token kind SENTC_BACKEND_REGISTER_DEVICE_TOKEN names,
- * once the body is known to be a JSON object.
+ * Relayed with the token kind SENTC_BACKEND_TOKEN_USER_DEVICE_REGISTER
+ * names (the app option user_device_register), once the body is known to
+ * be a JSON object.
  */
 #include "sb.h"
 
@@ -14,7 +15,8 @@ handle(struct sb_req *req)
 	if (sb_body_check_object(req) == -1)
 		return;
 	if (sb_relay(req, SB_POST, "/user/prepare_register_device",
-	    sb_cfg->register_device_token, NULL, req->body, req->bodylen,
+	    sb_cfg->token[SB_OPT_USER_DEVICE_REGISTER], NULL, req->body,
+	    req->bodylen,
 	    &up) == 0)
 		sb_reply_upstream(req, &up);
 	sb_upstream_res_free(&up);

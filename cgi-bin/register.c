@@ -1,7 +1,8 @@
 /*
  * POST /api/v1/register
  *
- * The register input from prepareRegister, relayed with the secret token.
+ * The register input from prepareRegister, relayed with the token of the
+ * app option user_register (the secret one, unless configured otherwise).
  * Its optional top-level user_data object stays here, stored with the new
  * user. If it cannot be stored, the user is deleted at sentc again.
  *
@@ -33,8 +34,8 @@ taken(struct sb_req *req, const char *id)
 	json_object_object_add(q, "user_identifier",
 	    json_object_new_string(id));
 	text = sb_json_text(q, &len);
-	rc = sb_relay(req, SB_POST, "/exists", SB_TOKEN_SECRET, NULL, text, len,
-	    &up);
+	rc = sb_relay(req, SB_POST, "/exists", sb_cfg->token[SB_OPT_USER_EXISTS],
+	    NULL, text, len, &up);
 	json_object_put(q);
 	if (rc == -1)
 		return -1;
@@ -79,8 +80,9 @@ handle(struct sb_req *req)
 	    ((held = sb_unsure_hold_register(req, id)) == -1 ||
 	    (was_taken = taken(req, id)) == -1))
 		goto out;
-	if ((e = sb_upstream(req, SB_POST, "/register", SB_TOKEN_SECRET, NULL,
-	    relay, len, &up)) != SB_OK) {
+	if ((e = sb_upstream(req, SB_POST, "/register",
+	    sb_cfg->token[SB_OPT_USER_REGISTER], NULL, relay, len, &up)) !=
+	    SB_OK) {
 		/* sentc's own envelope of a server error says it failed. */
 		if (up.sent && !was_taken && e != SB_ERR_UPSTREAM_ERROR)
 			sb_unsure_register(req, e, id);

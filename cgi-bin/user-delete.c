@@ -1,9 +1,10 @@
 /*
  * DELETE /api/v1/user: the user deletes their own account.
  *
- * Needs a fresh JWT (right after a login): a refreshed one is refused
- * before anything is sent. The store must answer before anything is sent
- * too. Relayed with the secret token; once sentc deleted the user, the
+ * Needs a fresh JWT (right after a login): a refreshed one gets sentc's
+ * own answer, 401 with code 113, before anything is sent. The store must answer before anything is sent
+ * too. Relayed with the token of the app option user_delete (the secret
+ * one, unless configured otherwise); once sentc deleted the user, the
  * user's own data goes. If it cannot, nothing brings the user back at
  * sentc: the answer is 500 (SB_ERR_LEFT_OVER, logged as INCONSISTENT),
  * and repeating the call finishes the job: sentc's "user not found" for
@@ -12,18 +13,22 @@
  */
 #include "sb.h"
 
+#define SENTC_NOT_FRESH	113	/* sentc: the JWT is not fresh enough */
+
 static void
 handle(struct sb_req *req)
 {
 	sb_unsure_pass();
 	if (sb_auth_user(req, 0) == -1)
 		return;
+	/* As sentc answers it, so that the SDK sees the same. */
 	if (!req->who.fresh) {
-		sb_reply_err(req, SB_ERR_JWT_NOT_FRESH, NULL);
+		sb_reply_sentc(req, 401, SENTC_NOT_FRESH,
+		    "The jwt is not valid for this action");
 		return;
 	}
-	sb_user_delete(req, SB_DELETE, "/user", SB_TOKEN_SECRET, req->jwt,
-	    NULL, req->who.aud, true, "DELETE /api/v1/user");
+	sb_user_delete(req, SB_DELETE, "/user", sb_cfg->token[SB_OPT_USER_DELETE],
+	    req->jwt, NULL, req->who.aud, true, "DELETE /api/v1/user");
 }
 
 static const struct sb_route route = {

@@ -12,6 +12,8 @@
 
 #define CODE_NO_ACCESS	310	/* sentc: no access to this group */
 #define CODE_RANK	301	/* sentc: wrong group rank */
+#define CODE_BAD_ID	1	/* sentc: an id that is no UUID v4 or v7 */
+#define ACCESS_HEADER	"HTTP_X_SENTC_GROUP_ACCESS_ID"
 
 static struct sb_cache	*cache;
 
@@ -26,14 +28,47 @@ sb_access_init(void)
 	return cache == NULL ? -1 : 0;
 }
 
+/* The path of access is part of the key: "" is the user's own. */
 static void
-cache_key(unsigned char *key, const char *user, const char *gid)
+cache_key(unsigned char *key, const char *user, const char *gid,
+    const char *access)
 {
 	const char *const parts[] = {
 		sb_cfg->api_url, sb_cfg->public_token, user, gid,
+		access != NULL ? access : "",
 	};
 
-	sb_cache_key(key, parts, 4);
+	sb_cache_key(key, parts, 5);
+}
+
+bool
+sb_group_access_valid(const char *s, size_t len)
+{
+	/* The version digit: 4 or 7, the UUIDs sentc makes and takes. */
+	return sb_is_uuid(s, len) && (s[14] == '4' || s[14] == '7');
+}
+
+int
+sb_group_access_id(struct sb_req *req, const char **id)
+{
+	const char	*v;
+	enum sb_err	 e;
+
+	*id = NULL;
+	if ((v = sb_req_header(req, ACCESS_HEADER, &e)) == NULL &&
+	    e == SB_OK)
+		return 0;
+	if (e != SB_OK) {
+		sb_reply_err(req, e, "x-sentc-group-access-id is malformed");
+		return -1;
+	}
+	if (!sb_group_access_valid(v, strlen(v))) {
+		sb_reply_sentc(req, 400, CODE_BAD_ID, "Id has a wrong format. "
+		    "Make sure to follow the uuid v4 or v7 format.");
+		return -1;
+	}
+	*id = v;
+	return 0;
 }
 
 /* Reads member and rank from a /light envelope already parsed. */
@@ -59,6 +94,7 @@ sb_group_light(struct sb_req *req, const char *gid, struct sb_light *out)
 {
 	struct sb_upstream_res	 res;
 	unsigned char		 key[SB_CACHE_KEY];
+	const char		*access;
 	char			 path[128];
 	int64_t			 now = sb_now();
 	int			 rc = -1;
@@ -67,7 +103,9 @@ sb_group_light(struct sb_req *req, const char *gid, struct sb_light *out)
 		sb_reply_err(req, SB_ERR_INTERNAL, NULL);
 		return -1;
 	}
-	cache_key(key, req->who.aud, gid);
+	if (sb_group_access_id(req, &access) == -1)
+		return -1;
+	cache_key(key, req->who.aud, gid, access);
 	if (sb_cache_get(cache, key, now, out, sizeof(*out)) ==
 	    (long)sizeof(*out)) {
 		sb_stats_add(SB_STAT_ACCESS_HIT, 1);
@@ -76,8 +114,8 @@ sb_group_light(struct sb_req *req, const char *gid, struct sb_light *out)
 	sb_stats_add(SB_STAT_ACCESS_MISS, 1);
 
 	snprintf(path, sizeof(path), "/group/%s/light", gid);
-	if (sb_relay(req, SB_GET, path, SB_TOKEN_PUBLIC, req->jwt, NULL, 0,
-	    &res) == -1)
+	if (sb_relay_group(req, SB_GET, path, sb_cfg->token[SB_OPT_GROUP_GET],
+	    req->jwt, access, NULL, 0, &res) == -1)
 		return -1;
 	if (!res.ok && res.err_code != CODE_NO_ACCESS) {
 		/* Not an answer about access (a bad JWT, say): not cached. */
@@ -102,9 +140,6 @@ int
 sb_group_member(struct sb_req *req, const char *gid, int max_rank,
     int *rank)
 {
-	static const char wrong_rank[] = "{\"status\":false,\"err_msg\":"
-	    "\"The user has not the right group rank for this action\","
-	    "\"err_code\":301}";
 	struct sb_light	 light;
 
 	if (sb_group_light(req, gid, &light) == -1)
@@ -115,8 +150,8 @@ sb_group_member(struct sb_req *req, const char *gid, int max_rank,
 		return -1;
 	}
 	if (light.rank > max_rank) {
-		sb_reply_raw(req, 400, "application/json", wrong_rank,
-		    sizeof(wrong_rank) - 1);
+		sb_reply_sentc(req, 400, CODE_RANK,
+		    "Wrong group rank for this action");
 		return -1;
 	}
 	if (rank != NULL)

@@ -2,8 +2,12 @@
  * sb_access.h: may the caller touch this group?
  *
  * The answer is sentc's, from GET /group/{id}/light with the caller's
- * JWT, cached per (app, user, group) for SENTC_BACKEND_ACCESS_CACHE_TTL
- * seconds in a bounded cache shared by the program's workers. Both
+ * JWT, cached per (app, user, group, path of access) for
+ * SENTC_BACKEND_ACCESS_CACHE_TTL seconds in a bounded cache shared by the
+ * program's workers. The path of access is the request's
+ * x-sentc-group-access-id header, relayed: the group through which the
+ * caller reaches the group (a connected group's member group), or none,
+ * the caller's own membership (directly or through a parent). Both
  * answers are cached: the group's data for a member, 310 for anyone
  * else. So a member removed at sentc keeps access here for at most the
  * TTL. Every call needs sb_auth_user() to have succeeded first.
@@ -39,7 +43,22 @@ struct sb_light {
 int	 sb_access_init(void);
 
 /*
- * sentc's answer about the caller and group gid, into out. Returns 0
+ * Is s[0..len) a group id sentc takes in x-sentc-group-access-id: a UUID,
+ * version 4 or 7, in the 8-4-4-4-12 form? Pure.
+ */
+bool	 sb_group_access_valid(const char *s, size_t len);
+
+/*
+ * The request's x-sentc-group-access-id: returns 0 with *id NULL (no
+ * header) or pointing at the header's value (a valid group id), or -1
+ * once it has answered sentc's own 400, code 1, for a value that is not
+ * one (a malformed header: 400, 20024).
+ */
+int	 sb_group_access_id(struct sb_req *req, const char **id);
+
+/*
+ * sentc's answer about the caller and group gid, through the path of
+ * access the request names, into out. Returns 0
  * with out filled (a member or a 310 refusal), or -1 once it has
  * answered the request: an upstream fault, or another sentc error passed
  * through.

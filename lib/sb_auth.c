@@ -6,6 +6,7 @@
 
 #include "sb_auth.h"
 #include "sb_config.h"
+#include "sb_keycheck.h"
 #include "sb_response.h"
 
 enum sb_err
@@ -41,6 +42,9 @@ sb_auth_user(struct sb_req *req, unsigned flags)
 		e = sb_bearer(hdr, &tok, &len);
 	if (e == SB_OK)
 		e = sb_jwt_check(tok, len, flags, &who);
+	/* Its kid names no key here: a key new in the dashboard? */
+	if (e == SB_ERR_JWT_UNCHECKED)
+		e = sb_keycheck(req, tok, len, flags, &who);
 	if (e != SB_OK) {
 		sb_reply_err(req, e, NULL);
 		return -1;

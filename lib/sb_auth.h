@@ -19,9 +19,11 @@ enum sb_err	 sb_bearer(const char *header, const char **tok, size_t *len);
 
 /*
  * "Who is this?" Verifies the caller's JWT (through the JWT cache; flags
- * as for sb_jwt_verify). Returns 0 with req->who (aud is the sentc user
- * id, sub the device id) and req->jwt (the token, to relay) set, or -1
- * once it has answered 401 (400 for a malformed header).
+ * as for sb_jwt_verify), or has sentc check one whose kid names no key
+ * configured (sb_keycheck.h). Returns 0 with req->who (aud is the sentc
+ * user id, sub the device id) and req->jwt (the token, to relay) set, or
+ * -1 once it has answered 401 (400 for a malformed header; 502, 503 or
+ * 504 where sentc could not be asked).
  */
 int		 sb_auth_user(struct sb_req *req, unsigned flags);
 

@@ -180,6 +180,45 @@ sb_cache_put(struct sb_cache *c, const unsigned char *key, uint64_t tag,
 	return 0;
 }
 
+int
+sb_cache_add(struct sb_cache *c, const unsigned char *key, const void *val,
+    size_t len, int64_t now, int64_t expires)
+{
+	struct entry	*e, *victim = NULL;
+	size_t		 s, i;
+
+	if (c == NULL || c->nsets == 0)
+		return 0;
+	if (len > c->valmax)
+		return -1;
+	s = lock_set(c, key);
+	for (i = 0; i < WAYS; i++) {
+		e = slot(c, s, i);
+		if (e->expires > now && memcmp(e->key, key, SB_CACHE_KEY) == 0) {
+			unlock_set(c, s);
+			return 0;
+		}
+		if (e->expires <= now && e->expires != 0 &&
+		    memcmp(e->key, key, SB_CACHE_KEY) == 0)
+			e->expires = 0;
+	}
+	/* A free slot, else the soonest to expire. */
+	for (i = 0; victim == NULL && i < WAYS; i++)
+		if (slot(c, s, i)->expires == 0)
+			victim = slot(c, s, i);
+	if (victim == NULL)
+		for (victim = slot(c, s, 0), i = 1; i < WAYS; i++)
+			if (slot(c, s, i)->expires < victim->expires)
+				victim = slot(c, s, i);
+	memcpy(victim->key, key, SB_CACHE_KEY);
+	victim->tag = 0;
+	victim->len = len;
+	memcpy(victim + 1, val, len);
+	victim->expires = expires;
+	unlock_set(c, s);
+	return 1;
+}
+
 void
 sb_cache_drop_tag(struct sb_cache *c, uint64_t tag)
 {

@@ -44,6 +44,15 @@ long		 sb_cache_get(struct sb_cache *, const unsigned char *key,
 int		 sb_cache_put(struct sb_cache *, const unsigned char *key,
 		    uint64_t tag, const void *val, size_t len, int64_t expires);
 
+/*
+ * As sb_cache_put(), but only if key holds nothing at time now, at once
+ * for all workers: of several that add the same key, one does. Returns
+ * 1 if it stored val, 0 if key was there (or the cache holds nothing),
+ * -1 if len is over the cache's valmax.
+ */
+int		 sb_cache_add(struct sb_cache *, const unsigned char *key,
+		    const void *val, size_t len, int64_t now, int64_t expires);
+
 /* Drops every entry stored with tag. */
 void		 sb_cache_drop_tag(struct sb_cache *, uint64_t tag);
 

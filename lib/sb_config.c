@@ -42,9 +42,11 @@ struct key {
 	const char	*def;		/* NULL: required */
 	long		 min, max;
 	size_t		 off;
+	const char	*alias_of;	/* an older name of that token key */
 };
 
-#define OFF(m) offsetof(struct sb_config, m)
+/* Where a key goes; no older name. */
+#define OFF(m) offsetof(struct sb_config, m), NULL
 
 /* Every key the backend reads; README.md lists the same. */
 static const struct key keys[] = {
@@ -77,6 +79,8 @@ static const struct key keys[] = {
 	    OFF(jwt_leeway) },
 	{ "SENTC_BACKEND_JWT_CACHE_SIZE", K_LONG, "4096", 0, 1L << 20,
 	    OFF(jwt_cache_size) },
+	{ "SENTC_BACKEND_JWT_KEY_CHECKS", K_LONG, "60", 0, 100000,
+	    OFF(jwt_key_checks) },
 	{ "SENTC_BACKEND_ACCESS_CACHE_TTL", K_LONG, "5", 0, 300,
 	    OFF(access_cache_ttl) },
 	{ "SENTC_BACKEND_ACCESS_CACHE_SIZE", K_LONG, "4096", 0, 1L << 20,
@@ -85,8 +89,27 @@ static const struct key keys[] = {
 	    OFF(max_group_data) },
 	{ "SENTC_BACKEND_MAX_ITEM", K_LONG, "65536", 1, 1L << 24,
 	    OFF(max_item) },
-	{ "SENTC_BACKEND_REGISTER_DEVICE_TOKEN", K_TOKEN_KIND, "public", 0, 0,
-	    OFF(register_device_token) },
+	/* The token per endpoint: sentc's defaults for the app options. */
+	{ "SENTC_BACKEND_TOKEN_USER_REGISTER", K_TOKEN_KIND, "secret", 0, 0,
+	    OFF(token[SB_OPT_USER_REGISTER]) },
+	{ "SENTC_BACKEND_TOKEN_USER_EXISTS", K_TOKEN_KIND, "public", 0, 0,
+	    OFF(token[SB_OPT_USER_EXISTS]) },
+	{ "SENTC_BACKEND_TOKEN_USER_DEVICE_REGISTER", K_TOKEN_KIND, "public",
+	    0, 0, OFF(token[SB_OPT_USER_DEVICE_REGISTER]) },
+	{ "SENTC_BACKEND_TOKEN_USER_JWT_REFRESH", K_TOKEN_KIND, "public", 0, 0,
+	    OFF(token[SB_OPT_USER_JWT_REFRESH]) },
+	{ "SENTC_BACKEND_TOKEN_USER_DELETE", K_TOKEN_KIND, "secret", 0, 0,
+	    OFF(token[SB_OPT_USER_DELETE]) },
+	{ "SENTC_BACKEND_TOKEN_GROUP_CREATE", K_TOKEN_KIND, "public", 0, 0,
+	    OFF(token[SB_OPT_GROUP_CREATE]) },
+	{ "SENTC_BACKEND_TOKEN_GROUP_GET", K_TOKEN_KIND, "public", 0, 0,
+	    OFF(token[SB_OPT_GROUP_GET]) },
+	{ "SENTC_BACKEND_TOKEN_GROUP_DELETE", K_TOKEN_KIND, "public", 0, 0,
+	    OFF(token[SB_OPT_GROUP_DELETE]) },
+	/* The name before the settings were per app option; after its own. */
+	{ "SENTC_BACKEND_REGISTER_DEVICE_TOKEN", K_TOKEN_KIND, "", 0, 0,
+	    offsetof(struct sb_config, token[SB_OPT_USER_DEVICE_REGISTER]),
+	    "SENTC_BACKEND_TOKEN_USER_DEVICE_REGISTER" },
 	/* After the app's tokens: it must differ from them. */
 	{ "SENTC_BACKEND_ADMIN_TOKEN", K_ADMIN, "", 0, 0, OFF(admin_digest) },
 	{ "SENTC_BACKEND_COOKIE_KEY", K_COOKIE_KEYS, "", 0, 0,
@@ -288,6 +311,19 @@ url_valid(const char *v)
 	return true;
 }
 
+/* "public" or "secret" into *out; -1 for anything else. */
+static int
+token_kind(const char *v, enum sb_token *out)
+{
+	if (strcmp(v, "public") == 0)
+		*out = SB_TOKEN_PUBLIC;
+	else if (strcmp(v, "secret") == 0)
+		*out = SB_TOKEN_SECRET;
+	else
+		return -1;
+	return 0;
+}
+
 static int
 convert(struct sb_config *cfg, const struct key *k, const char *v,
     char *err, size_t errlen)
@@ -329,13 +365,8 @@ convert(struct sb_config *cfg, const struct key *k, const char *v,
 		*(long *)((char *)cfg + k->off) = n;
 		return 0;
 	case K_TOKEN_KIND:
-		if (strcmp(v, "public") == 0)
-			*(enum sb_token *)((char *)cfg + k->off) =
-			    SB_TOKEN_PUBLIC;
-		else if (strcmp(v, "secret") == 0)
-			*(enum sb_token *)((char *)cfg + k->off) =
-			    SB_TOKEN_SECRET;
-		else {
+		if (token_kind(v, (enum sb_token *)((char *)cfg + k->off)) ==
+		    -1) {
 			snprintf(err, errlen, "%s must be public or secret",
 			    k->name);
 			return -1;
@@ -378,11 +409,41 @@ nomem:
 	return -1;
 }
 
+/*
+ * The older name of a token key, given value v: it sets the same token,
+ * unless the key it names was given too with another value (an error).
+ * given: which keys the file or the environment set. Returns 0, or -1.
+ */
+static int
+alias(struct sb_config *cfg, const struct key *k, const char *v,
+    const bool *given, char *err, size_t errlen)
+{
+	enum sb_token	 t;
+	size_t		 i;
+
+	for (i = 0; i < NKEYS && strcmp(keys[i].name, k->alias_of) != 0; i++)
+		continue;
+	if (i == NKEYS || keys[i].off != k->off || keys[i].kind != k->kind)
+		abort();	/* the table is wrong */
+	if (token_kind(v, &t) == -1) {
+		snprintf(err, errlen, "%s must be public or secret", k->name);
+		return -1;
+	}
+	if (given[i] && t != *(enum sb_token *)((char *)cfg + k->off)) {
+		snprintf(err, errlen, "%s and %s disagree: set only %s",
+		    k->name, k->alias_of, k->alias_of);
+		return -1;
+	}
+	*(enum sb_token *)((char *)cfg + k->off) = t;
+	return 0;
+}
+
 int
 sb_config_parse(struct sb_config *cfg, const char *text, size_t len,
     sb_getenv_fn env, char *err, size_t errlen)
 {
 	char		*vals[NKEYS] = { NULL };
+	bool		 given[NKEYS] = { false };
 	const char	*p, *end, *nl, *v;
 	size_t		 i, lineno = 0;
 	int		 rc = -1;
@@ -403,6 +464,7 @@ sb_config_parse(struct sb_config *cfg, const char *text, size_t len,
 
 	/* Keys are converted in table order: the key id before the keys. */
 	for (i = 0; i < NKEYS; i++) {
+		given[i] = true;
 		if (env != NULL && (v = env(keys[i].name)) != NULL) {
 			if (strlen(v) > VALUE_MAX ||
 			    !sb_printable(v, strlen(v))) {
@@ -410,9 +472,20 @@ sb_config_parse(struct sb_config *cfg, const char *text, size_t len,
 				    "control characters", keys[i].name);
 				goto out;
 			}
-		} else if ((v = vals[i]) == NULL && (v = keys[i].def) == NULL) {
-			snprintf(err, errlen, "%s is required", keys[i].name);
-			goto out;
+		} else if ((v = vals[i]) == NULL) {
+			given[i] = false;
+			if ((v = keys[i].def) == NULL) {
+				snprintf(err, errlen, "%s is required",
+				    keys[i].name);
+				goto out;
+			}
+		}
+		if (keys[i].alias_of != NULL) {
+			/* Unset: the key it names decides. */
+			if (given[i] &&
+			    alias(cfg, &keys[i], v, given, err, errlen) == -1)
+				goto out;
+			continue;
 		}
 		if (convert(cfg, &keys[i], v, err, errlen) == -1)
 			goto out;

@@ -21,6 +21,24 @@ enum sb_token {
 	SB_TOKEN__MAX
 };
 
+/*
+ * The app options of sentc (its dashboard's AppOptions keys) that decide
+ * which token the endpoints the backend calls take, one setting each,
+ * SENTC_BACKEND_TOKEN_<OPTION>. sentc's forced routes and GET /user/jwt
+ * take the secret token always, and have none.
+ */
+enum sb_option {
+	SB_OPT_USER_REGISTER,		/* POST /register */
+	SB_OPT_USER_EXISTS,		/* POST /exists */
+	SB_OPT_USER_DEVICE_REGISTER,	/* POST /user/prepare_register_device */
+	SB_OPT_USER_JWT_REFRESH,	/* PUT /refresh */
+	SB_OPT_USER_DELETE,		/* DELETE /user */
+	SB_OPT_GROUP_CREATE,		/* POST /group */
+	SB_OPT_GROUP_GET,		/* GET /group/{id}/light */
+	SB_OPT_GROUP_DELETE,		/* DELETE /group/{id}, a create undone */
+	SB_OPT__MAX
+};
+
 struct sb_jwt_keys;
 struct sb_cookie_keys;
 struct sb_origins;
@@ -42,11 +60,12 @@ struct sb_config {
 	long			 max_user_data;
 	long			 jwt_leeway;
 	long			 jwt_cache_size;
+	long			 jwt_key_checks;	/* per minute */
 	long			 access_cache_ttl;
 	long			 access_cache_size;
 	long			 max_group_data;
 	long			 max_item;
-	enum sb_token		 register_device_token;
+	enum sb_token		 token[SB_OPT__MAX];	/* by app option */
 
 	/*
 	 * SENTC_BACKEND_ADMIN_TOKEN: only its SHA-256 is kept, computed once

@@ -138,6 +138,10 @@ describe(enum sb_err e, int *status, const char **msg)
 		    "lost its answer and is being settled: try again in a few "
 		    "seconds";
 		return;
+	case SB_ERR_JWT_UNCHECKED:
+		*status = 503, *msg = "The jwt's key id is not configured here "
+		    "and sentc cannot check the jwt now: try again shortly";
+		return;
 	case SB_ERR__MAX:
 		break;
 	}

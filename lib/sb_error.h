@@ -30,7 +30,7 @@ enum sb_err {
 	SB_ERR_JWT_SIGNATURE,	/* 20016 401 signature does not verify */
 	SB_ERR_JWT_EXPIRED,	/* 20017 401 exp passed, or iat in the future */
 	SB_ERR_JWT_CLAIMS,	/* 20018 401 aud, sub or exp missing or bad */
-	SB_ERR_JWT_NOT_FRESH,	/* 20019 401 route needs a fresh login */
+	SB_ERR_JWT_NOT_FRESH,	/* 20019 401 not answered: sentc's 113 is */
 	SB_ERR_STORAGE,		/* 20020 503 own database unavailable */
 	SB_ERR_NO_USER_DATA,	/* 20021 404 no own row for this user */
 	SB_ERR_COMPENSATED,	/* 20022 503 stored nothing, undone at sentc */
@@ -51,6 +51,7 @@ enum sb_err {
 	SB_ERR_LEFT_OVER,	/* 20037 500 done at sentc, own data not removed */
 	SB_ERR_COOKIE_CLOSED,	/* 20038 503 no SENTC_BACKEND_COOKIE_KEY */
 	SB_ERR_SETTLING,	/* 20039 503 a lost answer on this name settling */
+	SB_ERR_JWT_UNCHECKED,	/* 20040 503 kid not configured, sentc not asked */
 	SB_ERR__MAX
 };
 

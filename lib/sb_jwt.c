@@ -21,7 +21,7 @@
 #define KEYS_MAX	16
 
 struct key {
-	char		 kid[SB_KID_MAX + 1];
+	char		 kid[SB_KID_MAX + 1];	/* "" for a key without id */
 	EVP_PKEY	*pkey;
 };
 
@@ -106,17 +106,12 @@ sb_jwt_keys_parse(const char *spec, const char *default_kid, char *err,
 			kidlen = (size_t)(colon - tok);
 			b64 = colon + 1;
 		} else {
-			kid = default_kid;
-			kidlen = default_kid == NULL ? 0 : strlen(default_kid);
+			/* No id at all: the key verifies any kid. */
+			kid = default_kid != NULL ? default_kid : "";
+			kidlen = strlen(kid);
 			b64 = tok;
-			if (kidlen == 0) {
-				snprintf(err, errlen, "SENTC_JWT_VERIFY_KEY: "
-				    "key %zu has no id: write it as kid:key, "
-				    "or set SENTC_JWT_KEY_ID", ks->n + 1);
-				goto fail;
-			}
 		}
-		if (!kid_valid(kid, kidlen)) {
+		if ((colon != NULL || kidlen > 0) && !kid_valid(kid, kidlen)) {
 			snprintf(err, errlen, "SENTC_JWT_VERIFY_KEY: key %zu "
 			    "has an invalid id", ks->n + 1);
 			goto fail;
@@ -126,7 +121,7 @@ sb_jwt_keys_parse(const char *spec, const char *default_kid, char *err,
 			    "%d keys", KEYS_MAX);
 			goto fail;
 		}
-		for (i = 0; i < ks->n; i++)
+		for (i = 0; kidlen > 0 && i < ks->n; i++)
 			if (strlen(ks->keys[i].kid) == kidlen &&
 			    memcmp(ks->keys[i].kid, kid, kidlen) == 0) {
 				snprintf(err, errlen, "SENTC_JWT_VERIFY_KEY: "
@@ -200,24 +195,33 @@ segment_json(const char *s, size_t len)
 	return obj;
 }
 
+/* The key with id kid; never one without id. NULL if none. */
 static const struct key *
 key_by_kid(const struct sb_jwt_keys *ks, const char *kid)
 {
 	size_t	 i;
 
 	for (i = 0; i < ks->n; i++)
-		if (strcmp(ks->keys[i].kid, kid) == 0)
+		if (ks->keys[i].kid[0] != '\0' &&
+		    strcmp(ks->keys[i].kid, kid) == 0)
 			return &ks->keys[i];
 	return NULL;
 }
 
-/* Checks the header; on SB_OK, *key is the key its kid names. */
-static enum sb_err
-check_header(const struct sb_jwt_keys *ks, json_object *hdr,
-    const struct key **key)
+bool
+sb_jwt_keys_named(const struct sb_jwt_keys *ks, const char *kid)
 {
-	json_object	*alg, *kid, *v;
-	const char	*s;
+	return ks != NULL && key_by_kid(ks, kid) != NULL;
+}
+
+/*
+ * Checks the header's alg and crit; on SB_OK, *kid is its kid (owned by
+ * hdr), a string without NUL.
+ */
+static enum sb_err
+header_kid(json_object *hdr, const char **kid)
+{
+	json_object	*alg, *k, *v;
 
 	if (!json_object_object_get_ex(hdr, "alg", &alg) ||
 	    !json_object_is_type(alg, json_type_string) ||
@@ -226,13 +230,35 @@ check_header(const struct sb_jwt_keys *ks, json_object *hdr,
 	/* No extension is understood, so none may be critical. */
 	if (json_object_object_get_ex(hdr, "crit", &v))
 		return SB_ERR_JWT_FORMAT;
-	if (!json_object_object_get_ex(hdr, "kid", &kid) ||
-	    !json_object_is_type(kid, json_type_string))
+	if (!json_object_object_get_ex(hdr, "kid", &k) ||
+	    !json_object_is_type(k, json_type_string) ||
+	    strlen(json_object_get_string(k)) !=
+	    (size_t)json_object_get_string_len(k))
 		return SB_ERR_JWT_KEY;
-	s = json_object_get_string(kid);
-	if ((*key = key_by_kid(ks, s)) == NULL)
-		return SB_ERR_JWT_KEY;
+	*kid = json_object_get_string(k);
 	return SB_OK;
+}
+
+/*
+ * Checks the header; on SB_OK, *key is the key its kid names, or NULL
+ * where none does but keys without id are there to try.
+ */
+static enum sb_err
+check_header(const struct sb_jwt_keys *ks, json_object *hdr,
+    const struct key **key)
+{
+	const char	*s;
+	enum sb_err	 rc;
+	size_t		 i;
+
+	if ((rc = header_kid(hdr, &s)) != SB_OK)
+		return rc;
+	if ((*key = key_by_kid(ks, s)) != NULL)
+		return SB_OK;
+	for (i = 0; i < ks->n; i++)
+		if (ks->keys[i].kid[0] == '\0')
+			return SB_OK;
+	return SB_ERR_JWT_KEY;
 }
 
 static enum sb_err
@@ -348,33 +374,85 @@ check_claims(json_object *claims, int64_t now, long leeway, unsigned flags,
 	return SB_OK;
 }
 
+/*
+ * Splits tok[0..len) into its three parts and decodes the first two.
+ * Returns SB_OK with *hdr and *claims (the caller puts both) and *dot2
+ * at the dot before the signature, or SB_ERR_JWT_FORMAT with neither.
+ */
+static enum sb_err
+split(const char *tok, size_t len, json_object **hdr, json_object **claims,
+    const char **dot2)
+{
+	const char	*dot1;
+
+	*hdr = *claims = NULL;
+	if (len == 0 || len > SB_JWT_MAX)
+		return SB_ERR_JWT_FORMAT;
+	if ((dot1 = memchr(tok, '.', len)) == NULL ||
+	    (*dot2 = memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - tok))) ==
+	    NULL || memchr(*dot2 + 1, '.', len - (size_t)(*dot2 + 1 - tok)))
+		return SB_ERR_JWT_FORMAT;
+	if ((*hdr = segment_json(tok, (size_t)(dot1 - tok))) == NULL ||
+	    (*claims = segment_json(dot1 + 1, (size_t)(*dot2 - dot1 - 1))) ==
+	    NULL) {
+		json_object_put(*hdr);
+		*hdr = NULL;
+		return SB_ERR_JWT_FORMAT;
+	}
+	return SB_OK;
+}
+
+enum sb_err
+sb_jwt_decode(const char *tok, size_t len, int64_t now, long leeway,
+    unsigned flags, char *kid, size_t kidsz, struct sb_jwt_claims *out)
+{
+	const char	*dot2, *k;
+	json_object	*hdr, *claims;
+	enum sb_err	 rc;
+
+	if ((rc = split(tok, len, &hdr, &claims, &dot2)) != SB_OK)
+		return rc;
+	if ((rc = header_kid(hdr, &k)) == SB_OK &&
+	    (strlen(k) >= kidsz || !kid_valid(k, strlen(k))))
+		rc = SB_ERR_JWT_KEY;
+	if (rc == SB_OK) {
+		memcpy(kid, k, strlen(k) + 1);
+		rc = check_claims(claims, now, leeway, flags, out);
+	}
+	json_object_put(hdr);
+	json_object_put(claims);
+	return rc;
+}
+
 enum sb_err
 sb_jwt_verify(const struct sb_jwt_keys *ks, const char *tok, size_t len,
     int64_t now, long leeway, unsigned flags, struct sb_jwt_claims *out)
 {
-	const char	*dot1, *dot2;
+	const char	*dot2;
 	const struct key *key;
 	json_object	*hdr = NULL, *claims = NULL;
 	enum sb_err	 rc;
+	size_t		 i;
 
-	if (len == 0 || len > SB_JWT_MAX || ks == NULL)
+	if (ks == NULL)
 		return SB_ERR_JWT_FORMAT;
-	if ((dot1 = memchr(tok, '.', len)) == NULL ||
-	    (dot2 = memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - tok))) ==
-	    NULL || memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - tok)))
-		return SB_ERR_JWT_FORMAT;
-
-	if ((hdr = segment_json(tok, (size_t)(dot1 - tok))) == NULL ||
-	    (claims = segment_json(dot1 + 1, (size_t)(dot2 - dot1 - 1))) ==
-	    NULL) {
-		rc = SB_ERR_JWT_FORMAT;
-		goto out;
-	}
+	if ((rc = split(tok, len, &hdr, &claims, &dot2)) != SB_OK)
+		return rc;
 	if ((rc = check_header(ks, hdr, &key)) != SB_OK)
 		goto out;
 	/* Claims are trusted only once the signature holds. */
-	if ((rc = check_signature(ks, key, tok, (size_t)(dot2 - tok),
-	    dot2 + 1, len - (size_t)(dot2 + 1 - tok))) != SB_OK)
+	if (key != NULL)
+		rc = check_signature(ks, key, tok, (size_t)(dot2 - tok),
+		    dot2 + 1, len - (size_t)(dot2 + 1 - tok));
+	else
+		/* No key has its kid: each one without id, in turn. */
+		for (i = 0, rc = SB_ERR_JWT_SIGNATURE; i < ks->n &&
+		    rc == SB_ERR_JWT_SIGNATURE; i++)
+			if (ks->keys[i].kid[0] == '\0')
+				rc = check_signature(ks, &ks->keys[i], tok,
+				    (size_t)(dot2 - tok), dot2 + 1,
+				    len - (size_t)(dot2 + 1 - tok));
+	if (rc != SB_OK)
 		goto out;
 	rc = check_claims(claims, now, leeway, flags, out);
 out:
@@ -382,6 +460,15 @@ out:
 	json_object_put(claims);
 	return rc;
 }
+
+/*
+ * A token's verdict in the cache: SB_OK with its claims (its signature
+ * held, here or at sentc), or sentc's refusal.
+ */
+struct verdict {
+	struct sb_jwt_claims	 claims;
+	int32_t			 rc;
+};
 
 static struct sb_cache	*cache;
 
@@ -401,8 +488,23 @@ sb_jwt_cache_init(void)
 {
 	sb_cache_free(cache);
 	cache = sb_cache_new((size_t)sb_cfg->jwt_cache_size,
-	    sizeof(struct sb_jwt_claims));
+	    sizeof(struct verdict));
 	return cache == NULL ? -1 : 0;
+}
+
+/* The cache key of tok[0..len); -1 for a token that cannot be one. */
+static int
+token_key(const char *tok, size_t len, unsigned char *key)
+{
+	char		 copy[SB_JWT_MAX + 1];
+	const char	*parts[1] = { copy };
+
+	if (len == 0 || len > SB_JWT_MAX || memchr(tok, '\0', len) != NULL)
+		return -1;
+	memcpy(copy, tok, len);
+	copy[len] = '\0';
+	sb_cache_key(key, parts, 1);
+	return 0;
 }
 
 enum sb_err
@@ -410,21 +512,21 @@ sb_jwt_check(const char *tok, size_t len, unsigned flags,
     struct sb_jwt_claims *out)
 {
 	unsigned char	 key[SB_CACHE_KEY];
-	char		 copy[SB_JWT_MAX + 1];
-	const char	*parts[1] = { copy };
-	int64_t		 now = sb_now(), until;
+	char		 kid[SB_KID_MAX + 1];
+	struct verdict	 v;
+	struct sb_jwt_claims c;
+	int64_t		 now = sb_now();
 	enum sb_err	 rc;
 
-	if (len == 0 || len > SB_JWT_MAX || memchr(tok, '\0', len) != NULL)
+	if (token_key(tok, len, key) == -1)
 		return SB_ERR_JWT_FORMAT;
-	memcpy(copy, tok, len);
-	copy[len] = '\0';
-	sb_cache_key(key, parts, 1);
 
 	/* A cached token is one whose signature held; its times still count. */
-	if (sb_cache_get(cache, key, now, out, sizeof(*out)) ==
-	    (long)sizeof(*out)) {
+	if (sb_cache_get(cache, key, now, &v, sizeof(v)) == (long)sizeof(v)) {
 		sb_stats_add(SB_STAT_JWT_HIT, 1);
+		if (v.rc != SB_OK)
+			return (enum sb_err)v.rc;
+		*out = v.claims;
 		if (out->iat > sb_add_sat(now, sb_cfg->jwt_leeway))
 			return SB_ERR_JWT_EXPIRED;
 		return SB_OK;
@@ -432,10 +534,38 @@ sb_jwt_check(const char *tok, size_t len, unsigned flags,
 	sb_stats_add(SB_STAT_JWT_MISS, 1);
 	rc = sb_jwt_verify(sb_cfg->jwt_keys, tok, len, now, sb_cfg->jwt_leeway,
 	    flags, out);
-	if (rc == SB_OK &&
-	    (until = sb_jwt_cache_until(out, now, sb_cfg->jwt_leeway)) != 0)
-		sb_cache_put(cache, key, 0, out, sizeof(*out), until);
+	if (rc == SB_OK)
+		sb_jwt_remember(tok, len, SB_OK, out, 0);
+	/*
+	 * No key here has its kid (a key with no id may have tried): sentc
+	 * is to be asked, if it may be.
+	 */
+	if ((rc == SB_ERR_JWT_KEY || rc == SB_ERR_JWT_SIGNATURE) &&
+	    sb_cfg->jwt_key_checks > 0 &&
+	    sb_jwt_decode(tok, len, now, sb_cfg->jwt_leeway,
+	    SB_JWT_ALLOW_EXPIRED, kid, sizeof(kid), &c) == SB_OK &&
+	    !sb_jwt_keys_named(sb_cfg->jwt_keys, kid))
+		rc = SB_ERR_JWT_UNCHECKED;
 	return rc;
+}
+
+void
+sb_jwt_remember(const char *tok, size_t len, enum sb_err rc,
+    const struct sb_jwt_claims *c, int64_t until)
+{
+	unsigned char	 key[SB_CACHE_KEY];
+	struct verdict	 v = { .rc = (int32_t)rc };
+
+	if (token_key(tok, len, key) == -1)
+		return;
+	if (rc == SB_OK) {
+		/* As a token verified here (sb_jwt_cache_until()). */
+		if ((until = sb_jwt_cache_until(c, sb_now(),
+		    sb_cfg->jwt_leeway)) == 0)
+			return;
+		v.claims = *c;
+	}
+	sb_cache_put(cache, key, 0, &v, sizeof(v), until);
 }
 
 void

@@ -19,7 +19,8 @@
 #define SB_ORIGINS_MAX		32	/* origins one config may list */
 
 /* The request headers that the SDK sends, for preflights. */
-#define SB_CORS_HEADERS		"Authorization, Content-Type, x-sentc-app-token"
+#define SB_CORS_HEADERS		"Authorization, Content-Type, x-sentc-app-token, " \
+				"x-sentc-group-access-id"
 #define SB_CORS_MAX_AGE		"600"
 
 struct sb_origins;

@@ -138,6 +138,24 @@ sb_envelope_err(enum sb_err e, const char *msg)
 }
 
 void
+sb_reply_sentc(struct sb_req *req, int status, int code, const char *msg)
+{
+	json_object	*env;
+
+	if (req->status != 0)
+		return;
+	if ((env = json_object_new_object()) == NULL) {
+		sb_reply_err(req, SB_ERR_INTERNAL, NULL);
+		return;
+	}
+	json_object_object_add(env, "status", json_object_new_boolean(0));
+	json_object_object_add(env, "err_msg", json_object_new_string(msg));
+	json_object_object_add(env, "err_code", json_object_new_int(code));
+	reply_json(req, status, env);
+	json_object_put(env);
+}
+
+void
 sb_reply_err(struct sb_req *req, enum sb_err e, const char *msg)
 {
 	static const char fallback[] = "{\"status\":false,\"err_msg\":"

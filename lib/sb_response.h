@@ -26,6 +26,13 @@ void	 sb_reply_ok_json(struct sb_req *, const char *text, size_t len);
 /* Error envelope for e, with msg (NULL: the default for e). */
 void	 sb_reply_err(struct sb_req *, enum sb_err e, const char *msg);
 
+/*
+ * sentc's own error envelope, where the backend answers as sentc would:
+ * HTTP status, sentc's err_code and its message, word for word.
+ */
+void	 sb_reply_sentc(struct sb_req *, int status, int code,
+	    const char *msg);
+
 /* Any body, with status and content type, passed through as it is. */
 void	 sb_reply_raw(struct sb_req *, int status, const char *ctype,
 	    const char *body, size_t len);

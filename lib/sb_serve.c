@@ -20,6 +20,7 @@
 #include "sb_config.h"
 #include "sb_conn.h"
 #include "sb_db.h"
+#include "sb_keycheck.h"
 #include "sb_log.h"
 #include "sb_origin.h"
 #include "sb_priv.h"
@@ -441,7 +442,7 @@ reload(int fd, const struct sb_route *route)
 	sb_log_json(config.log_json);
 	config_warnings(&config);
 	if (sb_jwt_cache_init() == -1 || sb_access_init() == -1 ||
-	    sb_upstream_probe_init() == -1)
+	    sb_upstream_probe_init() == -1 || sb_keycheck_init() == -1)
 		sb_log(SB_LOG_ERR, "reload: out of memory for the caches: "
 		    "they are off until a restart");
 	for (i = 0; i < SLOTS; i++)
@@ -787,7 +788,8 @@ sb_main(int argc, char *argv[], const struct sb_route *route)
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
 	    FCGX_Init() != 0 || sb_jwt_cache_init() == -1 ||
-	    sb_access_init() == -1 || sb_upstream_probe_init() == -1) {
+	    sb_access_init() == -1 || sb_upstream_probe_init() == -1 ||
+	    sb_keycheck_init() == -1) {
 		sb_log(SB_LOG_ERR, "library set-up failed");
 		rc = 1;
 		goto out;

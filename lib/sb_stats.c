@@ -308,6 +308,17 @@ sb_stats_render(FILE *out, const struct sb_stats_prog *p, size_t n)
 	per_program(out, p, n, "jwt_cache_misses_total", "counter", "JWTs "
 	    "not in the cache: their signature was checked.", SB_STAT_JWT_MISS,
 	    NULL);
+	per_program(out, p, n, "jwt_key_checks_total", "counter", "JWTs whose "
+	    "kid names no configured key, asked of sentc (GET /user/jwt), by "
+	    "result: accepted (add the key), refused, failed (no verdict), "
+	    "limited (not asked: no call left this minute).",
+	    SB_STAT_KEYCHECK_OK, ",result=\"accepted\"");
+	per_program(out, p, n, "jwt_key_checks_total", "counter", NULL,
+	    SB_STAT_KEYCHECK_REFUSED, ",result=\"refused\"");
+	per_program(out, p, n, "jwt_key_checks_total", "counter", NULL,
+	    SB_STAT_KEYCHECK_FAILED, ",result=\"failed\"");
+	per_program(out, p, n, "jwt_key_checks_total", "counter", NULL,
+	    SB_STAT_KEYCHECK_LIMITED, ",result=\"limited\"");
 	per_program(out, p, n, "access_cache_hits_total", "counter", "Group "
 	    "access answers found in the cache.", SB_STAT_ACCESS_HIT, NULL);
 	per_program(out, p, n, "access_cache_misses_total", "counter", "Group "

@@ -22,7 +22,7 @@
 #include "sb_request.h"
 
 #define SB_STATS_MAGIC		0x7362737473746174ULL	/* "sbststat" */
-#define SB_STATS_VERSION	1	/* bumped whenever the layout changes */
+#define SB_STATS_VERSION	2	/* bumped whenever the layout changes */
 #define SB_STATS_BUCKETS	12	/* the last one is +Inf */
 #define SB_STATS_STATUSES	600	/* HTTP statuses 100-599; 0: others */
 
@@ -41,6 +41,10 @@ enum sb_stat {
 	SB_STAT_UP_BAD,		/* ... answered no sentc envelope */
 	SB_STAT_UP_TIMEOUT,	/* ... took too long */
 	SB_STAT_UP_SERVER,	/* ... answered a 5xx */
+	SB_STAT_KEYCHECK_OK,	/* JWTs of a kid not configured: sentc */
+	SB_STAT_KEYCHECK_REFUSED, /* ... accepted, refused, gave no verdict, */
+	SB_STAT_KEYCHECK_FAILED,
+	SB_STAT_KEYCHECK_LIMITED, /* ... or was not asked: no call left */
 	SB_STAT__MAX
 };
 

@@ -71,8 +71,9 @@ taken(const char *identifier)
 	json_object_object_add(q, "user_identifier",
 	    json_object_new_string(identifier));
 	text = sb_json_text(q, &len);
-	if (sb_upstream(NULL, SB_POST, "/exists", SB_TOKEN_SECRET, NULL, text,
-	    len, &up) == SB_OK && up.ok &&
+	if (sb_upstream(NULL, SB_POST, "/exists",
+	    sb_cfg->token[SB_OPT_USER_EXISTS], NULL, text, len, &up) == SB_OK &&
+	    up.ok &&
 	    json_object_object_get_ex(sb_upstream_result(&up), "available", &avail) &&
 	    json_object_is_type(avail, json_type_boolean))
 		rc = !json_object_get_boolean(avail);

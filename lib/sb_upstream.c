@@ -456,7 +456,8 @@ puts_(char *buf, size_t cap, size_t *at, const char *s)
 static size_t
 request(char *buf, size_t cap, const struct sb_req *req,
     enum sb_method method, const char *path, enum sb_token token,
-    const char *jwt, const char *body, size_t len, bool *inline_body)
+    const char *jwt, const char *access, const char *body, size_t len,
+    bool *inline_body)
 {
 	char	 num[32];
 	size_t	 at = 0, i;
@@ -469,7 +470,8 @@ request(char *buf, size_t cap, const struct sb_req *req,
 		    path[i] == '?' || path[i] == '#')
 			return 0;
 	if (path[0] != '/' || (jwt != NULL &&
-	    !sb_printable(jwt, strlen(jwt))))
+	    !sb_printable(jwt, strlen(jwt))) || (access != NULL &&
+	    !sb_is_uuid(access, strlen(access))))
 		return 0;
 	ok = puts_(buf, cap, &at, sb_method_names[method]) &&
 	    put(buf, cap, &at, " ", 1) &&
@@ -480,6 +482,10 @@ request(char *buf, size_t cap, const struct sb_req *req,
 	if (ok && jwt != NULL)
 		ok = puts_(buf, cap, &at, "Authorization: Bearer ") &&
 		    puts_(buf, cap, &at, jwt) && put(buf, cap, &at, "\r\n", 2);
+	if (ok && access != NULL)
+		ok = puts_(buf, cap, &at, "x-sentc-group-access-id: ") &&
+		    puts_(buf, cap, &at, access) &&
+		    put(buf, cap, &at, "\r\n", 2);
 	/* The request id, so that sentc's side of a request can be found. */
 	if (ok && req != NULL && req->rid[0] != '\0')
 		ok = puts_(buf, cap, &at, "X-Request-Id: ") &&
@@ -529,8 +535,9 @@ exchange(const char *head, size_t hlen, const char *rest, size_t restlen,
 }
 
 enum sb_err
-sb_upstream(struct sb_req *req, enum sb_method method, const char *path,
-    enum sb_token token, const char *jwt, const char *body, size_t len,
+sb_upstream_group(struct sb_req *req, enum sb_method method,
+    const char *path, enum sb_token token, const char *jwt,
+    const char *access, const char *body, size_t len,
     struct sb_upstream_res *res)
 {
 	char		 head[HEAD_MAX];
@@ -546,7 +553,7 @@ sb_upstream(struct sb_req *req, enum sb_method method, const char *path,
 	memset(res, 0, sizeof(*res));
 	if ((url == NULL && sb_upstream_init() == -1) ||
 	    (hlen = request(head, sizeof(head), req, method, path, token, jwt,
-	    body, len, &whole)) == 0)
+	    access, body, len, &whole)) == 0)
 		return SB_ERR_INTERNAL;
 
 	t0 = sb_now_ms();
@@ -603,20 +610,38 @@ sb_upstream(struct sb_req *req, enum sb_method method, const char *path,
 	return rc;
 }
 
-int
-sb_relay(struct sb_req *req, enum sb_method method, const char *path,
+enum sb_err
+sb_upstream(struct sb_req *req, enum sb_method method, const char *path,
     enum sb_token token, const char *jwt, const char *body, size_t len,
     struct sb_upstream_res *res)
 {
+	return sb_upstream_group(req, method, path, token, jwt, NULL, body,
+	    len, res);
+}
+
+int
+sb_relay_group(struct sb_req *req, enum sb_method method, const char *path,
+    enum sb_token token, const char *jwt, const char *access,
+    const char *body, size_t len, struct sb_upstream_res *res)
+{
 	enum sb_err	 e;
 
-	if ((e = sb_upstream(req, method, path, token, jwt, body, len, res)) !=
-	    SB_OK) {
+	if ((e = sb_upstream_group(req, method, path, token, jwt, access, body,
+	    len, res)) != SB_OK) {
 		sb_upstream_res_free(res);
 		sb_reply_err(req, e, NULL);
 		return -1;
 	}
 	return 0;
+}
+
+int
+sb_relay(struct sb_req *req, enum sb_method method, const char *path,
+    enum sb_token token, const char *jwt, const char *body, size_t len,
+    struct sb_upstream_res *res)
+{
+	return sb_relay_group(req, method, path, token, jwt, NULL, body, len,
+	    res);
 }
 
 void

@@ -54,12 +54,28 @@ enum sb_err	 sb_upstream(struct sb_req *req, enum sb_method method,
 		    const char *body, size_t len, struct sb_upstream_res *res);
 
 /*
+ * As sb_upstream(), for a group route of sentc: access (NULL: none), a
+ * group id (UUID, else SB_ERR_INTERNAL), goes as x-sentc-group-access-id,
+ * the group through which the caller reaches the group of the path.
+ */
+enum sb_err	 sb_upstream_group(struct sb_req *req, enum sb_method method,
+		    const char *path, enum sb_token token, const char *jwt,
+		    const char *access, const char *body, size_t len,
+		    struct sb_upstream_res *res);
+
+/*
  * As sb_upstream(), but answers the request itself on a fault. Returns
  * 0 with an envelope in res (to free), or -1 once answered, res empty.
  */
 int		 sb_relay(struct sb_req *req, enum sb_method method,
 		    const char *path, enum sb_token token, const char *jwt,
 		    const char *body, size_t len, struct sb_upstream_res *res);
+
+/* As sb_relay(), for a group route, with access as sb_upstream_group(). */
+int		 sb_relay_group(struct sb_req *req, enum sb_method method,
+		    const char *path, enum sb_token token, const char *jwt,
+		    const char *access, const char *body, size_t len,
+		    struct sb_upstream_res *res);
 
 /*
  * Undoes at sentc what a route could not record in its own store (method

@@ -40,6 +40,18 @@
 			"3aDpS0uMo4hmJm3JA5JWMyLIQLrVShhlBVdRsYwE9UK6GSrWifpME+" \
 			"7ySxg3eKSEeRBIei2PARJC8rM+Q=="
 
+/* The token setting of each app option, in sb_option's order. */
+static const char *const token_keys[SB_OPT__MAX] = {
+	"SENTC_BACKEND_TOKEN_USER_REGISTER",
+	"SENTC_BACKEND_TOKEN_USER_EXISTS",
+	"SENTC_BACKEND_TOKEN_USER_DEVICE_REGISTER",
+	"SENTC_BACKEND_TOKEN_USER_JWT_REFRESH",
+	"SENTC_BACKEND_TOKEN_USER_DELETE",
+	"SENTC_BACKEND_TOKEN_GROUP_CREATE",
+	"SENTC_BACKEND_TOKEN_GROUP_GET",
+	"SENTC_BACKEND_TOKEN_GROUP_DELETE",
+};
+
 static const char	*env_text;	/* KEY=VALUE lines, or NULL */
 static char		 env_value[VALUE_MAX * 2];
 
@@ -262,7 +274,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char			 err[512], err2[512];
 	char			*in, *file, *out, *p;
 	const char		*sk;
-	size_t			 len, flen;
+	size_t			 len, flen, i;
 	bool			 check_secret;
 	int			 rc;
 	__int128		 after;
@@ -316,6 +328,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(cfg.jwt_leeway >= 0 && cfg.jwt_leeway <= 300, "leeway");
 	FUZZ_CHECK(cfg.jwt_cache_size >= 0 && cfg.jwt_cache_size <= 1L << 20,
 	    "jwt cache size");
+	FUZZ_CHECK(cfg.jwt_key_checks >= 0 && cfg.jwt_key_checks <= 100000,
+	    "jwt key checks");
 	FUZZ_CHECK(cfg.access_cache_ttl >= 0 && cfg.access_cache_ttl <= 300,
 	    "access cache ttl");
 	FUZZ_CHECK(cfg.access_cache_size >= 0 &&
@@ -323,8 +337,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(cfg.max_group_data >= 2 && cfg.max_group_data <= 1L << 24,
 	    "max group data");
 	FUZZ_CHECK(cfg.max_item >= 1 && cfg.max_item <= 1L << 24, "max item");
-	FUZZ_CHECK(cfg.register_device_token == SB_TOKEN_PUBLIC ||
-	    cfg.register_device_token == SB_TOKEN_SECRET, "token kind");
+	for (i = 0; i < SB_OPT__MAX; i++)
+		FUZZ_CHECK(cfg.token[i] == SB_TOKEN_PUBLIC ||
+		    cfg.token[i] == SB_TOKEN_SECRET, "token kind %s",
+		    token_keys[i]);
 	FUZZ_CHECK(cookie_name_ok(cfg.cookie_name), "cookie name %s",
 	    cfg.cookie_name);
 	FUZZ_CHECK(cfg.cookie_max_age >= 60 && cfg.cookie_max_age <= 34560000,
@@ -369,12 +385,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	L("SENTC_BACKEND_MAX_USER_DATA", cfg.max_user_data);
 	L("SENTC_BACKEND_JWT_LEEWAY", cfg.jwt_leeway);
 	L("SENTC_BACKEND_JWT_CACHE_SIZE", cfg.jwt_cache_size);
+	L("SENTC_BACKEND_JWT_KEY_CHECKS", cfg.jwt_key_checks);
 	L("SENTC_BACKEND_ACCESS_CACHE_TTL", cfg.access_cache_ttl);
 	L("SENTC_BACKEND_ACCESS_CACHE_SIZE", cfg.access_cache_size);
 	L("SENTC_BACKEND_MAX_GROUP_DATA", cfg.max_group_data);
 	L("SENTC_BACKEND_MAX_ITEM", cfg.max_item);
+	for (i = 0; i < SB_OPT__MAX; i++)
+		S(token_keys[i], cfg.token[i] == SB_TOKEN_SECRET ? "secret" :
+		    "public");
+	/* The older name of one: it must agree, and sets nothing else. */
 	S("SENTC_BACKEND_REGISTER_DEVICE_TOKEN",
-	    cfg.register_device_token == SB_TOKEN_SECRET ? "secret" : "public");
+	    cfg.token[SB_OPT_USER_DEVICE_REGISTER] == SB_TOKEN_SECRET ?
+	    "secret" : "public");
 	S("SENTC_BACKEND_COOKIE_NAME", cfg.cookie_name);
 	L("SENTC_BACKEND_COOKIE_MAX_AGE", cfg.cookie_max_age);
 	S("SENTC_BACKEND_LOG", cfg.log_json ? "json" : "text");
@@ -405,11 +427,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    again.max_user_data == cfg.max_user_data &&
 	    again.jwt_leeway == cfg.jwt_leeway &&
 	    again.jwt_cache_size == cfg.jwt_cache_size &&
+	    again.jwt_key_checks == cfg.jwt_key_checks &&
 	    again.access_cache_ttl == cfg.access_cache_ttl &&
 	    again.access_cache_size == cfg.access_cache_size &&
 	    again.max_group_data == cfg.max_group_data &&
 	    again.max_item == cfg.max_item &&
-	    again.register_device_token == cfg.register_device_token &&
+	    memcmp(again.token, cfg.token, sizeof(cfg.token)) == 0 &&
 	    again.cookie_max_age == cfg.cookie_max_age &&
 	    again.log_json == cfg.log_json &&
 	    again.sign_key_set == cfg.sign_key_set &&

@@ -15,8 +15,14 @@
  * by that very key, stops verifying when one bit of its signature flips,
  * and carries a printable aud and sub of at most SB_CLAIM_MAX characters
  * and times that hold at the clock, reckoned here in 128 bits, where no
- * sum overflows; sb_jwt_cache_until() gives the time reckoned so.
- * Keys here are test keys, made for this driver and nothing else.
+ * sum overflows; sb_jwt_cache_until() gives the time reckoned so. Each
+ * token is also verified against a second set, k1 with its id and k2
+ * without one (as the dashboard's .env gives a key): accepted there, it
+ * has kid k1 and k1's signature, or another kid and k2's, as OpenSSL
+ * finds on its own. sb_jwt_decode(), all but the signature, agrees: what
+ * verifies decodes to the same claims and the header's kid; what it
+ * refuses never verifies; a kid it gives is a short visible id. Keys
+ * here are test keys, made for this driver and nothing else.
  */
 #include <json-c/json.h>
 #include <openssl/bio.h>
@@ -64,6 +70,7 @@ static const char *const pems[NKEYS] = { k1_pem, k2_pem, k3_pem };
 static const char *const kids[NKEYS] = { "k1", "k2", "k3" };
 static EVP_PKEY		*pkeys[NKEYS];
 static struct sb_jwt_keys *keys;
+static struct sb_jwt_keys *keys_any;	/* k1, and k2 without an id */
 
 /* Base64url without padding into out (4 * len / 3 + 4 bytes). */
 static size_t
@@ -86,8 +93,8 @@ int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	unsigned char	 pt[97];
-	char		 spec[512], b64[160], err[256];
-	size_t		 i, len, n = 0;
+	char		 spec[512], any[512], b64[160], err[256];
+	size_t		 i, len, n = 0, m = 0;
 	BIO		*bio;
 
 	for (i = 0; i < NKEYS; i++) {
@@ -108,8 +115,12 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		EVP_EncodeBlock((unsigned char *)b64, pt, (int)len);
 		n += (size_t)snprintf(spec + n, sizeof(spec) - n, "%s:%s ",
 		    kids[i], b64);
+		m += (size_t)snprintf(any + m, sizeof(any) - m, "%s%s%s ",
+		    i == 0 ? kids[i] : "", i == 0 ? ":" : "", b64);
 	}
-	if ((keys = sb_jwt_keys_parse(spec, NULL, err, sizeof(err))) == NULL) {
+	if ((keys = sb_jwt_keys_parse(spec, NULL, err, sizeof(err))) == NULL ||
+	    (keys_any = sb_jwt_keys_parse(any, NULL, err, sizeof(err))) ==
+	    NULL) {
 		fprintf(stderr, "driver_jwt: %s\n", err);
 		abort();
 	}
@@ -309,6 +320,87 @@ accepted(const char *tok, size_t len, unsigned flags, int signer,
 	}
 }
 
+/* Does OpenSSL find tok's signature to be pkey's, ES384 over its head? */
+static bool
+signed_by(const char *tok, size_t len, EVP_PKEY *pkey)
+{
+	const char	*dot = memrchr(tok, '.', len);
+	unsigned char	 sig[SIG_LEN + 4], *der = NULL;
+	ECDSA_SIG	*es;
+	EVP_MD_CTX	*md;
+	int		 derlen;
+	bool		 ok;
+
+	if (dot == NULL || fuzz_unb64url(dot + 1, len - (size_t)(dot + 1 - tok),
+	    sig, sizeof(sig), 0) != SIG_LEN)
+		return false;
+	if ((es = ECDSA_SIG_new()) == NULL ||
+	    ECDSA_SIG_set0(es, BN_bin2bn(sig, SIG_LEN / 2, NULL),
+	    BN_bin2bn(sig + SIG_LEN / 2, SIG_LEN / 2, NULL)) != 1 ||
+	    (derlen = i2d_ECDSA_SIG(es, &der)) <= 0 ||
+	    (md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestVerifyInit(md, NULL, EVP_sha384(), NULL, pkey) != 1)
+		abort();
+	ok = EVP_DigestVerify(md, der, (size_t)derlen,
+	    (const unsigned char *)tok, (size_t)(dot - tok)) == 1;
+	EVP_MD_CTX_free(md);
+	OPENSSL_free(der);
+	ECDSA_SIG_free(es);
+	return ok;
+}
+
+/* What a token the set with a key without id accepted must be. */
+static void
+accepted_any(const char *tok, size_t len, int signer)
+{
+	json_object	*hdr = segment(tok, len, 0);
+	const char	*kid = member(hdr, "kid");
+	bool		 named = kid != NULL && strcmp(kid, "k1") == 0;
+
+	FUZZ_CHECK(kid != NULL, "accepted without a kid");
+	FUZZ_CHECK(signed_by(tok, len, pkeys[named ? 0 : 1]),
+	    "kid %s accepted without %s's signature", kid,
+	    named ? "k1" : "k2");
+	if (signer >= 0)
+		FUZZ_CHECK(signer == (named ? 0 : 1), "signed by %s, accepted "
+		    "with kid %s", kids[signer], kid);
+	json_object_put(hdr);
+}
+
+/* sb_jwt_decode() against sb_jwt_verify()'s verdict e (and claims c). */
+static void
+decoded(const char *tok, size_t len, unsigned flags, enum sb_err e,
+    const struct sb_jwt_claims *c, int64_t now, long leeway)
+{
+	struct sb_jwt_claims	 d;
+	json_object		*hdr;
+	char			 kid[SB_KID_MAX + 1];
+	enum sb_err		 de;
+	size_t			 i, n;
+
+	memset(kid, 0x5a, sizeof(kid));
+	de = sb_jwt_decode(tok, len, now, leeway, flags, kid, sizeof(kid), &d);
+	FUZZ_CHECK(de == SB_OK || (de >= SB_ERR_JWT_FORMAT &&
+	    de <= SB_ERR_JWT_CLAIMS && de != SB_ERR_JWT_SIGNATURE),
+	    "decode error %d", (int)de);
+	if (e == SB_OK) {
+		FUZZ_CHECK(de == SB_OK, "verified, but decode says %d", (int)de);
+		FUZZ_CHECK(memcmp(&d, c, sizeof(d)) == 0, "claims differ");
+		hdr = segment(tok, len, 0);
+		FUZZ_CHECK(strcmp(member(hdr, "kid"), kid) == 0, "kid differs");
+		json_object_put(hdr);
+	}
+	if (de != SB_OK)
+		return;
+	n = strnlen(kid, sizeof(kid));
+	FUZZ_CHECK(n >= 1 && n <= SB_KID_MAX, "kid of %zu bytes", n);
+	for (i = 0; i < n; i++)
+		FUZZ_CHECK(kid[i] > ' ' && kid[i] < 0x7f && kid[i] != ',',
+		    "kid holds 0x%02x", (unsigned char)kid[i]);
+	claim_ok("decoded aud", d.aud);
+	claim_ok("decoded sub", d.sub);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -350,6 +442,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    e <= SB_ERR_JWT_CLAIMS), "error %d", (int)e);
 	if (e == SB_OK)
 		accepted(tok, len, flags, signer, &out, now, leeway);
+	decoded(tok, len, flags, e, &out, now, leeway);
+	e = sb_jwt_verify(keys_any, tok, len, now, leeway, flags, &out);
+	FUZZ_CHECK(e != SB_ERR_INTERNAL, "internal error, a key without id");
+	if (e == SB_OK)
+		accepted_any(tok, len, signer);
 	free(tok);
 	return 0;
 }

@@ -197,13 +197,14 @@ describe('cookie refresh: /backend/session, /backend/refresh, /backend/logout', 
     assert.equal(c.sub, sess.device_id);
     assert.ok(c.exp > Date.now() / 1000);
 
-    // Upstream: one PUT /refresh with the old JWT, the refresh token and the secret token.
+    // Upstream: one PUT /refresh with the old JWT, the refresh token and the token of
+    // user_jwt_refresh (public by default, as sentc's app option).
     const up = await s.upstream();
     assert.equal(up.length, 1);
     assert.equal(up[0].method, 'PUT');
     assert.equal(up[0].path, '/api/v1/refresh');
     assert.equal(up[0].auth, old);
-    assert.equal(up[0].token, 'secret');
+    assert.equal(up[0].token, 'public');
     assert.deepEqual(up[0].body, { refresh_token: sess.refresh_token });
 
     // The new JWT works, and refreshing again (with POST, for cookie_fn) works too.
@@ -350,21 +351,30 @@ describe('cookie refresh: /backend/session, /backend/refresh, /backend/logout', 
 
   it("passes sentc's other refusals through and keeps the cookie", async () => {
     const a = await login('blocked');
-    await s.sim('POST', 'endpoint', { endpoint: 'refresh', kind: 'blocked' });
+    await s.sim('POST', 'endpoint', { endpoint: 'user_jwt_refresh', kind: 'blocked' });
     try {
       const r = await refresh(a.expired, a.cookie);
       assert.equal(r.status, 400, r.text);
       assert.equal(r.json.err_code, 203);
       assert.equal(r.cookies.length, 0);
     } finally {
-      await s.sim('POST', 'endpoint', { endpoint: 'refresh', kind: 'public' });
+      await s.sim('POST', 'endpoint', { endpoint: 'user_jwt_refresh', kind: 'public' });
     }
-    // An app that makes refresh secret-only (the browser never calls it in cookie mode) still works.
-    await s.sim('POST', 'endpoint', { endpoint: 'refresh', kind: 'secret' });
+    // An app that makes refresh secret-only (the browser never calls it in cookie mode) works
+    // once the backend's setting says so; until then sentc's 203 comes back, the cookie kept.
+    await s.sim('POST', 'endpoint', { endpoint: 'user_jwt_refresh', kind: 'secret' });
     try {
+      const r = await refresh(a.expired, a.cookie);
+      assert.equal(r.status, 400, r.text);
+      assert.equal(r.json.err_code, 203);
+      assert.equal(r.cookies.length, 0);
+      await s.restart('refresh', { SENTC_BACKEND_TOKEN_USER_JWT_REFRESH: 'secret' });
+      await s.clearLog();
       assert.equal((await refresh(a.expired, a.cookie)).status, 200);
+      assert.deepEqual((await s.upstream()).map((x) => x.token), ['secret']);
     } finally {
-      await s.sim('POST', 'endpoint', { endpoint: 'refresh', kind: 'public' });
+      await s.sim('POST', 'endpoint', { endpoint: 'user_jwt_refresh', kind: 'public' });
+      await s.restart('refresh');
     }
   });
 

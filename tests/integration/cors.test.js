@@ -36,7 +36,7 @@ const ROUTES = [
   ['/backend/logout', 'POST', 'POST'],
 ];
 
-const SDK_HEADERS = 'authorization,content-type,x-sentc-app-token';
+const SDK_HEADERS = 'authorization,content-type,x-sentc-app-token,x-sentc-group-access-id';
 
 function noWildcard(r) {
   for (const [k, v] of r.headers) {

@@ -147,6 +147,7 @@ describe('GET /backend/metrics', () => {
       sentc_backend_upstream_duration_seconds: 'histogram',
       sentc_backend_jwt_cache_hits_total: 'counter',
       sentc_backend_jwt_cache_misses_total: 'counter',
+      sentc_backend_jwt_key_checks_total: 'counter',
       sentc_backend_access_cache_hits_total: 'counter',
       sentc_backend_access_cache_misses_total: 'counter',
     };

@@ -57,7 +57,7 @@ describe('register-device with SENTC_BACKEND_REGISTER_DEVICE_TOKEN=secret', () =
   after(() => s.stop());
 
   it('relays with the secret token', async () => {
-    await s.sim('POST', 'endpoint', { endpoint: 'prepare_register_device', kind: 'secret' });
+    await s.sim('POST', 'endpoint', { endpoint: 'user_device_register', kind: 'secret' });
     const r = await s.api('POST', path, { body: device() });
     assert.equal(r.status, 200, r.text);
     const up = await s.upstream();

@@ -31,7 +31,7 @@ describe('register', () => {
     const up = await s.upstream();
     assert.deepEqual(up.map((x) => `${x.method} ${x.path}`), ['POST /api/v1/exists', 'POST /api/v1/register']);
     assert.deepEqual(up[0].body, { user_identifier: name }, 'asks first whether sentc has the name');
-    assert.equal(up[0].token, 'secret');
+    assert.equal(up[0].token, 'public', 'the token of user_exists, public by default');
     assert.equal(up[1].token, 'secret', 'the backend swaps in the secret token');
     assert.deepEqual(up[1].body, input(name), 'user_data removed, the rest unchanged');
 

@@ -109,7 +109,10 @@ describe('reload on SIGHUP', () => {
     for (const what of ['me', 'light', 'refresh']) assert.ok(results.filter((r) => r.what === what).length >= 10, what);
     assert.ok(s.pids('me').every((p) => !pidsBefore.includes(p)), 'the workers are new ones');
 
-    // The old JWT was verified and cached many times: it is refused now, by every route.
+    // The old key is deleted in the dashboard too (else sentc would vouch for its tokens, which
+    // the backend asks it about once their key id is not configured). The old JWT was verified
+    // and cached many times: it is refused now, by every route.
+    await s.sim('DELETE', 'keys', { kid: k1.kid });
     for (const [p, h] of [['/backend/me', first.auth], [`/api/v1/group/${g}/light`, first.auth]]) {
       const r = await s.api('GET', p, { headers: h });
       assert.equal(r.status, 401, `${p}: ${r.text}`);

@@ -68,9 +68,10 @@ function rawRequest(method, urlPath, headers, body) {
   });
 }
 
-async function request(method, urlPath, { token, jwt, auth, body, raw, rid } = {}) {
+async function request(method, urlPath, { token, jwt, auth, body, raw, rid, access } = {}) {
   const headers = {};
   if (rid) headers['x-request-id'] = rid;
+  if (access !== undefined) headers['x-sentc-group-access-id'] = access;
   if (token) headers['x-sentc-app-token'] = token;
   if (jwt) headers.authorization = `Bearer ${jwt}`;
   if (auth) headers.authorization = auth;
@@ -199,16 +200,26 @@ test('app token and token kinds', async () => {
   await register('bob');
   assert.equal(assertOk(await api('POST', '/exists', { token: PUBLIC, body: { user_identifier: 'bob' } })).available, false);
 
+  // the app options: sentc's keys and defaults, secret only for register, user delete and content
+  const { endpoints } = await control('GET', 'state');
+  assert.equal(Object.keys(endpoints).length, 48);
+  assert.deepEqual(Object.keys(endpoints).filter((k) => endpoints[k] !== 'public').sort(),
+    ['content_large', 'content_med', 'content_small', 'content_x_large', 'user_delete', 'user_register']);
+  for (const k of ['group_create', 'group_get', 'group_delete', 'user_exists', 'user_jwt_refresh',
+    'user_device_register', 'user_done_login', 'user_prepare_login']) assert.equal(endpoints[k], 'public', k);
+  const notAnOption = await request('POST', '/__sim/endpoint', { body: { endpoint: 'prepare_register_device', kind: 'secret' } });
+  assert.equal(notAnOption.status, 400, 'endpoints are named by their app option');
+
   // an endpoint's kind can be changed
   const dev = { device_identifier: 'dev-1' };
-  await control('POST', 'endpoint', { endpoint: 'prepare_register_device', kind: 'secret' });
+  await control('POST', 'endpoint', { endpoint: 'user_device_register', kind: 'secret' });
   assertApiError(await api('POST', '/user/prepare_register_device', { token: PUBLIC, body: dev }), 400, 203);
   const prepared = assertOk(await api('POST', '/user/prepare_register_device', { token: SECRET, body: dev }));
   assert.equal(prepared.device_identifier, 'dev-1');
   assert.match(prepared.device_id, /^[0-9a-f-]{36}$/);
   assertApiError(await api('POST', '/user/prepare_register_device', { token: SECRET, body: dev }), 400, 101);
 
-  await control('POST', 'endpoint', { endpoint: 'exists', kind: 'blocked' });
+  await control('POST', 'endpoint', { endpoint: 'user_exists', kind: 'blocked' });
   assertApiError(await api('POST', '/exists', { token: SECRET, body: { user_identifier: 'x' } }), 400, 203);
 });
 
@@ -252,7 +263,8 @@ test('JWT checks: 31 missing, 32 format, 35 kid, 30 signature/alg/expiry, 100 un
   assertApiError(await create({ jwt: `${s.jwt}.x` }), 401, 32);
 
   const other = crypto.generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey;
-  assertApiError(await create({ jwt: forgeJwt(other, { alg: 'ES384', typ: 'JWT', kid: 'unknown-kid' }, claims) }), 401, 35);
+  // an unknown kid: sentc answers HTTP 200 with the error envelope
+  assertApiError(await create({ jwt: forgeJwt(other, { alg: 'ES384', typ: 'JWT', kid: 'unknown-kid' }, claims) }), 200, 35);
   assertApiError(await create({ jwt: forgeJwt(other, { alg: 'ES384', typ: 'JWT', kid: keys.kid }, claims) }), 401, 30);
   const [header, payload, signature] = s.jwt.split('.');
   assertApiError(await create({ jwt: `${header}.${b64urlJson({ ...claims, fresh: false })}.${signature}` }), 401, 30);
@@ -476,12 +488,13 @@ test('request log records every /api request in order, with token kind, auth and
   assert.equal(requests[2].body, null);
   assert.equal(requests[2].auth, null);
   assert.equal(requests[0].request_id, 'req-42');
+  assert.equal(requests[0].group_access_id, null);
   assert.equal(requests[1].request_id, null);
   assert.ok(requests[1].seq > requests[0].seq);
   assert.equal(typeof requests[0].time_ms, 'number');
 });
 
-test('signing keys: add (current), old JWTs still verify, removed kid gives 35', async () => {
+test('signing keys: add (current), old JWTs still verify, removed kid gives 200/35', async () => {
   const s = await registerWithSession('mona');
   const next = genKeyEnv();
   const added = await control('POST', 'keys', { kid: next.kid, sign_key: next.signKeyB64, current: true });
@@ -494,7 +507,7 @@ test('signing keys: add (current), old JWTs still verify, removed kid gives 35',
   assertOk(await api('POST', '/group', { token: PUBLIC, jwt: s.jwt, body: {} }));
 
   await control('DELETE', 'keys', { kid: keys.kid });
-  assertApiError(await api('POST', '/group', { token: PUBLIC, jwt: s.jwt, body: {} }), 401, 35);
+  assertApiError(await api('POST', '/group', { token: PUBLIC, jwt: s.jwt, body: {} }), 200, 35);
   assertOk(await api('POST', '/group', { token: PUBLIC, jwt: fresh.jwt, body: {} }));
   // reset brings the configured key back
   await control('POST', 'reset');
@@ -611,4 +624,84 @@ test('refresh: one JWT per second and session, signed anew once the clock moves 
   assert.equal(cc.fresh, false);
   const { data, signature } = decodeJwt(c);
   assert.ok(crypto.verify('sha384', data, { key: verifyKeyFromDashboard(keys.verifyKeyB64), dsaEncoding: 'ieee-p1363' }, signature));
+});
+
+test('GET /user/jwt: the secret token and a valid JWT give the user and device; what sentc refuses', async () => {
+  const s = await registerWithSession('quinn');
+  assert.deepEqual(assertOk(await api('GET', '/user/jwt', { token: SECRET, jwt: s.jwt })),
+    { id: s.user_id, device_id: s.device_id });
+  // checks in sentc's order: app token, JWT, then the secret token (ForceServer)
+  assertApiError(await api('GET', '/user/jwt', { token: PUBLIC, jwt: s.jwt }), 400, 203);
+  assertApiError(await api('GET', '/user/jwt', { token: PUBLIC }), 401, 31);
+  assertApiError(await api('GET', '/user/jwt', { jwt: s.jwt }), 401, 200);
+  await control('POST', 'endpoint', { endpoint: 'user_exists', kind: 'blocked' });
+  assertOk(await api('GET', '/user/jwt', { token: SECRET, jwt: s.jwt }));
+
+  const { claims } = decodeJwt(s.jwt);
+  const other = crypto.generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey;
+  assertApiError(await api('GET', '/user/jwt', { token: SECRET, jwt: forgeJwt(other, { alg: 'ES384', typ: 'JWT', kid: 'nope' }, claims) }), 200, 35);
+  assertApiError(await api('GET', '/user/jwt', { token: SECRET, jwt: forgeJwt(other, { alg: 'ES384', typ: 'JWT', kid: keys.kid }, claims) }), 401, 30);
+  const expired = await control('POST', 'session', { user_id: s.user_id, exp_in: -120 });
+  assertApiError(await api('GET', '/user/jwt', { token: SECRET, jwt: expired.jwt }), 401, 30);
+
+  // a rotated key: sentc knows it, so it answers for a JWT signed with it
+  const next = genKeyEnv();
+  await control('POST', 'keys', { kid: next.kid, sign_key: next.signKeyB64, current: true });
+  const rotated = await control('POST', 'session', { user_id: s.user_id });
+  assert.equal(decodeJwt(rotated.jwt).header.kid, next.kid);
+  assert.equal(assertOk(await api('GET', '/user/jwt', { token: SECRET, jwt: rotated.jwt })).id, s.user_id);
+  assertOk(await api('DELETE', `/user/forced/delete/${s.user_id}`, { token: SECRET }));
+  assertApiError(await api('GET', '/user/jwt', { token: SECRET, jwt: rotated.jwt }), 400, 100);
+});
+
+test('groups through parents and connected groups, with x-sentc-group-access-id', async () => {
+  const owner = await registerWithSession('rose');
+  const member = await registerWithSession('sam');
+  const stranger = await registerWithSession('tom');
+  const light = (gid, who, access) => api('GET', `/group/${gid}/light`, { token: PUBLIC, jwt: who.jwt, access });
+  const create = (p, who, access) => api('POST', p, { token: PUBLIC, jwt: who.jwt, body: { keys: 'opaque' }, access });
+
+  // A child group: the parent's members reach it through the parent.
+  const parent = assertOk(await create('/group', owner)).group_id;
+  const child = assertOk(await create(`/group/${parent}/child`, owner)).group_id;
+  let l = assertOk(await light(child, owner));
+  assert.equal(l.parent_group_id, parent);
+  assert.deepEqual(l.access_by, { Parent: parent });
+  assert.equal(l.rank, 0);
+  assertApiError(await light(child, stranger), 400, 310);
+
+  // A connected group G with the group G' as its member; sam is only in G'.
+  const gp = assertOk(await create('/group', owner)).group_id;
+  const g = assertOk(await create(`/group/${gp}/connected`, owner)).group_id;
+  assertApiError(await create(`/group/${g}/connected`, owner, gp), 400, 318);
+  await control('POST', 'group/member', { group_id: gp, user_id: member.user_id, rank: 3 });
+  assertApiError(await light(g, member), 400, 310);
+  l = assertOk(await light(g, member, gp));
+  assert.deepEqual(l.access_by, { GroupAsUser: gp });
+  assert.equal(l.is_connected_group, true);
+  assert.equal(l.rank, 3, 'the weaker of the two ranks');
+  assertApiError(await light(g, stranger, gp), 400, 310);
+  assertApiError(await light(g, member, crypto.randomUUID()), 400, 310);
+  assertApiError(await light(g, member, 'not-a-uuid'), 400, 1);
+  // the header on a group G' is not a member of
+  assertApiError(await light(gp, owner, gp), 400, 310);
+  // deleting needs rank 1 or stronger, the rank reached through G' counts
+  assertApiError(await api('DELETE', `/group/${g}`, { token: PUBLIC, jwt: member.jwt, access: gp }), 400, 301);
+
+  // A child of the connected group, reached as a member of G' through its parent G.
+  const gchild = assertOk(await create(`/group/${g}/child`, owner, gp)).group_id;
+  l = assertOk(await light(gchild, member, gp));
+  assert.deepEqual(l.access_by, { GroupAsUserAsParent: { parent: g, group_as_user: gp } });
+  assert.equal(l.is_connected_group, true, 'the child of a connected group is one too');
+
+  const st = await control('GET', 'state');
+  assert.deepEqual(st.groups.find((x) => x.group_id === g).group_members, [{ group_id: gp, rank: 0 }]);
+  // a group deleted takes its children and its memberships along
+  assertOk(await api('DELETE', `/group/${g}`, { token: PUBLIC, jwt: owner.jwt, access: gp }));
+  const after = (await control('GET', 'state')).groups.map((x) => x.group_id);
+  assert.ok(!after.includes(g) && !after.includes(gchild) && after.includes(gp));
+
+  // the request log has the header
+  const { requests } = await control('GET', 'log');
+  assert.equal(requests.at(-1).group_access_id, gp);
 });

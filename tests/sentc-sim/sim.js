@@ -30,19 +30,32 @@ const LOG_LIMIT = 10000;
 const JWT_CACHE_LIMIT = 10000;
 const MAX_BULK_GROUPS = 500000;
 
-// Which token an endpoint accepts by default; a control call may change it.
-const DEFAULT_ENDPOINT_KINDS = Object.freeze({
-  register: 'secret',
-  user_delete: 'secret',
-  prepare_register_device: 'public',
-  group_create: 'public',
-  group_delete: 'public',
-  group_light: 'public',
-  refresh: 'public',
-  exists: 'public',
+// The app options of sentc's dashboard (server_dashboard_common AppOptions): the token each
+// endpoint takes, by option key. 'public' is sentc's 1 (the public or the secret token), 'secret'
+// its 2 (the secret token only), 'blocked' its 0. The defaults are sentc's; a control call
+// changes one, as the dashboard does.
+const DEFAULT_APP_OPTIONS = Object.freeze({
+  group_create: 'public', group_get: 'public', group_user_keys: 'public',
+  group_user_update_check: 'public', group_invite: 'public', group_auto_invite: 'public',
+  group_reject_invite: 'public', group_accept_invite: 'public', group_join_req: 'public',
+  group_accept_join_req: 'public', group_reject_join_req: 'public', group_key_rotation: 'public',
+  group_user_delete: 'public', group_delete: 'public', group_leave: 'public',
+  group_change_rank: 'public', group_list: 'public', group_invite_stop: 'public',
+  user_exists: 'public', user_register: 'secret', user_delete: 'secret', user_update: 'public',
+  user_change_password: 'public', user_reset_password: 'public', user_prepare_login: 'public',
+  user_done_login: 'public', user_public_data: 'public', user_jwt_refresh: 'public',
+  user_device_register: 'public', user_device_delete: 'public', user_device_list: 'public',
+  user_key_update: 'public', user_register_otp: 'public', user_reset_otp: 'public',
+  user_disable_otp: 'public', user_get_otp_recovery_keys: 'public',
+  key_register: 'public', key_get: 'public',
+  file_register: 'public', file_part_upload: 'public', file_get: 'public',
+  file_part_download: 'public', file_delete: 'public',
+  content: 'public', content_small: 'secret', content_med: 'secret', content_large: 'secret',
+  content_x_large: 'secret',
 });
 const ENDPOINT_KINDS = ['public', 'secret', 'blocked'];
-const FORCED = 'forced'; // the forced routes always need the secret token
+// sentc's ForceServer: the forced routes and GET /user/jwt always need the secret token.
+const FORCED = 'forced';
 
 const FAULT_MODES = ['delay', '5xx', 'garbage', 'close', 'truncate', 'chunked', 'vanish'];
 
@@ -177,11 +190,14 @@ function newState() {
     users: new Map(), // user_id -> {user_id, device_id, device_identifier}
     identifiers: new Map(), // device identifier -> user_id, or null for a prepared device
     preparedDevices: new Map(), // device_id -> device_identifier (prepare_register_device)
-    groups: new Map(), // group_id -> {group_id, parent_group_id, created_time, members: Map}
+    // group_id -> {group_id, parent_group_id, created_time, is_connected_group, members: Map}; a
+    // member is a user or a group (a group as member of a connected group): id -> {rank,
+    // joined_time, type: 'user' | 'group'}
+    groups: new Map(),
     refreshTokens: new Map(), // token -> {user_id, device_id}
     keys: new Map([[config.kid, config.signKey]]), // kid -> {privateKey, publicKey, verifyKeyB64}
     currentKid: config.kid,
-    endpointKinds: { ...DEFAULT_ENDPOINT_KINDS },
+    endpointKinds: { ...DEFAULT_APP_OPTIONS },
     clockOffsetS: 0,
     log: [],
     logSeq: 0,
@@ -277,7 +293,8 @@ function verifyJwtSignature(jwt) {
     throw apiError(401, 32, "Can't decode the jwt");
   }
   const key = state.keys.get(header.kid);
-  if (!key) throw apiError(401, 35, 'No matched key to this key id');
+  // sentc answers an unknown kid with HTTP 200 (its status is not reliable on errors).
+  if (!key) throw apiError(200, 35, 'No matched key to this key id');
 
   const wrongJwt = apiError(401, 30, 'Wrong jwt');
   // The algorithm comes from the key record, never from the token.
@@ -392,19 +409,70 @@ function prepareRegisterDevice({ body }) {
   };
 }
 
+/* A new group with one member: a user (a group of its own), the parent group (a child group,
+ * whose members are the parent's) or a group as member (a connected group). */
+function newGroup({ memberId, type, parentId = null, connected = false, rank = 0 }) {
+  const now = nowMs();
+  const group = {
+    group_id: crypto.randomUUID(), parent_group_id: parentId, created_time: now,
+    is_connected_group: connected, members: new Map(),
+  };
+  group.members.set(memberId, { rank, joined_time: now, type });
+  state.groups.set(group.group_id, group);
+  return group;
+}
+
 function groupCreate({ body, auth }) {
   requireObject(body, 'body');
-  const now = nowMs();
-  const group = { group_id: crypto.randomUUID(), parent_group_id: null, created_time: now, members: new Map() };
-  group.members.set(auth.user.user_id, { rank: 0, joined_time: now });
-  state.groups.set(group.group_id, group);
-  return { group_id: group.group_id };
+  return { group_id: newGroup({ memberId: auth.user.user_id, type: 'user' }).group_id };
+}
+
+const wrongRank = () => apiError(400, 301, 'Wrong group rank for this action');
+
+/* POST /group/:group_id/child: the parent's members reach the child through it. */
+function groupCreateChild({ body, group, membership }) {
+  requireObject(body, 'body');
+  if (membership.rank > 1) throw wrongRank();
+  return {
+    group_id: newGroup({
+      memberId: group.group_id, type: 'parent', parentId: group.group_id, connected: group.is_connected_group,
+    }).group_id,
+  };
+}
+
+/* POST /group/:group_id/connected: a connected group with this group as its member. */
+function groupCreateConnected({ body, group, membership }) {
+  requireObject(body, 'body');
+  if (group.is_connected_group) {
+    throw apiError(400, 318, "Can't create a connected group from a connected group");
+  }
+  if (membership.rank > 1) throw wrongRank();
+  return { group_id: newGroup({ memberId: group.group_id, type: 'group', connected: true }).group_id };
+}
+
+/* A group and its children, recursively; memberships of the deleted groups go too. */
+function deleteGroup(groupId) {
+  state.groups.delete(groupId);
+  for (const g of [...state.groups.values()]) {
+    g.members.delete(groupId);
+    if (g.parent_group_id === groupId) deleteGroup(g.group_id);
+  }
 }
 
 function groupDelete({ group, membership }) {
-  if (membership.rank > 1) throw apiError(400, 301, 'Wrong group rank for this action');
-  state.groups.delete(group.group_id);
+  if (membership.rank > 1) throw wrongRank();
+  deleteGroup(group.group_id);
   return 'Success';
+}
+
+/* sentc's GroupUserAccessBy, serde's external tagging. */
+function accessBy(membership) {
+  if (membership.asMember && membership.parent) {
+    return { GroupAsUserAsParent: { parent: membership.parent, group_as_user: membership.asMember } };
+  }
+  if (membership.asMember) return { GroupAsUser: membership.asMember };
+  if (membership.parent) return { Parent: membership.parent };
+  return 'User';
 }
 
 function groupLight({ group, membership }) {
@@ -414,8 +482,8 @@ function groupLight({ group, membership }) {
     rank: membership.rank,
     created_time: group.created_time,
     joined_time: membership.joined_time,
-    access_by: 'User',
-    is_connected_group: false,
+    access_by: accessBy(membership),
+    is_connected_group: group.is_connected_group,
   };
 }
 
@@ -423,7 +491,9 @@ function forcedGroupMember({ params }) {
   const group = state.groups.get(params.group_id);
   const membership = group && group.members.get(params.user_id);
   if (!membership) throw apiError(400, 300, 'User is not in the group');
-  return { user_id: params.user_id, rank: membership.rank, joined_time: membership.joined_time, user_type: 0 };
+  // sentc's user_type: 0 a user, 1 the parent group, 2 a group as member.
+  const userType = { user: 0, parent: 1, group: 2 }[membership.type];
+  return { user_id: params.user_id, rank: membership.rank, joined_time: membership.joined_time, user_type: userType };
 }
 
 function refresh({ body, auth }) {
@@ -437,6 +507,11 @@ function refresh({ body, auth }) {
     jwt: refreshJwt(session.user_id, session.device_id),
     device_id: session.device_id,
   };
+}
+
+/* GET /user/jwt: what a backend asks to have a user's JWT checked by sentc. */
+function userJwt({ auth }) {
+  return { id: auth.user.user_id, device_id: auth.claims.sub };
 }
 
 function userDelete({ auth }) {
@@ -480,23 +555,32 @@ function forcedDeleteSessions({ body }) {
  * group access, body, token kind, handler. A method not listed for a path is a 404.
  */
 const API_ROUTES = compileRoutes([
-  { method: 'POST', path: '/register', endpoint: 'register', body: true, handler: register },
-  { method: 'POST', path: '/exists', endpoint: 'exists', body: true, handler: exists },
+  { method: 'POST', path: '/register', endpoint: 'user_register', body: true, handler: register },
+  { method: 'POST', path: '/exists', endpoint: 'user_exists', body: true, handler: exists },
   {
-    method: 'POST', path: '/user/prepare_register_device', endpoint: 'prepare_register_device',
+    method: 'POST', path: '/user/prepare_register_device', endpoint: 'user_device_register',
     body: true, handler: prepareRegisterDevice,
   },
   { method: 'POST', path: '/group', endpoint: 'group_create', jwt: 'valid', body: true, handler: groupCreate },
+  {
+    method: 'POST', path: '/group/:group_id/child', endpoint: 'group_create', jwt: 'valid', group: true,
+    body: true, handler: groupCreateChild,
+  },
+  {
+    method: 'POST', path: '/group/:group_id/connected', endpoint: 'group_create', jwt: 'valid', group: true,
+    body: true, handler: groupCreateConnected,
+  },
   {
     method: 'DELETE', path: '/group/:group_id', endpoint: 'group_delete', jwt: 'valid', group: true,
     handler: groupDelete,
   },
   {
-    method: 'GET', path: '/group/:group_id/light', endpoint: 'group_light', jwt: 'valid', group: true,
+    method: 'GET', path: '/group/:group_id/light', endpoint: 'group_get', jwt: 'valid', group: true,
     handler: groupLight,
   },
   { method: 'GET', path: '/group/forced/:group_id/user/:user_id', endpoint: FORCED, handler: forcedGroupMember },
-  { method: 'PUT', path: '/refresh', endpoint: 'refresh', jwt: 'expired_ok', body: true, handler: refresh },
+  { method: 'PUT', path: '/refresh', endpoint: 'user_jwt_refresh', jwt: 'expired_ok', body: true, handler: refresh },
+  { method: 'GET', path: '/user/jwt', endpoint: FORCED, jwt: 'valid', handler: userJwt },
   { method: 'DELETE', path: '/user', endpoint: 'user_delete', jwt: 'valid', handler: userDelete },
   { method: 'PUT', path: '/user/forced/delete', endpoint: FORCED, body: true, handler: forcedDeleteByIdentifier },
   { method: 'DELETE', path: '/user/forced/delete/:user_id', endpoint: FORCED, handler: forcedDeleteById },
@@ -537,13 +621,44 @@ function checkEndpointKind(endpoint, tokenKind) {
   }
 }
 
-/* The group middleware: the caller must be a member of the group in the path. */
-function groupAccess(groupId, auth) {
+/* How memberId (a user or a group) is in group: a direct member, else a direct member of the
+ * nearest of its parents. Returns {rank, joined_time, parent} (parent: that parent's id, or
+ * null), or null. */
+function memberOf(group, memberId) {
+  const direct = group.members.get(memberId);
+  if (direct) return { rank: direct.rank, joined_time: direct.joined_time, parent: null };
+  const seen = new Set([group.group_id]);
+  for (let p = state.groups.get(group.parent_group_id); p && !seen.has(p.group_id);
+    p = state.groups.get(p.parent_group_id)) {
+    seen.add(p.group_id);
+    const m = p.members.get(memberId);
+    if (m) return { rank: m.rank, joined_time: m.joined_time, parent: p.group_id };
+  }
+  return null;
+}
+
+/*
+ * The group middleware (sentc's middleware/group.rs): the caller must be a member of the group in
+ * the path, directly or through a parent group. With x-sentc-group-access-id G' (a UUID, else
+ * 400/1), the group is reached as a member of G': G' must be a member of the group (directly or
+ * through its parents) and the caller a member of G' (likewise); the rank is the weaker of the two.
+ */
+function groupAccess(groupId, auth, accessId) {
   checkIdFormat(groupId);
+  if (accessId !== undefined) checkIdFormat(accessId);
   const group = state.groups.get(groupId);
-  const membership = group && group.members.get(auth.user.user_id);
-  if (!membership) throw noGroupAccess();
-  return { group, membership };
+  if (!group) throw noGroupAccess();
+  const userId = auth.user.user_id;
+  const inGroup = memberOf(group, accessId !== undefined ? accessId : userId);
+  if (!inGroup) throw noGroupAccess();
+  if (accessId === undefined) return { group, membership: { ...inGroup, asMember: null } };
+  const asMember = state.groups.get(accessId);
+  const inAsMember = asMember && memberOf(asMember, userId);
+  if (!inAsMember) throw noGroupAccess();
+  return {
+    group,
+    membership: { ...inGroup, rank: Math.max(inGroup.rank, inAsMember.rank), asMember: accessId },
+  };
 }
 
 function parseJsonBody(body) {
@@ -563,7 +678,7 @@ function runApiRequest(ctx) {
     throw apiError(401, 200, 'No valid app token');
   }
   const auth = route.jwt ? authenticate(ctx.authorization, route.jwt) : null;
-  const access = route.group ? groupAccess(params.group_id, auth) : {};
+  const access = route.group ? groupAccess(params.group_id, auth, ctx.groupAccessId) : {};
   const body = route.body ? parseJsonBody(ctx.body) : undefined;
   checkEndpointKind(route.endpoint, ctx.tokenKind);
   return route.handler({ params, body, auth, group: access.group, membership: access.membership });
@@ -582,6 +697,7 @@ function recordRequest(ctx) {
     auth: auth === undefined ? null : (auth.startsWith(BEARER) ? auth.slice(BEARER.length) : auth),
     body: ctx.body.isJson ? ctx.body.json : (ctx.body.raw === '' ? null : ctx.body.raw),
     request_id: ctx.requestId === undefined ? null : ctx.requestId,
+    group_access_id: ctx.groupAccessId === undefined ? null : ctx.groupAccessId,
     time_ms: Date.now(),
   });
   // Trim in batches so that a push stays cheap.
@@ -760,7 +876,11 @@ function controlState() {
       .map(([device_id, device_identifier]) => ({ device_id, device_identifier })),
     groups: [...state.groups.values()].map((g) => ({
       group_id: g.group_id,
-      members: [...g.members].map(([user_id, m]) => ({ user_id, rank: m.rank })),
+      parent_group_id: g.parent_group_id,
+      is_connected_group: g.is_connected_group,
+      members: [...g.members].filter(([, m]) => m.type === 'user').map(([user_id, m]) => ({ user_id, rank: m.rank })),
+      group_members: [...g.members].filter(([, m]) => m.type === 'group')
+        .map(([group_id, m]) => ({ group_id, rank: m.rank })),
     })),
     refresh_tokens: state.refreshTokens.size,
     current_kid: state.currentKid,
@@ -769,15 +889,23 @@ function controlState() {
   };
 }
 
+/* A user ({user_id}) or a group ({member_group_id}: a group as member, which makes the group a
+ * connected one) as a member of a group, at a rank. */
 function controlSetMember(input) {
   const group = state.groups.get(controlString(input, 'group_id'));
   if (!group) throw controlError(404, 'no such group');
-  const userId = controlString(input, 'user_id');
-  if (!state.users.has(userId)) throw controlError(404, 'no such user');
+  const asGroup = input.member_group_id !== undefined;
+  const memberId = controlString(input, asGroup ? 'member_group_id' : 'user_id');
+  if (asGroup ? !state.groups.has(memberId) || memberId === group.group_id : !state.users.has(memberId)) {
+    throw controlError(404, asGroup ? 'no such group to be a member' : 'no such user');
+  }
   const rank = input.rank;
   if (!Number.isInteger(rank) || rank < 0 || rank > 4) throw controlError(400, 'rank must be 0..4');
-  const existing = group.members.get(userId);
-  group.members.set(userId, { rank, joined_time: existing ? existing.joined_time : nowMs() });
+  const existing = group.members.get(memberId);
+  group.members.set(memberId, {
+    rank, joined_time: existing ? existing.joined_time : nowMs(), type: asGroup ? 'group' : 'user',
+  });
+  if (asGroup) group.is_connected_group = true;
   return {};
 }
 
@@ -794,14 +922,8 @@ function controlGroups(input) {
   }
   const rank = input.rank !== undefined ? input.rank : 0;
   if (!Number.isInteger(rank) || rank < 0 || rank > 4) throw controlError(400, 'rank must be 0..4');
-  const now = nowMs();
   const ids = [];
-  for (let i = 0; i < count; i++) {
-    const group = { group_id: crypto.randomUUID(), parent_group_id: null, created_time: now, members: new Map() };
-    group.members.set(user.user_id, { rank, joined_time: now });
-    state.groups.set(group.group_id, group);
-    ids.push(group.group_id);
-  }
+  for (let i = 0; i < count; i++) ids.push(newGroup({ memberId: user.user_id, type: 'user', rank }).group_id);
   return { group_ids: ids };
 }
 
@@ -812,7 +934,8 @@ function controlStats() {
 function controlRemoveMember(input) {
   const group = state.groups.get(controlString(input, 'group_id'));
   if (!group) throw controlError(404, 'no such group');
-  return { removed: group.members.delete(controlString(input, 'user_id')) };
+  const memberId = controlString(input, input.member_group_id !== undefined ? 'member_group_id' : 'user_id');
+  return { removed: group.members.delete(memberId) };
 }
 
 function controlRevoke(input) {
@@ -848,8 +971,8 @@ function controlRemoveKey(input) {
 
 function controlSetEndpoint(input) {
   const endpoint = controlString(input, 'endpoint');
-  if (!(endpoint in DEFAULT_ENDPOINT_KINDS)) {
-    throw controlError(400, `endpoint must be one of ${Object.keys(DEFAULT_ENDPOINT_KINDS).join(', ')}`);
+  if (!(endpoint in DEFAULT_APP_OPTIONS)) {
+    throw controlError(400, `endpoint must be an app option: ${Object.keys(DEFAULT_APP_OPTIONS).join(', ')}`);
   }
   const kind = controlString(input, 'kind');
   if (!ENDPOINT_KINDS.includes(kind)) throw controlError(400, `kind must be one of ${ENDPOINT_KINDS.join(', ')}`);
@@ -940,6 +1063,7 @@ async function handleApi(req, res, path) {
     tokenKind: tokenKindOf(token),
     authorization: req.headers.authorization,
     requestId: req.headers['x-request-id'],
+    groupAccessId: req.headers['x-sentc-group-access-id'],
   };
   recordRequest(ctx);
 

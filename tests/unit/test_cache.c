@@ -366,6 +366,53 @@ test_shared_across_fork(void **state)
 	sb_cache_free(c);
 }
 
+/*
+ * sb_cache_add: stores only where nothing is; an expired entry is
+ * nothing. Of several workers adding one key at once, exactly one does.
+ */
+static void
+test_add(void **state)
+{
+	struct sb_cache	*c;
+	unsigned char	 k[SB_CACHE_KEY];
+	char		 out[VALMAX];
+	pid_t		 pids[8];
+	int		 status, added = 0;
+	size_t		 i;
+
+	assert_non_null(c = sb_cache_new(16, VALMAX));
+	key_of(k, "once");
+	assert_int_equal(sb_cache_add(c, k, "first", 6, 100, 200), 1);
+	assert_int_equal(sb_cache_add(c, k, "second", 7, 150, 300), 0);
+	assert_int_equal(sb_cache_get(c, k, 150, out, sizeof(out)), 6);
+	assert_string_equal(out, "first");
+	/* Expired at 200: added again. */
+	assert_int_equal(sb_cache_add(c, k, "third", 6, 200, 300), 1);
+	assert_int_equal(sb_cache_get(c, k, 250, out, sizeof(out)), 6);
+	assert_string_equal(out, "third");
+	assert_int_equal(sb_cache_add(c, k, out, VALMAX + 1, 250, 300), -1);
+
+	key_of(k, "raced");
+	for (i = 0; i < 8; i++) {
+		if ((pids[i] = fork()) == 0)
+			_exit(sb_cache_add(c, k, "w", 2, 0, 1000) == 1 ? 1 : 0);
+		assert_true(pids[i] > 0);
+	}
+	for (i = 0; i < 8; i++) {
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		assert_true(WIFEXITED(status));
+		added += WEXITSTATUS(status);
+	}
+	assert_int_equal(added, 1);
+
+	/* A cache of nothing adds nothing. */
+	sb_cache_free(c);
+	assert_non_null(c = sb_cache_new(0, VALMAX));
+	assert_int_equal(sb_cache_add(c, k, "w", 2, 0, 1000), 0);
+	assert_int_equal(sb_cache_add(NULL, k, "w", 2, 0, 1000), 0);
+	sb_cache_free(c);
+}
+
 static void
 test_key(void **state)
 {
@@ -404,6 +451,7 @@ main(void)
 		cmocka_unit_test(test_expiry_extremes),
 		cmocka_unit_test(test_stats),
 		cmocka_unit_test(test_shared_across_fork),
+		cmocka_unit_test(test_add),
 		cmocka_unit_test(test_key),
 	};
 

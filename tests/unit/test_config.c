@@ -134,10 +134,21 @@ test_good_file(void **state)
 	assert_int_equal(cfg.max_user_data, 16384);
 	assert_int_equal(cfg.jwt_leeway, 10);
 	assert_int_equal(cfg.jwt_cache_size, 4096);
+	assert_int_equal(cfg.jwt_key_checks, 60);
 	assert_int_equal(cfg.upstream_timeout_ms, 10000);
 	assert_int_equal(cfg.upstream_connect_timeout_ms, 3000);
 	assert_int_equal(cfg.upstream_max_response, 4194304);
-	assert_int_equal(cfg.register_device_token, SB_TOKEN_PUBLIC);
+	/* sentc's defaults of the app options: secret for user_register and
+	 * user_delete, public for the others. */
+	assert_int_equal(cfg.token[SB_OPT_USER_REGISTER], SB_TOKEN_SECRET);
+	assert_int_equal(cfg.token[SB_OPT_USER_DELETE], SB_TOKEN_SECRET);
+	assert_int_equal(cfg.token[SB_OPT_USER_EXISTS], SB_TOKEN_PUBLIC);
+	assert_int_equal(cfg.token[SB_OPT_USER_DEVICE_REGISTER],
+	    SB_TOKEN_PUBLIC);
+	assert_int_equal(cfg.token[SB_OPT_USER_JWT_REFRESH], SB_TOKEN_PUBLIC);
+	assert_int_equal(cfg.token[SB_OPT_GROUP_CREATE], SB_TOKEN_PUBLIC);
+	assert_int_equal(cfg.token[SB_OPT_GROUP_GET], SB_TOKEN_PUBLIC);
+	assert_int_equal(cfg.token[SB_OPT_GROUP_DELETE], SB_TOKEN_PUBLIC);
 	/* No cookie key: the cookie routes are closed. No origin is allowed. */
 	assert_null(cfg.cookie_keys);
 	assert_string_equal(cfg.cookie_name, "sentc_refresh");
@@ -218,6 +229,7 @@ test_env_overrides_file(void **state)
 		{ "SENTC_SECRET_TOKEN", "env-secret" },
 		{ "SENTC_BACKEND_WORKERS", "8" },
 		{ "SENTC_BACKEND_JWT_LEEWAY", "0" },
+		{ "SENTC_BACKEND_JWT_KEY_CHECKS", "0" },
 		{ "SENTC_API_URL", "http://sim:3000/" },
 		{ "SENTC_BACKEND_REGISTER_DEVICE_TOKEN", "secret" },
 		{ NULL, NULL }
@@ -229,8 +241,10 @@ test_env_overrides_file(void **state)
 	assert_string_equal(cfg.secret_token, "env-secret");
 	assert_int_equal(cfg.workers, 8);
 	assert_int_equal(cfg.jwt_leeway, 0);
+	assert_int_equal(cfg.jwt_key_checks, 0);
 	assert_string_equal(cfg.api_url, "http://sim:3000");
-	assert_int_equal(cfg.register_device_token, SB_TOKEN_SECRET);
+	assert_int_equal(cfg.token[SB_OPT_USER_DEVICE_REGISTER],
+	    SB_TOKEN_SECRET);
 	/* What the environment does not name comes from the file. */
 	assert_string_equal(cfg.public_token, "pub-3a9d");
 	sb_config_free(&cfg);
@@ -318,11 +332,19 @@ test_bad_values(void **state)
 		{ "SENTC_BACKEND_MAX_USER_DATA", "1" },
 		{ "SENTC_BACKEND_JWT_LEEWAY", "301" },
 		{ "SENTC_BACKEND_JWT_CACHE_SIZE", "-1" },
+		{ "SENTC_BACKEND_JWT_KEY_CHECKS", "-1" },
+		{ "SENTC_BACKEND_JWT_KEY_CHECKS", "100001" },
+		{ "SENTC_BACKEND_JWT_KEY_CHECKS", "sixty" },
 		{ "SENTC_BACKEND_UPSTREAM_TIMEOUT_MS", "99" },
 		{ "SENTC_BACKEND_UPSTREAM_CONNECT_TIMEOUT_MS", "60001" },
 		{ "SENTC_BACKEND_UPSTREAM_MAX_RESPONSE", "1k" },
 		{ "SENTC_BACKEND_REGISTER_DEVICE_TOKEN", "both" },
 		{ "SENTC_BACKEND_REGISTER_DEVICE_TOKEN", "" },
+		{ "SENTC_BACKEND_TOKEN_GROUP_CREATE", "" },
+		{ "SENTC_BACKEND_TOKEN_GROUP_GET", "Secret" },
+		{ "SENTC_BACKEND_TOKEN_GROUP_DELETE", "secret " },
+		{ "SENTC_BACKEND_TOKEN_USER_DELETE", "blocked" },
+		{ "SENTC_BACKEND_TOKEN_USER_REGISTER", "public,secret" },
 		{ "SENTC_API_URL", "ftp://api.sentc.com" },
 		{ "SENTC_API_URL", "api.sentc.com" },
 		{ "SENTC_API_URL", "" },
@@ -465,6 +487,76 @@ test_sign_key_noted(void **state)
 	assert_int_equal(parse(&cfg, good_file, cleared, err), 0);
 	assert_false(cfg.sign_key_set);
 	sb_config_free(&cfg);
+ * One token setting per app option, each on its own; the older name of
+ * user_device_register's sets the same, and must agree with the new one
+ * where both are set.
+ */
+static void
+test_token_kinds(void **state)
+{
+	static const struct env	 all_secret[] = {
+		{ "SENTC_BACKEND_TOKEN_USER_EXISTS", "secret" },
+		{ "SENTC_BACKEND_TOKEN_USER_DEVICE_REGISTER", "secret" },
+		{ "SENTC_BACKEND_TOKEN_USER_JWT_REFRESH", "secret" },
+		{ "SENTC_BACKEND_TOKEN_GROUP_CREATE", "secret" },
+		{ "SENTC_BACKEND_TOKEN_GROUP_GET", "secret" },
+		{ "SENTC_BACKEND_TOKEN_GROUP_DELETE", "secret" },
+		{ NULL, NULL }
+	}, all_public[] = {
+		{ "SENTC_BACKEND_TOKEN_USER_REGISTER", "public" },
+		{ "SENTC_BACKEND_TOKEN_USER_DELETE", "public" },
+		{ NULL, NULL }
+	}, one[] = {
+		{ "SENTC_BACKEND_TOKEN_GROUP_GET", "secret" },
+		{ NULL, NULL }
+	}, both_agree[] = {
+		{ "SENTC_BACKEND_TOKEN_USER_DEVICE_REGISTER", "secret" },
+		{ "SENTC_BACKEND_REGISTER_DEVICE_TOKEN", "secret" },
+		{ NULL, NULL }
+	}, both_differ[] = {
+		{ "SENTC_BACKEND_TOKEN_USER_DEVICE_REGISTER", "public" },
+		{ "SENTC_BACKEND_REGISTER_DEVICE_TOKEN", "secret" },
+		{ NULL, NULL }
+	};
+	struct sb_config	 cfg;
+	char			 err[ERR_LEN];
+	size_t			 i;
+
+	assert_int_equal(parse(&cfg, good_file, all_secret, err), 0);
+	for (i = 0; i < SB_OPT__MAX; i++)
+		assert_int_equal(cfg.token[i], SB_TOKEN_SECRET);
+	sb_config_free(&cfg);
+
+	assert_int_equal(parse(&cfg, good_file, all_public, err), 0);
+	for (i = 0; i < SB_OPT__MAX; i++)
+		assert_int_equal(cfg.token[i], SB_TOKEN_PUBLIC);
+	sb_config_free(&cfg);
+
+	/* One setting changes one endpoint's token, and no other. */
+	assert_int_equal(parse(&cfg, good_file, one, err), 0);
+	assert_int_equal(cfg.token[SB_OPT_GROUP_GET], SB_TOKEN_SECRET);
+	assert_int_equal(cfg.token[SB_OPT_GROUP_CREATE], SB_TOKEN_PUBLIC);
+	assert_int_equal(cfg.token[SB_OPT_GROUP_DELETE], SB_TOKEN_PUBLIC);
+	sb_config_free(&cfg);
+
+	/* The older name, from the file, as before. */
+	assert_int_equal(parse(&cfg, MINIMAL
+	    "SENTC_BACKEND_REGISTER_DEVICE_TOKEN=secret\n", NULL, err), 0);
+	assert_int_equal(cfg.token[SB_OPT_USER_DEVICE_REGISTER],
+	    SB_TOKEN_SECRET);
+	sb_config_free(&cfg);
+	assert_int_equal(parse(&cfg, good_file, both_agree, err), 0);
+	assert_int_equal(cfg.token[SB_OPT_USER_DEVICE_REGISTER],
+	    SB_TOKEN_SECRET);
+	sb_config_free(&cfg);
+	assert_int_equal(fails_naming("both names, differing", good_file,
+	    strlen(good_file), both_differ,
+	    "SENTC_BACKEND_TOKEN_USER_DEVICE_REGISTER"), 0);
+	/* A new name misspelt is an error, as every SENTC_BACKEND_ key. */
+	assert_int_equal(fails_naming("misspelt", MINIMAL
+	    "SENTC_BACKEND_TOKEN_GROUP_CREAT=secret\n", strlen(MINIMAL
+	    "SENTC_BACKEND_TOKEN_GROUP_CREAT=secret\n"), NULL,
+	    "SENTC_BACKEND_TOKEN_GROUP_CREAT"), 0);
 }
 
 /* SENTC_BACKEND_LOG: text by default, json when asked. */
@@ -526,8 +618,6 @@ test_bad_file(void **state)
 	{ "a word", MINIMAL "hello\n", NULL },
 	{ "control character", MINIMAL "SENTC_PUBLIC_TOKEN=a\x1b[0mb\n",
 	    "SENTC_PUBLIC_TOKEN" },
-	{ "bare verify key without key id", L_PUBLIC L_SECRET
-	    "SENTC_JWT_VERIFY_KEY=" KEY_B64 "\n", "SENTC_JWT_VERIFY_KEY" },
 	{ "verify key not a point", L_PUBLIC L_SECRET
 	    "SENTC_JWT_VERIFY_KEY=k1:AAAA\n", "SENTC_JWT_VERIFY_KEY" },
 	};
@@ -538,6 +628,28 @@ test_bad_file(void **state)
 		bad += fails_naming(cases[i].what, cases[i].text,
 		    strlen(cases[i].text), NULL, cases[i].name);
 	assert_int_equal(bad, 0);
+}
+
+/*
+ * The dashboard's .env as it is: one bare verify key, no key id. The key
+ * then has no id (it verifies tokens whatever their kid).
+ */
+static void
+test_dashboard_env(void **state)
+{
+	static const char env_file[] =
+	    "SENTC_PUBLIC_TOKEN=pub-3a9d\n"
+	    "SENTC_SECRET_TOKEN=" SECRET "\n"
+	    "SENTC_JWT_SIGN_KEY=" SIGN_KEY "\n"
+	    "SENTC_JWT_VERIFY_KEY=" KEY_B64 "\n";
+	struct sb_config	 cfg;
+	char			 err[ERR_LEN];
+
+	assert_int_equal(parse(&cfg, env_file, NULL, err), 0);
+	assert_string_equal(cfg.jwt_key_id, "");
+	assert_int_equal(sb_jwt_keys_count(cfg.jwt_keys), 1);
+	assert_false(sb_jwt_keys_named(cfg.jwt_keys, ""));
+	sb_config_free(&cfg);
 }
 
 /* Keys that are not the backend's own are someone else's business. */
@@ -811,8 +923,10 @@ main(void)
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_numbers_extreme),
 		cmocka_unit_test(test_sign_key_noted),
+		cmocka_unit_test(test_token_kinds),
 		cmocka_unit_test(test_log_format),
 		cmocka_unit_test(test_bad_file),
+		cmocka_unit_test(test_dashboard_env),
 		cmocka_unit_test(test_unknown_keys_ignored),
 		cmocka_unit_test(test_secret_never_in_message),
 		cmocka_unit_test(test_nul_byte),

@@ -1,9 +1,10 @@
 /*
- * test_jwt.c: sb_jwt_keys_parse(), sb_jwt_verify() and the cache of
- * sb_jwt_check().
+ * test_jwt.c: sb_jwt_keys_parse(), sb_jwt_verify(), sb_jwt_decode(), and
+ * sb_jwt_check()'s cache of verdicts.
  *
  * Tokens are minted here: ES384 (and the wrong algorithms) with OpenSSL,
- * the HMAC forgeries with libjwt. The verifier's clock is fixed at NOW.
+ * the HMAC forgeries with libjwt. The verifier's clock is fixed at NOW,
+ * but for sb_jwt_check(), which reads the real one.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,6 +29,7 @@
 #include "sb_config.h"
 #include "sb_error.h"
 #include "sb_jwt.h"
+#include "sb_util.h"
 
 #define NOW		1700000000LL
 #define LEEWAY		10
@@ -1099,6 +1101,164 @@ test_rotation(void **state)
 	assert_int_equal(verify(keys, tok, 0, &c), SB_ERR_JWT_KEY);
 }
 
+/* ---- sb_jwt_decode ----------------------------------------------------- */
+
+/* All but the signature: the kid is read, the claims checked. */
+static void
+test_decode(void **state)
+{
+	struct sb_jwt_claims	 c;
+	char			 tok[TOK_MAX], claims[512], kid[SB_KID_MAX + 1];
+	char			 hdr[SB_KID_MAX + 64], small[4];
+	size_t			 n;
+
+	/* Another key's signature: no matter here. */
+	mint(tok, &(struct mint){ .hdr = "{\"alg\":\"ES384\",\"kid\":"
+	    "\"made-in-the-dashboard\"}", .key = kb.pk });
+	n = strlen(tok);
+	assert_int_equal(sb_jwt_decode(tok, n, NOW, LEEWAY, 0, kid,
+	    sizeof(kid), &c), SB_OK);
+	assert_string_equal(kid, "made-in-the-dashboard");
+	assert_string_equal(c.aud, AUD);
+	assert_string_equal(c.sub, SUB);
+	assert_true(c.fresh);
+	assert_int_equal(c.exp, NOW + 3600);
+	/* Nor none at all. */
+	mint(tok, &(struct mint){ .form = SIG_EMPTY });
+	assert_int_equal(sb_jwt_decode(tok, strlen(tok), NOW, LEEWAY, 0, kid,
+	    sizeof(kid), &c), SB_OK);
+	assert_string_equal(kid, "k1");
+	/* A kid that does not fit, or is no id. */
+	mint(tok, &(struct mint){ 0 });
+	assert_int_equal(sb_jwt_decode(tok, strlen(tok), NOW, LEEWAY, 0,
+	    small, sizeof(small) - 2, &c), SB_ERR_JWT_KEY);
+	memset(kid, 'k', SB_KID_MAX + 1);
+	put(hdr, sizeof(hdr), "{\"alg\":\"ES384\",\"kid\":\"%.*s\"}",
+	    SB_KID_MAX + 1, kid);
+	mint(tok, &(struct mint){ .hdr = hdr });
+	assert_int_equal(sb_jwt_decode(tok, strlen(tok), NOW, LEEWAY, 0, kid,
+	    sizeof(kid), &c), SB_ERR_JWT_KEY);
+	mint(tok, &(struct mint){ .hdr = "{\"alg\":\"ES384\",\"kid\":"
+	    "\"a b\"}" });
+	assert_int_equal(sb_jwt_decode(tok, strlen(tok), NOW, LEEWAY, 0, kid,
+	    sizeof(kid), &c), SB_ERR_JWT_KEY);
+	mint(tok, &(struct mint){ .hdr = "{\"alg\":\"ES384\"}" });
+	assert_int_equal(sb_jwt_decode(tok, strlen(tok), NOW, LEEWAY, 0, kid,
+	    sizeof(kid), &c), SB_ERR_JWT_KEY);
+	mint(tok, &(struct mint){ .hdr = "{\"alg\":\"ES256\",\"kid\":"
+	    "\"k1\"}" });
+	assert_int_equal(sb_jwt_decode(tok, strlen(tok), NOW, LEEWAY, 0, kid,
+	    sizeof(kid), &c), SB_ERR_JWT_ALG);
+	/* The claims as sb_jwt_verify() checks them. */
+	claims_of(claims, sizeof(claims), AUD, NULL, NOW + 60, NOW, NO);
+	mint(tok, &(struct mint){ .claims = claims });
+	assert_int_equal(sb_jwt_decode(tok, strlen(tok), NOW, LEEWAY, 0, kid,
+	    sizeof(kid), &c), SB_ERR_JWT_CLAIMS);
+	claims_of(claims, sizeof(claims), AUD, SUB, NOW - 60, NOW - 360, NO);
+	mint(tok, &(struct mint){ .claims = claims });
+	assert_int_equal(sb_jwt_decode(tok, strlen(tok), NOW, LEEWAY, 0, kid,
+	    sizeof(kid), &c), SB_ERR_JWT_EXPIRED);
+	assert_int_equal(sb_jwt_decode(tok, strlen(tok), NOW, LEEWAY,
+	    SB_JWT_ALLOW_EXPIRED, kid, sizeof(kid), &c), SB_OK);
+	assert_int_equal(sb_jwt_decode("a.b", 3, NOW, LEEWAY, 0, kid,
+	    sizeof(kid), &c), SB_ERR_JWT_FORMAT);
+}
+
+/* ---- sb_jwt_check: the cache of verdicts -------------------------------- */
+
+/* Good claims at the real time: sb_jwt_check() reads the clock. */
+static const char *
+claims_now(void)
+{
+	static char	 buf[512];
+
+	claims_of(buf, sizeof(buf), AUD, SUB, sb_now() + 300, sb_now(), NO);
+	return buf;
+}
+
+/*
+ * A token no key here verifies, whose kid names none, is for sentc to
+ * check (if SENTC_BACKEND_JWT_KEY_CHECKS lets it); sentc's verdict,
+ * remembered, is the answer after.
+ */
+static void
+test_check_verdicts(void **state)
+{
+	static const char hdr_k9[] = "{\"alg\":\"ES384\",\"kid\":\"k9\"}";
+	struct sb_config	 cfg = { 0 };
+	struct sb_jwt_claims	 c, sentc;
+	char			 tok[TOK_MAX], other[TOK_MAX], spec[SPEC_MAX];
+	char			 err[256];
+
+	cfg.jwt_keys = keys;
+	cfg.jwt_leeway = LEEWAY;
+	cfg.jwt_cache_size = 64;
+	cfg.jwt_key_checks = 60;
+	sb_cfg = &cfg;
+	assert_int_equal(sb_jwt_cache_init(), 0);
+
+	mint(tok, &(struct mint){ .claims = claims_now() });
+	assert_int_equal(sb_jwt_check(tok, strlen(tok), 0, &c), SB_OK);
+	/* A kid that names no key: sentc's to check. */
+	mint(tok, &(struct mint){ .hdr = hdr_k9, .claims = claims_now(),
+	    .key = kb.pk });
+	assert_int_equal(sb_jwt_check(tok, strlen(tok), 0, &c),
+	    SB_ERR_JWT_UNCHECKED);
+	/* Expired, it still is (at refresh); malformed, it is not. */
+	mint(other, &(struct mint){ .hdr = hdr_k9, .key = kb.pk });
+	assert_int_equal(sb_jwt_check(other, strlen(other),
+	    SB_JWT_ALLOW_EXPIRED, &c), SB_ERR_JWT_UNCHECKED);
+	mint(other, &(struct mint){ .hdr = hdr_k9, .claims = "{}" });
+	assert_int_equal(sb_jwt_check(other, strlen(other), 0, &c),
+	    SB_ERR_JWT_KEY);
+	/* Forged under a kid that names a key here: refused here. */
+	mint(other, &(struct mint){ .claims = claims_now(), .key = kb.pk });
+	assert_int_equal(sb_jwt_check(other, strlen(other), 0, &c),
+	    SB_ERR_JWT_SIGNATURE);
+	/* Not to be asked: refused as before. */
+	cfg.jwt_key_checks = 0;
+	assert_int_equal(sb_jwt_check(tok, strlen(tok), 0, &c),
+	    SB_ERR_JWT_KEY);
+	cfg.jwt_key_checks = 60;
+
+	/* sentc refused it: that is the answer from now on. */
+	sb_jwt_remember(tok, strlen(tok), SB_ERR_JWT_SIGNATURE, NULL,
+	    sb_now() + 100);
+	assert_int_equal(sb_jwt_check(tok, strlen(tok), 0, &c),
+	    SB_ERR_JWT_SIGNATURE);
+	/* A refusal already past is not kept. */
+	mint(other, &(struct mint){ .hdr = hdr_k9, .claims = claims_now() });
+	sb_jwt_remember(other, strlen(other), SB_ERR_JWT_KEY, NULL,
+	    sb_now() - 1);
+	assert_int_equal(sb_jwt_check(other, strlen(other), 0, &c),
+	    SB_ERR_JWT_UNCHECKED);
+	/* sentc accepted it: the claims it carries, as a verified token. */
+	assert_int_equal(sb_jwt_decode(other, strlen(other), sb_now(), LEEWAY,
+	    0, spec, sizeof(spec), &sentc), SB_OK);
+	sb_jwt_remember(other, strlen(other), SB_OK, &sentc, 0);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(sb_jwt_check(other, strlen(other), 0, &c), SB_OK);
+	assert_memory_equal(&c, &sentc, sizeof(c));
+
+	/* Beside a key without id, a kid that names none is sentc's too. */
+	put(spec, sizeof(spec), "k1:%s,%s", ka.b64, kb.b64);
+	assert_non_null(cfg.jwt_keys = sb_jwt_keys_parse(spec, NULL, err,
+	    sizeof(err)));
+	assert_int_equal(sb_jwt_cache_init(), 0);
+	mint(tok, &(struct mint){ .hdr = hdr_k9, .claims = claims_now(),
+	    .key = kb.pk });
+	assert_int_equal(sb_jwt_check(tok, strlen(tok), 0, &c), SB_OK);
+	mint(tok, &(struct mint){ .hdr = hdr_k9, .claims = claims_now(),
+	    .key = kc.pk });
+	assert_int_equal(sb_jwt_check(tok, strlen(tok), 0, &c),
+	    SB_ERR_JWT_UNCHECKED);
+	mint(tok, &(struct mint){ .claims = claims_now(), .key = kc.pk });
+	assert_int_equal(sb_jwt_check(tok, strlen(tok), 0, &c),
+	    SB_ERR_JWT_SIGNATURE);
+	sb_jwt_keys_free(cfg.jwt_keys);
+	sb_cfg = NULL;
+}
+
 /* ---- sb_jwt_keys_parse ------------------------------------------------- */
 
 static void
@@ -1146,6 +1306,90 @@ test_keys_parse_good(void **state)
 	sb_jwt_keys_free(ks);
 
 	assert_int_equal(sb_jwt_keys_count(NULL), 0);
+}
+
+/*
+ * A bare key without SENTC_JWT_KEY_ID (the dashboard's .env has no key
+ * id) verifies tokens whatever their kid: the signature alone decides.
+ */
+static void
+test_keys_without_id(void **state)
+{
+	struct sb_jwt_keys	*ks;
+	struct sb_jwt_claims	 c;
+	char			 spec[SPEC_MAX], err[256], tok[TOK_MAX];
+	static const char *const dflt[] = { NULL, "" };
+	size_t			 i;
+
+	for (i = 0; i < 2; i++) {
+		assert_non_null(ks = sb_jwt_keys_parse(ka.b64, dflt[i], err,
+		    sizeof(err)));
+		assert_int_equal(sb_jwt_keys_count(ks), 1);
+		assert_false(sb_jwt_keys_named(ks, ""));
+		assert_false(sb_jwt_keys_named(ks, "k1"));
+		mint(tok, &(struct mint){ 0 });
+		assert_int_equal(verify(ks, tok, 0, &c), SB_OK);
+		assert_string_equal(c.aud, AUD);
+		mint(tok, &(struct mint){ .hdr = "{\"alg\":\"ES384\","
+		    "\"kid\":\"a-key-made-in-the-dashboard\"}" });
+		assert_int_equal(verify(ks, tok, 0, &c), SB_OK);
+		mint(tok, &(struct mint){ .hdr = "{\"alg\":\"ES384\","
+		    "\"kid\":\"\"}" });
+		assert_int_equal(verify(ks, tok, 0, &c), SB_OK);
+		/* Another key's signature, whatever the kid: refused. */
+		mint(tok, &(struct mint){ .key = kb.pk });
+		assert_int_equal(verify(ks, tok, 0, &c), SB_ERR_JWT_SIGNATURE);
+		mint(tok, &(struct mint){ .hdr = HDR_K2, .key = kb.pk });
+		assert_int_equal(verify(ks, tok, 0, &c), SB_ERR_JWT_SIGNATURE);
+		/* A kid is still needed, and ES384. */
+		mint(tok, &(struct mint){ .hdr = "{\"alg\":\"ES384\"}" });
+		assert_int_equal(verify(ks, tok, 0, &c), SB_ERR_JWT_KEY);
+		mint(tok, &(struct mint){ .hdr = "{\"alg\":\"ES384\","
+		    "\"kid\":7}" });
+		assert_int_equal(verify(ks, tok, 0, &c), SB_ERR_JWT_KEY);
+		mint(tok, &(struct mint){ .hdr = "{\"alg\":\"ES256\","
+		    "\"kid\":\"k1\"}" });
+		assert_int_equal(verify(ks, tok, 0, &c), SB_ERR_JWT_ALG);
+		sb_jwt_keys_free(ks);
+	}
+
+	/* Two without id: either one's signature holds. */
+	put(spec, sizeof(spec), "%s %s", ka.b64, kb.b64);
+	assert_non_null(ks = sb_jwt_keys_parse(spec, NULL, err, sizeof(err)));
+	assert_int_equal(sb_jwt_keys_count(ks), 2);
+	mint(tok, &(struct mint){ .hdr = HDR_K2, .key = kb.pk });
+	assert_int_equal(verify(ks, tok, 0, &c), SB_OK);
+	mint(tok, &(struct mint){ .hdr = HDR_K2 });
+	assert_int_equal(verify(ks, tok, 0, &c), SB_OK);
+	mint(tok, &(struct mint){ .key = kc.pk });
+	assert_int_equal(verify(ks, tok, 0, &c), SB_ERR_JWT_SIGNATURE);
+	sb_jwt_keys_free(ks);
+
+	/*
+	 * Beside a key with an id: a kid that names it takes that key only;
+	 * any other kid the key without id.
+	 */
+	put(spec, sizeof(spec), "k2:%s,%s", kb.b64, ka.b64);
+	assert_non_null(ks = sb_jwt_keys_parse(spec, NULL, err, sizeof(err)));
+	assert_true(sb_jwt_keys_named(ks, "k2"));
+	assert_false(sb_jwt_keys_named(ks, "k1"));
+	mint(tok, &(struct mint){ .hdr = HDR_K2, .key = kb.pk });
+	assert_int_equal(verify(ks, tok, 0, &c), SB_OK);
+	mint(tok, &(struct mint){ 0 });
+	assert_int_equal(verify(ks, tok, 0, &c), SB_OK);
+	mint(tok, &(struct mint){ .hdr = HDR_K2 });
+	assert_int_equal(verify(ks, tok, 0, &c), SB_ERR_JWT_SIGNATURE);
+	mint(tok, &(struct mint){ .key = kb.pk });
+	assert_int_equal(verify(ks, tok, 0, &c), SB_ERR_JWT_SIGNATURE);
+	sb_jwt_keys_free(ks);
+
+	/* With ids only, a kid that names none is SB_ERR_JWT_KEY. */
+	put(spec, sizeof(spec), "k2:%s", kb.b64);
+	assert_non_null(ks = sb_jwt_keys_parse(spec, NULL, err, sizeof(err)));
+	mint(tok, &(struct mint){ 0 });
+	assert_int_equal(verify(ks, tok, 0, &c), SB_ERR_JWT_KEY);
+	assert_false(sb_jwt_keys_named(NULL, "k2"));
+	sb_jwt_keys_free(ks);
 }
 
 static void
@@ -1200,8 +1444,6 @@ test_keys_parse_bad(void **state)
 	CASE("empty key", NULL, "k1:");
 	CASE("empty spec", "k1", "%s", "");
 	CASE("only separators", "k1", " ,\t, ");
-	CASE("bare key, no default kid", NULL, "%s", ka.b64);
-	CASE("bare key, empty default kid", "", "%s", ka.b64);
 	CASE("duplicate kid", NULL, "k1:%s,k1:%s", ka.b64, kb.b64);
 	CASE("duplicate kid, one by default", "k1", "%s,k1:%s", ka.b64,
 	    kb.b64);
@@ -1271,7 +1513,10 @@ main(void)
 		cmocka_unit_test(test_crit),
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_rotation),
+		cmocka_unit_test(test_decode),
+		cmocka_unit_test(test_check_verdicts),
 		cmocka_unit_test(test_keys_parse_good),
+		cmocka_unit_test(test_keys_without_id),
 		cmocka_unit_test(test_keys_parse_bad),
 	};
 

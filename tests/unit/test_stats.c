@@ -189,6 +189,13 @@ test_render(void **state)
 		    "error=\"server\"} 0",
 		"sentc_backend_jwt_cache_hits_total{program=\"one\"} 11",
 		"sentc_backend_access_cache_misses_total{program=\"two\"} 13",
+		"# TYPE sentc_backend_jwt_key_checks_total counter",
+		"sentc_backend_jwt_key_checks_total{program=\"one\","
+		    "result=\"accepted\"} 4",
+		"sentc_backend_jwt_key_checks_total{program=\"one\","
+		    "result=\"refused\"} 0",
+		"sentc_backend_jwt_key_checks_total{program=\"two\","
+		    "result=\"limited\"} 17",
 		NULL,
 	};
 	struct sb_stats		*a, *b;
@@ -203,6 +210,7 @@ test_render(void **state)
 	a->stat[SB_STAT_RELOAD_FAILS] = 1;
 	a->stat[SB_STAT_UP_TIMEOUT] = 9;
 	a->stat[SB_STAT_JWT_HIT] = 11;
+	a->stat[SB_STAT_KEYCHECK_OK] = 4;
 	a->requests[SB_POST][200] = 7;
 	a->requests[SB_OTHER][0] = 1;
 	a->request_ms.bucket[0] = 2;
@@ -212,6 +220,7 @@ test_render(void **state)
 	b->stat[SB_STAT_WORKERS] = 5;
 	b->stat[SB_STAT_RESTARTS] = 3;
 	b->stat[SB_STAT_ACCESS_MISS] = 13;
+	b->stat[SB_STAT_KEYCHECK_LIMITED] = 17;
 	progs[0] = (struct sb_stats_prog){ "one", true, true, a };
 	progs[1] = (struct sb_stats_prog){ "two", false, false, b };
 	progs[2] = (struct sb_stats_prog){ "three", false, false, NULL };
