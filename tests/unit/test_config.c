@@ -487,6 +487,9 @@ test_sign_key_noted(void **state)
 	assert_int_equal(parse(&cfg, good_file, cleared, err), 0);
 	assert_false(cfg.sign_key_set);
 	sb_config_free(&cfg);
+}
+
+/*
  * One token setting per app option, each on its own; the older name of
  * user_device_register's sets the same, and must agree with the new one
  * where both are set.
