@@ -9,8 +9,12 @@
  *
  * A cookie that is missing, tampered with, another user's or too old,
  * and a refresh token that sentc no longer knows (114), or a user it no
- * longer knows (100): 401, and the cookie is cleared. An upstream fault:
- * 502 or 504, and the cookie is kept. The cookie is not sealed again: the
+ * longer knows (100): 401, and the cookie is cleared. Any other refusal
+ * by sentc: its envelope, and the cookie is kept; with sentc's status, or
+ * 401 where that is below 400 (sentc answers an unknown key id, 35, with
+ * 200): the SDK takes the whole text of any answer as its JWT, so only a
+ * new JWT is ever a 200. An upstream fault: 502 or 504, and the cookie is
+ * kept. The cookie is not sealed again: the
  * refresh token does not change, and the session ends Max-Age after the
  * login.
  */
@@ -78,7 +82,8 @@ handle(struct sb_req *req)
 		reject(req, SB_ERR_COOKIE, "The session has ended at sentc "
 		    "(the refresh token or the user is gone): log in again");
 	else if (!up.ok)
-		sb_reply_upstream(req, &up);
+		sb_reply_raw(req, up.status >= 400 ? (int)up.status : 401,
+		    "application/json", up.body, up.len);
 	else if ((jwt = sb_json_string(sb_upstream_result(&up), "jwt")) == NULL ||
 	    !jwt_shaped(jwt))
 		sb_reply_err(req, SB_ERR_UPSTREAM_BAD, NULL);
