@@ -86,6 +86,8 @@ static const struct key keys[] = {
 	    OFF(max_item) },
 	{ "SENTC_BACKEND_REGISTER_DEVICE_TOKEN", K_TOKEN_KIND, "public", 0, 0,
 	    OFF(register_device_token) },
+	{ "SENTC_BACKEND_TOKEN_USER_DONE_LOGIN", K_TOKEN_KIND, "public", 0, 0,
+	    OFF(user_done_login_token) },
 	/* After the app's tokens: it must differ from them. */
 	{ "SENTC_BACKEND_ADMIN_TOKEN", K_ADMIN, "", 0, 0, OFF(admin_digest) },
 	{ "SENTC_BACKEND_COOKIE_KEY", K_COOKIE_KEYS, "", 0, 0,

@@ -47,6 +47,7 @@ struct sb_config {
 	long			 max_group_data;
 	long			 max_item;
 	enum sb_token		 register_device_token;
+	enum sb_token		 user_done_login_token;	/* verify_login */
 
 	/*
 	 * SENTC_BACKEND_ADMIN_TOKEN: only its SHA-256 is kept, computed once

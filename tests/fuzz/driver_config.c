@@ -253,6 +253,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(cfg.max_item >= 1 && cfg.max_item <= 1L << 24, "max item");
 	FUZZ_CHECK(cfg.register_device_token == SB_TOKEN_PUBLIC ||
 	    cfg.register_device_token == SB_TOKEN_SECRET, "token kind");
+	FUZZ_CHECK(cfg.user_done_login_token == SB_TOKEN_PUBLIC ||
+	    cfg.user_done_login_token == SB_TOKEN_SECRET, "token kind");
 	FUZZ_CHECK(cookie_name_ok(cfg.cookie_name), "cookie name %s",
 	    cfg.cookie_name);
 	FUZZ_CHECK(cfg.cookie_max_age >= 60 && cfg.cookie_max_age <= 34560000,
@@ -289,6 +291,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	L("SENTC_BACKEND_MAX_ITEM", cfg.max_item);
 	S("SENTC_BACKEND_REGISTER_DEVICE_TOKEN",
 	    cfg.register_device_token == SB_TOKEN_SECRET ? "secret" : "public");
+	S("SENTC_BACKEND_TOKEN_USER_DONE_LOGIN",
+	    cfg.user_done_login_token == SB_TOKEN_SECRET ? "secret" : "public");
 	S("SENTC_BACKEND_COOKIE_NAME", cfg.cookie_name);
 	L("SENTC_BACKEND_COOKIE_MAX_AGE", cfg.cookie_max_age);
 	S("SENTC_BACKEND_LOG", cfg.log_json ? "json" : "text");
@@ -322,6 +326,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    again.max_group_data == cfg.max_group_data &&
 	    again.max_item == cfg.max_item &&
 	    again.register_device_token == cfg.register_device_token &&
+	    again.user_done_login_token == cfg.user_done_login_token &&
 	    again.cookie_max_age == cfg.cookie_max_age &&
 	    again.log_json == cfg.log_json &&
 	    again.ready_ttl == cfg.ready_ttl, "a number differs");

@@ -138,6 +138,7 @@ test_good_file(void **state)
 	assert_int_equal(cfg.upstream_connect_timeout_ms, 3000);
 	assert_int_equal(cfg.upstream_max_response, 4194304);
 	assert_int_equal(cfg.register_device_token, SB_TOKEN_PUBLIC);
+	assert_int_equal(cfg.user_done_login_token, SB_TOKEN_PUBLIC);
 	/* No cookie key: the cookie routes are closed. No origin is allowed. */
 	assert_null(cfg.cookie_keys);
 	assert_string_equal(cfg.cookie_name, "sentc_refresh");
@@ -220,6 +221,7 @@ test_env_overrides_file(void **state)
 		{ "SENTC_BACKEND_JWT_LEEWAY", "0" },
 		{ "SENTC_API_URL", "http://sim:3000/" },
 		{ "SENTC_BACKEND_REGISTER_DEVICE_TOKEN", "secret" },
+		{ "SENTC_BACKEND_TOKEN_USER_DONE_LOGIN", "secret" },
 		{ NULL, NULL }
 	};
 	struct sb_config	 cfg;
@@ -231,6 +233,7 @@ test_env_overrides_file(void **state)
 	assert_int_equal(cfg.jwt_leeway, 0);
 	assert_string_equal(cfg.api_url, "http://sim:3000");
 	assert_int_equal(cfg.register_device_token, SB_TOKEN_SECRET);
+	assert_int_equal(cfg.user_done_login_token, SB_TOKEN_SECRET);
 	/* What the environment does not name comes from the file. */
 	assert_string_equal(cfg.public_token, "pub-3a9d");
 	sb_config_free(&cfg);
@@ -323,6 +326,7 @@ test_bad_values(void **state)
 		{ "SENTC_BACKEND_UPSTREAM_MAX_RESPONSE", "1k" },
 		{ "SENTC_BACKEND_REGISTER_DEVICE_TOKEN", "both" },
 		{ "SENTC_BACKEND_REGISTER_DEVICE_TOKEN", "" },
+		{ "SENTC_BACKEND_TOKEN_USER_DONE_LOGIN", "blocked" },
 		{ "SENTC_API_URL", "ftp://api.sentc.com" },
 		{ "SENTC_API_URL", "api.sentc.com" },
 		{ "SENTC_API_URL", "" },
