@@ -16,11 +16,14 @@
  * and the cookie is cleared, since every cookie of the request was tried
  * and failed. If some cookie that opens was left untried (more than
  * SB_SESSION_MAX), nothing is cleared. A malformed Cookie header (400),
- * the store (503) or sentc (502, 504, or its own refusal) failing: the
- * cookie is kept. A cookie of the old format is sealed again in the
- * current one, with its first sealing time; otherwise the cookie is not
- * sealed again: the refresh token does not change, and the session ends
- * Max-Age after the login.
+ * the store (503) or sentc (502, 504) failing: the cookie is kept. Any
+ * other refusal by sentc: its envelope, and the cookie is kept; with
+ * sentc's status, or 401 where that is below 400 (sentc answers an
+ * unknown key id, 35, with 200): the SDK takes the whole text of any
+ * answer as its JWT, so only a new JWT is ever a 200. A cookie of the old
+ * format is sealed again in the current one, with its first sealing time;
+ * otherwise the cookie is not sealed again: the refresh token does not
+ * change, and the session ends Max-Age after the login.
  */
 #include "sb.h"
 
@@ -121,8 +124,9 @@ handle(struct sb_req *req)
 			answer(req, &ss.s[i], &up);
 		else if (up.err_code == 114 || up.err_code == 100)
 			gone++;		/* ended at sentc: the next one */
-		else
-			sb_reply_upstream(req, &up);
+		else	/* never a 200 that the SDK would take for a JWT */
+			sb_reply_raw(req, up.status >= 400 ? (int)up.status :
+			    401, "application/json", up.body, up.len);
 		sb_upstream_res_free(&up);
 		if (req->status != 0)
 			break;

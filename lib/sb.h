@@ -17,6 +17,7 @@
 #include "sb_json.h"
 #include "sb_jwt.h"
 #include "sb_log.h"
+#include "sb_login.h"
 #include "sb_origin.h"
 #include "sb_request.h"
 #include "sb_response.h"

@@ -100,6 +100,8 @@ static const struct key keys[] = {
 	    OFF(token[SB_OPT_USER_JWT_REFRESH]) },
 	{ "SENTC_BACKEND_TOKEN_USER_DELETE", K_TOKEN_KIND, "secret", 0, 0,
 	    OFF(token[SB_OPT_USER_DELETE]) },
+	{ "SENTC_BACKEND_TOKEN_USER_DONE_LOGIN", K_TOKEN_KIND, "public", 0, 0,
+	    OFF(token[SB_OPT_USER_DONE_LOGIN]) },
 	{ "SENTC_BACKEND_TOKEN_GROUP_CREATE", K_TOKEN_KIND, "public", 0, 0,
 	    OFF(token[SB_OPT_GROUP_CREATE]) },
 	{ "SENTC_BACKEND_TOKEN_GROUP_GET", K_TOKEN_KIND, "public", 0, 0,

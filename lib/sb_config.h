@@ -33,6 +33,7 @@ enum sb_option {
 	SB_OPT_USER_DEVICE_REGISTER,	/* POST /user/prepare_register_device */
 	SB_OPT_USER_JWT_REFRESH,	/* PUT /refresh */
 	SB_OPT_USER_DELETE,		/* DELETE /user */
+	SB_OPT_USER_DONE_LOGIN,		/* POST /verify_login */
 	SB_OPT_GROUP_CREATE,		/* POST /group */
 	SB_OPT_GROUP_GET,		/* GET /group/{id}/light */
 	SB_OPT_GROUP_DELETE,		/* DELETE /group/{id}, a create undone */

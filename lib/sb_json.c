@@ -383,16 +383,19 @@ key_is(const unsigned char *k, size_t len, const char *name)
 	return name[j] == '\0';
 }
 
-bool
-sb_json_get(const struct sb_json_span *obj, const char *name,
+/*
+ * The members of obj named name: how many, and in *v (if not NULL) the
+ * last one's span.
+ */
+static size_t
+members(const struct sb_json_span *obj, const char *name,
     struct sb_json_span *v)
 {
 	struct scan	 sc = { (const unsigned char *)obj->p, obj->len, 0, 0 };
-	size_t		 key, keylen, start;
-	bool		 found = false;
+	size_t		 key, keylen, start, n = 0;
 
 	if (obj->type != json_type_object || obj->len < 2)
-		return false;
+		return 0;
 	sc.i = 1;
 	skip_ws(&sc);
 	while (sc.i < sc.len && sc.s[sc.i] == '"') {
@@ -406,17 +409,32 @@ sb_json_get(const struct sb_json_span *obj, const char *name,
 		skip_checked(&sc);
 		/* The last of a repeated name counts, as in json-c. */
 		if (key_is(sc.s + key + 1, keylen, name)) {
-			v->p = obj->p + start;
-			v->len = sc.i - start;
-			v->type = type_of(v->p, v->len);
-			found = true;
+			if (v != NULL) {
+				v->p = obj->p + start;
+				v->len = sc.i - start;
+				v->type = type_of(v->p, v->len);
+			}
+			n++;
 		}
 		skip_ws(&sc);
 		if (sc.i < sc.len && sc.s[sc.i] == ',')
 			sc.i++;
 		skip_ws(&sc);
 	}
-	return found;
+	return n;
+}
+
+bool
+sb_json_get(const struct sb_json_span *obj, const char *name,
+    struct sb_json_span *v)
+{
+	return members(obj, name, v) > 0;
+}
+
+size_t
+sb_json_count(const struct sb_json_span *obj, const char *name)
+{
+	return members(obj, name, NULL);
 }
 
 bool

@@ -45,6 +45,12 @@ bool		 sb_json_get(const struct sb_json_span *obj, const char *name,
 		    struct sb_json_span *v);
 
 /*
+ * How many members of obj (a span as for sb_json_get()) are named name:
+ * a name sent twice is one a reader may take either way.
+ */
+size_t		 sb_json_count(const struct sb_json_span *obj, const char *name);
+
+/*
  * The integer v holds (one past INT64_MAX reads as INT64_MAX, as json-c's
  * json_object_get_int64 gives). Returns false if v is no integer.
  */

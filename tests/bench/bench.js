@@ -41,6 +41,7 @@ const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const { sleep, freePort, answer } = require('../lib/common');
+const { registerInput } = require('../sentc-sim/input');
 
 const TOP = path.resolve(__dirname, '../..');
 const BUILD = process.env.BENCH_BUILD || 'build';
@@ -404,7 +405,8 @@ function cases(ctx) {
   const prd = { method: 'POST', body: '{"device_identifier":"{uniq}"}' };
   const light = { path: '/api/v1/group/{gid}/light', groups: true };
   const refresh = { method: 'PUT', body: JSON.stringify({ refresh_token: refreshToken }) };
-  const reg = '{"device":{"device_identifier":"{uniq}"},"group":{}';
+  // A register body of today's shape, without its closing brace.
+  const reg = JSON.stringify(registerInput('{uniq}')).slice(0, -1);
   const relays = [
     {
       id: 'relay', label: 'relay: prepare_register_device', program: 'register-device', floor: 'proxy-relay',
@@ -648,7 +650,7 @@ async function runSet(ctx, set, results) {
 async function setUp(ctx) {
   const { port, simPort } = ctx;
   mustOk(await request(port, 'POST', '/api/v1/register', {
-    body: { device: { device_identifier: 'bench-user' }, group: {}, user_data: { display_name: 'Bench' } },
+    body: { ...registerInput('bench-user'), user_data: { display_name: 'Bench' } },
   }), 'register the bench user');
   const s = (await request(simPort, 'POST', '/__sim/session', { body: { device_identifier: 'bench-user' } })).json;
   if (!s || !s.ok) throw new Error('no session from the simulator');

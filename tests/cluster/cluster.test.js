@@ -21,7 +21,7 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const { sleep, freePort } = require('../lib/common');
-const { TOP, BUILD, pgUri, psql, readEnv } = require('../integration/harness');
+const { TOP, BUILD, pgUri, psql, readEnv, registerInput } = require('../integration/harness');
 const { genKeyEnv } = require('../sentc-sim/keys');
 
 const PID = process.pid;
@@ -272,7 +272,7 @@ describe('two backend hosts behind one nginx, one PostgreSQL', () => {
   /* Registers through base, logs in at the simulator. */
   async function user(base, data) {
     const name = uniq('cl');
-    const r = await request(base, 'POST', '/api/v1/register', { body: { device: { device_identifier: name }, group: {}, user_data: data } });
+    const r = await request(base, 'POST', '/api/v1/register', { body: { ...registerInput(name), user_data: data } });
     assert.equal(r.status, 200, r.text);
     const { jwt } = await sim('POST', 'session', { user_id: r.json.result.user_id });
     return { name, id: r.json.result.user_id, auth: { authorization: `Bearer ${jwt}` } };
@@ -378,7 +378,7 @@ describe('two backend hosts behind one nginx, one PostgreSQL', () => {
         const name = uniq(`load${k}`);
         const data = { k, n: 0 };
         const r = await timed('register', () => request(c.front, 'POST', '/api/v1/register',
-          { body: { device: { device_identifier: name }, group: {}, user_data: data } }));
+          { body: { ...registerInput(name), user_data: data } }));
         if (!r || r.status !== 200) {
           await sleep(50);
           continue;

@@ -1,9 +1,9 @@
 'use strict';
 /*
  * The SDK's cookie refresh mode in Chromium, against the backend's cookie
- * routes: /backend/session after a login, Sentc.refreshJwt with a JWT past
- * its exp, /backend/logout, and a page on an origin the backend does not
- * allow.
+ * routes: /backend/session after a login made elsewhere, the cookie mode's
+ * refresh (as Sentc.refreshJwt makes it) with a JWT past its exp,
+ * /backend/logout, and a page on an origin the backend does not allow.
  */
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -66,7 +66,7 @@ describe('the cookie refresh mode in Chromium', () => {
     assert.ok(!visible.value.includes(cookieName()), visible.value);
   });
 
-  it('Sentc.refreshJwt with a JWT past its exp gets a new JWT from the cookie', async () => {
+  it("the cookie mode's refresh with a JWT past its exp gets a new JWT from the cookie", async () => {
     const old = await stack.session(user.id, { exp_in: -120 });
     assert.ok(claims(old.jwt).exp < Date.now() / 1000);
     await stack.clearLog();
@@ -77,7 +77,6 @@ describe('the cookie refresh mode in Chromium', () => {
     assert.equal(d.error, undefined, d.error);
     const c = d.value;
     assert.equal(c.aud, user.id);
-    assert.equal(c.internal_user_id, user.id);
     assert.equal(c.sub, claims(old.jwt).sub);
     assert.equal(c.fresh, false);
     assert.ok(c.exp > Date.now() / 1000);
@@ -97,8 +96,11 @@ describe('the cookie refresh mode in Chromium', () => {
     assert.equal(jar.find((x) => x.name === cookieName()), undefined);
     await stack.clearLog();
     const again = await call(page, 'refresh', session.jwt);
-    // The SDK hands back the answer's text: the 401 envelope, not a JWT.
+    // The SDK takes the answer's text: the 401 envelope, which its decode_jwt cannot read.
     assert.equal(JSON.parse(again.value).err_code, 20031);
+    const d = await call(page, 'decode', again.value);
+    assert.equal(d.value, undefined);
+    assert.ok(d.error, 'decode_jwt throws');
     assert.deepEqual(await stack.upstream(), []);
   });
 
@@ -108,7 +110,7 @@ describe('the cookie refresh mode in Chromium', () => {
     // Another app's origin, not in SENTC_BACKEND_ALLOWED_ORIGINS: the browser
     // gets the same page and SDK files from it.
     const other = 'http://other-app.test';
-    const files = { '/e2e/sentc/': path.join(__dirname, 'node_modules/@sentclose/sentc/dist/'), '/e2e/': path.join(__dirname, 'page/') };
+    const files = { '/sentc_wasm/': path.join(__dirname, 'node_modules/sentc_wasm/'), '/e2e/': path.join(__dirname, 'page/') };
     await browser.context.route(`${other}/**`, (route) => {
       const p = new URL(route.request().url()).pathname;
       const prefix = Object.keys(files).find((k) => p.startsWith(k));

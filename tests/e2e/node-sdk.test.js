@@ -8,7 +8,8 @@
 const { describe, it, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
 
-const { start } = require('../integration/harness');
+const { start, claims } = require('../integration/harness');
+const { totp } = require('../lib/common');
 const { startApache } = require('./apache');
 const { sdk, sent, forget, sdkError } = require('./sdk');
 
@@ -45,6 +46,41 @@ async function postRegister(base, name, userData) {
 
 async function simUsers() {
   return (await stack.sim('GET', 'state')).users;
+}
+
+/* As Sentc.checkUserIdentifierAvailable: the SDK's body to /api/v1/exists, the SDK reads the answer. */
+async function available(base, name) {
+  const res = await fetch(`${base}/api/v1/exists`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-sentc-app-token': stack.config.SENTC_PUBLIC_TOKEN },
+    body: sdk.prepare_check_user_identifier_available(name),
+  });
+  return sdk.done_check_user_identifier_available(await res.text());
+}
+
+/*
+ * What the backend answered the SDK's verify_login (since forget()): its
+ * Set-Cookie must be the refresh cookie, HttpOnly; returns "name=value",
+ * as a browser's jar would send it back to /backend/refresh.
+ */
+function loginCookie(base) {
+  const v = sent().filter((r) => r.url === `${base}/api/v1/verify_login`);
+  assert.equal(v.length, 1);
+  assert.equal(v[0].response.status, 200);
+  assert.equal(v[0].response.setCookie.length, 1);
+  const [pair, ...attrs] = v[0].response.setCookie[0].split(';').map((x) => x.trim());
+  assert.ok(pair.startsWith('sentc_refresh='), pair);
+  assert.ok(attrs.includes('HttpOnly'), v[0].response.setCookie[0]);
+  assert.ok(attrs.includes('Secure'));
+  assert.ok(attrs.includes('SameSite=Strict'));
+  assert.ok(attrs.includes('Path=/backend/refresh'));
+  return { pair, text: v[0].response.text };
+}
+
+/* The refresh the JS SDK's cookie mode makes (Sentc.ts): GET, the old JWT, the cookie; the text is the JWT. */
+async function cookieRefresh(base, jwt, cookie) {
+  const res = await fetch(`${base}/backend/refresh`, { method: 'GET', headers: { authorization: `Bearer ${jwt}`, cookie } });
+  return { status: res.status, text: await res.text() };
 }
 
 for (const front of ['nginx', 'apache']) {
@@ -103,14 +139,14 @@ for (const front of ['nginx', 'apache']) {
       assert.deepEqual(rows, [{ identifier: name, user_data: '{}' }]);
     });
 
-    it('check_user_identifier_available, a route the backend does not serve, passes through to sentc', async () => {
+    it('the exists check, a route the backend does not serve, passes through to sentc', async () => {
       const name = uniq('carol');
       await sdk.register(base, stack.config.SENTC_PUBLIC_TOKEN, name, PASSWORD);
       await stack.clearLog();
       forget();
 
-      assert.equal(await sdk.check_user_identifier_available(base, stack.config.SENTC_PUBLIC_TOKEN, name), false);
-      assert.equal(await sdk.check_user_identifier_available(base, stack.config.SENTC_PUBLIC_TOKEN, uniq('free')), true);
+      assert.equal(await available(base, name), false);
+      assert.equal(await available(base, uniq('free')), true);
 
       const out = sent();
       assert.deepEqual(out.map((x) => x.url), [`${base}/api/v1/exists`, `${base}/api/v1/exists`]);
@@ -143,6 +179,50 @@ for (const front of ['nginx', 'apache']) {
 
       const rows = stack.rows(`SELECT user_id, user_data FROM users WHERE identifier = '${name}'`);
       assert.deepEqual(rows, [{ user_id: userId, user_data: '{"n":1}' }], 'the first user\'s row alone, unchanged');
+    });
+
+    it("the SDK's own login(): no refresh token in the SDK, the backend's HttpOnly cookie holds it, and refreshes", async () => {
+      const name = uniq('erin');
+      const userId = await sdk.register(base, stack.config.SENTC_PUBLIC_TOKEN, name, PASSWORD);
+      await stack.clearLog();
+      forget();
+      const out = await sdk.login(base, stack.config.SENTC_PUBLIC_TOKEN, name, PASSWORD);
+      assert.equal(out.get_refresh_token(), '');
+      assert.equal(out.get_id(), userId);
+      assert.deepEqual(sent().map((r) => r.url),
+        ['prepare_login', 'done_login', 'verify_login'].map((p) => `${base}/api/v1/${p}`));
+      const cookie = loginCookie(base);
+      const up = (await stack.upstream()).filter((x) => x.path === '/api/v1/verify_login');
+      const rt = JSON.parse(up[0].response).result.refresh_token;
+      assert.ok(!cookie.text.includes(rt) && !cookie.pair.includes(rt));
+
+      await stack.clearLog();
+      const r = await cookieRefresh(base, out.get_jwt(), cookie.pair);
+      assert.equal(r.status, 200, r.text);
+      const c = sdk.decode_jwt(r.text);
+      assert.equal(c.get_aud(), userId);
+      assert.equal(c.get_sub(), claims(out.get_jwt()).sub);
+      assert.equal(c.get_fresh(), false);
+      const [refreshed] = await stack.upstream();
+      assert.equal(refreshed.path, '/api/v1/refresh');
+      assert.equal(refreshed.body.refresh_token, rt);
+    });
+
+    it('mfa_login() the same', async () => {
+      const name = uniq('fay');
+      const userId = await sdk.register(base, stack.config.SENTC_PUBLIC_TOKEN, name, PASSWORD);
+      const otp = await stack.sim('POST', 'otp', { device_identifier: name });
+      const pre = await sdk.login(base, stack.config.SENTC_PUBLIC_TOKEN, name, PASSWORD);
+      assert.equal(pre.get_jwt(), undefined);
+      forget();
+      const user = await sdk.mfa_login(base, stack.config.SENTC_PUBLIC_TOKEN, pre.get_mfa_master_key(),
+        pre.get_mfa_auth_key(), name, totp(otp.secret), false);
+      assert.equal(user.get_refresh_token(), '');
+      assert.deepEqual(sent().map((r) => r.url), [`${base}/api/v1/validate_mfa`, `${base}/api/v1/verify_login`]);
+      const cookie = loginCookie(base);
+      const r = await cookieRefresh(base, user.get_jwt(), cookie.pair);
+      assert.equal(r.status, 200, r.text);
+      assert.equal(sdk.decode_jwt(r.text).get_aud(), userId);
     });
   });
 }

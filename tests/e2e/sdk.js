@@ -6,7 +6,10 @@
  * `globalThis instanceof Window` must hold.
  *
  * sent() lists the requests the SDK made (url, method, headers, body), as
- * fetch received them: what the SDK sends, before any server sees it.
+ * fetch received them: what the SDK sends, before any server sees it; and
+ * the answer each got (response: status, headers, Set-Cookie values,
+ * text), which a browser would show the page's code. Node's fetch keeps
+ * no cookies: a test sends the cookie itself, as a browser's jar would.
  */
 const fs = require('node:fs');
 const path = require('node:path');
@@ -25,13 +28,22 @@ const realFetch = globalThis.fetch;
 globalThis.fetch = async function recordingFetch(input, init) {
   const req = new Request(input, init);
   const body = req.body === null ? null : await req.clone().text();
-  requests.push({
+  const record = {
     url: req.url,
     method: req.method,
     headers: Object.fromEntries(req.headers),
     body,
-  });
-  return realFetch(req);
+    response: null,
+  };
+  requests.push(record);
+  const res = await realFetch(req);
+  record.response = {
+    status: res.status,
+    headers: Object.fromEntries(res.headers),
+    setCookie: res.headers.getSetCookie(),
+    text: await res.clone().text(),
+  };
+  return res;
 };
 
 /* The requests the SDK sent since the last call to forget(). */

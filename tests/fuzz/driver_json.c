@@ -1,17 +1,17 @@
 /*
- * driver_json.c: sb_json_check(), sb_json_get() and sb_json_int(), the
- * one-pass reading of JSON that relays and envelopes use, held against
- * json-c.
+ * driver_json.c: sb_json_check(), sb_json_get(), sb_json_count() and
+ * sb_json_int(), the one-pass reading of JSON that relays and envelopes
+ * use, held against json-c.
  *
  * Input: byte 0 picks the depth (1 to 64), the rest is the text. What
  * check accepts, json-c's strict parser reads as a value of the type check
  * names, from exactly the span check gives, and sb_json_parse_depth()
  * accepts. Every member json-c finds in an object (ASCII names), get finds
- * too, with a span that parses to an equal value; a name json-c lacks,
- * get lacks. An integer reads as json_object_get_int64() reads it. What
- * check refuses, sb_json_parse_depth() refuses; and if json-c took it,
- * the text breaks one of the rules json-c's strict mode lets pass (a
- * control byte, a single quote, NaN or Infinity, a number
+ * and count counts too, with a span that parses to an equal value; a name
+ * json-c lacks, get lacks. An integer reads as json_object_get_int64()
+ * reads it. What check refuses, sb_json_parse_depth() refuses; and if
+ * json-c took it, the text breaks one of the rules json-c's strict mode
+ * lets pass (a control byte, a single quote, NaN or Infinity, a number
  * with a leading zero or a dot or exponent without digits, nesting past the depth, an integer past 64 bits, a NUL, bad
  * UTF-8).
  */
@@ -105,6 +105,8 @@ members(const struct sb_json_span *top, json_object *obj, int depth)
 			continue;
 		FUZZ_CHECK(sb_json_get(top, key, &v), "member \"%s\" not found",
 		    key);
+		FUZZ_CHECK(sb_json_count(top, key) >= 1, "member \"%s\" not "
+		    "counted", key);
 		FUZZ_CHECK(sb_json_parse_depth(v.p, v.len, depth, &got) ==
 		    SB_OK, "member \"%s\": its span does not parse", key);
 		want = val;
@@ -118,6 +120,9 @@ members(const struct sb_json_span *top, json_object *obj, int depth)
 	FUZZ_CHECK(nul || sb_json_get(top, "status", &v) ==
 	    json_object_object_get_ex(obj, "status", NULL),
 	    "\"status\": found where json-c has none, or missed");
+	FUZZ_CHECK(nul || (sb_json_count(top, "status") > 0) ==
+	    json_object_object_get_ex(obj, "status", NULL),
+	    "\"status\": counted where json-c has none, or not");
 }
 
 int

@@ -13,6 +13,7 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const { start, forge, claims, waitFor } = require('./harness');
+const { genKeyEnv } = require('../sentc-sim/keys');
 
 const NAME = 'sentc_refresh';
 const MAX_AGE = 3600;
@@ -376,6 +377,30 @@ describe('cookie refresh: /backend/session, /backend/refresh, /backend/logout', 
       await s.sim('POST', 'endpoint', { endpoint: 'user_jwt_refresh', kind: 'public' });
       await s.restart('refresh');
     }
+  });
+
+  it("answers sentc's refusal that comes with HTTP 200 (35, its key id unknown) with 401: never a 200 that is no JWT", async () => {
+    const a = await login('kid');
+    // sentc drops the key the JWT was signed with; the backend still lists it.
+    const kid = s.config.SENTC_JWT_KEY_ID;
+    const next = genKeyEnv();
+    await s.sim('POST', 'keys', { kid: next.kid, sign_key: next.signKeyB64, current: true });
+    await s.sim('DELETE', 'keys', { kid });
+    try {
+      await s.clearLog();
+      const r = await refresh(a.expired, a.cookie);
+      const [up] = await s.upstream();
+      assert.equal(up.status, 200, 'sentc refused with HTTP 200');
+      assert.equal(JSON.parse(up.response).err_code, 35);
+      assert.equal(r.status, 401, r.text);
+      assert.equal(r.text, up.response, "sentc's envelope, unchanged");
+      assert.doesNotMatch(r.text, JWT_SHAPE);
+      assert.equal(r.cookies.length, 0, 'the cookie is kept');
+    } finally {
+      await s.sim('POST', 'keys', { kid, sign_key: s.config.SENTC_JWT_SIGN_KEY, current: true });
+      await s.sim('DELETE', 'keys', { kid: next.kid });
+    }
+    assert.equal((await refresh(a.expired, a.cookie)).status, 200);
   });
 
   it('refuses an untrusted, a look-alike or a null Origin on every cookie route with 403, doing nothing else', async () => {

@@ -10,7 +10,7 @@
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
-const { start } = require('./harness');
+const { start, registerInput } = require('./harness');
 
 const APP = 'https://app.example.com';
 const DEV = 'http://localhost:3000';
@@ -102,7 +102,7 @@ describe('CORS', () => {
       [await s.api('GET', '/backend/health', { headers: { origin: APP } }), 200],
       [await s.api('GET', '/backend/me', { headers: { origin: DEV, ...u.auth } }), 200],
       [await s.api('GET', '/backend/me', { headers: { origin: APP } }), 401],
-      [await s.api('POST', '/api/v1/register', { headers: { origin: APP }, body: { device: { device_identifier: `cors-${process.pid}` }, group: {} } }), 200],
+      [await s.api('POST', '/api/v1/register', { headers: { origin: APP }, body: registerInput(`cors-${process.pid}`) }), 200],
       [await s.api('POST', '/api/v1/group', { headers: { origin: APP, ...u.auth }, body: { keys: 'x' } }), 200],
       [await s.api('PATCH', '/backend/me', { headers: { origin: APP } }), 405],
     ];

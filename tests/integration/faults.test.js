@@ -9,13 +9,13 @@ const { describe, it, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
 const http = require('node:http');
 const path = require('node:path');
-const { start, sleep, waitFor, SLOW } = require('./harness');
+const { start, registerInput, sleep, waitFor, SLOW } = require('./harness');
 const { Conn } = require('./fcgi');
 
 let seq = 0;
 const uniq = (p) => `${p}-${process.pid}-${++seq}`;
 const input = (name, userData) => {
-  const body = { device: { device_identifier: name }, group: {} };
+  const body = registerInput(name);
   if (userData !== undefined) body.user_data = userData;
   return body;
 };

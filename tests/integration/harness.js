@@ -18,6 +18,7 @@ const path = require('node:path');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const { sleep, freePort, readEnv, children, answer } = require('../lib/common');
+const { registerInput } = require('../sentc-sim/input');
 
 const TOP = path.resolve(__dirname, '../..');
 
@@ -362,9 +363,9 @@ class Stack {
     return children(fs.readFileSync(path.join(this.dir, 'pids', name), 'utf8').trim());
   }
 
-  /* Registers a user through the backend; returns the sentc result. */
+  /* Registers a user through the backend (keys stand-ins: sentc-sim/input.js); returns the sentc result. */
   async register(name, userData) {
-    const body = { device: { device_identifier: name }, group: {} };
+    const body = registerInput(name);
     if (userData !== undefined) body.user_data = userData;
     const r = await this.api('POST', '/api/v1/register', { body });
     assert.equal(r.status, 200, r.text);
@@ -519,4 +520,4 @@ async function start(env = {}) {
   return new Stack(dir, port, { ...extra, ...env }, pgdb);
 }
 
-module.exports = { start, readEnv, checkConfig, forge, claims, sleep, waitFor, parseLogLine, pgUri, psql, PG, TOP, BUILD, SLOW };
+module.exports = { start, registerInput, readEnv, checkConfig, forge, claims, sleep, waitFor, parseLogLine, pgUri, psql, PG, TOP, BUILD, SLOW };

@@ -13,7 +13,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { start, parseLogLine, checkConfig, sleep, TOP, BUILD, SLOW } = require('./harness');
+const { start, registerInput, parseLogLine, checkConfig, sleep, TOP, BUILD, SLOW } = require('./harness');
 
 let seq = 0;
 const rid = (what) => `${what}-${process.pid}-${++seq}.A_b:c/d`;
@@ -38,7 +38,7 @@ async function requestLine(s, id) {
 /* A register through nginx with a request id of the caller's. */
 async function registerWith(s, id, name) {
   return s.api('POST', '/api/v1/register', {
-    body: { device: { device_identifier: name }, group: {}, user_data: { n: 1 } },
+    body: { ...registerInput(name), user_data: { n: 1 } },
     headers: { 'x-request-id': id },
   });
 }

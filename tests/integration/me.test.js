@@ -2,7 +2,7 @@
 /* GET and PUT /backend/me: the user's own data, behind the JWT. */
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { start, forge } = require('./harness');
+const { start, registerInput, forge } = require('./harness');
 
 describe('/backend/me', () => {
   let s; let u;
@@ -39,7 +39,7 @@ describe('/backend/me', () => {
   it('answers 404 for a user with no row', async () => {
     const { user_id } = (await s.sim('POST', 'session', { device_identifier: u.name }));
     // A user registered at sentc directly, not through the backend:
-    const other = await s.api('POST', '/api/v1/register', { body: { device: { device_identifier: `direct-${process.pid}` }, group: {} } });
+    const other = await s.api('POST', '/api/v1/register', { body: registerInput(`direct-${process.pid}`) });
     s.sql(`DELETE FROM users WHERE user_id = '${other.json.result.user_id}'`);
     const { jwt } = await s.session(other.json.result.user_id);
     let r = await s.api('GET', '/backend/me', { headers: { authorization: `Bearer ${jwt}` } });

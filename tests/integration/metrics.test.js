@@ -11,7 +11,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const http = require('node:http');
 const path = require('node:path');
-const { start, sleep, TOP, BUILD, SLOW } = require('./harness');
+const { start, registerInput, sleep, TOP, BUILD, SLOW } = require('./harness');
 
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\["\\n])*",?)*)\})? (\S+)$/;
@@ -171,7 +171,7 @@ describe('GET /backend/metrics', () => {
     await s.clearLog();
     const name = `metrics-${process.pid}`;
     for (let i = 0; i < 3; i++) await s.register(`${name}-${i}`);
-    const dup = await s.api('POST', '/api/v1/register', { body: { device: { device_identifier: `${name}-0` }, group: {} } });
+    const dup = await s.api('POST', '/api/v1/register', { body: registerInput(`${name}-0`) });
     assert.equal(dup.status, 400);
     const wrong = await s.api('GET', '/api/v1/register');
     assert.equal(wrong.status, 405);

@@ -62,7 +62,8 @@ describe('README', () => {
     let script = 'set -e\ncurl() { command curl "$@"; local rc=$?; echo; return $rc; }\n';
     examples.forEach((b, i) => { script += `echo "@@ ${i}"\n${b}\n`; });
     script = script.replaceAll('http://127.0.0.1:8080', s.base).replaceAll('run/', `${s.dir}/`);
-    const out = execFileSync('bash', ['-c', script], { encoding: 'utf8', cwd: s.dir });
+    // From the repository's root, as against make run; run/ is the stack's directory.
+    const out = execFileSync('bash', ['-c', script], { encoding: 'utf8', cwd: TOP });
     const outputs = out.split(/^@@ \d+\n/m).slice(1);
     assert.equal(outputs.length, examples.length, 'every block ran');
     examples.forEach((b, i) => {

@@ -2,10 +2,9 @@
 /* POST /api/v1/register through nginx, against the simulator. */
 const { describe, it, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
-const { start } = require('./harness');
+const { start, registerInput: input } = require('./harness');
 
 const path = '/api/v1/register';
-const input = (name) => ({ device: { device_identifier: name, master_key: 'a/b+c==' }, group: { key: 'x' } });
 let seq = 0;
 const uniq = (p) => `${p}-${process.pid}-${++seq}`;
 
@@ -43,7 +42,9 @@ describe('register', () => {
 
   it('relays a body without user_data byte for byte and stores {}', async () => {
     const name = uniq('bob');
-    const text = `{ "device" : {"device_identifier":"${name}", "k": "a\\/b\\u00e9"},\n "group": {"n": 1.50} }`;
+    // White space, escapes and a member sentc does not read, as a client may send them.
+    const text = JSON.stringify({ ...input(name), k: 'a/b\u00e9' }, null, ' ')
+      .replace('"a/b\u00e9"', '"a\\/b\\u00e9"').replace('"k"', '"n": 1.50, "k"');
     const r = await s.api('POST', path, { body: text });
     assert.equal(r.status, 200, r.text);
     const up = await s.upstream();
@@ -59,6 +60,17 @@ describe('register', () => {
     assert.deepEqual(Object.keys(r.json), ['status', 'result']);
     assert.deepEqual(Object.keys(r.json.result).sort(), ['device_id', 'device_identifier', 'user_id']);
     assert.equal(r.headers.get('content-type'), 'application/json');
+  });
+
+  it("passes sentc's 422 for a 2022-shaped body through and stores nothing", async () => {
+    const name = uniq('old');
+    const { encrypted_hmac_key, encrypted_hmac_alg, encrypted_sortable_key, encrypted_sortable_alg, ...group } = input(name).group;
+    const r = await s.api('POST', path, { body: { ...input(name), group, user_data: { a: 1 } } });
+    assert.equal(r.status, 422, r.text);
+    assert.equal(r.json.err_code, 11);
+    assert.match(r.json.err_msg, /missing field `encrypted_hmac_key`/);
+    assert.equal(s.rows(`SELECT 1 FROM users WHERE identifier = '${name}'`).length, 0);
+    assert.ok(!(await s.sim('GET', 'state')).users.some((u) => u.device_identifier === name));
   });
 
   it('passes a sentc error through and stores nothing', async () => {

@@ -14,7 +14,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const { start, sleep, TOP, BUILD, SLOW } = require('./harness');
+const { start, registerInput, sleep, TOP, BUILD, SLOW } = require('./harness');
 const { genKeyEnv } = require('../sentc-sim/keys');
 
 const COOKIE_1 = crypto.randomBytes(32).toString('base64');
@@ -200,7 +200,7 @@ describe('reload on SIGHUP', () => {
         assert.match(line.msg, why);
         assert.equal(line.level, 'error');
         assert.deepEqual(s.pids('register'), pids, 'the workers serve on');
-        const r = await s.api('POST', '/api/v1/register', { body: { device: { device_identifier: `keep-${process.pid}-${pids.length}-${why}` }, group: {} } });
+        const r = await s.api('POST', '/api/v1/register', { body: registerInput(`keep-${process.pid}-${pids.length}-${why}`) });
         assert.equal(r.status, 200, r.text);
       }
     } finally {

@@ -11,7 +11,7 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
-const { start, claims, TOP, SLOW } = require('./harness');
+const { start, claims, registerInput, TOP, SLOW } = require('./harness');
 
 const UUID = '0f8fad5b-d9cb-469f-a165-70867728950e';
 let seq = 0;
@@ -46,7 +46,7 @@ describe('secrets', () => {
     const gid = await s.group(u, { t: 1 });
     const auth = u.auth;
     const routes = [
-      ['POST', '/api/v1/register', { body: { device: { device_identifier: uniq('t') }, group: {} } }],
+      ['POST', '/api/v1/register', { body: registerInput(uniq('t')) }],
       ['POST', '/api/v1/user/prepare_register_device', { body: { device_identifier: uniq('d'), refresh_token: sess.refresh_token } }],
       ['POST', '/api/v1/group', { body: { group_data: { a: 1 } }, headers: auth }],
       ['GET', `/api/v1/group/${gid}/light`, { headers: auth }],
@@ -255,7 +255,7 @@ describe('requests', () => {
   it('an integer json-c would change is refused, not relayed changed', async () => {
     const name = uniq('bigint');
     const r = await s.api('POST', '/api/v1/register', {
-      body: `{"device":{"device_identifier":"${name}"},"group":{},"user_data":{"n":123456789012345678901234567890}}`,
+      body: `${JSON.stringify(registerInput(name)).slice(0, -1)},"user_data":{"n":123456789012345678901234567890}}`,
     });
     envelope(r, 400, 20006);
     assert.deepEqual(await s.upstream(), []);

@@ -6,7 +6,7 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { start, waitFor, checkConfig, sleep, TOP, BUILD } = require('./harness');
+const { start, registerInput, waitFor, checkConfig, sleep, TOP, BUILD } = require('./harness');
 
 describe('the running stack', () => {
   let s;
@@ -56,7 +56,7 @@ describe('the running stack', () => {
     assert.equal(after.length, before.length, 'the master keeps its number of workers');
     assert.ok(!after.includes(before[0]));
     for (let i = 0; i < 4; i++) {
-      const r = await s.api('POST', '/api/v1/register', { body: { device: { device_identifier: `k-${process.pid}-${i}` }, group: {} } });
+      const r = await s.api('POST', '/api/v1/register', { body: registerInput(`k-${process.pid}-${i}`) });
       assert.equal(r.status, 200, r.text);
     }
     assert.match(s.log(), /killed by signal 9; restarting/);

@@ -11,7 +11,7 @@ const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
-const { start, psql, PG, TOP, BUILD } = require('./harness');
+const { start, registerInput, psql, PG, TOP, BUILD } = require('./harness');
 
 let seq = 0;
 
@@ -231,7 +231,7 @@ describe('PostgreSQL: connections that break, a server that refuses them', { ski
       // lib/sb_unsure.h): nothing reaches sentc.
       await s.clearLog();
       const name = `pg-down-${process.pid}`;
-      r = await s.api('POST', '/api/v1/register', { body: { device: { device_identifier: name }, group: {}, user_data: { a: 1 } } });
+      r = await s.api('POST', '/api/v1/register', { body: { ...registerInput(name), user_data: { a: 1 } } });
       assert.equal(r.status, 503, r.text);
       assert.equal(r.json.err_code, 20020);
       assert.deepEqual(await s.upstream(), []);

@@ -9,7 +9,7 @@
  */
 const { describe, it, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
-const { start, sleep, waitFor } = require('./harness');
+const { start, registerInput, sleep, waitFor } = require('./harness');
 
 const TIMEOUT_MS = 400;
 /* sb_unsure_after(): three upstream timeouts (rounded up to seconds) and 5 s. */
@@ -19,7 +19,7 @@ const DELETE = 2;
 
 let seq = 0;
 const uniq = (p) => `${p}-${process.pid}-${++seq}`;
-const input = (name) => ({ device: { device_identifier: name }, group: {}, user_data: { n: name } });
+const input = (name) => ({ ...registerInput(name), user_data: { n: name } });
 
 function envelope(r, status, code) {
   assert.equal(r.status, status, r.text);

@@ -8,7 +8,7 @@
  */
 const { describe, it, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
-const { start } = require('./harness');
+const { start, registerInput } = require('./harness');
 
 const DEVICE = '/api/v1/user/prepare_register_device';
 const device = (name) => ({ device_identifier: name, master_key: 'mk', public_key: 'pk' });
@@ -57,7 +57,7 @@ describe('the upstream client', () => {
     const name = `vanish-${process.pid}-${++seq}`;
     // POST /exists goes first, so the register itself goes on a kept connection.
     await s.sim('POST', 'fail', { path: '/api/v1/register', mode: 'vanish', count: 1 });
-    const r = await s.api('POST', '/api/v1/register', { body: { device: { device_identifier: name }, group: {} } });
+    const r = await s.api('POST', '/api/v1/register', { body: registerInput(name) });
     assert.equal(r.status, 502, r.text);
     assert.equal(r.json.status, false);
     assert.equal(r.json.err_code, 20009, r.text);

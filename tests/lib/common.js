@@ -2,9 +2,10 @@
 /*
  * Helpers the test scripts share (the integration harness, the end-to-end
  * and cluster tests, make bench and make soak): ports, env files,
- * processes and HTTP answers.
+ * processes, HTTP answers and one-time passwords.
  */
 const { execFileSync } = require('node:child_process');
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const net = require('node:net');
 
@@ -64,4 +65,21 @@ function answer(req, body) {
   });
 }
 
-module.exports = { sleep, freePort, readEnv, children, answer };
+/*
+ * The one-time password of RFC 6238 as sentc's second factor has it
+ * (HMAC-SHA256, 6 digits, 30 s steps) for the base32 secret (RFC 4648,
+ * no padding) at time t in seconds (default now).
+ */
+function totp(secret, t = Date.now() / 1000) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secret) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(t / 30)));
+  const mac = crypto.createHmac('sha256', key).update(counter).digest();
+  const o = mac[mac.length - 1] & 0xf;
+  return String((mac.readUInt32BE(o) & 0x7fffffff) % 1e6).padStart(6, '0');
+}
+
+module.exports = { sleep, freePort, readEnv, children, answer, totp };

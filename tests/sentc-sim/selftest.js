@@ -11,6 +11,10 @@ const os = require('node:os');
 const path = require('node:path');
 
 const { genKeyEnv } = require('./keys.js');
+const { registerInput } = require('./input.js');
+const { totp } = require('../lib/common');
+// The SDK's core, for the login: what it sends and decrypts is the oracle of the login sequence.
+const { sdk, sent, forget, sdkError } = require('../e2e/sdk.js');
 
 const SIM = path.join(__dirname, 'sim.js');
 const PUBLIC = 'public-token-for-selftest';
@@ -108,9 +112,7 @@ function assertOk(res) {
 }
 
 async function register(identifier) {
-  return assertOk(await api('POST', '/register', {
-    token: SECRET, body: { device: { device_identifier: identifier, master_key: {} }, group: {} },
-  }));
+  return assertOk(await api('POST', '/register', { token: SECRET, body: registerInput(identifier) }));
 }
 
 async function registerWithSession(identifier, extra = {}) {
@@ -176,18 +178,48 @@ test('register, duplicate identifier and bad input', async () => {
   assert.match(user.device_id, /^[0-9a-f-]{36}$/);
   assert.equal(user.device_identifier, 'alice');
 
-  assertApiError(await api('POST', '/register', { token: SECRET, body: { device: { device_identifier: 'alice' }, group: {} } }), 400, 101);
+  assertApiError(await api('POST', '/register', { token: SECRET, body: registerInput('alice') }), 400, 101);
   assertApiError(await api('POST', '/register', { token: SECRET, raw: 'not json' }), 422, 11);
   assertApiError(await api('POST', '/register', { token: SECRET, body: { group: {} } }), 422, 11);
-  assertApiError(await api('POST', '/register', { token: SECRET, body: { device: { device_identifier: 'x' }, group: 1 } }), 422, 11);
+  const input = registerInput('x');
+  assertApiError(await api('POST', '/register', { token: SECRET, body: { ...input, group: 1 } }), 422, 11);
 
   const state = await control('GET', 'state');
-  assert.deepEqual(state.users.map(({ group_id, ...u }) => u), [user]);
+  assert.deepEqual(state.users.map(({ group_id, ...u }) => u), [{ ...user, otp: false }]);
   assert.match(state.users[0].group_id, /^[0-9a-f-]{36}$/);
 });
 
+test("register takes today's RegisterData only: a 2022 body gets serde's 422/11, the user group's sign keys 117", async () => {
+  const today = registerInput('y');
+  // sentc-common 0.1.0 (2022): CreateData without the hmac and sortable keys, nor public_key_sig.
+  const { encrypted_hmac_key, encrypted_hmac_alg, encrypted_sortable_key, encrypted_sortable_alg, public_key_sig,
+    ...group2022 } = today.group;
+  const old = await api('POST', '/register', { token: SECRET, body: { ...today, group: group2022 } });
+  assertApiError(old, 422, 11);
+  assert.equal(old.json.err_msg, 'Wrong input: Error("missing field `encrypted_hmac_key`")');
+  // The body is read before the token kind is checked, as sentc's handler does.
+  assertApiError(await api('POST', '/register', { token: PUBLIC, body: { ...today, group: group2022 } }), 422, 11);
+  // The first 2022 device had no derived sign keys either.
+  const { verify_key, encrypted_sign_key, keypair_sign_alg, ...derived2022 } = today.device.derived;
+  const dev = await api('POST', '/register', { token: SECRET, body: { ...today, device: { ...today.device, derived: derived2022 } } });
+  assert.equal(dev.json.err_msg, 'Wrong input: Error("missing field `verify_key`")');
+  const typed = await api('POST', '/register', { token: SECRET, body: { ...today, group: { ...today.group, group_key_alg: 7 } } });
+  assertApiError(typed, 422, 11);
+  assert.equal(typed.json.err_msg, 'Wrong input: Error("invalid type: integer `7`, expected a string")');
+  const shape = await api('POST', '/register', { token: SECRET, body: { ...today, device: 'x' } });
+  assert.equal(shape.json.err_msg, 'Wrong input: Error("invalid type: string \\"x\\", expected struct UserDeviceRegisterInput")');
+
+  // Options that are null or missing are None; a user group without its sign keys is refused.
+  for (const k of ['encrypted_sign_key', 'verify_key', 'keypair_sign_alg', 'public_key_sig']) {
+    assertApiError(await api('POST', '/register', { token: SECRET, body: { ...today, group: { ...today.group, [k]: null } } }), 400, 117);
+  }
+  assert.equal((await control('GET', 'state')).users.length, 0, 'nothing registered');
+  // Members sentc does not know are ignored.
+  assertOk(await api('POST', '/register', { token: SECRET, body: { ...today, user_data: { a: 1 }, group: { ...today.group, extra: 1 } } }));
+});
+
 test('app token and token kinds', async () => {
-  const body = { device: { device_identifier: 'bob' }, group: {} };
+  const body = registerInput('bob');
   assertApiError(await api('POST', '/register', { token: PUBLIC, body }), 400, 203);
   assertApiError(await api('POST', '/register', { body }), 401, 200);
   assertApiError(await api('POST', '/register', { token: 'nope', body }), 401, 200);
@@ -223,10 +255,12 @@ test('app token and token kinds', async () => {
   assertApiError(await api('POST', '/exists', { token: SECRET, body: { user_identifier: 'x' } }), 400, 203);
 });
 
-test('session JWT verifies with the dashboard verify key and carries kid/aud/sub/exp/fresh', async () => {
+test("session JWT: today's header and claims, exactly, verified with the dashboard verify key", async () => {
   const s = await registerWithSession('carol');
   const { header, claims, data, signature } = decodeJwt(s.jwt);
-  assert.deepEqual(header, { alg: 'ES384', typ: 'JWT', kid: keys.kid });
+  // jsonwebtoken's Header::new(ES384) with the kid; sentc-common Claims, in their order.
+  assert.deepEqual(Object.entries(header), [['typ', 'JWT'], ['alg', 'ES384'], ['kid', keys.kid]]);
+  assert.deepEqual(Object.keys(claims), ['aud', 'sub', 'exp', 'iat', 'fresh']);
   assert.equal(signature.length, 96);
   assert.ok(crypto.verify('sha384', data, { key: verifyKeyFromDashboard(keys.verifyKeyB64), dsaEncoding: 'ieee-p1363' }, signature));
   assert.equal(claims.aud, s.user_id);
@@ -234,12 +268,6 @@ test('session JWT verifies with the dashboard verify key and carries kid/aud/sub
   assert.equal(claims.exp - claims.iat, 300);
   assert.ok(Math.abs(claims.iat - Date.now() / 1000) < 5);
   assert.equal(claims.fresh, true);
-  // The claims the pinned SDK's decode_jwt also needs, consistent with the others.
-  assert.equal(claims.internal_user_id, s.user_id);
-  assert.equal(claims.device_id, s.device_id);
-  assert.equal(claims.device_identifier, 'carol');
-  const st = await control('GET', 'state');
-  assert.equal(claims.group_id, st.users.find((u) => u.user_id === s.user_id).group_id);
   assert.equal(typeof s.refresh_token, 'string');
 
   const stale = await control('POST', 'session', { device_identifier: 'carol', fresh: false, exp_in: 10 });
@@ -251,7 +279,7 @@ test('session JWT verifies with the dashboard verify key and carries kid/aud/sub
   assert.equal(missing.json.ok, false);
 });
 
-test('JWT checks: 31 missing, 32 format, 35 kid, 30 signature/alg/expiry, 100 unknown user', async () => {
+test('JWT checks: 31 missing, 32 format, 35 kid (HTTP 200), 30 signature/alg/expiry, 100 unknown user', async () => {
   const s = await registerWithSession('dave');
   const create = (opts) => api('POST', '/group', { token: PUBLIC, body: {}, ...opts });
   const { claims } = decodeJwt(s.jwt);
@@ -380,6 +408,137 @@ test('forced user routes', async () => {
   assert.equal((await control('GET', 'state')).users.length, 0);
 });
 
+const PASSWORD = 'correct horse battery staple';
+
+/* The SDK's own register, straight to the simulator (the secret token, as a backend sends it). */
+async function sdkRegister(name) {
+  const id = await sdk.register(sim.base, SECRET, name, PASSWORD);
+  forget();
+  return id;
+}
+
+/* What the SDK sent to the API since forget() (the test's own calls go through fetch too). */
+const sdkSent = () => sent().filter((r) => new URL(r.url).pathname.startsWith('/api/'));
+const sentPaths = () => sdkSent().map((r) => [r.method, new URL(r.url).pathname, r.headers['x-sentc-app-token'], r.headers.authorization]);
+
+test("login: sentc_wasm's own login() runs prepare_login, done_login and verify_login", async () => {
+  const userId = await sdkRegister('quinn');
+  const out = await sdk.login(sim.base, PUBLIC, 'quinn', PASSWORD);
+  assert.deepEqual(sentPaths(), [
+    ['POST', '/api/v1/prepare_login', PUBLIC, undefined],
+    ['POST', '/api/v1/done_login', PUBLIC, undefined],
+    ['POST', '/api/v1/verify_login', PUBLIC, undefined],
+  ]);
+  assert.deepEqual(Object.keys(JSON.parse(sdkSent()[2].body)).sort(), ['auth_key', 'challenge', 'device_identifier']);
+  assert.equal(out.get_id(), userId);
+  const st = await control('GET', 'state');
+  const user = st.users.find((u) => u.user_id === userId);
+  assert.equal(out.get_device_id(), user.device_id);
+  // The user group's key, decrypted by the SDK with the device key, and its hmac key.
+  assert.equal(out.get_user_keys().length, 1);
+  assert.equal(out.get_hmac_keys().length, 1);
+  const { header, claims, data, signature } = decodeJwt(out.get_jwt());
+  assert.equal(header.kid, keys.kid);
+  assert.deepEqual(claims, { aud: userId, sub: user.device_id, exp: claims.iat + 300, iat: claims.iat, fresh: true });
+  assert.ok(crypto.verify('sha384', data, { key: verifyKeyFromDashboard(keys.verifyKeyB64), dsaEncoding: 'ieee-p1363' }, signature));
+  // The refresh token is sentc's: 50 random bytes, base64url without padding, good for a refresh.
+  assert.match(out.get_refresh_token(), /^[A-Za-z0-9_-]{67}$/);
+  assert.equal(st.refresh_tokens, 1);
+  const next = await sdk.refresh_jwt(sim.base, PUBLIC, out.get_jwt(), out.get_refresh_token());
+  assert.equal(decodeJwt(next).claims.fresh, false);
+
+  // The challenge was used up: the same verify_login again is a wrong login.
+  const replay = await api('POST', '/verify_login', { token: PUBLIC, raw: sdkSent()[2].body });
+  assertApiError(replay, 401, 112);
+});
+
+test('login: salts, wrong passwords, unknown names, key formats, typed bodies and token kinds', async () => {
+  await sdkRegister('rita');
+  const salt = async (name) => assertOk(await api('POST', '/prepare_login', { token: PUBLIC, body: { user_identifier: name } }));
+  const known = await salt('rita');
+  assert.deepEqual(Object.keys(known), ['salt_string', 'derived_encryption_key_alg']);
+  assert.equal(known.derived_encryption_key_alg, 'ARGON-2-SHA256');
+  assert.equal(Buffer.from(known.salt_string, 'base64').length, 32);
+  // An unknown name gets a salt too, always the same for that name.
+  const ghost = await salt('nobody-here');
+  assert.deepEqual(await salt('nobody-here'), ghost);
+  assert.notEqual(ghost.salt_string, (await salt('nobody-else')).salt_string);
+
+  await assert.rejects(sdk.login(sim.base, PUBLIC, 'rita', 'wrong password'), (e) => sdkError(e).status === 'server_112');
+  await assert.rejects(sdk.login(sim.base, PUBLIC, 'nobody-here', PASSWORD), (e) => sdkError(e).status === 'server_100');
+  const done = (body) => api('POST', '/done_login', { token: PUBLIC, body });
+  assertApiError(await done({ device_identifier: 'rita', auth_key: 'not base64' }), 401, 111);
+  assertApiError(await done({ device_identifier: 'rita', auth_key: Buffer.alloc(16).toString('base64') }), 401, 111);
+  assertApiError(await done({ device_identifier: 'rita', auth_key: Buffer.alloc(32).toString('base64') }), 401, 112);
+  assertApiError(await done({ device_identifier: 'rita' }), 422, 11);
+  assertApiError(await api('POST', '/verify_login', { token: PUBLIC, body: { device_identifier: 'rita', auth_key: 'x' } }), 422, 11);
+  assertApiError(await api('POST', '/prepare_login', { token: PUBLIC, body: { user_identifier: 1 } }), 422, 11);
+  // A user registered with stand-in keys has no password that matches.
+  await register('stand-in');
+  assertApiError(await done({ device_identifier: 'stand-in', auth_key: Buffer.alloc(32).toString('base64') }), 401, 112);
+
+  // user_done_login covers done_login, validate_mfa, validate_recovery_otp and verify_login.
+  await control('POST', 'endpoint', { endpoint: 'user_done_login', kind: 'secret' });
+  forget();
+  await assert.rejects(sdk.login(sim.base, PUBLIC, 'rita', PASSWORD), (e) => sdkError(e).status === 'server_203');
+  assert.deepEqual(sentPaths().map((x) => x[1]), ['/api/v1/prepare_login', '/api/v1/done_login']);
+  assert.equal((await sdk.login(sim.base, SECRET, 'rita', PASSWORD)).get_refresh_token().length, 67);
+  await control('POST', 'endpoint', { endpoint: 'user_prepare_login', kind: 'blocked' });
+  await assert.rejects(sdk.login(sim.base, SECRET, 'rita', PASSWORD), (e) => sdkError(e).status === 'server_203');
+});
+
+test("mfa: a TOTP turned on makes login() stop at done_login; mfa_login() with the code or a recovery key, once", async () => {
+  const userId = await sdkRegister('sam');
+  const otp = await control('POST', 'otp', { device_identifier: 'sam' });
+  assert.equal(otp.alg, 'totp_sha256');
+  assert.match(otp.secret, /^[A-Z2-7]{52}$/);
+  assert.equal(otp.recover.length, 6);
+  assert.equal((await control('GET', 'state')).users.find((u) => u.user_id === userId).otp, true);
+
+  forget();
+  const pre = await sdk.login(sim.base, PUBLIC, 'sam', PASSWORD);
+  assert.equal(pre.get_jwt(), undefined);
+  assert.equal(pre.get_refresh_token(), undefined);
+  assert.equal(typeof pre.get_mfa_master_key(), 'string');
+  assert.deepEqual(sentPaths().map((x) => x[1]), ['/api/v1/prepare_login', '/api/v1/done_login']);
+  forget();
+
+  const mfa = (token, recovery) => sdk.mfa_login(sim.base, PUBLIC, pre.get_mfa_master_key(), pre.get_mfa_auth_key(), 'sam', token, recovery);
+  // The simulator's clock set to the middle of a 30 s step, so that no step ends during the test.
+  const offset = 15 - ((Date.now() / 1000) % 30);
+  await control('POST', 'clock', { set_offset: offset });
+  const now = Date.now() / 1000 + offset;
+  const wrong = totp(otp.secret, now) === '000000' ? '000001' : '000000';
+  await assert.rejects(mfa(wrong, false), (e) => sdkError(e).status === 'server_902');
+  const user = await mfa(totp(otp.secret, now), false);
+  assert.equal(user.get_id(), userId);
+  assert.equal(decodeJwt(user.get_jwt()).claims.fresh, true);
+  assert.deepEqual(sdkSent().map((r) => new URL(r.url).pathname), ['/api/v1/validate_mfa', '/api/v1/validate_mfa', '/api/v1/verify_login']);
+  assert.deepEqual(Object.keys(JSON.parse(sdkSent()[1].body)).sort(), ['auth_key', 'device_identifier', 'token']);
+  // The code of the step before and after count; two steps away does not (the simulator's clock).
+  await control('POST', 'clock', { advance: 30 });
+  assert.equal((await mfa(totp(otp.secret, now), false)).get_id(), userId);
+  await control('POST', 'clock', { advance: -60 });
+  assert.equal((await mfa(totp(otp.secret, now), false)).get_id(), userId);
+  await control('POST', 'clock', { advance: 120 });
+  await assert.rejects(mfa(totp(otp.secret, now), false), (e) => sdkError(e).status === 'server_902');
+  await control('POST', 'clock', { set_offset: 0 });
+
+  forget();
+  assert.equal((await mfa(otp.recover[0], true)).get_id(), userId);
+  assert.equal(new URL(sdkSent()[0].url).pathname, '/api/v1/validate_recovery_otp');
+  await assert.rejects(mfa(otp.recover[0], true), (e) => sdkError(e).status === 'server_901');
+  await assert.rejects(mfa('NOTAKEY', true), (e) => sdkError(e).status === 'server_901');
+
+  // A user without a second factor: validate_mfa is 400/901; the admin's disable_otp turns it off.
+  const plain = { token: '123456', auth_key: pre.get_mfa_auth_key(), device_identifier: 'sam' };
+  assertOk(await api('PUT', '/user/forced/disable_otp', { token: SECRET, body: { user_identifier: 'sam' } }));
+  assertApiError(await api('POST', '/validate_mfa', { token: PUBLIC, body: plain }), 400, 901);
+  assertApiError(await api('POST', '/validate_recovery_otp', { token: PUBLIC, body: { ...plain, token: otp.recover[1] } }), 400, 901);
+  assert.equal(typeof (await sdk.login(sim.base, PUBLIC, 'sam', PASSWORD)).get_jwt(), 'string');
+  assert.equal((await request('POST', '/__sim/otp', { body: { device_identifier: 'nobody' } })).status, 404);
+});
+
 test('unknown routes and wrong methods are 404 envelopes', async () => {
   assertApiError(await api('GET', '/nothing', { token: PUBLIC }), 404, 404);
   assertApiError(await api('GET', '/register', { token: SECRET }), 404, 404);
@@ -410,7 +569,7 @@ test('faults: 5xx, garbage, close, delay, prefix, count and rate', async () => {
   // truncate: the request takes effect, its answer stops halfway.
   await control('POST', 'fail', { path: '/api/v1/register', mode: 'truncate' });
   const cut = await rawRequest('POST', '/api/v1/register', { 'x-sentc-app-token': SECRET, 'content-type': 'application/json' },
-    JSON.stringify({ device: { device_identifier: 'truncated' } }));
+    JSON.stringify(registerInput('truncated')));
   assert.equal(cut.status, 200);
   assert.ok(cut.aborted, 'the connection closed before the end of the body');
   assert.ok(cut.body.length > 0 && cut.body.length < Number(cut.headers['content-length']));
@@ -447,7 +606,7 @@ test('faults applied are counted by mode and route; a delayed request takes effe
   await assert.rejects(fetch(`${sim.base}/api/v1/register`, {
     method: 'POST',
     headers: { 'x-sentc-app-token': SECRET, 'content-type': 'application/json' },
-    body: JSON.stringify({ device: { device_identifier: 'late' }, group: {} }),
+    body: JSON.stringify(registerInput('late')),
     signal: AbortSignal.timeout(50),
   }));
   assert.ok(!(await control('GET', 'state')).users.some((x) => x.device_identifier === 'late'));
@@ -467,7 +626,7 @@ test('faults applied are counted by mode and route; a delayed request takes effe
   assert.deepEqual((await control('GET', 'fail')).applied, []);
 });
 
-test('request log records every /api request in order, with token kind, auth and body', async () => {
+test('request log records every /api request in order, with token kind, auth, body and answer', async () => {
   const s = await registerWithSession('lena');
   await control('DELETE', 'log');
   await api('POST', '/group', { token: PUBLIC, jwt: s.jwt, body: { a: 1 }, rid: 'req-42' });
@@ -492,6 +651,20 @@ test('request log records every /api request in order, with token kind, auth and
   assert.equal(requests[1].request_id, null);
   assert.ok(requests[1].seq > requests[0].seq);
   assert.equal(typeof requests[0].time_ms, 'number');
+  // The answer each got, as sent.
+  assert.equal(requests[0].status, 200);
+  assert.match(JSON.parse(requests[0].response).result.group_id, /^[0-9a-f-]{36}$/);
+  assert.equal(requests[1].status, 401);
+  assert.deepEqual(JSON.parse(requests[1].response), { status: false, err_msg: 'No valid app token', err_code: 200 });
+  assert.equal(requests[2].status, 404);
+
+  // A fault that answers itself leaves no answer in the record.
+  await control('DELETE', 'log');
+  await control('POST', 'fail', { path: '/api/v1/nothing', mode: 'garbage' });
+  await api('GET', '/nothing');
+  const [faulted] = (await control('GET', 'log')).requests;
+  assert.equal(faulted.status, null);
+  assert.equal(faulted.response, null);
 });
 
 test('signing keys: add (current), old JWTs still verify, removed kid gives 200/35', async () => {
@@ -605,6 +778,8 @@ test('vanish: the request takes effect, the connection closes without an answer'
   await assert.rejects(register('vera'));
   const { users } = await control('GET', 'state');
   assert.ok(users.some((u) => u.device_identifier === 'vera'), 'the user was made');
+  const [rec] = (await control('GET', 'log')).requests.filter((r) => r.path === '/api/v1/register');
+  assert.equal(rec.response, null, 'no answer left the simulator');
   const { applied } = await control('GET', 'fail');
   assert.deepEqual(applied.filter((a) => a.mode === 'vanish').map((a) => a.count), [1]);
 });

@@ -17,6 +17,7 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 
 const { rawPointB64 } = require('./keys.js');
+const { encryptToPublicKey } = require('./kem.js');
 
 const API_PREFIX = '/api/v1';
 const BEARER = 'Bearer ';
@@ -86,6 +87,7 @@ const controlError = (status, message) => new HttpError(status, null, message);
 const notFound = () => apiError(404, 404, 'Not found');
 const wrongInput = (what) => apiError(422, 11, `Wrong input: ${what}`);
 const userNotFound = () => apiError(400, 100, 'User not found');
+const wrongLogin = () => apiError(401, 112, 'Wrong username or password');
 const noGroupAccess = () => apiError(400, 310, 'No access to this group');
 const refreshTokenNotFound = () => apiError(400, 114, 'Refresh token not found');
 
@@ -187,7 +189,10 @@ const stats = { connections: 0, open: 0, requests: 0 };
 
 function newState() {
   return {
-    users: new Map(), // user_id -> {user_id, device_id, device_identifier}
+    users: new Map(), // user_id -> {user_id, device_id, device_identifier, group_id}
+    // user_id -> what a login needs: the register input's login data and keys, the user group's
+    // first key, the device's open challenges and the TOTP second factor (null: off)
+    credentials: new Map(),
     identifiers: new Map(), // device identifier -> user_id, or null for a prepared device
     preparedDevices: new Map(), // device_id -> device_identifier (prepare_register_device)
     // group_id -> {group_id, parent_group_id, created_time, is_connected_group, members: Map}; a
@@ -221,6 +226,7 @@ function findUserByIdentifier(identifier) {
 function deleteUser(user) {
   state.users.delete(user.user_id);
   state.identifiers.delete(user.device_identifier);
+  state.credentials.delete(user.user_id);
   for (const group of state.groups.values()) group.members.delete(user.user_id);
   revokeSessions(user.user_id);
 }
@@ -236,22 +242,14 @@ function revokeSessions(userId) {
 
 const b64urlJson = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
-/* Sign an ES384 JWT with the given kid (default: the current key). Throws HttpError (500/33) if
- * there is no such key, e.g. after all keys were removed. */
+/* Sign an ES384 JWT with the given kid (default: the current key): sentc's header (jsonwebtoken's
+ * Header::new(ES384) with the kid) and its claims, exactly those (sentc-common Claims), in their
+ * order. Throws HttpError (500/33) if there is no such key, e.g. after all keys were removed. */
 function signJwt(userId, deviceId, { fresh, kid = state.currentKid, expInS = JWT_LIFETIME_S, iat = nowS() }) {
   const key = state.keys.get(kid);
   if (!key) throw apiError(500, 33, "Can't create jwt");
-  const header = b64urlJson({ alg: 'ES384', typ: 'JWT', kid });
-  // aud, sub, exp, iat and fresh are the claims of SENTC_API.md. The SDK pinned for the tests
-  // (sentc_wasm 0.3.0) also decodes internal_user_id, group_id, device_id and device_identifier,
-  // which sentc's JWTs carried in its time, and refuses a JWT without them (its decode_jwt, on
-  // which User.getJwt relies): they are added, consistent with the rest; the backend ignores them.
-  const user = state.users.get(userId);
-  const claims = b64urlJson({
-    aud: userId, sub: deviceId, exp: iat + expInS, iat, fresh,
-    internal_user_id: userId, group_id: user ? user.group_id : userId, device_id: deviceId,
-    device_identifier: user ? user.device_identifier : '',
-  });
+  const header = b64urlJson({ typ: 'JWT', alg: 'ES384', kid });
+  const claims = b64urlJson({ aud: userId, sub: deviceId, exp: iat + expInS, iat, fresh });
   const signature = crypto.sign('sha384', Buffer.from(`${header}.${claims}`),
     { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
   return `${header}.${claims}.${signature.toString('base64url')}`;
@@ -368,19 +366,309 @@ function userIdentifierFrom(body) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Typed bodies: sentc reads a body into its input struct (serde_json) before anything else the
+// handler checks; a member missing or of the wrong type answers 422/11 with serde's words. A
+// member a struct does not name is ignored, an Option that is missing or null is None.
+
+const S = 'String';
+const OPT = 'Option<String>';
+
+const STRUCTS = {
+  MasterKey: [['master_key_alg', S], ['encrypted_master_key', S], ['encrypted_master_key_alg', S]],
+  KeyDerivedData: [
+    ['derived_alg', S], ['client_random_value', S], ['hashed_authentication_key', S], ['public_key', S],
+    ['encrypted_private_key', S], ['keypair_encrypt_alg', S], ['verify_key', S], ['encrypted_sign_key', S],
+    ['keypair_sign_alg', S],
+  ],
+  UserDeviceRegisterInput: [['master_key', 'MasterKey'], ['derived', 'KeyDerivedData'], ['device_identifier', S]],
+  // sentc-common group.rs CreateData: the hmac and sortable keys since 2023; the sign fields are
+  // the user group's (register checks them, 117).
+  CreateData: [
+    ['encrypted_group_key', S], ['group_key_alg', S], ['encrypted_group_key_alg', S],
+    ['encrypted_private_group_key', S], ['public_group_key', S], ['keypair_encrypt_alg', S],
+    ['creator_public_key_id', S], ['encrypted_hmac_key', S], ['encrypted_hmac_alg', S],
+    ['encrypted_sortable_key', S], ['encrypted_sortable_alg', S], ['signed_by_user_id', OPT],
+    ['signed_by_user_sign_key_id', OPT], ['group_key_sig', OPT], ['encrypted_sign_key', OPT],
+    ['verify_key', OPT], ['keypair_sign_alg', OPT], ['public_key_sig', OPT],
+  ],
+  RegisterData: [['device', 'UserDeviceRegisterInput'], ['group', 'CreateData']],
+  PrepareLoginServerInput: [['user_identifier', S]],
+  DoneLoginServerInput: [['auth_key', S], ['device_identifier', S]],
+  OtpInput: [['token', S], ['auth_key', S], ['device_identifier', S]],
+  VerifyLoginInput: [['auth_key', S], ['device_identifier', S], ['challenge', S]],
+};
+
+/* serde's words for a JSON value of the wrong type. */
+function unexpected(v) {
+  if (v === null) return 'null';
+  if (typeof v === 'boolean') return `boolean \`${v}\``;
+  if (typeof v === 'number') return Number.isInteger(v) ? `integer \`${v}\`` : `floating point \`${v}\``;
+  if (typeof v === 'string') return `string ${JSON.stringify(v)}`;
+  return Array.isArray(v) ? 'sequence' : 'map';
+}
+
+const serdeError = (text) => wrongInput(`Error(${JSON.stringify(text)})`);
+
+/* The value v read as type (S, OPT or a struct's name), in document order as serde reads it.
+ * Returns v; throws HttpError 422/11. */
+function readAs(v, type) {
+  if (type === OPT) return v === null ? v : readAs(v, S);
+  if (type === S) {
+    if (typeof v !== 'string') throw serdeError(`invalid type: ${unexpected(v)}, expected a string`);
+    return v;
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    throw serdeError(`invalid type: ${unexpected(v)}, expected struct ${type}`);
+  }
+  const fields = new Map(STRUCTS[type]);
+  for (const [k, member] of Object.entries(v)) if (fields.has(k)) readAs(member, fields.get(k));
+  for (const [k, t] of STRUCTS[type]) {
+    if (v[k] === undefined && t !== OPT) throw serdeError(`missing field \`${k}\``);
+  }
+  return v;
+}
+
+const typedBody = (type) => (body) => readAs(body, type);
+
+// ---------------------------------------------------------------------------------------------
 // API handlers: each gets {params, body, auth, group, membership} and returns the result value.
 
+/* POST /register (user_service.rs register): the body is RegisterData, read before the token
+ * kind is checked. The user group needs its sign keys (117); the device keys and the group's
+ * first key are kept as they came, for the login. */
 function register({ body }) {
-  const input = requireObject(body, 'body');
-  const device = requireObject(input.device, '`device`');
-  if (input.group !== undefined) requireObject(input.group, '`group`');
-  const identifier = requireString(device, 'device_identifier');
+  const { device, group } = body;
+  if (group.encrypted_sign_key == null || group.verify_key == null || group.public_key_sig == null
+      || group.keypair_sign_alg == null) {
+    throw apiError(400, 117, 'User keys not found. Make sure to create the user group.');
+  }
+  const identifier = device.device_identifier;
   if (state.identifiers.has(identifier)) throw apiError(400, 101, 'User already exists');
 
   const user = { user_id: crypto.randomUUID(), device_id: crypto.randomUUID(), device_identifier: identifier };
-  state.users.set(user.user_id, { ...user, group_id: crypto.randomUUID() });
+  const groupId = crypto.randomUUID();
+  state.users.set(user.user_id, { ...user, group_id: groupId });
   state.identifiers.set(identifier, user.user_id);
+  state.credentials.set(user.user_id, {
+    derived: device.derived,
+    masterKey: device.master_key,
+    // The user group's first key, its hmac key (sentc_group_keys, sentc_group_hmac_keys).
+    group: { ...group, creator_public_key_id: user.device_id },
+    groupKeyId: crypto.randomUUID(),
+    hmacKeyId: crypto.randomUUID(),
+    time: nowMs(),
+    challenges: new Set(),
+    otp: null, // {secret, recover: Set of SHA-256 hex of the unused recovery keys}
+  });
   return user;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Login (user_controller.rs prepare_login, done_login, validate_mfa, validate_recovery_otp,
+// verify_login; auth/auth_service.rs; sentc-crypto-std-keys pw_hash/argon2.rs)
+
+const ARGON2 = 'ARGON-2-SHA256';
+// What prepare_login salts an unknown name with (user_entities.rs SERVER_RANDOM_VALUE), with
+// the name added, so that an unknown name gets a salt all the same.
+const SERVER_RANDOM_VALUE = 'zx4AKPCMHkeZnh21ciQ62w==';
+const TOTP_STEP_S = 30;
+
+/* Standard base64 with padding (base64ct), or null. */
+const strictBase64 = (s) => (BASE64.test(s) ? Buffer.from(s, 'base64') : null);
+
+/* argon2.rs generate_salt: SHA-256 of "sentc" and addStr padded with "P" to 200 bytes, then the
+ * 16-byte client random value. Throws HttpError 401/110 for a value that is not one. */
+function loginSalt(clientRandomValue, alg, addStr) {
+  const value = strictBase64(clientRandomValue);
+  if (alg !== ARGON2 || !value || value.length !== 16) throw apiError(401, 110, "Can't create salt");
+  const text = Buffer.from(`sentc${addStr}`);
+  const padded = text.length < 200 ? Buffer.concat([text, Buffer.alloc(200 - text.length, 'P')]) : text;
+  return crypto.createHash('sha256').update(padded).update(value).digest().toString('base64');
+}
+
+/* POST /prepare_login: the salt the client derives its keys with; no error for unknown names. */
+function prepareLogin({ body }) {
+  const user = findUserByIdentifier(body.user_identifier);
+  const cred = user && state.credentials.get(user.user_id);
+  if (cred) {
+    return { salt_string: loginSalt(cred.derived.client_random_value, cred.derived.derived_alg, ''),
+      derived_encryption_key_alg: cred.derived.derived_alg };
+  }
+  return { salt_string: loginSalt(SERVER_RANDOM_VALUE, ARGON2, body.user_identifier), derived_encryption_key_alg: ARGON2 };
+}
+
+/* auth_user: the name's user and its credentials, once the auth key's SHA-256 matches the hashed
+ * key registered (first 16 bytes). Throws HttpError 401/100 (no such user), 401/111 (a key of the
+ * wrong format) or 401/112 (wrong password). */
+function authUser(identifier, authKey) {
+  const user = findUserByIdentifier(identifier);
+  const cred = user && state.credentials.get(user.user_id);
+  if (!cred) throw apiError(401, 100, 'No user found with this identifier');
+  const formatError = () => apiError(401, 111, 'The authentication key has a wrong format');
+  const registered = strictBase64(cred.derived.hashed_authentication_key);
+  if (!registered) throw formatError();
+  const key = strictBase64(authKey);
+  if (!key || key.length !== 32 || cred.derived.derived_alg !== ARGON2) throw formatError();
+  const hashed = crypto.createHash('sha256').update(key).digest().subarray(0, 16);
+  if (registered.length !== 16 || !crypto.timingSafeEqual(hashed, registered)) throw wrongLogin();
+  return { user, cred };
+}
+
+/* prepare_done_login: the device keys and a new challenge, encrypted to the device's public key.
+ * A key the challenge cannot be encrypted to answers 400/201, as sentc does. */
+function doneLoginOutput(user, cred) {
+  const d = cred.derived;
+  const challenge = randomToken();
+  let encrypted;
+  try {
+    encrypted = encryptToPublicKey(d.public_key, d.keypair_encrypt_alg, Buffer.from(challenge));
+  } catch {
+    throw apiError(400, 201, "Can't create login challenge");
+  }
+  cred.challenges.add(challenge);
+  return {
+    device_keys: {
+      encrypted_master_key: cred.masterKey.encrypted_master_key,
+      encrypted_private_key: d.encrypted_private_key,
+      public_key_string: d.public_key,
+      keypair_encrypt_alg: d.keypair_encrypt_alg,
+      encrypted_sign_key: d.encrypted_sign_key,
+      verify_key_string: d.verify_key,
+      keypair_sign_alg: d.keypair_sign_alg,
+      keypair_encrypt_id: user.device_id,
+      keypair_sign_id: user.device_id,
+      user_id: user.user_id,
+      device_id: user.device_id,
+      user_group_id: user.group_id,
+    },
+    challenge: encrypted.toString('base64'),
+  };
+}
+
+/* POST /done_login: "Otp" for a user with a second factor, else the keys and the challenge. */
+function doneLogin({ body }) {
+  const { user, cred } = authUser(body.device_identifier, body.auth_key);
+  if (cred.otp) return 'Otp';
+  return { Direct: doneLoginOutput(user, cred) };
+}
+
+/* RFC 6238 with sentc's parameters (otp.rs: totp_rs, SHA-256, 6 digits, 30 s steps): the code of
+ * the step at time t (seconds) for the base32 secret. */
+function totp(secret, t) {
+  const key = base32Decode(secret);
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(t / TOTP_STEP_S)));
+  const mac = crypto.createHmac('sha256', key).update(counter).digest();
+  const off = mac[mac.length - 1] & 0x0f;
+  return String((mac.readUInt32BE(off) & 0x7fffffff) % 1000000).padStart(6, '0');
+}
+
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+function base32Encode(bytes) {
+  let bits = 0;
+  let acc = 0;
+  let out = '';
+  for (const b of bytes) {
+    acc = (acc << 8) | b;
+    bits += 8;
+    while (bits >= 5) {
+      out += BASE32[(acc >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += BASE32[(acc << (5 - bits)) & 31];
+  return out;
+}
+
+function base32Decode(text) {
+  const out = [];
+  let bits = 0;
+  let acc = 0;
+  for (const c of text) {
+    acc = (acc << 5) | BASE32.indexOf(c);
+    bits += 5;
+    if (bits >= 8) {
+      out.push((acc >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(out);
+}
+
+const sha256Hex = (text) => crypto.createHash('sha256').update(text).digest('hex');
+
+/* POST /validate_mfa: the TOTP of the step now, or of the one before or after (totp_rs's skew 1).
+ * No second factor: 400/901; a wrong code: 402/902. */
+function validateMfa({ body }) {
+  const { user, cred } = authUser(body.device_identifier, body.auth_key);
+  if (!cred.otp) throw apiError(400, 901, 'Otp secret not found');
+  const now = nowS();
+  const ok = [-1, 0, 1].some((step) => {
+    const code = Buffer.from(totp(cred.otp.secret, now + step * TOTP_STEP_S));
+    const given = Buffer.from(body.token);
+    return code.length === given.length && crypto.timingSafeEqual(code, given);
+  });
+  if (!ok) throw apiError(402, 902, 'Wrong otp.');
+  return doneLoginOutput(user, cred);
+}
+
+/* POST /validate_recovery_otp: one of the recovery keys, used up by this login. Unknown (or no
+ * second factor): 400/901. */
+function validateRecoveryOtp({ body }) {
+  const { user, cred } = authUser(body.device_identifier, body.auth_key);
+  const hash = sha256Hex(body.token);
+  if (!cred.otp || !cred.otp.recover.has(hash)) throw apiError(400, 901, 'Recovery token not found');
+  const out = doneLoginOutput(user, cred);
+  cred.otp.recover.delete(hash);
+  return out;
+}
+
+/* POST /verify_login: the challenge back, decrypted. Every open challenge of the device goes; a
+ * fresh JWT, a new refresh token, the user group's keys (its first page: here the one key) and
+ * hmac keys. A challenge not open: 401/112. */
+function verifyLogin({ body }) {
+  const { user, cred } = authUser(body.device_identifier, body.auth_key);
+  if (!cred.challenges.has(body.challenge)) throw wrongLogin();
+  cred.challenges.clear();
+  const jwt = signJwt(user.user_id, user.device_id, { fresh: true });
+  const refreshToken = randomToken();
+  state.refreshTokens.set(refreshToken, { user_id: user.user_id, device_id: user.device_id });
+  const g = cred.group;
+  const groupKey = {
+    key_pair_id: cred.groupKeyId,
+    group_key_id: cred.groupKeyId,
+    encrypted_group_key: g.encrypted_group_key,
+    group_key_alg: g.group_key_alg,
+    encrypted_private_group_key: g.encrypted_private_group_key,
+    public_group_key: g.public_group_key,
+    keypair_encrypt_alg: g.keypair_encrypt_alg,
+    user_public_key_id: g.creator_public_key_id,
+    time: cred.time,
+  };
+  for (const k of ['signed_by_user_id', 'signed_by_user_sign_key_id', 'group_key_sig']) {
+    if (g[k] != null) groupKey[k] = g[k];
+  }
+  Object.assign(groupKey, {
+    encrypted_sign_key: g.encrypted_sign_key,
+    verify_key: g.verify_key,
+    keypair_sign_alg: g.keypair_sign_alg,
+    keypair_sign_id: cred.groupKeyId,
+    public_key_sig: g.public_key_sig,
+    public_key_sig_key_id: cred.groupKeyId,
+  });
+  return {
+    user_keys: [groupKey],
+    hmac_keys: [{
+      id: cred.hmacKeyId,
+      encrypted_hmac_key: g.encrypted_hmac_key,
+      encrypted_hmac_alg: g.encrypted_hmac_alg,
+      encrypted_hmac_encryption_key_id: cred.groupKeyId,
+      time: cred.time,
+    }],
+    jwt,
+    refresh_token: refreshToken,
+  };
 }
 
 function exists({ body }) {
@@ -539,7 +827,8 @@ function forcedDeleteById({ params }) {
 }
 
 function forcedDisableOtp({ body }) {
-  forcedUserByIdentifier(body); // the sim has no OTP; only the lookup can fail
+  const cred = state.credentials.get(forcedUserByIdentifier(body).user_id);
+  if (cred) cred.otp = null; // the secret and the recovery keys go
   return 'Success';
 }
 
@@ -551,11 +840,35 @@ function forcedDeleteSessions({ body }) {
 /*
  * The API route table. Per route: which endpoint kind (token) it needs, whether it runs the JWT
  * middleware ('valid' or 'expired_ok'), the group middleware (caller must be a member of
- * :group_id) and whether it reads a JSON body. Checks run in the server's order: app token, JWT,
- * group access, body, token kind, handler. A method not listed for a path is a 404.
+ * :group_id), whether it reads a JSON body and the input struct it reads it as. Checks run in the
+ * server's order: app token, JWT, group access, body, token kind, handler. A method not listed
+ * for a path is a 404.
  */
 const API_ROUTES = compileRoutes([
-  { method: 'POST', path: '/register', endpoint: 'user_register', body: true, handler: register },
+  {
+    method: 'POST', path: '/register', endpoint: 'user_register', body: true, input: typedBody('RegisterData'),
+    handler: register,
+  },
+  {
+    method: 'POST', path: '/prepare_login', endpoint: 'user_prepare_login', body: true,
+    input: typedBody('PrepareLoginServerInput'), handler: prepareLogin,
+  },
+  {
+    method: 'POST', path: '/done_login', endpoint: 'user_done_login', body: true,
+    input: typedBody('DoneLoginServerInput'), handler: doneLogin,
+  },
+  {
+    method: 'POST', path: '/validate_mfa', endpoint: 'user_done_login', body: true, input: typedBody('OtpInput'),
+    handler: validateMfa,
+  },
+  {
+    method: 'POST', path: '/validate_recovery_otp', endpoint: 'user_done_login', body: true,
+    input: typedBody('OtpInput'), handler: validateRecoveryOtp,
+  },
+  {
+    method: 'POST', path: '/verify_login', endpoint: 'user_done_login', body: true,
+    input: typedBody('VerifyLoginInput'), handler: verifyLogin,
+  },
   { method: 'POST', path: '/exists', endpoint: 'user_exists', body: true, handler: exists },
   {
     method: 'POST', path: '/user/prepare_register_device', endpoint: 'user_device_register',
@@ -679,7 +992,8 @@ function runApiRequest(ctx) {
   }
   const auth = route.jwt ? authenticate(ctx.authorization, route.jwt) : null;
   const access = route.group ? groupAccess(params.group_id, auth, ctx.groupAccessId) : {};
-  const body = route.body ? parseJsonBody(ctx.body) : undefined;
+  let body = route.body ? parseJsonBody(ctx.body) : undefined;
+  if (route.input) body = route.input(body);
   checkEndpointKind(route.endpoint, ctx.tokenKind);
   return route.handler({ params, body, auth, group: access.group, membership: access.membership });
 }
@@ -800,6 +1114,21 @@ function controlSession(input) {
   return { jwt, refresh_token: refreshToken, user_id: user.user_id, device_id: user.device_id };
 }
 
+/* A user turns on the second factor, as PATCH /user/register_otp does (otp.rs register_otp): a
+ * TOTP secret (base32 of 32 random bytes) and six recovery keys (the same), each usable once.
+ * Answers OtpRegister; again for a user who has one: a new secret and new keys. */
+function controlOtp(input) {
+  const user = input.user_id !== undefined
+    ? state.users.get(input.user_id)
+    : findUserByIdentifier(controlString(input, 'device_identifier'));
+  const cred = user && state.credentials.get(user.user_id);
+  if (!cred) throw controlError(404, 'no such user');
+  const secret = base32Encode(crypto.randomBytes(32));
+  const recover = Array.from({ length: 6 }, () => base32Encode(crypto.randomBytes(32)));
+  cred.otp = { secret, recover: new Set(recover.map(sha256Hex)) };
+  return { secret, alg: 'totp_sha256', recover };
+}
+
 function controlClock(input) {
   const advance = optionalNumber(input, 'advance');
   const offset = optionalNumber(input, 'set_offset');
@@ -871,7 +1200,10 @@ function controlClearFaults() {
 
 function controlState() {
   return {
-    users: [...state.users.values()].map((u) => ({ ...u })),
+    users: [...state.users.values()].map((u) => {
+      const cred = state.credentials.get(u.user_id);
+      return { ...u, otp: Boolean(cred && cred.otp) };
+    }),
     prepared_devices: [...state.preparedDevices]
       .map(([device_id, device_identifier]) => ({ device_id, device_identifier })),
     groups: [...state.groups.values()].map((g) => ({
@@ -988,6 +1320,7 @@ function controlReset() {
 const CONTROL_ROUTES = compileRoutes([
   { method: 'GET', path: 'health', handler: () => ({}) },
   { method: 'POST', path: 'session', handler: controlSession },
+  { method: 'POST', path: 'otp', handler: controlOtp },
   { method: 'POST', path: 'clock', handler: controlClock },
   { method: 'GET', path: 'log', handler: controlLog },
   { method: 'DELETE', path: 'log', handler: controlClearLog },
@@ -1066,6 +1399,10 @@ async function handleApi(req, res, path) {
     groupAccessId: req.headers['x-sentc-group-access-id'],
   };
   recordRequest(ctx);
+  // The record gets the answer, once there is one (a fault that answers itself leaves it null).
+  const record = state.log[state.log.length - 1];
+  record.status = null;
+  record.response = null;
 
   const fault = takeFault(ctx.method, path);
   if (fault) countFault(fault.mode, ctx.method, path);
@@ -1073,24 +1410,25 @@ async function handleApi(req, res, path) {
   const cut = fault !== null && fault.mode === 'truncate';
   const chunked = fault !== null && fault.mode === 'chunked';
 
-  let result;
+  let status = 200;
+  let value;
   try {
-    result = runApiRequest(ctx);
+    value = { status: true, result: runApiRequest(ctx) };
   } catch (err) {
-    if (fault !== null && fault.mode === 'vanish') {
-      req.socket.destroy();
-      return;
-    }
-    if (cut) sendTruncated(res, err.status || 500, { status: false, err_msg: err.message, err_code: err.code });
-    else if (chunked) sendChunked(res, err.status || 500, { status: false, err_msg: err.message, err_code: err.code });
-    else sendApiError(res, err);
+    if (!(err instanceof HttpError)) throw err;
+    status = err.status;
+    value = { status: false, err_msg: err.message, err_code: err.code };
+  }
+  // vanish: the request took effect; the connection closes before a byte of the answer.
+  if (fault !== null && fault.mode === 'vanish') {
+    req.socket.destroy();
     return;
   }
-  // The request took effect; the connection closes before a byte of the answer.
-  if (fault !== null && fault.mode === 'vanish') req.socket.destroy();
-  else if (cut) sendTruncated(res, 200, { status: true, result });
-  else if (chunked) sendChunked(res, 200, { status: true, result });
-  else sendJson(res, 200, { status: true, result });
+  record.status = status;
+  record.response = JSON.stringify(value);
+  if (cut) sendTruncated(res, status, value);
+  else if (chunked) sendChunked(res, status, value);
+  else sendJson(res, status, value);
 }
 
 /* The answer with Transfer-Encoding: chunked, in three writes (so three chunks). */

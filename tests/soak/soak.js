@@ -37,6 +37,7 @@ const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const { sleep, freePort, readEnv, children, answer } = require('../lib/common');
+const { registerInput } = require('../sentc-sim/input');
 
 const TOP = path.resolve(__dirname, '../..');
 const OUT = path.join(TOP, 'build/soak');
@@ -219,7 +220,7 @@ async function setup(base, simBase, cfg, port) {
   const run = `soak${process.pid}`;
 
   const register = async (ident, userData) => {
-    const body = { device: { device_identifier: ident, master_key: {} }, group: {} };
+    const body = registerInput(ident);
     if (userData) body.user_data = userData;
     const r = await call(base, 'POST', '/api/v1/register', { body });
     if (r.status !== 200) throw new Error(`register ${ident}: ${r.status} ${r.text}`);
@@ -260,6 +261,8 @@ async function setup(base, simBase, cfg, port) {
   const lines = [
     `K\t${cfg.SENTC_BACKEND_ADMIN_TOKEN}`, `O\t${origin}`,
     `N\t${cfg.SENTC_BACKEND_COOKIE_NAME || 'sentc_refresh'}`, `P\t${run}`, `T\t${THREADS}`,
+    // A register body of today's shape without its closing brace, @NAME@ for the identifier.
+    `R\t${JSON.stringify(registerInput('@NAME@')).slice(0, -1)}`,
     ...users.map((u) => `U\t${u.join('\t')}`),
     ...victims.map((v) => `V\t${v}`),
     ...targets.map((t) => `A\t${t}`),

@@ -58,6 +58,7 @@ function init(args)
     elseif f[1] == "N" then cookie_name = f[2]
     elseif f[1] == "P" then prefix = f[2]
     elseif f[1] == "T" then nthreads = tonumber(f[2])
+    elseif f[1] == "R" then register_head = f[2]
     elseif f[1] == "U" then
       users[#users + 1] = { id = f[2], ident = f[3], auth = "Bearer " .. f[4],
         rt = f[5], cookie = f[6], gid = f[7] }
@@ -104,9 +105,9 @@ local ops = {}
 function ops.health() return req("GET", "/backend/health") end
 
 function ops.register()
-  return req("POST", "/api/v1/register", nil, string.format(
-    '{"device":{"device_identifier":"%s","master_key":{}},"group":{},' ..
-    '"user_data":{"display_name":"soak","n":%d}}', name(), seq))
+  local head = register_head:gsub("@NAME@", name())
+  return req("POST", "/api/v1/register", nil, head .. string.format(
+    ',"user_data":{"display_name":"soak","n":%d}}', seq))
 end
 
 function ops.register_device()

@@ -149,6 +149,7 @@ test_good_file(void **state)
 	assert_int_equal(cfg.token[SB_OPT_GROUP_CREATE], SB_TOKEN_PUBLIC);
 	assert_int_equal(cfg.token[SB_OPT_GROUP_GET], SB_TOKEN_PUBLIC);
 	assert_int_equal(cfg.token[SB_OPT_GROUP_DELETE], SB_TOKEN_PUBLIC);
+	assert_int_equal(cfg.token[SB_OPT_USER_DONE_LOGIN], SB_TOKEN_PUBLIC);
 	/* No cookie key: the cookie routes are closed. No origin is allowed. */
 	assert_null(cfg.cookie_keys);
 	assert_string_equal(cfg.cookie_name, "sentc_refresh");
@@ -232,6 +233,7 @@ test_env_overrides_file(void **state)
 		{ "SENTC_BACKEND_JWT_KEY_CHECKS", "0" },
 		{ "SENTC_API_URL", "http://sim:3000/" },
 		{ "SENTC_BACKEND_REGISTER_DEVICE_TOKEN", "secret" },
+		{ "SENTC_BACKEND_TOKEN_USER_DONE_LOGIN", "secret" },
 		{ NULL, NULL }
 	};
 	struct sb_config	 cfg;
@@ -245,6 +247,7 @@ test_env_overrides_file(void **state)
 	assert_string_equal(cfg.api_url, "http://sim:3000");
 	assert_int_equal(cfg.token[SB_OPT_USER_DEVICE_REGISTER],
 	    SB_TOKEN_SECRET);
+	assert_int_equal(cfg.token[SB_OPT_USER_DONE_LOGIN], SB_TOKEN_SECRET);
 	/* What the environment does not name comes from the file. */
 	assert_string_equal(cfg.public_token, "pub-3a9d");
 	sb_config_free(&cfg);
@@ -345,6 +348,7 @@ test_bad_values(void **state)
 		{ "SENTC_BACKEND_TOKEN_GROUP_DELETE", "secret " },
 		{ "SENTC_BACKEND_TOKEN_USER_DELETE", "blocked" },
 		{ "SENTC_BACKEND_TOKEN_USER_REGISTER", "public,secret" },
+		{ "SENTC_BACKEND_TOKEN_USER_DONE_LOGIN", "blocked" },
 		{ "SENTC_API_URL", "ftp://api.sentc.com" },
 		{ "SENTC_API_URL", "api.sentc.com" },
 		{ "SENTC_API_URL", "" },
@@ -504,6 +508,7 @@ test_token_kinds(void **state)
 		{ "SENTC_BACKEND_TOKEN_GROUP_CREATE", "secret" },
 		{ "SENTC_BACKEND_TOKEN_GROUP_GET", "secret" },
 		{ "SENTC_BACKEND_TOKEN_GROUP_DELETE", "secret" },
+		{ "SENTC_BACKEND_TOKEN_USER_DONE_LOGIN", "secret" },
 		{ NULL, NULL }
 	}, all_public[] = {
 		{ "SENTC_BACKEND_TOKEN_USER_REGISTER", "public" },
