@@ -12,7 +12,9 @@
  * the member, browser code never gets the token. A refusal by sentc (a
  * wrong password, a used challenge) passes through unchanged and sets
  * nothing. An answer that does not hold the token as expected, or whose
- * JWT does not verify here, is answered with an error and sets nothing.
+ * JWT does not verify here (its key not configured, sentc is asked, as
+ * for any JWT: sb_auth_token()), is answered with an error and sets
+ * nothing.
  */
 #include "sb.h"
 
@@ -40,7 +42,8 @@ handle(struct sb_req *req)
 		sb_reply_err(req, SB_ERR_UPSTREAM_BAD, NULL);
 		goto out;
 	}
-	if ((e = sb_jwt_check(login.jwt, login.jwtlen, 0, &who)) != SB_OK) {
+	if ((e = sb_auth_token(req, login.jwt, login.jwtlen, 0, &who)) !=
+	    SB_OK) {
 		sb_log(SB_LOG_ERR, "verify_login: the JWT sentc issued "
 		    "does not verify (%s): is its key in "
 		    "SENTC_JWT_VERIFY_KEY?", sb_err_str(e));

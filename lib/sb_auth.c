@@ -29,6 +29,18 @@ sb_bearer(const char *header, const char **tok, size_t *len)
 	return SB_OK;
 }
 
+enum sb_err
+sb_auth_token(struct sb_req *req, const char *tok, size_t len,
+    unsigned flags, struct sb_jwt_claims *who)
+{
+	enum sb_err	 e;
+
+	/* Its kid names no key here: a key new in the dashboard? */
+	if ((e = sb_jwt_check(tok, len, flags, who)) == SB_ERR_JWT_UNCHECKED)
+		e = sb_keycheck(req, tok, len, flags, who);
+	return e;
+}
+
 int
 sb_auth_user(struct sb_req *req, unsigned flags)
 {
@@ -41,10 +53,7 @@ sb_auth_user(struct sb_req *req, unsigned flags)
 	if (e == SB_OK)
 		e = sb_bearer(hdr, &tok, &len);
 	if (e == SB_OK)
-		e = sb_jwt_check(tok, len, flags, &who);
-	/* Its kid names no key here: a key new in the dashboard? */
-	if (e == SB_ERR_JWT_UNCHECKED)
-		e = sb_keycheck(req, tok, len, flags, &who);
+		e = sb_auth_token(req, tok, len, flags, &who);
 	if (e != SB_OK) {
 		sb_reply_err(req, e, NULL);
 		return -1;

@@ -18,6 +18,15 @@
 enum sb_err	 sb_bearer(const char *header, const char **tok, size_t *len);
 
 /*
+ * Verifies the JWT tok[0..len) (flags as for sb_jwt_verify): through the
+ * JWT cache, and asking sentc when its kid names no configured key
+ * (sb_keycheck.h). Returns SB_OK with *who, or the SB_ERR_* that says why
+ * not; answers nothing.
+ */
+enum sb_err	 sb_auth_token(struct sb_req *req, const char *tok,
+		    size_t len, unsigned flags, struct sb_jwt_claims *who);
+
+/*
  * "Who is this?" Verifies the caller's JWT (through the JWT cache; flags
  * as for sb_jwt_verify), or has sentc check one whose kid names no key
  * configured (sb_keycheck.h). Returns 0 with req->who (aud is the sentc

@@ -149,7 +149,7 @@ describe("sentc_wasm's web build in Chromium, on the backend's origin", () => {
     assert.equal(jar.httpOnly, true);
     assert.equal(jar.secure, true);
     assert.equal(jar.sameSite, 'Strict');
-    assert.equal(jar.path, '/backend/refresh');
+    assert.equal(jar.path, '/backend');
     assert.ok(!jar.value.includes(rt));
     const visible = await call('cookies');
     assert.ok(!visible.value.includes(COOKIE), visible.value);

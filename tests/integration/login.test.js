@@ -130,7 +130,7 @@ describe('POST /api/v1/verify_login: the login captured into the cookie', () => 
     assert.equal(cookie.attrs.get('httponly'), true);
     assert.equal(cookie.attrs.get('secure'), true);
     assert.equal(cookie.attrs.get('samesite'), 'Strict');
-    assert.equal(cookie.attrs.get('path'), '/backend/refresh');
+    assert.equal(cookie.attrs.get('path'), '/backend');
     assert.ok(!cookie.value.includes(rt));
 
     // The SDK's cookie refresh: the old JWT and the cookie give a new JWT, from that refresh token.
@@ -262,8 +262,26 @@ describe('POST /api/v1/verify_login: the login captured into the cookie', () => 
     }
   });
 
-  it('refuses a JWT whose key is not configured (401, 20015), sets nothing, and says so in the log', async () => {
+  it('a JWT of a key made in the dashboard and not yet configured: sentc vouches for it, and the login goes on', async () => {
     const u = await sdkRegister('newkey');
+    const next = genKeyEnv();
+    await s.sim('POST', 'keys', { kid: next.kid, sign_key: next.signKeyB64, current: true });
+    try {
+      const out = await sdk.login(s.base, pub, u.name, PASSWORD);
+      assert.equal(out.get_refresh_token(), '');
+      const v = verifyAnswer();
+      assert.equal(v.response.status, 200);
+      assert.equal(v.response.setCookie.length, 1);
+      assert.ok((await s.upstream()).some((q) => q.method === 'GET' && q.path === '/api/v1/user/jwt'),
+        "sentc's check of the JWT");
+    } finally {
+      await s.sim('DELETE', 'keys', { kid: next.kid });
+    }
+  });
+
+  it('refuses a JWT whose key is not configured when sentc may not be asked (401, 20015), sets nothing, and says so in the log', async () => {
+    await s.restart('verify-login', { SENTC_BACKEND_JWT_KEY_CHECKS: '0' });
+    const u = await sdkRegister('newkey-off');
     const next = genKeyEnv();
     await s.sim('POST', 'keys', { kid: next.kid, sign_key: next.signKeyB64, current: true });
     try {
@@ -275,6 +293,7 @@ describe('POST /api/v1/verify_login: the login captured into the cookie', () => 
       assert.ok(s.logRecords('verify-login').some((x) => x.level === 'error' && /SENTC_JWT_VERIFY_KEY/.test(x.msg)));
     } finally {
       await s.sim('DELETE', 'keys', { kid: next.kid });
+      await s.restart('verify-login');
     }
   });
 
