@@ -73,7 +73,7 @@ function loginCookie(base) {
   assert.ok(attrs.includes('HttpOnly'), v[0].response.setCookie[0]);
   assert.ok(attrs.includes('Secure'));
   assert.ok(attrs.includes('SameSite=Strict'));
-  assert.ok(attrs.includes('Path=/backend/refresh'));
+  assert.ok(attrs.includes('Path=/backend'));
   return { pair, text: v[0].response.text };
 }
 

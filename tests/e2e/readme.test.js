@@ -88,12 +88,12 @@ window.readme = { user_id, jwt, me, refresh_token: user.get_refresh_token(), fir
     // The calls the block made, at sentc: register with the secret token, the login, the refresh.
     const up = (await stack.upstream()).map((x) => [x.method, x.path, x.token]);
     assert.deepEqual(up, [
-      ['POST', '/api/v1/exists', 'secret'],
+      ['POST', '/api/v1/exists', 'public'],
       ['POST', '/api/v1/register', 'secret'],
       ['POST', '/api/v1/prepare_login', 'public'],
       ['POST', '/api/v1/done_login', 'public'],
       ['POST', '/api/v1/verify_login', 'public'],
-      ['PUT', '/api/v1/refresh', 'secret'],
+      ['PUT', '/api/v1/refresh', 'public'],
     ]);
   });
 });
