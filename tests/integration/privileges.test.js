@@ -12,7 +12,7 @@ const { execFileSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { start, TOP, BUILD } = require('./harness');
+const { start, TOP, BUILD, PG } = require('./harness');
 const { freePort } = require('../lib/common');
 
 const root = process.getuid() === 0;
@@ -191,13 +191,16 @@ describe('a development stack started as root, with no SENTC_BACKEND_USER', { sk
     for (const f of fs.readdirSync(path.join(s.dir, 'sock')).filter((n) => n.endsWith('.sock'))) {
       assert.equal(fs.statSync(path.join(s.dir, 'sock', f)).uid, uid, f);
     }
-    const dbDir = path.dirname(s.db);
-    for (const f of [dbDir, ...fs.readdirSync(dbDir).map((n) => path.join(dbDir, n))]) {
-      const st = fs.statSync(f);
-      assert.equal(st.uid, uid, f);
-      assert.equal(st.mode & 0o077, 0, `${f}: mode ${(st.mode & 0o777).toString(8)}`);
+    // On PostgreSQL the database is the server's: no file of the stack's.
+    if (!PG) {
+      const dbDir = path.dirname(s.db);
+      for (const f of [dbDir, ...fs.readdirSync(dbDir).map((n) => path.join(dbDir, n))]) {
+        const st = fs.statSync(f);
+        assert.equal(st.uid, uid, f);
+        assert.equal(st.mode & 0o077, 0, `${f}: mode ${(st.mode & 0o777).toString(8)}`);
+      }
+      assert.ok(fs.existsSync(s.db));
     }
-    assert.ok(fs.existsSync(s.db));
     const cfg = fs.statSync(fs.readFileSync(path.join(s.dir, 'config.path'), 'utf8').trim());
     assert.equal(cfg.mode & 0o007, 0, 'the development config is not readable by others');
   });

@@ -208,7 +208,7 @@ describe('a program takes its socket from spawn-fcgi or systemd', () => {
   it('refuses to start when LISTEN_FDS names an fd that is not a listening socket', () => {
     const cfg = fs.readFileSync(path.join(s.dir, 'config.path'), 'utf8').trim();
     const r = spawnSync('bash', ['-c', 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" -c "$1" 3</dev/null',
-      path.join(TOP, BUILD, 'bin/me'), cfg], { encoding: 'utf8', timeout: 10000 });
+      path.join(TOP, BUILD, 'bin/me'), cfg], { encoding: 'utf8', timeout: 10000, env: { ...process.env, SENTC_BACKEND_DB: s.db } });
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stderr, /fd 3 is not a listening socket/);
   });

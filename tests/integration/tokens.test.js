@@ -9,7 +9,7 @@
 const { describe, it, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
-const { start } = require('./harness');
+const { start, registerInput } = require('./harness');
 
 const SECRET_GROUPS = {
   SENTC_BACKEND_TOKEN_GROUP_CREATE: 'secret',
@@ -148,9 +148,9 @@ describe('each user endpoint takes the token of its setting', () => {
   /* [app option, setting, program, the sentc path, its default, a call through the backend] */
   const cases = [
     ['user_register', 'SENTC_BACKEND_TOKEN_USER_REGISTER', 'register', '/api/v1/register', 'secret',
-      (t) => t.api('POST', '/api/v1/register', { body: { device: { device_identifier: `tk-${Math.random()}` }, group: {} } })],
+      (t) => t.api('POST', '/api/v1/register', { body: registerInput(`tk-${Math.random()}`) })],
     ['user_exists', 'SENTC_BACKEND_TOKEN_USER_EXISTS', 'register', '/api/v1/exists', 'public',
-      (t) => t.api('POST', '/api/v1/register', { body: { device: { device_identifier: `tk-${Math.random()}` }, group: {} } })],
+      (t) => t.api('POST', '/api/v1/register', { body: registerInput(`tk-${Math.random()}`) })],
     ['user_device_register', 'SENTC_BACKEND_TOKEN_USER_DEVICE_REGISTER', 'register-device',
       '/api/v1/user/prepare_register_device', 'public',
       (t) => t.api('POST', '/api/v1/user/prepare_register_device', { body: { device_identifier: `tk-${Math.random()}` } })],
