@@ -54,6 +54,9 @@ struct sb_config {
 	char			*socket_dir;
 	char			*ca_file;	/* "" for the system store */
 	long			 workers;
+	long			 max_in_flight;		/* per worker */
+	long			 upstream_connections;	/* per program */
+	long			 db_connections;	/* per worker */
 	long			 upstream_timeout_ms;
 	long			 upstream_connect_timeout_ms;
 	long			 upstream_max_response;

@@ -142,6 +142,10 @@ describe(enum sb_err e, int *status, const char **msg)
 		*status = 503, *msg = "The jwt's key id is not configured here "
 		    "and sentc cannot check the jwt now: try again shortly";
 		return;
+	case SB_ERR_BUSY:
+		*status = 503, *msg = "The backend carries as many requests as "
+		    "it is set to: try again shortly";
+		return;
 	case SB_ERR__MAX:
 		break;
 	}

@@ -52,6 +52,7 @@ enum sb_err {
 	SB_ERR_COOKIE_CLOSED,	/* 20038 503 no SENTC_BACKEND_COOKIE_KEY */
 	SB_ERR_SETTLING,	/* 20039 503 a lost answer on this name settling */
 	SB_ERR_JWT_UNCHECKED,	/* 20040 503 kid not configured, sentc not asked */
+	SB_ERR_BUSY,		/* 20041 503 SENTC_BACKEND_MAX_IN_FLIGHT reached */
 	SB_ERR__MAX
 };
 

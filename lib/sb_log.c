@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "sb_log.h"
+#include "sb_task.h"
 #include "sb_serve.h"
 
 #define LINE_MAX_LEN	4096	/* one write(2) to a pipe stays whole */
@@ -17,7 +18,6 @@ static const char *const level_names[SB_LOG__MAX] = {
 
 static char		 prog[64] = "sentc-backend";
 static bool		 json;
-static const char	*cur_rid;
 
 void
 sb_log_init(const char *name)
@@ -34,10 +34,11 @@ sb_log_json(bool on)
 	json = on;
 }
 
+/* Each task (a request) carries its own: see sb_task.h. */
 void
 sb_log_request_id(const char *rid)
 {
-	cur_rid = rid;
+	sb_task_set_label(rid);
 }
 
 /* Writes one line with a single write(2), so lines never interleave. */
@@ -122,11 +123,11 @@ sb_log(enum sb_log_level level, const char *fmt, ...)
 		    "\"%s\",\"pid\":%d,\"level\":\"%s\",\"request_id\":%s,"
 		    "\"msg\":%s}\n", timestamp(t, sizeof(t)), prog,
 		    (int)getpid(), level_names[level],
-		    jstr(jrid, sizeof(jrid), cur_rid),
+		    jstr(jrid, sizeof(jrid), sb_task_label()),
 		    jstr(jmsg, sizeof(jmsg), msg));
-	else if (cur_rid != NULL)
+	else if (sb_task_label() != NULL)
 		n = snprintf(line, sizeof(line), "%s[%d] %s: %s rid=%s\n", prog,
-		    (int)getpid(), level_names[level], msg, cur_rid);
+		    (int)getpid(), level_names[level], msg, sb_task_label());
 	else
 		n = snprintf(line, sizeof(line), "%s[%d] %s: %s\n", prog,
 		    (int)getpid(), level_names[level], msg);

@@ -17,7 +17,7 @@ const char *const sb_method_names[SB_METHOD__MAX] = {
 const char *
 sb_req_param(const struct sb_req *req, const char *name)
 {
-	return FCGX_GetParam(name, req->fcgi->envp);
+	return sb_fcgi_param(req->fcgi->envp, name);
 }
 
 const char *
@@ -156,30 +156,21 @@ sb_req_read_body(struct sb_req *req, size_t cap)
 {
 	const char	*cl;
 	long		 declared = -1;
-	size_t		 have = 0, want, room;
-	int		 n;
 
 	if (req->body != NULL)
 		return SB_OK;
 	if ((cl = sb_req_param(req, "CONTENT_LENGTH")) != NULL && *cl != '\0'
 	    && sb_parse_long(cl, 0, 1L << 40, &declared) == -1)
 		return SB_ERR_HEADER;
-	if (declared > (long)cap)
+	/* The serve loop read it, up to SENTC_BACKEND_MAX_BODY. */
+	if (declared > (long)cap || req->fcgi->in_big ||
+	    req->fcgi->inlen > cap)
 		return SB_ERR_BODY_TOO_LARGE;
-
-	/* Trust the length only as an upper bound: read to the end. */
-	want = declared >= 0 ? (size_t)declared : cap;
-	if (!sb_add_ok(want, 1, &room) || (req->body = malloc(room)) == NULL)
-		return SB_ERR_INTERNAL;
-	/* libfcgi reads at most INT_MAX bytes a call. */
-	while (have < want && (n = FCGX_GetStr(req->body + have,
-	    want - have > INT_MAX ? INT_MAX : (int)(want - have),
-	    req->fcgi->in)) > 0)
-		have += (size_t)n;
-	if (have == want && declared < 0 && FCGX_GetChar(req->fcgi->in) != EOF)
-		return SB_ERR_BODY_TOO_LARGE;
-	req->body[have] = '\0';
-	req->bodylen = have;
+	/* The body is the request's: taken over, freed with it. */
+	req->body = req->fcgi->in;
+	req->bodylen = req->fcgi->inlen;
+	req->fcgi->in = NULL;
+	req->fcgi->inlen = 0;
 	return SB_OK;
 }
 

@@ -12,9 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <fcgiapp.h>
-
 #include "sb_error.h"
+#include "sb_fcgi.h"
 #include "sb_jwt.h"
 #include "sb_util.h"
 
@@ -41,7 +40,7 @@ enum sb_method {
 struct sb_route;
 
 struct sb_req {
-	FCGX_Request		*fcgi;
+	struct sb_fcgi_req	*fcgi;
 	const struct sb_route	*route;
 	enum sb_method		 method;	/* HEAD is GET while routed */
 	bool			 head;		/* a HEAD: no body is sent */
@@ -60,6 +59,8 @@ struct sb_req {
 	int			 status;
 	char			 hdrs[SB_HDRS_MAX];
 	size_t			 hdrslen;
+	char			*out;		/* the CGI answer, head and body */
+	size_t			 outlen;
 
 	/* For the request's log line. */
 	char			 rid[SB_RID_MAX + 1];	/* request id */

@@ -50,27 +50,29 @@ void
 sb_reply_raw(struct sb_req *req, int status, const char *ctype,
     const char *body, size_t len)
 {
-	FCGX_Stream	*out = req->fcgi->out;
-	char		 head[256 + SB_HDRS_MAX];
-	size_t		 at, part;
-	int		 n;
+	char	 head[256 + SB_HDRS_MAX];
+	size_t	 total;
+	int	 n;
 
 	if (req->status != 0)
 		return;
 	req->status = status;
-	/* libfcgi's own printf lacks %zu: format here, write once. */
 	n = snprintf(head, sizeof(head), "Status: %d %s\r\n"
 	    "Content-Type: %s\r\nContent-Length: %zu\r\n"
 	    "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
 	    "%s\r\n", status, reason(status), ctype, len, req->hdrs);
 	if (n < 0 || (size_t)n >= sizeof(head))
 		return;
-	FCGX_PutStr(head, n, out);
-	/* libfcgi writes at most INT_MAX bytes a call. */
-	for (at = 0; !req->head && at < len; at += part) {
-		part = len - at > INT_MAX ? INT_MAX : len - at;
-		FCGX_PutStr(body + at, (int)part, out);
-	}
+	if (req->head)
+		len = 0;
+	/* The answer is written whole once the route returns. */
+	if (!sb_add_ok((size_t)n, len, &total) ||
+	    (req->out = malloc(total > 0 ? total : 1)) == NULL)
+		return;
+	memcpy(req->out, head, (size_t)n);
+	if (len > 0)
+		memcpy(req->out + n, body, len);
+	req->outlen = total;
 }
 
 static void

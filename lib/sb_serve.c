@@ -1,10 +1,12 @@
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
 #include <signal.h>
@@ -18,15 +20,17 @@
 
 #include "sb_access.h"
 #include "sb_config.h"
-#include "sb_conn.h"
 #include "sb_db.h"
+#include "sb_fcgi.h"
 #include "sb_keycheck.h"
 #include "sb_log.h"
+#include "sb_loop.h"
 #include "sb_origin.h"
 #include "sb_priv.h"
 #include "sb_response.h"
 #include "sb_serve.h"
 #include "sb_stats.h"
+#include "sb_task.h"
 #include "sb_upstream.h"
 
 #define EX_CONFIG	78
@@ -57,10 +61,8 @@ on_signal(int sig)
 		got_alarm = 1;
 	else if (sig == SIGHUP)
 		got_hup = 1;
-	else {
+	else
 		got_term = 1;
-		FCGX_ShutdownPending();
-	}
 }
 
 static void
@@ -130,11 +132,30 @@ sb_route_methods(const struct sb_route *route, size_t i)
 	return (m & SB_M(SB_GET)) ? m | SB_M(SB_HEAD) : m;
 }
 
+/* A worker's state: one process, many requests. */
+struct conn {
+	int		 fd;
+	struct conn	*prev, *next;
+};
+
+static struct {
+	const struct sb_route	*route;
+	int			 lfd;		/* the listening socket */
+	size_t			 slot;		/* in the stats' in_flight */
+	struct conn		*conns;		/* connections being served */
+	size_t			 nconns;
+	bool			 accepting;
+	volatile bool		 draining;
+	uint32_t		 in_flight;	/* requests under way */
+} wk;
+
 static void
-serve_one(FCGX_Request *fr, const struct sb_route *route)
+serve_one(struct sb_fcgi_req *fr, char **out, size_t *outlen, void *arg)
 {
+	const struct sb_route *route = arg;
 	struct sb_req	 req;
 	int		 cors;
+	bool		 busy;
 
 	memset(&req, 0, sizeof(req));
 	req.fcgi = fr;
@@ -146,10 +167,18 @@ serve_one(FCGX_Request *fr, const struct sb_route *route)
 	sb_log_request_id(req.rid);
 	sb_reply_header(&req, "X-Request-Id", req.rid);
 
+	/* Past the bound, a clear answer at once rather than a queue. */
+	if ((busy = wk.in_flight >= (uint32_t)sb_cfg->max_in_flight))
+		sb_stats_add(SB_STAT_BUSY, 1);
+	else
+		sb_stats_in_flight(wk.slot, ++wk.in_flight);
+
 	cors = !(route->flags & SB_ROUTE_NO_CORS);
 	if (cors)
 		sb_origin_cors(&req);
-	if (route_match(&req) == 0) {
+	if (busy)
+		sb_reply_err(&req, SB_ERR_BUSY, NULL);
+	else if (route_match(&req) == 0) {
 		if ((route->flags & SB_ROUTE_ORIGIN) &&
 		    sb_origin_check(&req) == -1)
 			;	/* answered 403: nothing else is done */
@@ -171,49 +200,157 @@ serve_one(FCGX_Request *fr, const struct sb_route *route)
 		sb_log(SB_LOG_ERR, "route left the request unanswered");
 		sb_reply_err(&req, SB_ERR_INTERNAL, NULL);
 	}
+	if (!busy)
+		sb_stats_in_flight(wk.slot, --wk.in_flight);
 	sb_stats_request(req.method, req.status, sb_now_ms() - req.start_ms);
 	sb_log_request(&req);
 	sb_log_request_id(NULL);
 	free(req.body);
+	*out = req.out;
+	*outlen = req.outlen;
+}
+
+/*
+ * The most connections a worker serves at once: a connection costs a
+ * task, whose stack is mapped but mostly never touched. Past it, the
+ * other workers accept, or the listen queue holds them.
+ */
+static size_t
+conns_max(void)
+{
+	return (size_t)sb_cfg->max_in_flight + 64;
+}
+
+static void	on_listen(int, unsigned, void *);
+
+static void
+accepting(bool on)
+{
+	if (on == wk.accepting || (on && wk.draining))
+		return;
+	if (sb_loop_watch(wk.lfd, on ? SB_EV_IN : 0, on_listen, NULL) == 0)
+		wk.accepting = on;
+}
+
+static void
+conn_task(void *arg)
+{
+	struct conn	*c = arg;
+
+	sb_fcgi_serve(c->fd, (size_t)sb_cfg->max_body, serve_one,
+	    (void *)wk.route, &wk.draining);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		wk.conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	free(c);
+	wk.nconns--;
+	accepting(true);
+}
+
+static void
+on_listen(int fd, unsigned ev, void *arg)
+{
+	struct conn	*c;
+	int		 cfd;
+
+	(void)ev;
+	(void)arg;
+	while (wk.nconns < conns_max()) {
+		if ((cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK |
+		    SOCK_CLOEXEC)) == -1) {
+			if (errno == EMFILE || errno == ENFILE)
+				sb_log(SB_LOG_WARN, "accept: %s",
+				    strerror(errno));
+			break;
+		}
+		if ((c = calloc(1, sizeof(*c))) == NULL) {
+			close(cfd);
+			break;
+		}
+		c->fd = cfd;
+		if (sb_task_spawn(conn_task, c) == -1) {
+			free(c);
+			close(cfd);
+			break;
+		}
+		if ((c->next = wk.conns) != NULL)
+			wk.conns->prev = c;
+		wk.conns = c;
+		wk.nconns++;
+	}
+	if (wk.nconns >= conns_max())
+		accepting(false);
+}
+
+/*
+ * SIGTERM or SIGINT: no new connection is taken; the requests under way
+ * finish (each bounded by the upstream timeout), connections that wait
+ * for a next request close, and the worker ends once none is left.
+ */
+static void
+on_term(int fd, unsigned ev, void *arg)
+{
+	struct signalfd_siginfo si;
+	struct conn	*c;
+
+	(void)ev;
+	(void)arg;
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		continue;
+	if (wk.draining)
+		return;
+	accepting(false);
+	wk.draining = true;
+	sb_log(SB_LOG_INFO, "draining: %u requests in flight finish, then "
+	    "the worker stops", (unsigned)wk.in_flight);
+	for (c = wk.conns; c != NULL; c = c->next)
+		sb_loop_wake_fd(c->fd);
 }
 
 static _Noreturn void
-worker_main(int fd, const struct sb_route *route, pid_t master)
+worker_main(int fd, const struct sb_route *route, pid_t master, size_t slot)
 {
-	static const int sigs[] = { SIGTERM, SIGINT };
-	struct sb_conns	*conns;
-	FCGX_Request	*fr;
-	sigset_t	 none, term;
+	sigset_t	 term;
+	int		 sfd;
 
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != master)
 		_exit(0);
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGHUP, SIG_IGN);
-	handle_signals(sigs, 2);
-	/*
-	 * SIGTERM and SIGINT arrive only while the worker waits for a
-	 * request: one that came just before the wait cannot be missed, and
-	 * the request at hand is always finished.
-	 */
-	sigemptyset(&none);
+	/* SIGTERM and SIGINT come as events of the loop, never mid-request. */
 	sigemptyset(&term);
 	sigaddset(&term, SIGTERM);
 	sigaddset(&term, SIGINT);
 	sigprocmask(SIG_SETMASK, &term, NULL);
 
+	memset(&wk, 0, sizeof(wk));
+	wk.route = route;
+	wk.lfd = fd;
+	wk.slot = slot;
 	sb_req_id_seed();
+	if (sb_loop_init() == -1 ||
+	    (sfd = signalfd(-1, &term, SFD_NONBLOCK | SFD_CLOEXEC)) == -1 ||
+	    sb_loop_watch(sfd, SB_EV_IN, on_term, NULL) == -1 ||
+	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1) {
+		sb_log(SB_LOG_ERR, "worker: event loop set-up failed: %s",
+		    strerror(errno));
+		_exit(1);
+	}
 	if (sb_upstream_init() == -1)
 		sb_log(SB_LOG_ERR, "upstream client: set-up failed");
-	if ((conns = sb_conns_new(fd)) == NULL)
-		_exit(1);
-	while ((fr = sb_conns_next(conns, &got_term, &none)) != NULL) {
-		serve_one(fr, route);
-		sb_conns_done(conns, fr);
-	}
-	sb_conns_free(conns);
+	accepting(true);
+	while (!wk.draining || wk.nconns > 0 || sb_task_count() > 0)
+		sb_loop_once(-1);
 	sb_upstream_cleanup();
 	sb_db_release();
+	sb_task_cleanup();
+	sb_loop_forget(sfd);
+	close(sfd);
+	sb_loop_free();
 	sb_config_free(&config);
 	curl_global_cleanup();
 	exit(0);
@@ -230,7 +367,7 @@ spawn(struct worker *w, int fd, const struct sb_route *route)
 		sb_log(SB_LOG_ERR, "fork: %s", strerror(errno));
 		return -1;
 	case 0:
-		worker_main(fd, route, master);
+		worker_main(fd, route, master, (size_t)(w - ws));
 		/* NOTREACHED */
 	default:
 		w->started_ms = sb_now_ms();
@@ -275,6 +412,7 @@ reap(int fd, const struct sb_route *route)
 		if (i == SLOTS)
 			continue;
 		ws[i].pid = 0;
+		sb_stats_in_flight(i, 0);
 		if (ws[i].retiring) {
 			retired = true;
 			continue;
@@ -787,7 +925,7 @@ sb_main(int argc, char *argv[], const struct sb_route *route)
 		goto out;
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
-	    FCGX_Init() != 0 || sb_jwt_cache_init() == -1 ||
+	    sb_jwt_cache_init() == -1 ||
 	    sb_access_init() == -1 || sb_upstream_probe_init() == -1 ||
 	    sb_keycheck_init() == -1) {
 		sb_log(SB_LOG_ERR, "library set-up failed");

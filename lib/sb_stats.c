@@ -119,6 +119,13 @@ hist_add(struct sb_hist *h, int64_t ms)
 }
 
 void
+sb_stats_in_flight(size_t slot, uint32_t n)
+{
+	if (slot < SB_STATS_WORKERS)
+		__atomic_store_n(&blk->in_flight[slot], n, __ATOMIC_RELAXED);
+}
+
+void
 sb_stats_request(enum sb_method m, int status, int64_t ms)
 {
 	size_t	 i = status >= 100 && status < SB_STATS_STATUSES ?
@@ -256,6 +263,21 @@ sb_stats_render(FILE *out, const struct sb_stats_prog *p, size_t n)
 			    (long long)p[i].stats->started);
 	per_program(out, p, n, "workers", "gauge", "Worker processes alive.",
 	    SB_STAT_WORKERS, NULL);
+	family(out, "requests_in_flight", "gauge", "Requests under way: "
+	    "read, and not yet answered.");
+	for (i = 0; i < n; i++) {
+		uint64_t sum = 0;
+
+		if ((st = p[i].stats) == NULL)
+			continue;
+		for (s = 0; p[i].running && s < SB_STATS_WORKERS; s++)
+			sum += st->in_flight[s];
+		fprintf(out, "sentc_backend_requests_in_flight{program=\"%s\"} "
+		    "%llu\n", p[i].name, (unsigned long long)sum);
+	}
+	per_program(out, p, n, "requests_refused_total", "counter", "Requests "
+	    "refused at once with 503 (err_code 20041): the worker carried "
+	    "SENTC_BACKEND_MAX_IN_FLIGHT already.", SB_STAT_BUSY, NULL);
 	per_program(out, p, n, "worker_restarts_total", "counter", "Workers "
 	    "that died and were replaced.", SB_STAT_RESTARTS, NULL);
 	per_program(out, p, n, "config_reloads_total", "counter", "Reloads "
@@ -300,6 +322,9 @@ sb_stats_render(FILE *out, const struct sb_stats_prog *p, size_t n)
 	    SB_STAT_UP_TIMEOUT, ",error=\"timeout\"");
 	per_program(out, p, n, "upstream_errors_total", "counter", NULL,
 	    SB_STAT_UP_SERVER, ",error=\"server\"");
+	per_program(out, p, n, "upstream_connections_total", "counter",
+	    "Connections opened to the sentc API (kept ones are reused).",
+	    SB_STAT_UP_CONNECTS, NULL);
 	histogram(out, p, n, "upstream_duration_seconds", "Time of a call to "
 	    "the sentc API.", offsetof(struct sb_stats, upstream_ms));
 

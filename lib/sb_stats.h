@@ -22,9 +22,10 @@
 #include "sb_request.h"
 
 #define SB_STATS_MAGIC		0x7362737473746174ULL	/* "sbststat" */
-#define SB_STATS_VERSION	2	/* bumped whenever the layout changes */
+#define SB_STATS_VERSION	3	/* bumped whenever the layout changes */
 #define SB_STATS_BUCKETS	12	/* the last one is +Inf */
 #define SB_STATS_STATUSES	600	/* HTTP statuses 100-599; 0: others */
+#define SB_STATS_WORKERS	1024	/* worker slots of a program */
 
 /* Counters and gauges besides the requests and the histograms. */
 enum sb_stat {
@@ -45,6 +46,8 @@ enum sb_stat {
 	SB_STAT_KEYCHECK_REFUSED, /* ... accepted, refused, gave no verdict, */
 	SB_STAT_KEYCHECK_FAILED,
 	SB_STAT_KEYCHECK_LIMITED, /* ... or was not asked: no call left */
+	SB_STAT_BUSY,		/* requests refused: MAX_IN_FLIGHT reached */
+	SB_STAT_UP_CONNECTS,	/* connections opened to sentc */
 	SB_STAT__MAX
 };
 
@@ -63,6 +66,8 @@ struct sb_stats {
 	struct sb_hist	 request_ms;
 	struct sb_hist	 upstream_ms;
 	uint64_t	 requests[SB_METHOD__MAX][SB_STATS_STATUSES];
+	/* Requests under way, per worker slot: a dead worker's is zeroed. */
+	uint32_t	 in_flight[SB_STATS_WORKERS];
 };
 
 /* Upper bounds of the histograms' buckets, in milliseconds. */
@@ -81,6 +86,9 @@ int	 sb_stats_open(const char *dir, const char *name, uid_t uid,
 /* Adds n to a counter, or sets a gauge. */
 void	 sb_stats_add(enum sb_stat, uint64_t n);
 void	 sb_stats_set(enum sb_stat, uint64_t v);
+
+/* Sets worker slot's count of requests under way. */
+void	 sb_stats_in_flight(size_t slot, uint32_t n);
 
 /* Counts an answered request and its time. */
 void	 sb_stats_request(enum sb_method, int status, int64_t ms);

@@ -1,41 +1,61 @@
+#include <sys/socket.h>
+
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
 #include "sb_cache.h"
-#include "sb_http1.h"
 #include "sb_json.h"
 #include "sb_log.h"
+#include "sb_loop.h"
 #include "sb_response.h"
 #include "sb_stats.h"
+#include "sb_task.h"
 #include "sb_upstream.h"
 #include "sb_util.h"
 
 #define URL_MAX		1024
-/* A request's head: its line, Host, the app token, the JWT, the id. */
-#define HEAD_MAX	(SB_JWT_MAX + 8192)
-#define READ_MIN	16384	/* room asked of each read */
+#define EASY_KEPT	64	/* idle easy handles kept for reuse */
 
 /*
- * libcurl makes the connection (DNS, TCP, a proxy's CONNECT, TLS, all of
- * it verified) and keeps it; the requests on it are written and their
- * answers read here (sb_http1.h), without libcurl's per-request work.
+ * libcurl does all of HTTP: the connections (DNS, TCP, a proxy's CONNECT,
+ * TLS, all of it verified), keeping them and checking a kept one before
+ * reuse, HTTP/1.1 and HTTP/2. Its multi interface runs in the worker's
+ * event loop: a request that waits for sentc parks its task (sb_task.h),
+ * and the worker goes on with others. One multi handle per worker holds
+ * the kept connections, which every request of the worker shares.
  */
-static CURLU		*url;		/* the API's URL, parsed once */
+static CURLM		*multi;
 static CURLSH		*share;		/* DNS and TLS sessions */
-static CURL		*conn;		/* the connection, NULL if none */
-static curl_socket_t	 conn_fd;
-static bool		 conn_used;	/* an answer came on it already */
-static char		 prefix[URL_MAX];	/* its path, then /api/v1 */
-static char		 fixed_hdr[URL_MAX];	/* Host, User-Agent */
+static struct sb_timer	 timer;		/* libcurl's timeout */
+static char		 base[URL_MAX];	/* SENTC_API_URL/api/v1 */
 static char		*token_hdr[SB_TOKEN__MAX];
 static const char	*proxy, *noproxy;
 static long		 connects;
 static struct sb_cache	*probes;
+static CURL		*kept[EASY_KEPT];
+static size_t		 nkept;
+
+/* One transfer: a request and its answer. */
+struct xfer {
+	CURL		*easy;
+	struct sb_task	*task;		/* waits for it */
+	bool		 done;
+	CURLcode	 cc;
+	char		*buf;		/* the answer's body */
+	size_t		 n, cap, max;
+	bool		 big;		/* longer than max: cut */
+	bool		 may_resend;	/* GET, HEAD */
+	bool		 resend_refused;
+	bool		 sent;		/* it may have reached sentc */
+	unsigned	 prereqs;
+};
 
 /* A probe's answer, shared through the cache until until_ms. */
 struct probe {
@@ -50,18 +70,28 @@ on_open(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 	(void)arg;
 	(void)purpose;
 	connects++;
-	return socket(a->family, a->socktype, a->protocol);
+	sb_stats_add(SB_STAT_UP_CONNECTS, 1);
+	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 }
 
-/* "name: value\r\n", allocated; NULL if out of memory. */
+/* The loop forgets a socket before libcurl's is closed. */
+static int
+on_close(void *arg, curl_socket_t fd)
+{
+	(void)arg;
+	sb_loop_forget(fd);
+	return close(fd);
+}
+
+/* "name: value", allocated; NULL if out of memory. */
 static char *
 header_line(const char *name, const char *value)
 {
-	size_t	 len = strlen(name) + strlen(value) + 5;
+	size_t	 len = strlen(name) + strlen(value) + 3;
 	char	*s;
 
 	if ((s = malloc(len)) != NULL)
-		snprintf(s, len, "%s: %s\r\n", name, value);
+		snprintf(s, len, "%s: %s", name, value);
 	return s;
 }
 
@@ -86,19 +116,131 @@ proxy_from_env(const char *api_url)
 		noproxy = getenv("NO_PROXY");
 }
 
-/*
- * A handle that connects to the API (through the proxy's CONNECT if one
- * applies) within timeout_ms, then leaves the connection to its caller.
- */
-static CURL *
-connector(long timeout_ms)
-{
-	CURL	*c;
+/* ---- libcurl in the event loop ------------------------------------- */
 
-	if ((c = curl_easy_init()) == NULL)
-		return NULL;
-	curl_easy_setopt(c, CURLOPT_CURLU, url);
-	curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
+static void	reap(void);
+
+static void
+on_event(int fd, unsigned ev, void *arg)
+{
+	int	 running, flags = 0;
+
+	(void)arg;
+	if (ev & SB_EV_IN)
+		flags |= CURL_CSELECT_IN;
+	if (ev & SB_EV_OUT)
+		flags |= CURL_CSELECT_OUT;
+	if (ev & (SB_EV_ERR | SB_EV_HUP))
+		flags |= CURL_CSELECT_ERR;
+	curl_multi_socket_action(multi, fd, flags, &running);
+	reap();
+}
+
+static int
+on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *sockp)
+{
+	unsigned	 ev = 0;
+
+	(void)e;
+	(void)userp;
+	(void)sockp;
+	if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
+		ev |= SB_EV_IN;
+	if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
+		ev |= SB_EV_OUT;
+	if (sb_loop_watch(fd, ev, on_event, NULL) == -1 && ev != 0)
+		sb_log(SB_LOG_ERR, "upstream: cannot watch a socket");
+	return 0;
+}
+
+static void
+on_timeout(void *arg)
+{
+	int	 running;
+
+	(void)arg;
+	curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	reap();
+}
+
+static int
+on_timer(CURLM *m, long ms, void *userp)
+{
+	(void)m;
+	(void)userp;
+	if (ms < 0)
+		sb_loop_timer_stop(&timer);
+	else
+		sb_loop_timer(&timer, sb_add_sat(sb_now_ms(), ms), on_timeout,
+		    NULL);
+	return 0;
+}
+
+/* Wakes the tasks whose transfers ended. */
+static void
+reap(void)
+{
+	struct xfer	*x;
+	CURLMsg		*m;
+	int		 left;
+
+	while ((m = curl_multi_info_read(multi, &left)) != NULL) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		x = NULL;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+		curl_multi_remove_handle(multi, m->easy_handle);
+		if (x == NULL)
+			continue;
+		x->cc = m->data.result;
+		x->done = true;
+		sb_task_wake(x->task);
+	}
+}
+
+/*
+ * Runs x to its end: in a task, through the worker's multi handle while
+ * other tasks run; outside one (start-up, the tests), blocking.
+ */
+static CURLcode
+perform(struct xfer *x)
+{
+	CURLMcode	 mc;
+
+	if ((x->task = sb_task_self()) == NULL || multi == NULL)
+		return curl_easy_perform(x->easy);
+	curl_easy_setopt(x->easy, CURLOPT_PRIVATE, (char *)x);
+	if ((mc = curl_multi_add_handle(multi, x->easy)) != CURLM_OK) {
+		sb_log(SB_LOG_ERR, "upstream: %s", curl_multi_strerror(mc));
+		return CURLE_OUT_OF_MEMORY;
+	}
+	while (!x->done)
+		sb_task_park();
+	return x->cc;
+}
+
+static CURL *
+easy_take(void)
+{
+	return nkept > 0 ? kept[--nkept] : curl_easy_init();
+}
+
+static void
+easy_put(CURL *c)
+{
+	if (c == NULL)
+		return;
+	if (nkept < EASY_KEPT) {
+		curl_easy_reset(c);
+		kept[nkept++] = c;
+	} else
+		curl_easy_cleanup(c);
+}
+
+/* What every handle to the API sets: TLS, timeouts, the proxy. */
+static void
+common(CURL *c, long timeout_ms)
+{
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
@@ -114,39 +256,25 @@ connector(long timeout_ms)
 	curl_easy_setopt(c, CURLOPT_SHARE, share);
 	curl_easy_setopt(c, CURLOPT_PROXY, proxy != NULL ? proxy : "");
 	curl_easy_setopt(c, CURLOPT_NOPROXY, noproxy != NULL ? noproxy : "");
-	/* The requests are ours, so a proxy only ever tunnels them. */
+	/* A proxy only ever tunnels: it never reads the tokens. */
 	curl_easy_setopt(c, CURLOPT_HTTPPROXYTUNNEL, 1L);
-	return c;
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open);
+	curl_easy_setopt(c, CURLOPT_CLOSESOCKETFUNCTION, on_close);
+	/* HTTP/2 where sentc offers it: requests share a connection. */
+	curl_easy_setopt(c, CURLOPT_PIPEWAIT, 1L);
 }
 
 int
 sb_upstream_init(void)
 {
-	char	*path = NULL, *host = NULL, *port = NULL;
-	int	 n, m;
+	long	 per;
+	int	 n;
 
-	if (url != NULL)
+	if (share != NULL)
 		return 0;
-	if ((url = curl_url()) == NULL ||
-	    curl_url_set(url, CURLUPART_URL, sb_cfg->api_url, 0) != CURLUE_OK ||
-	    curl_url_get(url, CURLUPART_PATH, &path, 0) != CURLUE_OK ||
-	    curl_url_get(url, CURLUPART_HOST, &host, 0) != CURLUE_OK)
-		goto fail;
-	/* The port only if the URL names one, as the Host header has it. */
-	(void)curl_url_get(url, CURLUPART_PORT, &port, 0);
-	n = snprintf(prefix, sizeof(prefix), "%s/api/v1",
-	    strcmp(path, "/") == 0 ? "" : path);
-	m = snprintf(fixed_hdr, sizeof(fixed_hdr), "Host: %s%s%s\r\n"
-	    "User-Agent: sentc-backend\r\n", host, port != NULL ? ":" : "",
-	    port != NULL ? port : "");
-	curl_free(path);
-	curl_free(host);
-	curl_free(port);
-	if (n < 0 || (size_t)n >= sizeof(prefix) ||
-	    m < 0 || (size_t)m >= sizeof(fixed_hdr) ||
-	    !sb_printable(prefix, (size_t)n) || strchr(prefix, ' ') != NULL)
-		goto fail;
-	if ((token_hdr[SB_TOKEN_PUBLIC] = header_line("x-sentc-app-token",
+	n = snprintf(base, sizeof(base), "%s/api/v1", sb_cfg->api_url);
+	if (n < 0 || (size_t)n >= sizeof(base) ||
+	    (token_hdr[SB_TOKEN_PUBLIC] = header_line("x-sentc-app-token",
 	    sb_cfg->public_token)) == NULL ||
 	    (token_hdr[SB_TOKEN_SECRET] = header_line("x-sentc-app-token",
 	    sb_cfg->secret_token)) == NULL ||
@@ -155,19 +283,23 @@ sb_upstream_init(void)
 	curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
 	curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 	proxy_from_env(sb_cfg->api_url);
+	/* In a worker's loop: the multi handle, its share of connections. */
+	if (sb_loop_init() == 0 && (multi = curl_multi_init()) != NULL) {
+		per = sb_cfg->upstream_connections / sb_cfg->workers;
+		if (per < 1)
+			per = 1;
+		curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+		curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, on_timer);
+		curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, per);
+		curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, per);
+		curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, per);
+		curl_multi_setopt(multi, CURLMOPT_PIPELINING,
+		    CURLPIPE_MULTIPLEX);
+	}
 	return 0;
 fail:
 	sb_upstream_cleanup();
 	return -1;
-}
-
-static void
-conn_close(void)
-{
-	if (conn != NULL)
-		curl_easy_cleanup(conn);
-	conn = NULL;
-	conn_used = false;
 }
 
 void
@@ -175,12 +307,15 @@ sb_upstream_cleanup(void)
 {
 	size_t	 i;
 
-	conn_close();
+	if (multi != NULL)
+		curl_multi_cleanup(multi);
+	multi = NULL;
+	sb_loop_timer_stop(&timer);
+	while (nkept > 0)
+		curl_easy_cleanup(kept[--nkept]);
 	if (share != NULL)
 		curl_share_cleanup(share);
 	share = NULL;
-	curl_url_cleanup(url);
-	url = NULL;
 	for (i = 0; i < SB_TOKEN__MAX; i++) {
 		if (token_hdr[i] != NULL)
 			sb_wipe(token_hdr[i], strlen(token_hdr[i]));
@@ -203,7 +338,7 @@ sb_upstream_reachable(void)
 	const char	*parts[1] = { sb_cfg->api_url };
 	unsigned char	 key[SB_CACHE_KEY];
 	struct probe	 p;
-	CURL		*c;
+	struct xfer	 x;
 	CURLcode	 cc;
 	int64_t		 now = sb_now_ms(), ttl_ms;
 
@@ -211,11 +346,17 @@ sb_upstream_reachable(void)
 	if (sb_cache_get(probes, key, sb_now(), &p, sizeof(p)) ==
 	    (long)sizeof(p) && p.until_ms > now)
 		return p.e;
-	if ((url == NULL && sb_upstream_init() == -1) ||
-	    (c = connector(sb_cfg->upstream_connect_timeout_ms)) == NULL)
+	memset(&x, 0, sizeof(x));
+	if ((share == NULL && sb_upstream_init() == -1) ||
+	    (x.easy = easy_take()) == NULL)
 		return SB_ERR_UPSTREAM_DOWN;
-	cc = curl_easy_perform(c);
-	curl_easy_cleanup(c);
+	/* A connection, TLS and all, and no request: no sentc call spent. */
+	common(x.easy, sb_cfg->upstream_connect_timeout_ms);
+	curl_easy_setopt(x.easy, CURLOPT_URL, sb_cfg->api_url);
+	curl_easy_setopt(x.easy, CURLOPT_CONNECT_ONLY, 1L);
+	cc = perform(&x);
+	/* A connect-only handle keeps its connection: not for reuse. */
+	curl_easy_cleanup(x.easy);
 	p.e = cc == CURLE_OK ? SB_OK : cc == CURLE_OPERATION_TIMEDOUT ?
 	    SB_ERR_UPSTREAM_TIMEOUT : SB_ERR_UPSTREAM_DOWN;
 	if (p.e != SB_OK)
@@ -276,262 +417,155 @@ sb_upstream_result(struct sb_upstream_res *res)
 	return res->result;
 }
 
-/* Waits until the connection is ready for events, or deadline (ms). */
-static enum sb_err
-wait_conn(short events, int64_t deadline)
+/* The answer's body into x->buf, up to x->max bytes. */
+static size_t
+on_write(char *p, size_t size, size_t nmemb, void *arg)
 {
-	struct pollfd	 pfd = { .fd = conn_fd, .events = events };
-	int64_t		 left;
-	int		 n;
-
-	for (;;) {
-		if ((left = deadline - sb_now_ms()) <= 0)
-			return SB_ERR_UPSTREAM_TIMEOUT;
-		/* An error or hang-up too: the next call says which. */
-		if ((n = poll(&pfd, 1, left > 60000 ? 60000 : (int)left)) > 0)
-			return SB_OK;
-		if (n == -1 && errno != EINTR)
-			return SB_ERR_UPSTREAM_DOWN;
-	}
-}
-
-/*
- * Is the kept connection still fit to send on? Nothing may be readable on
- * it between answers: readable means sentc closed it (or sent what no
- * request asked for), and a request written there would be lost.
- */
-static bool
-conn_alive(void)
-{
-	struct pollfd	 pfd = { .fd = conn_fd, .events = POLLIN | POLLRDHUP };
-
-	return poll(&pfd, 1, 0) == 0;
-}
-
-/*
- * May a request be sent once more after its first try may have reached
- * sentc? Only if doing it twice is doing it once: GET and HEAD.
- */
-static bool
-idempotent(enum sb_method method)
-{
-	return method == SB_GET || method == SB_HEAD;
-}
-
-static enum sb_err
-conn_open(int64_t deadline, const char **why)
-{
-	int64_t		 left = deadline - sb_now_ms();
-	CURLcode	 cc;
-
-	if (left <= 0)
-		return SB_ERR_UPSTREAM_TIMEOUT;
-	if ((conn = connector(left)) == NULL)
-		return SB_ERR_INTERNAL;
-	curl_easy_setopt(conn, CURLOPT_OPENSOCKETFUNCTION, on_open);
-	if ((cc = curl_easy_perform(conn)) != CURLE_OK ||
-	    (cc = curl_easy_getinfo(conn, CURLINFO_ACTIVESOCKET,
-	    &conn_fd)) != CURLE_OK || conn_fd == CURL_SOCKET_BAD) {
-		*why = cc != CURLE_OK ? curl_easy_strerror(cc) : "no socket";
-		conn_close();
-		return cc == CURLE_OPERATION_TIMEDOUT ?
-		    SB_ERR_UPSTREAM_TIMEOUT : cc == CURLE_OUT_OF_MEMORY ?
-		    SB_ERR_INTERNAL : SB_ERR_UPSTREAM_DOWN;
-	}
-	return SB_OK;
-}
-
-static enum sb_err
-send_all(const char *p, size_t len, int64_t deadline, bool *sent)
-{
-	enum sb_err	 e;
-	CURLcode	 cc;
-	size_t		 n;
-
-	while (len > 0) {
-		if ((cc = curl_easy_send(conn, p, len, &n)) == CURLE_AGAIN) {
-			if ((e = wait_conn(POLLOUT, deadline)) != SB_OK)
-				return e;
-			continue;
-		}
-		if (cc != CURLE_OK)
-			return SB_ERR_UPSTREAM_DOWN;
-		*sent = true;
-		p += n;
-		len -= n;
-	}
-	return SB_OK;
-}
-
-/* The buffer an answer is read into. */
-struct buf {
-	char	*p;
-	size_t	 n, cap;
-};
-
-/*
- * Reads one answer into b, until deadline. got: bytes of it arrived.
- * Room is bounded: the body's max, and at most a head and a line more.
- */
-static enum sb_err
-receive(struct sb_http1 *h, struct buf *b, int64_t deadline, size_t *got,
-    const char **why)
-{
-	size_t		 limit, room, ncap, n;
-	enum sb_http1_rc rc = SB_HTTP1_MORE;
-	enum sb_err	 e;
-	CURLcode	 cc;
-	bool		 ready = false;
+	struct xfer	*x = arg;
+	size_t		 len = size * nmemb, want, ncap;
 	char		*np;
 
-	/* h->max is SENTC_BACKEND_UPSTREAM_MAX_RESPONSE: a checked sum. */
-	if (!sb_add_ok(h->max, 2 * SB_HTTP1_HEAD_MAX + 2 * SB_HTTP1_LINE_MAX,
-	    &limit))
-		limit = SIZE_MAX;
-	while (rc == SB_HTTP1_MORE) {
-		if ((room = limit - b->n) == 0) {
+	if (len > x->max - x->n) {
+		x->big = true;
+		return 0;	/* libcurl stops: CURLE_WRITE_ERROR */
+	}
+	want = x->n + len + 1;
+	if (want > x->cap) {
+		for (ncap = x->cap ? x->cap : 4096; ncap < want;)
+			ncap = ncap > SIZE_MAX / 2 ? want : ncap * 2;
+		if ((np = realloc(x->buf, ncap)) == NULL)
+			return 0;
+		x->buf = np;
+		x->cap = ncap;
+	}
+	memcpy(x->buf + x->n, p, len);
+	x->n += len;
+	x->buf[x->n] = '\0';
+	return len;
+}
+
+/*
+ * Called before the request goes out on a connection, new or kept. A
+ * second call for one transfer is libcurl sending it again, after a kept
+ * connection closed with no answer: sentc may have acted on the first,
+ * so only a request that may be done twice (GET, HEAD) goes again; any
+ * other is an answer lost (res->sent), for its caller to settle.
+ */
+static int
+on_prereq(void *arg, char *rip, char *lip, int rport, int lport)
+{
+	struct xfer	*x = arg;
+
+	(void)rip;
+	(void)lip;
+	(void)rport;
+	(void)lport;
+	if (x->prereqs++ > 0 && !x->may_resend) {
+		x->resend_refused = true;
+		return CURL_PREREQFUNC_ABORT;
+	}
+	x->sent = true;
+	return CURL_PREREQFUNC_OK;
+}
+
+/* Is s fit for a header value: visible ASCII and spaces only? */
+static bool
+header_safe(const char *s)
+{
+	return sb_printable(s, strlen(s));
+}
+
+/* The request's headers; NULL if a part is unfit or out of memory. */
+static struct curl_slist *
+headers(const struct sb_req *req, enum sb_token token, const char *jwt,
+    const char *access, bool json)
+{
+	struct curl_slist *h = NULL, *n;
+	char		   line[SB_JWT_MAX + 64];
+	const char	  *fixed[] = { token_hdr[token], "Accept:", "Expect:",
+			    json ? "Content-Type: application/json" : NULL };
+	size_t		   i;
+
+	if ((jwt != NULL && (!header_safe(jwt) || strlen(jwt) > SB_JWT_MAX)) ||
+	    (access != NULL && !sb_is_uuid(access, strlen(access))))
+		return NULL;
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		if (fixed[i] == NULL)
+			continue;
+		if ((n = curl_slist_append(h, fixed[i])) == NULL)
+			goto fail;
+		h = n;
+	}
+	if (jwt != NULL) {
+		snprintf(line, sizeof(line), "Authorization: Bearer %s", jwt);
+		n = curl_slist_append(h, line);
+		sb_wipe(line, sizeof(line));
+		if (n == NULL)
+			goto fail;
+		h = n;
+	}
+	if (access != NULL) {
+		snprintf(line, sizeof(line), "x-sentc-group-access-id: %s",
+		    access);
+		if ((n = curl_slist_append(h, line)) == NULL)
+			goto fail;
+		h = n;
+	}
+	/* The request id, so that sentc's side of a request can be found. */
+	if (req != NULL && req->rid[0] != '\0') {
+		snprintf(line, sizeof(line), "X-Request-Id: %s", req->rid);
+		if ((n = curl_slist_append(h, line)) == NULL)
+			goto fail;
+		h = n;
+	}
+	return h;
+fail:
+	curl_slist_free_all(h);
+	return NULL;
+}
+
+/* Frees headers, wiping what they held (the app token, the JWT). */
+static void
+headers_free(struct curl_slist *h)
+{
+	struct curl_slist *p;
+
+	for (p = h; p != NULL; p = p->next)
+		sb_wipe(p->data, strlen(p->data));
+	curl_slist_free_all(h);
+}
+
+/* A transfer's libcurl code as the fault it is, and why, for the log. */
+static enum sb_err
+fault(const struct xfer *x, CURLcode cc, const char **why)
+{
+	*why = curl_easy_strerror(cc);
+	switch (cc) {
+	case CURLE_OK:
+		return SB_OK;
+	case CURLE_OPERATION_TIMEDOUT:
+		*why = "timed out";
+		return SB_ERR_UPSTREAM_TIMEOUT;
+	case CURLE_OUT_OF_MEMORY:
+		return SB_ERR_INTERNAL;
+	case CURLE_WRITE_ERROR:
+		if (x->big) {
 			*why = "answer too long";
 			return SB_ERR_UPSTREAM_BAD;
 		}
-		if (room > READ_MIN)
-			room = READ_MIN;
-		if (b->n + room + 1 > b->cap) {
-			/* Doubled, or just what is needed once that would wrap. */
-			for (ncap = b->cap ? b->cap : READ_MIN + 1;
-			    ncap < b->n + room + 1;)
-				if (!sb_mul_ok(ncap, 2, &ncap))
-					ncap = b->n + room + 1;
-			if ((np = realloc(b->p, ncap)) == NULL)
-				return SB_ERR_INTERNAL;
-			b->p = np, b->cap = ncap;
-		}
-		/* After a send: nothing can be there before the poll says. */
-		if (!ready && (e = wait_conn(POLLIN, deadline)) != SB_OK)
-			return e;
-		cc = curl_easy_recv(conn, b->p + b->n, room, &n);
-		if ((ready = cc != CURLE_AGAIN) && cc != CURLE_OK) {
-			*why = curl_easy_strerror(cc);
-			return SB_ERR_UPSTREAM_DOWN;
-		}
-		if (!ready)
-			continue;
-		b->n += n;
-		*got += n;
-		rc = sb_http1_read(h, b->p, &b->n, n == 0);
-		if (n == 0 && rc != SB_HTTP1_DONE) {
-			*why = *got == 0 ? "closed with no answer" :
-			    "closed in the middle of the answer";
-			return SB_ERR_UPSTREAM_DOWN;
-		}
-	}
-	if (rc != SB_HTTP1_DONE) {
-		*why = rc == SB_HTTP1_BIG ? "answer too long" :
-		    "not an HTTP/1.1 answer";
+		return SB_ERR_INTERNAL;
+	case CURLE_ABORTED_BY_CALLBACK:
+		*why = "a kept connection closed with no answer: not sent "
+		    "again";
+		return SB_ERR_UPSTREAM_DOWN;
+	case CURLE_WEIRD_SERVER_REPLY:
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_BAD_CONTENT_ENCODING:
+	case CURLE_FILESIZE_EXCEEDED:
 		return SB_ERR_UPSTREAM_BAD;
+	default:
+		return SB_ERR_UPSTREAM_DOWN;
 	}
-	return SB_OK;
-}
-
-/* Appends s[0..len) to buf[*at..cap); false once it does not fit. */
-static bool
-put(char *buf, size_t cap, size_t *at, const char *s, size_t len)
-{
-	if (len > cap - *at)
-		return false;
-	memcpy(buf + *at, s, len);
-	*at += len;
-	return true;
-}
-
-static bool
-puts_(char *buf, size_t cap, size_t *at, const char *s)
-{
-	return put(buf, cap, at, s, strlen(s));
-}
-
-/*
- * The request head into buf, and the body after it if it fits (*inline).
- * Returns its length, or 0 if a part is not fit for a head.
- */
-static size_t
-request(char *buf, size_t cap, const struct sb_req *req,
-    enum sb_method method, const char *path, enum sb_token token,
-    const char *jwt, const char *access, const char *body, size_t len,
-    bool *inline_body)
-{
-	char	 num[32];
-	size_t	 at = 0, i;
-	bool	 ok;
-
-	/* The target: visible ASCII, no query, no fragment. */
-	for (i = 0; path[i] != '\0'; i++)
-		if ((unsigned char)path[i] <= ' ' ||
-		    (unsigned char)path[i] >= 0x7f ||
-		    path[i] == '?' || path[i] == '#')
-			return 0;
-	if (path[0] != '/' || (jwt != NULL &&
-	    !sb_printable(jwt, strlen(jwt))) || (access != NULL &&
-	    !sb_is_uuid(access, strlen(access))))
-		return 0;
-	ok = puts_(buf, cap, &at, sb_method_names[method]) &&
-	    put(buf, cap, &at, " ", 1) &&
-	    puts_(buf, cap, &at, prefix) && puts_(buf, cap, &at, path) &&
-	    puts_(buf, cap, &at, " HTTP/1.1\r\n") &&
-	    puts_(buf, cap, &at, fixed_hdr) &&
-	    puts_(buf, cap, &at, token_hdr[token]);
-	if (ok && jwt != NULL)
-		ok = puts_(buf, cap, &at, "Authorization: Bearer ") &&
-		    puts_(buf, cap, &at, jwt) && put(buf, cap, &at, "\r\n", 2);
-	if (ok && access != NULL)
-		ok = puts_(buf, cap, &at, "x-sentc-group-access-id: ") &&
-		    puts_(buf, cap, &at, access) &&
-		    put(buf, cap, &at, "\r\n", 2);
-	/* The request id, so that sentc's side of a request can be found. */
-	if (ok && req != NULL && req->rid[0] != '\0')
-		ok = puts_(buf, cap, &at, "X-Request-Id: ") &&
-		    puts_(buf, cap, &at, req->rid) &&
-		    put(buf, cap, &at, "\r\n", 2);
-	if (ok && body != NULL)
-		ok = puts_(buf, cap, &at, "Content-Type: application/json\r\n");
-	/* A POST, PUT or PATCH says its length, even when it is 0. */
-	if (ok && (body != NULL || method == SB_POST || method == SB_PUT ||
-	    method == SB_PATCH)) {
-		snprintf(num, sizeof(num), "%zu", body != NULL ? len : 0);
-		ok = puts_(buf, cap, &at, "Content-Length: ") &&
-		    puts_(buf, cap, &at, num) && put(buf, cap, &at, "\r\n", 2);
-	}
-	if (!ok || !put(buf, cap, &at, "\r\n", 2))
-		return 0;
-	*inline_body = body != NULL && put(buf, cap, &at, body, len);
-	return at;
-}
-
-/*
- * One try: on the kept connection, or a new one. got: bytes of an answer
- * that arrived.
- */
-static enum sb_err
-exchange(const char *head, size_t hlen, const char *rest, size_t restlen,
-    struct sb_http1 *h, struct buf *b, int64_t deadline, bool *sent,
-    size_t *got, const char **why)
-{
-	enum sb_err	 e;
-
-	*got = 0;
-	b->n = 0;
-	if (conn == NULL && (e = conn_open(deadline, why)) != SB_OK)
-		return e;
-	if ((e = send_all(head, hlen, deadline, sent)) != SB_OK ||
-	    (rest != NULL &&
-	    (e = send_all(rest, restlen, deadline, sent)) != SB_OK)) {
-		*why = e == SB_ERR_UPSTREAM_TIMEOUT ? "timed out sending" :
-		    "connection lost sending";
-		return e;
-	}
-	sb_http1_begin(h, (size_t)sb_cfg->upstream_max_response);
-	if ((e = receive(h, b, deadline, got, why)) == SB_ERR_UPSTREAM_TIMEOUT)
-		*why = "timed out";
-	return e;
 }
 
 enum sb_err
@@ -540,59 +574,86 @@ sb_upstream_group(struct sb_req *req, enum sb_method method,
     const char *access, const char *body, size_t len,
     struct sb_upstream_res *res)
 {
-	char		 head[HEAD_MAX];
-	struct sb_http1	 h = { 0 };
-	struct buf	 b = { 0 };
+	struct curl_slist *hdrs = NULL;
+	struct xfer	 x;
+	char		 url[2 * URL_MAX];
 	const char	*why = "";
-	size_t		 hlen, got;
+	size_t		 i;
 	int64_t		 t0;
 	enum sb_err	 rc;
-	bool		 whole = false, kept;
-	int		 try;
+	CURLcode	 cc;
+	int		 n;
 
 	memset(res, 0, sizeof(*res));
-	if ((url == NULL && sb_upstream_init() == -1) ||
-	    (hlen = request(head, sizeof(head), req, method, path, token, jwt,
-	    access, body, len, &whole)) == 0)
+	memset(&x, 0, sizeof(x));
+	/* The target: visible ASCII, no query, no fragment. */
+	for (i = 0; path[i] != '\0'; i++)
+		if ((unsigned char)path[i] <= ' ' ||
+		    (unsigned char)path[i] >= 0x7f ||
+		    path[i] == '?' || path[i] == '#')
+			return SB_ERR_INTERNAL;
+	n = snprintf(url, sizeof(url), "%s%s", base, path);
+	if (path[0] != '/' || n < 0 || (size_t)n >= sizeof(url) ||
+	    (share == NULL && sb_upstream_init() == -1) ||
+	    (hdrs = headers(req, token, jwt, access, body != NULL)) == NULL ||
+	    (x.easy = easy_take()) == NULL) {
+		headers_free(hdrs);
 		return SB_ERR_INTERNAL;
+	}
+	x.max = (size_t)sb_cfg->upstream_max_response;
+	x.may_resend = method == SB_GET || method == SB_HEAD;
+
+	common(x.easy, sb_cfg->upstream_timeout_ms);
+	curl_easy_setopt(x.easy, CURLOPT_URL, url);
+	curl_easy_setopt(x.easy, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(x.easy, CURLOPT_USERAGENT, "sentc-backend");
+	curl_easy_setopt(x.easy, CURLOPT_WRITEFUNCTION, on_write);
+	curl_easy_setopt(x.easy, CURLOPT_WRITEDATA, &x);
+	curl_easy_setopt(x.easy, CURLOPT_PREREQFUNCTION, on_prereq);
+	curl_easy_setopt(x.easy, CURLOPT_PREREQDATA, &x);
+	switch (method) {
+	case SB_GET:
+		break;
+	case SB_HEAD:
+		curl_easy_setopt(x.easy, CURLOPT_NOBODY, 1L);
+		break;
+	default:
+		if (method != SB_POST)
+			curl_easy_setopt(x.easy, CURLOPT_CUSTOMREQUEST,
+			    sb_method_names[method]);
+		/* A POST, PUT or PATCH says its length, even when it is 0. */
+		if (body != NULL || method == SB_POST || method == SB_PUT ||
+		    method == SB_PATCH) {
+			curl_easy_setopt(x.easy, CURLOPT_POSTFIELDSIZE_LARGE,
+			    (curl_off_t)(body != NULL ? len : 0));
+			curl_easy_setopt(x.easy, CURLOPT_POSTFIELDS,
+			    body != NULL ? body : "");
+		}
+		break;
+	}
 
 	t0 = sb_now_ms();
-	for (try = 0;; try++) {
-		if (conn != NULL && !conn_alive())
-			conn_close();
-		kept = conn != NULL;
-		rc = exchange(head, hlen, whole ? NULL : body, len, &h, &b,
-		    sb_add_sat(t0, sb_cfg->upstream_timeout_ms), &res->sent,
-		    &got, &why);
-		if (rc != SB_OK || h.close)
-			conn_close();
-		/*
-		 * A kept connection that closed with no answer: sentc may
-		 * have closed it idle just as the request went, or after it
-		 * acted on the request. Only a request that may be done twice
-		 * goes once more, on a new connection; any other is an answer
-		 * lost (res->sent), for the caller to settle.
-		 */
-		if (rc != SB_ERR_UPSTREAM_DOWN || !kept || got > 0 || try > 0 ||
-		    !idempotent(method))
-			break;
-	}
-	/* It held the app token and the JWT, maybe a refresh token too. */
-	sb_wipe(head, hlen);
+	cc = perform(&x);
+	rc = fault(&x, cc, &why);
+	res->sent = x.sent;
+	if (cc == CURLE_OK || x.prereqs > 0)
+		curl_easy_getinfo(x.easy, CURLINFO_RESPONSE_CODE,
+		    &res->status);
+	easy_put(x.easy);
+	headers_free(hdrs);
 
 	if (req != NULL) {
 		req->upstream_ms += sb_now_ms() - t0;
-		req->upstream_status = h.status;	/* 0: no head came */
+		req->upstream_status = res->status;	/* 0: no head came */
 	}
 	if (rc == SB_OK) {
-		/* The body to the start of its own buffer, as res keeps it. */
-		memmove(b.p, b.p + h.body, h.len);
-		b.p[h.len] = '\0';
-		res->status = h.status;
-		res->body = b.p;
-		res->len = h.len;
-	} else
-		free(b.p);
+		res->body = x.buf != NULL ? x.buf : strdup("");
+		res->len = x.n;
+		x.buf = NULL;
+		if (res->body == NULL)
+			rc = SB_ERR_INTERNAL;
+	}
+	free(x.buf);
 	if (rc != SB_OK)
 		sb_log(SB_LOG_WARN, "upstream %s %s: %s",
 		    sb_method_names[method], path, why);
