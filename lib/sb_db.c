@@ -10,8 +10,26 @@
 #include "sb_db_impl.h"
 #include "sb_log.h"
 #include "sb_response.h"
+#include "sb_task.h"
 
-static struct sb_db	*worker_db;
+/*
+ * A worker's connections: a pool of at most SENTC_BACKEND_DB_CONNECTIONS,
+ * opened as needed and shared by the requests it carries. Each call takes
+ * one for its own length; a request that finds all taken waits, parked,
+ * for the next one put back. Route code holds the pool (sb_db()), never
+ * a connection, so no connection is held across a call to sentc.
+ */
+struct waiter {
+	struct sb_task	*task;
+	struct sb_db	*conn;		/* handed over; NULL: take anew */
+	struct waiter	*next;
+};
+
+static struct sb_db	 pool;		/* what sb_db() returns */
+static struct sb_db	*idle[1024];	/* put back, ready */
+static size_t		 nidle;
+static size_t		 nopen;		/* idle and taken */
+static struct waiter	*waiters, **waiters_tail = &waiters;
 
 /*
  * libpq's own rule for a database name that is a connection string
@@ -62,24 +80,127 @@ sb_db_schema_version(void)
 	return SB_DB_SCHEMA_VERSION;
 }
 
+static size_t
+pool_max(void)
+{
+	size_t	 max = (size_t)sb_cfg->db_connections;
+
+	return max > sizeof(idle) / sizeof(idle[0]) ?
+	    sizeof(idle) / sizeof(idle[0]) : max;
+}
+
+/* A new connection of the pool, or NULL (logged). */
+static struct sb_db *
+pool_open(void)
+{
+	struct sb_db	*c;
+	char		 err[512];
+
+	nopen++;
+	if (sb_db_open(sb_cfg->db, &c, err, sizeof(err)) != SB_OK) {
+		nopen--;
+		sb_log(SB_LOG_ERR, "database: %s", err);
+		return NULL;
+	}
+	return c;
+}
+
+/* A connection for one call on d: d itself, unless d is the pool. */
+static struct sb_db *
+take(struct sb_db *d)
+{
+	struct waiter	 me;
+	struct sb_task	*self;
+
+	if (d != &pool)
+		return d;
+	for (;;) {
+		if (nidle > 0)
+			return idle[--nidle];
+		if (nopen < pool_max() || (self = sb_task_self()) == NULL)
+			return pool_open();
+		me.task = self;
+		me.conn = NULL;
+		me.next = NULL;
+		*waiters_tail = &me;
+		waiters_tail = &me.next;
+		sb_task_park();
+		if (me.conn != NULL)
+			return me.conn;
+	}
+}
+
 /*
- * A store that found its connection beyond repair (SQLite: a file made
- * read-only, replaced or failing) marks it broken: it is closed here and
- * opened anew before the next request.
+ * Puts back what take() gave. A store that found its connection beyond
+ * repair (SQLite: a file made read-only, replaced or failing) marked it
+ * broken: it is closed, and the next call opens a new one.
+ */
+static void
+put(struct sb_db *d, struct sb_db *c)
+{
+	struct waiter	*w;
+
+	if (d != &pool)
+		return;
+	if (c->broken) {
+		sb_db_close(c);
+		nopen--;
+		c = NULL;
+	}
+	if ((w = waiters) != NULL) {
+		if ((waiters = w->next) == NULL)
+			waiters_tail = &waiters;
+		w->conn = c;
+		sb_task_wake(w->task);
+		return;
+	}
+	if (c != NULL && nidle < sizeof(idle) / sizeof(idle[0]))
+		idle[nidle++] = c;
+	else if (c != NULL) {
+		sb_db_close(c);
+		nopen--;
+	}
+}
+
+#define CALL(d, op, ...) do {						\
+	struct sb_db	*c_;						\
+	enum sb_err	 e_;						\
+									\
+	if ((c_ = take(d)) == NULL)					\
+		return SB_ERR_STORAGE;					\
+	e_ = c_->ops->op(c_, __VA_ARGS__);				\
+	put(d, c_);							\
+	return e_;							\
+} while (0)
+
+static enum sb_err
+call_ping(struct sb_db *d)
+{
+	struct sb_db	*c;
+	enum sb_err	 e;
+
+	if ((c = take(d)) == NULL)
+		return SB_ERR_STORAGE;
+	e = c->ops->ping(c);
+	put(d, c);
+	return e;
+}
+
+/*
+ * The worker's pool; NULL if no connection can be opened (one is opened
+ * and kept, if none is yet).
  */
 struct sb_db *
 sb_db(void)
 {
-	char	 err[512];
+	struct sb_db	*c;
 
-	if (worker_db != NULL && worker_db->broken) {
-		sb_db_close(worker_db);
-		worker_db = NULL;
+	if (nopen == 0) {
+		if ((c = pool_open()) == NULL)
+			return NULL;
+		idle[nidle++] = c;
 	}
-	if (worker_db == NULL &&
-	    sb_db_open(sb_cfg->db, &worker_db, err, sizeof(err)) != SB_OK)
-		sb_log(SB_LOG_ERR, "database: %s", err);
-	return worker_db;
+	return &pool;
 }
 
 struct sb_db *
@@ -95,119 +216,125 @@ sb_db_for(struct sb_req *req)
 void
 sb_db_release(void)
 {
-	sb_db_close(worker_db);
-	worker_db = NULL;
+	while (nidle > 0) {
+		sb_db_close(idle[--nidle]);
+		nopen--;
+	}
 }
 
 enum sb_err
 sb_db_ping(struct sb_db *d)
 {
-	return d->ops->ping(d);
+	return call_ping(d);
 }
 
 enum sb_err
 sb_db_user_create(struct sb_db *d, const char *user_id,
     const char *identifier, const char *user_data)
 {
-	return d->ops->user_create(d, user_id, identifier, user_data);
+	CALL(d, user_create, user_id, identifier, user_data);
 }
 
 enum sb_err
 sb_db_user_data(struct sb_db *d, const char *user_id, char **out)
 {
 	*out = NULL;
-	return d->ops->user_data(d, user_id, out);
+	CALL(d, user_data, user_id, out);
 }
 
 enum sb_err
 sb_db_user_set_data(struct sb_db *d, const char *user_id,
     const char *user_data)
 {
-	return d->ops->user_set_data(d, user_id, user_data);
+	CALL(d, user_set_data, user_id, user_data);
 }
 
 enum sb_err
 sb_db_user_delete(struct sb_db *d, const char *user_id)
 {
-	return d->ops->user_delete(d, user_id);
+	CALL(d, user_delete, user_id);
 }
 
 enum sb_err
 sb_db_user_by_identifier(struct sb_db *d, const char *identifier, char *out,
     size_t outsz)
 {
-	return d->ops->user_by_identifier(d, identifier, out, outsz);
+	CALL(d, user_by_identifier, identifier, out, outsz);
 }
 
 enum sb_err
 sb_db_group_create(struct sb_db *d, const char *group_id, const char *creator,
     const char *group_data)
 {
-	return d->ops->group_create(d, group_id, creator, group_data);
+	CALL(d, group_create, group_id, creator, group_data);
 }
 
 enum sb_err
 sb_db_group_data(struct sb_db *d, const char *group_id, char **out)
 {
 	*out = NULL;
-	return d->ops->group_data(d, group_id, out);
+	CALL(d, group_data, group_id, out);
 }
 
 enum sb_err
 sb_db_group_set_data(struct sb_db *d, const char *group_id,
     const char *group_data)
 {
-	return d->ops->group_set_data(d, group_id, group_data);
+	CALL(d, group_set_data, group_id, group_data);
 }
 
 enum sb_err
 sb_db_group_delete(struct sb_db *d, const char *group_id)
 {
-	return d->ops->group_delete(d, group_id);
+	CALL(d, group_delete, group_id);
 }
 
 enum sb_err
 sb_db_item_put(struct sb_db *d, const char *group_id, const char *item_id,
     const char *author, const char *data, size_t len)
 {
-	return d->ops->item_put(d, group_id, item_id, author, data, len);
+	CALL(d, item_put, group_id, item_id, author, data, len);
 }
 
 enum sb_err
 sb_db_item_get(struct sb_db *d, const char *group_id, const char *item_id,
     void (*fn)(void *, const struct sb_item *), void *arg)
 {
-	return d->ops->item_get(d, group_id, item_id, fn, arg);
+	CALL(d, item_get, group_id, item_id, fn, arg);
 }
 
 enum sb_err
 sb_db_item_delete(struct sb_db *d, const char *group_id, const char *item_id)
 {
-	return d->ops->item_delete(d, group_id, item_id);
+	CALL(d, item_delete, group_id, item_id);
 }
 
 enum sb_err
 sb_db_item_list(struct sb_db *d, const char *group_id, const char *after,
     long limit, void (*fn)(void *, const struct sb_item *), void *arg)
 {
-	return d->ops->item_list(d, group_id, after, limit, fn, arg);
+	CALL(d, item_list, group_id, after, limit, fn, arg);
 }
 
 enum sb_err
 sb_db_unsure_add(struct sb_db *d, int kind, const char *key, int64_t since,
     int64_t due)
 {
-	return d->ops->unsure_add(d, kind, key, since, due);
+	CALL(d, unsure_add, kind, key, since, due);
 }
 
 enum sb_err
 sb_db_unsure_take(struct sb_db *d, int64_t now, int64_t held, int64_t due,
     struct sb_unsure *u)
 {
+	struct sb_db	*c;
 	enum sb_err	 e;
 
 	memset(u, 0, sizeof(*u));
-	e = d->ops->unsure_take(d, now, held, due, u);
+	if ((c = take(d)) == NULL)
+		return SB_ERR_STORAGE;
+	e = c->ops->unsure_take(c, now, held, due, u);
+	put(d, c);
 	if (e == SB_OK && u->kind != 0 && u->key == NULL)
 		e = SB_ERR_INTERNAL;	/* out of memory: it is held, and */
 					/* due again later */
@@ -223,31 +350,31 @@ sb_db_unsure_hold(struct sb_db *d, int kind, const char *key, int64_t now,
     int64_t held, int *state)
 {
 	*state = 0;
-	return d->ops->unsure_hold(d, kind, key, now, held, state);
+	CALL(d, unsure_hold, kind, key, now, held, state);
 }
 
 enum sb_err
 sb_db_unsure_release(struct sb_db *d, int kind, const char *key)
 {
-	return d->ops->unsure_release(d, kind, key);
+	CALL(d, unsure_release, kind, key);
 }
 
 enum sb_err
 sb_db_unsure_done(struct sb_db *d, int kind, const char *key)
 {
-	return d->ops->unsure_done(d, kind, key);
+	CALL(d, unsure_done, kind, key);
 }
 
 enum sb_err
 sb_db_session_end_token(struct sb_db *d, const char *digest, int64_t at)
 {
-	return d->ops->session_end_token(d, digest, at);
+	CALL(d, session_end_token, digest, at);
 }
 
 enum sb_err
 sb_db_session_end_user(struct sb_db *d, const char *user_id, int64_t at)
 {
-	return d->ops->session_end_user(d, user_id, at);
+	CALL(d, session_end_user, user_id, at);
 }
 
 enum sb_err
@@ -255,11 +382,11 @@ sb_db_session_ended(struct sb_db *d, const char *digest, const char *user_id,
     int64_t sealed_at, bool *ended)
 {
 	*ended = false;
-	return d->ops->session_ended(d, digest, user_id, sealed_at, ended);
+	CALL(d, session_ended, digest, user_id, sealed_at, ended);
 }
 
 enum sb_err
 sb_db_session_purge(struct sb_db *d, int64_t before)
 {
-	return d->ops->session_purge(d, before);
+	CALL(d, session_purge, before);
 }

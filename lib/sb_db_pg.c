@@ -17,6 +17,7 @@
 
 #include "sb_db_impl.h"
 #include "sb_log.h"
+#include "sb_loop.h"
 #include "sb_util.h"
 
 /* Defaults that a URI's own parameters override. */
@@ -230,6 +231,7 @@ _Static_assert(NMIGRATIONS == SB_DB_SCHEMA_VERSION,
 struct pg {
 	struct sb_db	 base;
 	PGconn		*conn;
+	char		*spec;		/* to connect again */
 	bool		 prepared[ST__MAX];	/* on this connection */
 };
 
@@ -248,6 +250,64 @@ struct args {
 };
 
 static void	 pg_close(struct sb_db *);
+
+/* ---- libpq without blocking the worker ------------------------------ */
+
+/*
+ * Waits for what was sent on c to be answered, parking only this
+ * request's task (sb_loop.h): the worker serves others meanwhile. Returns
+ * the last result (the caller clears it), or NULL if the connection
+ * failed (PQstatus() then says CONNECTION_BAD, or PQerrorMessage() why).
+ */
+static PGresult *
+await(PGconn *c)
+{
+	PGresult	*res, *last = NULL;
+	int		 rc;
+
+	while ((rc = PQflush(c)) == 1)
+		if (sb_loop_wait_fd(PQsocket(c), SB_EV_IN | SB_EV_OUT,
+		    INT64_MAX) <= 0 || !PQconsumeInput(c))
+			return NULL;
+	if (rc == -1)
+		return NULL;
+	for (;;) {
+		while (PQisBusy(c))
+			if (sb_loop_wait_fd(PQsocket(c), SB_EV_IN,
+			    INT64_MAX) <= 0 || !PQconsumeInput(c)) {
+				PQclear(last);
+				return NULL;
+			}
+		if ((res = PQgetResult(c)) == NULL)
+			break;
+		PQclear(last);
+		last = res;
+	}
+	return last;
+}
+
+static PGresult *
+exec_sql(PGconn *c, const char *sql)
+{
+	return PQsendQuery(c, sql) ? await(c) : NULL;
+}
+
+/* Seconds the connection string allows to connect, else the default. */
+static long
+connect_seconds(PGconn *c)
+{
+	PQconninfoOption	*opts, *o;
+	long			 s = atol(CONNECT_TIMEOUT);
+
+	if ((opts = PQconninfo(c)) == NULL)
+		return s;
+	for (o = opts; o->keyword != NULL; o++)
+		if (strcmp(o->keyword, "connect_timeout") == 0 &&
+		    o->val != NULL && sb_parse_long(o->val, 1, 3600, &s) == -1)
+			s = atol(CONNECT_TIMEOUT);
+	PQconninfoFree(opts);
+	return s;
+}
 
 /* Overwrites every occurrence of secret in msg. */
 static void
@@ -346,6 +406,57 @@ on_notice(void *arg, const PGresult *res)
 		sb_log(SB_LOG_WARN, "database: %s", msg);
 }
 
+/*
+ * Connects as PQconnectdbParams() would, to spec with the defaults above,
+ * without blocking the worker, within connect_timeout. Returns the
+ * connection, non-blocking, or NULL with the reason in err.
+ */
+static PGconn *
+pg_connect(const char *spec, char *err, size_t errlen)
+{
+	/*
+	 * Keywords before dbname are defaults the connection string (a URI
+	 * or keyword=value pairs, expanded in place of dbname) overrides.
+	 */
+	static const char *const kw[] = { "fallback_application_name",
+	    "connect_timeout", "tcp_user_timeout", "options", "dbname",
+	    "client_encoding", NULL };
+	const char	*val[] = { APP_NAME, CONNECT_TIMEOUT, TCP_USER_TIMEOUT,
+			    SESSION_OPTIONS, spec, "UTF8", NULL };
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	PGconn		*c;
+	int64_t		 deadline;
+
+	if ((c = PQconnectStartParams(kw, val, 1)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	deadline = sb_add_sat(sb_now_ms(), connect_seconds(c) * 1000);
+	while (PQstatus(c) != CONNECTION_BAD && st != PGRES_POLLING_OK &&
+	    st != PGRES_POLLING_FAILED) {
+		if (sb_loop_wait_fd(PQsocket(c), st == PGRES_POLLING_READING ?
+		    SB_EV_IN : SB_EV_OUT, deadline) == 0) {
+			snprintf(err, errlen, "connection timed out after "
+			    "%ld s", connect_seconds(c));
+			PQfinish(c);
+			return NULL;
+		}
+		st = PQconnectPoll(c);
+	}
+	if (PQstatus(c) != CONNECTION_OK) {
+		conn_error(c, err, errlen);
+		PQfinish(c);
+		return NULL;
+	}
+	PQsetNoticeReceiver(c, on_notice, NULL);
+	if (PQsetnonblocking(c, 1) == -1) {
+		conn_error(c, err, errlen);
+		PQfinish(c);
+		return NULL;
+	}
+	return c;
+}
+
 static bool
 result_ok(const PGresult *res)
 {
@@ -376,16 +487,16 @@ step(struct pg *p, enum stmt s, const struct args *a, PGresult **out)
 
 	*out = NULL;
 	if (!p->prepared[s]) {
-		res = PQprepare(p->conn, stmts[s].name, stmts[s].sql,
-		    stmts[s].nargs, NULL);
+		res = PQsendPrepare(p->conn, stmts[s].name, stmts[s].sql,
+		    stmts[s].nargs, NULL) ? await(p->conn) : NULL;
 		if (!result_ok(res))
 			goto fail;
 		PQclear(res);
 		p->prepared[s] = true;
 	}
-	res = PQexecPrepared(p->conn, stmts[s].name, stmts[s].nargs,
+	res = PQsendQueryPrepared(p->conn, stmts[s].name, stmts[s].nargs,
 	    a != NULL ? a->v : NULL, a != NULL ? a->len : NULL,
-	    a != NULL ? a->fmt : NULL, 0);
+	    a != NULL ? a->fmt : NULL, 0) ? await(p->conn) : NULL;
 	if (result_ok(res)) {
 		*out = res;
 		return DONE;
@@ -408,13 +519,15 @@ reconnect(struct pg *p)
 {
 	char	 err[512];
 
+	PGconn	*c;
+
 	memset(p->prepared, 0, sizeof(p->prepared));
-	PQreset(p->conn);
-	if (PQstatus(p->conn) != CONNECTION_OK) {
-		conn_error(p->conn, err, sizeof(err));
+	if ((c = pg_connect(p->spec, err, sizeof(err))) == NULL) {
 		sb_log(SB_LOG_ERR, "database: reconnecting failed: %s", err);
 		return -1;
 	}
+	PQfinish(p->conn);
+	p->conn = c;
 	sb_log(SB_LOG_WARN, "database: reconnected");
 	return 0;
 }
@@ -490,7 +603,7 @@ changed(const PGresult *res)
 static int
 migrate_exec(PGconn *conn, const char *sql, char *err, size_t errlen)
 {
-	PGresult	*res = PQexec(conn, sql);
+	PGresult	*res = exec_sql(conn, sql);
 	int		 rc = 0;
 
 	if (!result_ok(res)) {
@@ -528,7 +641,7 @@ migrate(PGconn *conn, char *err, size_t errlen)
 	    migrate_exec(conn, "CREATE TABLE IF NOT EXISTS schema_version "
 	    "(version INTEGER NOT NULL)", err, errlen) == -1)
 		goto fail;
-	res = PQexec(conn, "SELECT max(version) FROM schema_version");
+	res = exec_sql(conn, "SELECT max(version) FROM schema_version");
 	if (!result_ok(res)) {
 		snprintf(err, errlen, "schema_version: %s",
 		    PQerrorMessage(conn));
@@ -558,8 +671,8 @@ migrate(PGconn *conn, char *err, size_t errlen)
 		goto fail;
 	snprintf(num, sizeof(num), "%d", NMIGRATIONS);
 	v[0] = num;
-	res = PQexecParams(conn, "INSERT INTO schema_version VALUES ($1)", 1,
-	    NULL, v, NULL, NULL, 0);
+	res = PQsendQueryParams(conn, "INSERT INTO schema_version VALUES ($1)",
+	    1, NULL, v, NULL, NULL, 0) ? await(conn) : NULL;
 	if (!result_ok(res)) {
 		snprintf(err, errlen, "schema_version: %s",
 		    PQerrorMessage(conn));
@@ -569,7 +682,7 @@ migrate(PGconn *conn, char *err, size_t errlen)
 	PQclear(res);
 	return migrate_exec(conn, "COMMIT", err, errlen);
 fail:
-	PQclear(PQexec(conn, "ROLLBACK"));
+	PQclear(exec_sql(conn, "ROLLBACK"));
 	return -1;
 }
 
@@ -614,16 +727,6 @@ parse_error(const char *msg, bool uri, char *err, size_t errlen)
 static enum sb_err
 pg_open(const char *spec, struct sb_db **out, char *err, size_t errlen)
 {
-	/*
-	 * Keywords before dbname are defaults the connection string (a URI
-	 * or keyword=value pairs, expanded in place of dbname) overrides.
-	 */
-	static const char *const kw[] = { "fallback_application_name",
-	    "connect_timeout", "tcp_user_timeout", "options", "dbname",
-	    "client_encoding", NULL };
-	const char		*val[] = { APP_NAME, CONNECT_TIMEOUT,
-				    TCP_USER_TIMEOUT, SESSION_OPTIONS, spec,
-				    "UTF8", NULL };
 	PQconninfoOption	*opts;
 	struct pg		*p;
 	char			*msg = NULL;
@@ -640,12 +743,12 @@ pg_open(const char *spec, struct sb_db **out, char *err, size_t errlen)
 		return SB_ERR_STORAGE;
 	}
 	p->base.ops = &sb_db_pg_ops;
-	p->conn = PQconnectdbParams(kw, val, 1);
-	if (PQstatus(p->conn) != CONNECTION_OK) {
-		conn_error(p->conn, err, errlen);
+	if ((p->spec = strdup(spec)) == NULL) {
+		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	PQsetNoticeReceiver(p->conn, on_notice, NULL);
+	if ((p->conn = pg_connect(spec, err, errlen)) == NULL)
+		goto fail;
 	if (migrate(p->conn, err, errlen) == -1) {
 		scrub(err, PQpass(p->conn));
 		goto fail;
@@ -665,6 +768,9 @@ pg_close(struct sb_db *base)
 	if (p == NULL)
 		return;
 	PQfinish(p->conn);
+	if (p->spec != NULL)
+		sb_wipe(p->spec, strlen(p->spec));
+	free(p->spec);
 	free(p);
 }
 

@@ -15,6 +15,7 @@
 
 #include "sb_db_impl.h"
 #include "sb_log.h"
+#include "sb_loop.h"
 #include "sb_util.h"
 
 #define BUSY_TIMEOUT_MS	2000
@@ -163,9 +164,29 @@ struct lite {
 	struct sb_db	 base;
 	sqlite3		*db;
 	sqlite3_stmt	*stmt[ST__MAX];
+	int64_t		 busy_since;	/* the lock waited for, since */
 };
 
 static void	 lite_close(struct sb_db *);
+
+/*
+ * Another process (or connection) holds the lock: wait a little and try
+ * again, up to BUSY_TIMEOUT_MS. The wait parks only this request's task
+ * (sb_loop.h): the worker goes on with the others meanwhile.
+ */
+static int
+busy(void *arg, int n)
+{
+	struct lite	*d = arg;
+	int64_t		 now = sb_now_ms();
+
+	if (n == 0)
+		d->busy_since = now;
+	if (now - d->busy_since >= BUSY_TIMEOUT_MS)
+		return 0;
+	sb_loop_sleep(n < 8 ? n + 1 : 10);
+	return 1;
+}
 
 static int
 exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
@@ -298,7 +319,7 @@ open_once(const char *spec, struct sb_db **out, char *err, size_t errlen)
 	}
 	if ((rc = open_file(spec, &d->db, err, errlen)) != SQLITE_OK)
 		goto fail;
-	sqlite3_busy_timeout(d->db, BUSY_TIMEOUT_MS);
+	sqlite3_busy_handler(d->db, busy, d);
 	sqlite3_extended_result_codes(d->db, 1);
 	if (exec(d->db, "PRAGMA journal_mode = WAL", err, errlen) == -1 ||
 	    exec(d->db, "PRAGMA synchronous = FULL", err, errlen) == -1) {

@@ -1138,7 +1138,7 @@ test_bearer(void **state)
 
 /* A request whose FastCGI parameters are params (NULL-terminated). */
 static void
-fake_req(struct sb_req *req, FCGX_Request *fr, char **params)
+fake_req(struct sb_req *req, struct sb_fcgi_req *fr, char **params)
 {
 	memset(req, 0, sizeof(*req));
 	memset(fr, 0, sizeof(*fr));
@@ -1162,7 +1162,7 @@ test_req_header(void **state)
 	char		*ctls[] = { ctl, NULL };
 	char		*dels[] = { del, NULL };
 	char		*sizes[] = { big, max, empty, NULL };
-	FCGX_Request	 fr;
+	struct sb_fcgi_req fr;
 	struct sb_req	 req;
 	enum sb_err	 e;
 	const char	*v;
