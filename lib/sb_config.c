@@ -69,7 +69,7 @@ static const struct key keys[] = {
 	    OFF(max_in_flight) },
 	{ "SENTC_BACKEND_UPSTREAM_CONNECTIONS", K_LONG, "64", 1, 65536,
 	    OFF(upstream_connections) },
-	{ "SENTC_BACKEND_DB_CONNECTIONS", K_LONG, "4", 1, 1024,
+	{ "SENTC_BACKEND_DB_CONNECTIONS", K_LONG, "2", 1, 1024,
 	    OFF(db_connections) },
 	{ "SENTC_BACKEND_UPSTREAM_TIMEOUT_MS", K_LONG, "10000", 100, 600000,
 	    OFF(upstream_timeout_ms) },

@@ -125,8 +125,10 @@ nv_len(const unsigned char **p, const unsigned char *end, size_t *len)
 static enum sb_fcgi_rc
 make_env(struct sb_fcgi_in *r)
 {
-	const unsigned char	*p = (const unsigned char *)r->params;
-	const unsigned char	*end = p + r->plen;
+	static const unsigned char none[1];
+	const unsigned char	*p = r->params != NULL ?
+				    (const unsigned char *)r->params : none;
+	const unsigned char	*end = p + r->plen, *first = p;
 	size_t			 n = 0, nl, vl, need, at;
 	char			*block, **env;
 
@@ -149,7 +151,7 @@ make_env(struct sb_fcgi_in *r)
 	if ((env = malloc(need)) == NULL)
 		return bad(r, "out of memory");
 	block = (char *)(env + n + 1);
-	p = (const unsigned char *)r->params;
+	p = first;
 	for (at = 0, n = 0; p < end; n++) {
 		(void)nv_len(&p, end, &nl);
 		(void)nv_len(&p, end, &vl);
