@@ -1,6 +1,10 @@
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
@@ -41,6 +45,18 @@ static long		 connects;
 static struct sb_cache	*probes;
 static CURL		*kept[EASY_KEPT];
 static size_t		 nkept;
+static bool		 tls;		/* https: sentc's side speaks TLS */
+
+/*
+ * The sockets libcurl opened, by fd: whether a request went on one
+ * already, so that one being reused can be checked (stale()).
+ */
+struct usock {
+	bool		 open;
+	bool		 used;
+};
+static struct usock	*socks;
+static size_t		 nsocks;
 
 /* One transfer: a request and its answer. */
 struct xfer {
@@ -53,6 +69,7 @@ struct xfer {
 	bool		 big;		/* longer than max: cut */
 	bool		 may_resend;	/* GET, HEAD */
 	bool		 resend_refused;
+	bool		 stale;		/* a kept connection was found closed */
 	bool		 sent;		/* it may have reached sentc */
 	unsigned	 prereqs;
 };
@@ -67,11 +84,29 @@ struct probe {
 static curl_socket_t
 on_open(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 {
+	struct usock	*p;
+	curl_socket_t	 fd;
+	size_t		 n;
+
 	(void)arg;
 	(void)purpose;
 	connects++;
 	sb_stats_add(SB_STAT_UP_CONNECTS, 1);
-	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	if (fd >= 0 && (size_t)fd >= nsocks && fd < 65536) {
+		for (n = nsocks ? nsocks : 64; n <= (size_t)fd;)
+			n *= 2;
+		if ((p = realloc(socks, n * sizeof(*p))) != NULL) {
+			memset(p + nsocks, 0, (n - nsocks) * sizeof(*p));
+			socks = p;
+			nsocks = n;
+		}
+	}
+	if (fd >= 0 && (size_t)fd < nsocks) {
+		socks[fd].open = true;
+		socks[fd].used = false;
+	}
+	return fd;
 }
 
 /* The loop forgets a socket before libcurl's is closed. */
@@ -79,8 +114,58 @@ static int
 on_close(void *arg, curl_socket_t fd)
 {
 	(void)arg;
+	if (fd >= 0 && (size_t)fd < nsocks)
+		socks[fd].open = false;
 	sb_loop_forget(fd);
 	return close(fd);
+}
+
+/* The open socket whose local port is port; -1 if none. */
+static int
+sock_by_port(int port)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	size_t			 fd;
+	int			 p;
+
+	for (fd = 0; fd < nsocks; fd++) {
+		if (!socks[fd].open)
+			continue;
+		len = sizeof(ss);
+		if (getsockname((int)fd, (struct sockaddr *)&ss, &len) == -1)
+			continue;
+		if (ss.ss_family == AF_INET)
+			p = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		else if (ss.ss_family == AF_INET6)
+			p = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+		else
+			continue;
+		if (p == port)
+			return (int)fd;
+	}
+	return -1;
+}
+
+/*
+ * Has sentc closed the kept connection fd while it was idle? libcurl
+ * checks before reuse, but takes a TLS connection with bytes waiting (a
+ * session ticket it has not read, say) for alive even when sentc's end of
+ * stream follows them. The kernel knows: the peer's shutdown
+ * (POLLRDHUP) shows whatever is queued before it. For plain HTTP any
+ * byte between answers means the same: a request sent there is lost.
+ */
+static bool
+stale(int fd)
+{
+	struct pollfd	 p = { .fd = fd, .events = POLLIN | POLLRDHUP };
+	unsigned char	 b;
+
+	if (poll(&p, 1, 0) <= 0)
+		return false;
+	if (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))
+		return true;
+	return !tls && recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) >= 0;
 }
 
 /* "name: value", allocated; NULL if out of memory. */
@@ -283,6 +368,7 @@ sb_upstream_init(void)
 	curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
 	curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 	proxy_from_env(sb_cfg->api_url);
+	tls = strncasecmp(sb_cfg->api_url, "https:", 6) == 0;
 	/* In a worker's loop: the multi handle, its share of connections. */
 	if (sb_loop_init() == 0 && (multi = curl_multi_init()) != NULL) {
 		per = sb_cfg->upstream_connections / sb_cfg->workers;
@@ -313,6 +399,9 @@ sb_upstream_cleanup(void)
 	sb_loop_timer_stop(&timer);
 	while (nkept > 0)
 		curl_easy_cleanup(kept[--nkept]);
+	free(socks);
+	socks = NULL;
+	nsocks = 0;
 	if (share != NULL)
 		curl_share_cleanup(share);
 	share = NULL;
@@ -456,13 +545,22 @@ on_prereq(void *arg, char *rip, char *lip, int rport, int lport)
 {
 	struct xfer	*x = arg;
 
+	int		 fd;
+
 	(void)rip;
 	(void)lip;
 	(void)rport;
-	(void)lport;
 	if (x->prereqs++ > 0 && !x->may_resend) {
 		x->resend_refused = true;
 		return CURL_PREREQFUNC_ABORT;
+	}
+	/* A kept connection that closed: nothing sent yet, a new one. */
+	if ((fd = sock_by_port(lport)) != -1) {
+		if (socks[fd].used && stale(fd)) {
+			x->stale = true;
+			return CURL_PREREQFUNC_ABORT;
+		}
+		socks[fd].used = true;
 	}
 	x->sent = true;
 	return CURL_PREREQFUNC_OK;
@@ -634,6 +732,15 @@ sb_upstream_group(struct sb_req *req, enum sb_method method,
 
 	t0 = sb_now_ms();
 	cc = perform(&x);
+	if (cc == CURLE_ABORTED_BY_CALLBACK && x.stale && !x.sent) {
+		/* Found closed before anything went: on a new connection. */
+		x.stale = false;
+		x.done = false;
+		x.prereqs = 0;
+		x.n = 0;
+		curl_easy_setopt(x.easy, CURLOPT_FRESH_CONNECT, 1L);
+		cc = perform(&x);
+	}
 	rc = fault(&x, cc, &why);
 	res->sent = x.sent;
 	if (cc == CURLE_OK || x.prereqs > 0)

@@ -138,12 +138,15 @@ describe('GET /backend/metrics', () => {
       sentc_backend_up: 'gauge',
       sentc_backend_start_time_seconds: 'gauge',
       sentc_backend_workers: 'gauge',
+      sentc_backend_requests_in_flight: 'gauge',
+      sentc_backend_requests_refused_total: 'counter',
       sentc_backend_worker_restarts_total: 'counter',
       sentc_backend_config_reloads_total: 'counter',
       sentc_backend_requests_total: 'counter',
       sentc_backend_request_duration_seconds: 'histogram',
       sentc_backend_upstream_requests_total: 'counter',
       sentc_backend_upstream_errors_total: 'counter',
+      sentc_backend_upstream_connections_total: 'counter',
       sentc_backend_upstream_duration_seconds: 'histogram',
       sentc_backend_jwt_cache_hits_total: 'counter',
       sentc_backend_jwt_cache_misses_total: 'counter',
@@ -152,6 +155,8 @@ describe('GET /backend/metrics', () => {
       sentc_backend_access_cache_misses_total: 'counter',
     };
     assert.deepEqual(Object.fromEntries(m.types), want);
+    // The scrape itself is the one request the metrics program carries.
+    assert.equal(get(m, 'sentc_backend_requests_in_flight', { program: 'metrics' }), 1);
     const now = Date.now() / 1000;
     for (const p of programs) {
       assert.equal(get(m, 'sentc_backend_up', { program: p }), 1, p);
@@ -185,6 +190,8 @@ describe('GET /backend/metrics', () => {
     assert.equal(d('sentc_backend_request_duration_seconds_count', { program: 'register' }), 5);
     assert.ok(d('sentc_backend_request_duration_seconds_sum', { program: 'register' }) > 0);
     assert.equal(d('sentc_backend_upstream_requests_total', { program: 'register' }), calls, 'every call sentc received');
+    const opened = d('sentc_backend_upstream_connections_total', { program: 'register' });
+    assert.ok(opened >= 0 && opened <= calls, `${opened} connections for ${calls} calls`);
     assert.equal(d('sentc_backend_upstream_duration_seconds_count', { program: 'register' }), calls);
     for (const error of ['unreachable', 'invalid', 'timeout', 'server'])
       assert.equal(d('sentc_backend_upstream_errors_total', { program: 'register', error }), 0, error);
