@@ -188,9 +188,15 @@ build/bench/floor: tests/bench/floor.c build/libsb.a $(HEADERS) Makefile
 	@mkdir -p $(@D)
 	$(CC) -std=c11 $(WARN) -O2 -g $(CPPFLAGS) -o $@ $< build/libsb.a $(LDLIBS)
 
+# The two models of waiting, measured apart (docs/CONCURRENCY.md).
+build/bench/models: tests/bench/models.c build/libsb.a $(HEADERS) Makefile
+	@mkdir -p $(@D)
+	$(CC) -std=c11 $(WARN) -O2 -g $(CPPFLAGS) -o $@ $< build/libsb.a \
+	    $(LDLIBS) -lpthread
+
 bench: deps
 	tests/bench/deps
-	$(MAKE) BUILD=build all build/bench/floor
+	$(MAKE) BUILD=build all build/bench/floor build/bench/models
 	node tests/bench/bench.js
 
 # Not part of `make test` either: mixed wrk load over every route with the

@@ -7,15 +7,20 @@
  *
  * Binds the Unix socket, forks the workers (as many as a route program
  * runs) and waits; SIGTERM stops them all. The workers take requests as
- * the route programs do (lib/sb_conn: kept connections, served whatever
- * their number), or with -l as libfcgi's own loop does (FCGX_Accept_r,
- * one connection per request, libfcgi's lingering close).
+ * the route programs do (lib/sb_fcgi on the event loop, a task per
+ * connection: kept connections, served whatever their number), or with -l
+ * as libfcgi's own loop does (FCGX_Accept_r, one connection per request,
+ * libfcgi's lingering close).
  */
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <sys/socket.h>
+
+#include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +28,9 @@
 
 #include <fcgiapp.h>
 
-#include "sb_conn.h"
+#include "sb_fcgi.h"
+#include "sb_loop.h"
+#include "sb_task.h"
 
 static const char answer[] =
     "Status: 200 OK\r\n"
@@ -34,25 +41,46 @@ static const char answer[] =
     "\r\n"
     "{\"status\":true,\"result\":\"Success\"}";
 
-static volatile sig_atomic_t	 stop;
+static bool	 stop;	/* never set: SIGTERM ends the worker */
 
 static void
-on_term(int sig)
+handle(struct sb_fcgi_req *r, char **out, size_t *len, void *arg)
 {
-	(void)sig;
-	stop = 1;
+	(void)r;
+	(void)arg;
+	if ((*out = malloc(sizeof(answer) - 1)) != NULL) {
+		memcpy(*out, answer, sizeof(answer) - 1);
+		*len = sizeof(answer) - 1;
+	}
+}
+
+static void
+conn(void *arg)
+{
+	sb_fcgi_serve((int)(intptr_t)arg, 1 << 20, handle, NULL, &stop);
+}
+
+static void
+on_listen(int fd, unsigned ev, void *arg)
+{
+	int	 c;
+
+	(void)ev;
+	(void)arg;
+	while ((c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) !=
+	    -1)
+		if (sb_task_spawn(conn, (void *)(intptr_t)c) == -1)
+			close(c);
 }
 
 static _Noreturn void
 worker(int fd, int plain)
 {
-	struct sb_conns	*c;
-	FCGX_Request	 fr, *r;
-	sigset_t	 none, term;
+	FCGX_Request	 fr;
 
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	signal(SIGTERM, SIG_DFL);
 	if (plain) {
-		signal(SIGTERM, SIG_DFL);
 		if (FCGX_InitRequest(&fr, fd, 0) != 0)
 			_exit(1);
 		while (FCGX_Accept_r(&fr) >= 0) {
@@ -61,19 +89,12 @@ worker(int fd, int plain)
 		}
 		_exit(0);
 	}
-	signal(SIGTERM, on_term);
-	sigemptyset(&none);
-	sigemptyset(&term);
-	sigaddset(&term, SIGTERM);
-	sigprocmask(SIG_BLOCK, &term, NULL);
-	if ((c = sb_conns_new(fd)) == NULL)
+	if (sb_loop_init() == -1 ||
+	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1 ||
+	    sb_loop_watch(fd, SB_EV_IN, on_listen, NULL) == -1)
 		_exit(1);
-	while ((r = sb_conns_next(c, &stop, &none)) != NULL) {
-		FCGX_PutStr(answer, (int)sizeof(answer) - 1, r->out);
-		sb_conns_done(c, r);
-	}
-	sb_conns_free(c);
-	_exit(0);
+	for (;;)
+		sb_loop_once(-1);
 }
 
 int
