@@ -145,6 +145,7 @@ static struct {
 	struct conn		*conns;		/* connections being served */
 	size_t			 nconns;
 	bool			 accepting;
+	struct sb_timer		 pause;		/* after accept failed */
 	volatile bool		 draining;
 	uint32_t		 in_flight;	/* requests under way */
 } wk;
@@ -222,10 +223,20 @@ conns_max(void)
 }
 
 static void	on_listen(int, unsigned, void *);
+static void	accepting(bool);
+
+static void
+resume(void *arg)
+{
+	(void)arg;
+	accepting(true);
+}
 
 static void
 accepting(bool on)
 {
+	if (on && wk.nconns >= conns_max())
+		return;
 	if (on == wk.accepting || (on && wk.draining))
 		return;
 	if (sb_loop_watch(wk.lfd, on ? SB_EV_IN : 0, on_listen, NULL) == 0)
@@ -261,9 +272,15 @@ on_listen(int fd, unsigned ev, void *arg)
 	while (wk.nconns < conns_max()) {
 		if ((cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK |
 		    SOCK_CLOEXEC)) == -1) {
-			if (errno == EMFILE || errno == ENFILE)
-				sb_log(SB_LOG_WARN, "accept: %s",
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				/* Not again at once: in a moment. */
+				sb_log(SB_LOG_WARN, "accept: %s; pausing",
 				    strerror(errno));
+				accepting(false);
+				sb_loop_timer(&wk.pause, sb_now_ms() + 100,
+				    resume, NULL);
+			}
 			break;
 		}
 		if ((c = calloc(1, sizeof(*c))) == NULL) {
