@@ -12,6 +12,15 @@
  *   the routes   prepare_register_device (a pure relay), GET /backend/me,
  *                group access cached and uncached, refresh, register
  *
+ * then the latency axis: sentc as far away as it really is. For each delay
+ * of BENCH_DELAYS the simulator answers every call that late (POST
+ * /__sim/delay), and each route that calls sentc runs against nginx
+ * `proxy_pass` to the same delayed simulator (its floor, in the same run),
+ * with wrk -c BENCH_DELAY_CONNECTIONS: req/s, the ratio, p50 and p99, the
+ * most requests at the simulator at once and the connections opened; each
+ * program's memory (RSS and PSS, /proc/PID/smaps_rollup, master and
+ * workers) idle at the start and after the runs at each delay.
+ *
  * then a soak: every route at once for BENCH_SOAK seconds, with each
  * worker's resident memory before and after; then the JWT cache's hot path
  * under callgrind (a token seen before must cost a hash lookup, not an
@@ -29,6 +38,10 @@
  *   BENCH_CASES        only these cases (comma-separated ids; floors are
  *                      kept), for tuning one route
  *   BENCH_CALLGRIND (1)  0 skips the callgrind check
+ *   BENCH_DELAYS ("0,20,80")  the latency axis: sentc's delays in ms; ""
+ *                      skips it
+ *   BENCH_DELAY_CONNECTIONS (64)  wrk's -c on the latency axis (a delayed
+ *                      upstream needs many requests in flight)
  *   SENTC_BACKEND_WORKERS (4)   workers per program
  *   BENCH_BUILD (build)  the build whose programs run (another one for an A/B)
  *   BENCH_DIR (build/bench)
@@ -62,6 +75,31 @@ const ONLY = process.env.BENCH_CASES ? new Set(process.env.BENCH_CASES.split(','
 const GROUPS = 250000; // fresh groups for the uncached access checks
 const DEFAULT_WORKERS = 4;
 const CALLGRIND_HITS = 200;
+const DELAYS = delays('BENCH_DELAYS', '0,20,80');
+const DELAY_CONNS = num('BENCH_DELAY_CONNECTIONS', 64);
+// The targets of issue 18 on the latency axis: a route's req/s over proxy_pass's at the same
+// delay (at 0 ms: the single calls; above: two calls to sentc, register, need less), and the p99
+// of the single calls at 80 ms and more over proxy_pass's.
+const SINGLE_CALLS = new Set(['relay', 'light-uncached', 'refresh']);
+const delayTarget = (id, d) => {
+  if (d === 0) return SINGLE_CALLS.has(id) ? 0.65 : null;
+  if (SINGLE_CALLS.has(id)) return 0.90;
+  return id === 'register' ? 0.45 : null;
+};
+const P99_TARGET = 1.5;
+const P99_FROM_MS = 80;
+// The memory of all programs: today's with 2 workers per program (issue 18), in KiB.
+const PSS_TARGET_KB = 45 * 1024;
+
+/* A comma-separated list of whole numbers (ms); "" is none. */
+function delays(name, dflt) {
+  const v = process.env[name] === undefined ? dflt : process.env[name];
+  if (v.trim() === '') return [];
+  return v.split(',').map((x) => {
+    if (!/^\s*\d+\s*$/.test(x) || Number(x) > 600000) throw new Error(`${name} must be whole numbers of ms, comma-separated`);
+    return Number(x);
+  });
+}
 
 function num(name, dflt) {
   const v = process.env[name];
@@ -155,6 +193,14 @@ function rssKb(pid) {
   const s = readProc(pid, 'status');
   const m = s && /^VmRSS:\s+(\d+) kB/m.exec(s);
   return m ? Number(m[1]) : null;
+}
+
+/* Resident and proportional memory of a process in KiB, from smaps_rollup. */
+function memOf(pid) {
+  const s = readProc(pid, 'smaps_rollup');
+  if (s === null) return null;
+  const kb = (key) => { const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(s); return m ? Number(m[1]) : 0; };
+  return { rss_kb: kb('Rss'), pss_kb: kb('Pss') };
 }
 
 function allPids() {
@@ -464,7 +510,7 @@ let runSeq = 0;
 function wrk(ctx, req, seconds, { connections = CONNS, threads = THREADS, groupFrom = 1 } = {}) {
   const port = req.sim ? ctx.simPort : ctx.port;
   const out = path.join(OUT, `wrk-${process.pid}-${++runSeq}.json`);
-  const args = ['-t', String(threads), '-c', String(connections), '-d', `${seconds}s`, '--timeout', '5s', '-s', LUA];
+  const args = ['-t', String(threads), '-c', String(connections), '-d', `${seconds}s`, '--timeout', '5s', '--latency', '-s', LUA];
   for (const h of req.headers || []) args.push('-H', h);
   args.push(`http://127.0.0.1:${port}${req.path}`);
   const env = {
@@ -539,6 +585,15 @@ async function simStats(ctx) {
 
 let groupCursor = 1;
 
+/* Waits (up to 60 s) until the simulator handles no request. */
+async function quietSim(ctx) {
+  for (let i = 0; i < 1200; i++) {
+    if ((await simStats(ctx)).in_flight === 0) return;
+    await sleep(50);
+  }
+  say('the simulator still handles requests of the last run after 60 s; going on');
+}
+
 const median = (xs) => {
   const v = xs.filter((x) => x !== null && !Number.isNaN(x)).sort((p, q) => p - q);
   if (v.length === 0) return null;
@@ -552,19 +607,24 @@ const median = (xs) => {
  * cache. The floors start at the top (the simulator and nginx cache
  * nothing).
  */
-async function runOnce(ctx, c, seconds) {
+async function runOnce(ctx, c, seconds, { connections = CONNS } = {}) {
   const fresh = c.req.groups && c.kind === 'route';
-  const s0 = await simStats(ctx);
+  // What the last run left in flight (wrk stops with requests unanswered; nginx and the programs
+  // still finish them) ends first; then the most requests at the simulator at once counts from here.
+  await quietSim(ctx);
+  const s0 = (await request(ctx.simPort, 'DELETE', '/__sim/stats')).json;
   const before = cpuSnapshot(ctx, c.program);
   const t0 = Date.now();
-  const fig = await wrk(ctx, c.req, seconds, { groupFrom: fresh ? groupCursor : 1 });
+  const fig = await wrk(ctx, c.req, seconds, { connections, groupFrom: fresh ? groupCursor : 1 });
   const wall = (Date.now() - t0) / 1000;
   const after = cpuSnapshot(ctx, c.program);
   const s1 = await simStats(ctx);
-  if (fresh) groupCursor += fig.requests + THREADS;
+  // Past every group the run sent, answered or not (an unanswered one may be in the cache now).
+  if (fresh) groupCursor += Math.max(fig.group_span, fig.requests) + THREADS;
   // The stats call itself is a connection and a request.
   fig.upstream_connections = s1.connections - s0.connections - 1;
   fig.upstream_requests = s1.requests - s0.requests - 1;
+  fig.upstream_in_flight_max = s1.in_flight_max;
   fig.cpu_s = {
     sim: after.sim - before.sim, nginx: after.nginx - before.nginx,
     backend: after.backend - before.backend, floor: after.floor - before.floor,
@@ -597,6 +657,7 @@ function combine(c, runs, warm) {
     errors_total: Object.values(errors).reduce((a, b) => a + b, 0) + warm.errors_total,
     upstream_connections: sum((r) => r.upstream_connections) + warm.upstream_connections,
     upstream_requests: sum((r) => r.upstream_requests) + warm.upstream_requests,
+    upstream_in_flight_max: Math.max(warm.upstream_in_flight_max, ...runs.map((r) => r.upstream_in_flight_max)),
     cpu: {
       machine_busy_pct: Math.round((100 * cpu.busy) / cpu.total * os.cpus().length),
       sim_pct: pct(cpu.sim), nginx_pct: pct(cpu.nginx), backend_pct: pct(cpu.backend), floor_pct: pct(cpu.floor),
@@ -616,19 +677,19 @@ function combine(c, runs, warm) {
  * that a change in the machine's load meets all of them alike. A ratio is
  * the median of the rounds' ratios.
  */
-async function runSet(ctx, set, results) {
+async function runSet(ctx, set, results, opts = {}) {
   const runs = new Map(set.map((c) => [c.id, []]));
   const warm = new Map();
   for (const c of set) {
     await checkCase(ctx, c);
-    warm.set(c.id, await runOnce(ctx, c, WARMUP));
+    warm.set(c.id, await runOnce(ctx, c, WARMUP, opts));
   }
   // The simulator's ceiling is a figure of its own, not a ratio: one run.
   const rounds = set.filter((c) => c.kind !== 'sim');
   for (let r = 0; r < ROUNDS; r++) {
-    for (const c of rounds) runs.get(c.id).push(await runOnce(ctx, c, SECONDS));
+    for (const c of rounds) runs.get(c.id).push(await runOnce(ctx, c, SECONDS, opts));
   }
-  for (const c of set.filter((x) => x.kind === 'sim')) runs.get(c.id).push(await runOnce(ctx, c, SECONDS));
+  for (const c of set.filter((x) => x.kind === 'sim')) runs.get(c.id).push(await runOnce(ctx, c, SECONDS, opts));
   for (const c of set) {
     const f = combine(c, runs.get(c.id), warm.get(c.id));
     f.round_ratios = {};
@@ -638,7 +699,7 @@ async function runSet(ctx, set, results) {
       }
     }
     results[c.id] = f;
-    say(`${c.id}: ${f.rps.toFixed(0)} req/s (rounds ${f.rounds_rps.join(', ')}), p50 ${ms(f.latency_us.p50)} ms, `
+    say(`${opts.label ? `${opts.label} ` : ''}${c.id}: ${f.rps.toFixed(0)} req/s (rounds ${f.rounds_rps.join(', ')}), p50 ${ms(f.latency_us.p50)} ms, `
       + `p99 ${ms(f.latency_us.p99)} ms${f.errors_total ? `, ${f.errors_total} ERRORS ${JSON.stringify(f.errors)}` : ''}`
       + `${f.group_wraps ? `, group list wrapped ${f.group_wraps} times` : ''}`);
   }
@@ -676,6 +737,55 @@ async function setUp(ctx) {
   ctx.gids = g.group_ids;
   ctx.groupsFile = path.join(OUT, 'groups.txt');
   fs.writeFileSync(ctx.groupsFile, `${g.group_ids.join('\n')}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The latency axis: sentc delayed, each route that calls it against proxy_pass to the same
+// delayed simulator; the programs' memory idle and after the runs at each delay
+
+/* RSS and PSS of each program (master and workers), and of all of them, in KiB. */
+function memoryTable() {
+  const programs = {};
+  const total = { rss_kb: 0, pss_kb: 0, processes: 0 };
+  for (const [name, { master, workers }] of Object.entries(workersByProgram())) {
+    const m = { rss_kb: 0, pss_kb: 0, processes: 0 };
+    for (const pid of [master, ...workers]) {
+      const x = memOf(pid);
+      if (!x) continue;
+      m.rss_kb += x.rss_kb;
+      m.pss_kb += x.pss_kb;
+      m.processes++;
+    }
+    programs[name] = m;
+    for (const k of Object.keys(total)) total[k] += m[k];
+  }
+  return { programs, total };
+}
+
+async function setDelay(ctx, ms) {
+  const r = (await request(ctx.simPort, 'POST', '/__sim/delay', { body: { ms } })).json;
+  if (!r || !r.ok || r.delay_ms !== ms) throw new Error(`the simulator took no delay of ${ms} ms: ${JSON.stringify(r)}`);
+}
+
+async function latencyAxis(ctx, list, memoryIdle) {
+  const routes = list.filter((c) => c.kind === 'route' && c.floor && c.floor !== 'floor');
+  const out = { connections: DELAY_CONNS, memory_idle: memoryIdle, delays: [] };
+  try {
+    for (const d of DELAYS) {
+      await setDelay(ctx, d);
+      const entry = { delay_ms: d, results: {} };
+      for (const c of routes) {
+        const set = [list.find((x) => x.id === c.floor), c];
+        say(`sentc ${d} ms: ${set.map((x) => x.id).join(', ')}: ${ROUNDS} rounds of ${SECONDS} s, wrk -c${DELAY_CONNS}`);
+        await runSet(ctx, set, entry.results, { connections: DELAY_CONNS, label: `sentc ${d} ms:` });
+      }
+      entry.memory_after = memoryTable();
+      out.delays.push(entry);
+    }
+  } finally {
+    await setDelay(ctx, 0);
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -869,7 +979,86 @@ function report(res) {
   out.push(`Upstream connections opened per route run: ${conns.map((c) => `${c.id} ${r[c.id].upstream_connections}`).join(', ')} `
     + `(target ≤ 2 × ${res.workers} workers: ${bad.length === 0 ? 'met' : `NOT met for ${bad.map((c) => c.id).join(', ')}`}).`);
   void by;
+  if (res.latency) out.push('', ...reportLatency(res));
   return `${out.join('\n')}\n`;
+}
+
+/* The latency axis: a table of the routes against proxy_pass at each delay, and the memory. */
+function reportLatency(res) {
+  const L = res.latency;
+  const out = [];
+  const st = res.settings;
+  out.push(`Latency axis: sentc (the simulator) answers every call ${L.delays.map((e) => e.delay_ms).join(', ')} ms late; `
+    + `each route that calls sentc against nginx \`proxy_pass\` to the same delayed simulator, wrk -t${st.threads} -c${L.connections}, `
+    + `${st.rounds} rounds of ${st.seconds} s in turn after a ${st.warmup} s warm-up; ${res.workers} workers per program. `
+    + '"at sentc at once": the most requests the simulator handled at one time during the runs (warm-up included); '
+    + '"conns": the connections it accepted.');
+  out.push('');
+  out.push('| sentc delay | case | req/s | proxy_pass req/s | ÷ proxy_pass | target | met | p50 ms | p99 ms | proxy_pass p50 / p99 ms | p99 ÷ proxy_pass p99 | target | met | at sentc at once: route / proxy_pass | conns: route / proxy_pass |');
+  out.push('|---:|---|---:|---:|---:|---|---|---:|---:|---:|---:|---|---|---:|---:|');
+  for (const e of L.delays) {
+    for (const c of res.cases.filter((x) => x.kind === 'route' && e.results[x.id])) {
+      const f = e.results[c.id];
+      const p = e.results[c.floor];
+      const ratio = f.round_ratios && f.round_ratios[c.floor] ? median(f.round_ratios[c.floor]) : (p ? f.rps / p.rps : null);
+      const target = delayTarget(c.id, e.delay_ms);
+      const met = target === null ? '' : (ratio !== null && ratio >= target && f.errors_total === 0 ? 'yes' : 'NO');
+      const p99r = p && p.latency_us.p99 > 0 ? f.latency_us.p99 / p.latency_us.p99 : null;
+      const p99t = SINGLE_CALLS.has(c.id) && e.delay_ms >= P99_FROM_MS ? P99_TARGET : null;
+      const p99met = p99t === null ? '' : (p99r !== null && p99r <= p99t ? 'yes' : 'NO');
+      const errs = (x) => (x && x.errors_total ? ` (**${x.errors_total} errors**)` : '');
+      out.push(`| ${e.delay_ms} ms | ${c.label}${errs(f)} | ${fmt(f.rps)} | ${p ? fmt(p.rps) : '–'}${errs(p)} | ${fmt(ratio, 2)} `
+        + `| ${target === null ? '' : `≥ ${target.toFixed(2)}`} | ${met} | ${ms(f.latency_us.p50)} | ${ms(f.latency_us.p99)} `
+        + `| ${p ? `${ms(p.latency_us.p50)} / ${ms(p.latency_us.p99)}` : '–'} | ${fmt(p99r, 2)} | ${p99t === null ? '' : `≤ ${p99t.toFixed(1)}`} | ${p99met} `
+        + `| ${f.upstream_in_flight_max} / ${p ? p.upstream_in_flight_max : '–'} | ${f.upstream_connections} / ${p ? p.upstream_connections : '–'} |`);
+    }
+  }
+  out.push('');
+  const cols = [['idle at the start', L.memory_idle], ...L.delays.map((e) => [`after the ${e.delay_ms} ms runs`, e.memory_after])];
+  const mib = (kb) => (kb / 1024).toFixed(1);
+  out.push('Memory of the route programs (master and workers), MiB, resident (RSS) / proportional (PSS) from /proc/PID/smaps_rollup:');
+  out.push('');
+  out.push(`| program | ${cols.map(([h]) => h).join(' | ')} |`);
+  out.push(`|---|${cols.map(() => '---:').join('|')}|`);
+  const names = Object.keys(L.memory_idle.programs).sort();
+  for (const n of names) {
+    out.push(`| ${n} | ${cols.map(([, m]) => (m.programs[n] ? `${mib(m.programs[n].rss_kb)} / ${mib(m.programs[n].pss_kb)}` : '–')).join(' | ')} |`);
+  }
+  out.push(`| **all ${names.length} programs** | ${cols.map(([, m]) => `**${mib(m.total.rss_kb)} / ${mib(m.total.pss_kb)}** (${m.total.processes} processes)`).join(' | ')} |`);
+  const worst = Math.max(...cols.map(([, m]) => m.total.pss_kb));
+  out.push('');
+  out.push(`All programs' proportional memory at most ${mib(worst)} MiB (target ≤ ${mib(PSS_TARGET_KB)} MiB, today's with 2 workers per program: `
+    + `${worst <= PSS_TARGET_KB ? 'met' : 'NOT met'}).`);
+  return out;
+}
+
+/* req/s by sentc's delay: each route and its proxy_pass, on a log scale. */
+function plotLatency(res) {
+  const L = res.latency;
+  const routes = res.cases.filter((c) => c.kind === 'route' && L.delays.some((e) => e.results[c.id]));
+  if (routes.length === 0) return;
+  const dat = path.join(OUT, 'latency.dat');
+  const rows = L.delays.map((e) => [e.delay_ms, ...routes.flatMap((c) => [e.results[c.id], e.results[c.floor]]
+    .map((f) => (f ? f.rps.toFixed(1) : 'NaN')))].join(' '));
+  fs.writeFileSync(dat, `# delay_ms ${routes.map((c) => `${c.id} ${c.floor}`).join(' ')}\n${rows.join('\n')}\n`);
+  const png = path.join(OUT, 'latency.png');
+  const plots = routes.flatMap((c, i) => [
+    `"${dat}" using 1:${2 + 2 * i} with linespoints lw 2 lc ${i + 1} pt 7 title "${c.label}"`,
+    `"${dat}" using 1:${3 + 2 * i} with linespoints lw 1 dt 2 lc ${i + 1} pt 6 title "proxy_pass: ${c.label.replace(/ \(.*\)$/, '')}"`,
+  ]);
+  const gp = `set terminal pngcairo size 1100,650 font ",10" noenhanced
+set output "${png}"
+set title "sentc-backend against nginx proxy_pass as sentc moves away (wrk -t${res.settings.threads} -c${L.connections}, ${res.workers} workers per program)"
+set xlabel "sentc's delay per call, ms"
+set ylabel "requests per second"
+set logscale y
+set grid
+set key outside right
+set xtics (${L.delays.map((e) => e.delay_ms).join(', ')})
+plot ${plots.join(', \\\n     ')}
+`;
+  fs.writeFileSync(path.join(OUT, 'latency.gp'), gp);
+  execFileSync('gnuplot', [path.join(OUT, 'latency.gp')]);
 }
 
 function plot(res) {
@@ -929,9 +1118,13 @@ async function main() {
     load_before: loadavg(),
     others: otherActivity(),
     machine: machine(),
-    command: `make bench${['BENCH_SECONDS', 'BENCH_ROUNDS', 'BENCH_SOAK', 'BENCH_CONNECTIONS', 'BENCH_THREADS', 'BENCH_CASES', 'SENTC_BACKEND_WORKERS']
+    command: `make bench${['BENCH_SECONDS', 'BENCH_ROUNDS', 'BENCH_SOAK', 'BENCH_CONNECTIONS', 'BENCH_THREADS', 'BENCH_CASES',
+      'BENCH_DELAYS', 'BENCH_DELAY_CONNECTIONS', 'SENTC_BACKEND_WORKERS']
       .filter((k) => process.env[k]).map((k) => ` ${k}=${process.env[k]}`).join('')}`,
-    settings: { threads: THREADS, connections: CONNS, rounds: ROUNDS, seconds: SECONDS, warmup: WARMUP, soak: SOAK },
+    settings: {
+      threads: THREADS, connections: CONNS, rounds: ROUNDS, seconds: SECONDS, warmup: WARMUP, soak: SOAK,
+      delays: DELAYS, delay_connections: DELAY_CONNS,
+    },
     results: {},
   };
   if (res.load_before[0] > 0.5 || Object.keys(res.others).length > 0) {
@@ -969,6 +1162,7 @@ async function main() {
   startStack(ctx.port, ctx.configFile, workersEnv);
   res.rss_start = rssTable();
   await setUp(ctx);
+  const memoryIdle = memoryTable();
 
   const list = cases(ctx).filter((c) => !ONLY || c.kind === 'floor' || ONLY.has(c.id) || ONLY.has(c.of));
   res.cases = list.map(({ req, ...c }) => ({ ...c, request: { ...req, headers: undefined } }));
@@ -981,6 +1175,7 @@ async function main() {
     say(`${set.map((c) => c.id).join(', ')}: ${ROUNDS} rounds of ${SECONDS} s`);
     await runSet(ctx, set, res.results);
   }
+  if (DELAYS.length > 0) res.latency = await latencyAxis(ctx, list, memoryIdle);
   if (SOAK > 0) res.soak = await soak(ctx, list);
   if (CALLGRIND) {
     say('callgrind: GET /backend/me with one token, the JWT cache');
@@ -1000,13 +1195,17 @@ async function main() {
   const md = report(res);
   fs.writeFileSync(path.join(OUT, 'report.md'), md);
   plot(res);
+  if (res.latency) plotLatency(res);
   process.stdout.write(md);
-  say(`${res.seconds} s; results in ${OUT}/ (report.md, results.json, throughput.png)`);
+  say(`${res.seconds} s; results in ${OUT}/ (report.md, results.json, throughput.png${res.latency ? ', latency.png' : ''})`);
   if (res.worker_deaths.length > 0) {
     say(`workers died during the run:\n${res.worker_deaths.join('\n')}`);
     process.exitCode = 1;
   }
   const errs = Object.entries(res.results).filter(([, f]) => f.errors_total > 0);
+  for (const e of (res.latency ? res.latency.delays : [])) {
+    for (const [id, f] of Object.entries(e.results)) if (f.errors_total > 0) errs.push([`${id} at ${e.delay_ms} ms`, f]);
+  }
   if (errs.length > 0) {
     say(`requests failed in: ${errs.map(([id]) => id).join(', ')}`);
     process.exitCode = 1;
@@ -1019,6 +1218,7 @@ if (process.argv[2] === '--report') {
   const md = report(res);
   fs.writeFileSync(path.join(OUT, 'report.md'), md);
   plot(res);
+  if (res.latency) plotLatency(res);
   process.stdout.write(md);
   process.exit(0);
 }

@@ -31,6 +31,7 @@ function init(args)
   prefix = string.format("%s-%d-", os.getenv("BENCH_RUN") or "bench", tid)
   counter = 0
   wrapped = 0
+  sent = 0
   if groups_file then
     gids = {}
     for line in io.lines(groups_file) do
@@ -54,6 +55,7 @@ if uniq or groups_file then
       b = body:gsub("{uniq}", prefix .. counter, 1)
     end
     if groups_file then
+      sent = sent + 1
       if next_gid > #gids then
         next_gid, wrapped = first, wrapped + 1
       end
@@ -65,19 +67,22 @@ if uniq or groups_file then
 end
 
 function done(summary, latency, requests)
-  local wraps = 0
+  -- group_span: how far into the group list the run went (requests sent,
+  -- answered or not, times the threads' step), for the next run to start past it
+  local wraps, most = 0, 0
   for _, t in ipairs(threads) do
     wraps = wraps + (t:get("wrapped") or 0)
+    most = math.max(most, t:get("sent") or 0)
   end
   local e = summary.errors
   local f = assert(io.open(os.getenv("BENCH_OUT"), "w"))
   f:write(string.format('{"requests":%d,"duration_us":%d,"bytes":%d,' ..
     '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
     '"latency_us":{"p50":%d,"p90":%d,"p99":%d,"mean":%.1f,"max":%d},' ..
-    '"group_wraps":%d}\n',
+    '"group_wraps":%d,"group_span":%d}\n',
     summary.requests, summary.duration, summary.bytes,
     e.connect, e.read, e.write, e.status, e.timeout,
     latency:percentile(50), latency:percentile(90), latency:percentile(99),
-    latency.mean, latency.max, wraps))
+    latency.mean, latency.max, wraps, most * #threads))
   f:close()
 end

@@ -39,9 +39,9 @@ const goodEnv = () => writeEnv('good.env', [
 ]);
 
 /* Start the sim; resolves {proc, base} once it printed its port, rejects with its stderr. */
-function startSim(configFile) {
+function startSim(configFile, extraArgs = []) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [SIM, '--config', configFile, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [SIM, '--config', configFile, '--port', '0', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     proc.stdout.on('data', (d) => {
@@ -879,4 +879,153 @@ test('groups through parents and connected groups, with x-sentc-group-access-id'
   // the request log has the header
   const { requests } = await control('GET', 'log');
   assert.equal(requests.at(-1).group_access_id, gp);
+});
+
+/* Polls the simulator's stats until pred(stats) holds; the last stats. */
+async function statsUntil(pred, what, ms = 10000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const st = await control('GET', 'stats');
+    if (pred(st)) return st;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(st)}`);
+    await new Promise((r) => { setTimeout(r, 20); });
+  }
+}
+
+test('delay: every API answer waits, on a timer of its own: many delayed requests in flight at once, control routes not delayed', async () => {
+  const N = 50;
+  const DELAY = 1000;
+  assert.deepEqual(await control('POST', 'delay', { ms: DELAY }), { ok: true, delay_ms: DELAY });
+  assert.equal((await control('GET', 'stats')).delay_ms, DELAY);
+  await control('DELETE', 'stats');
+  const t0 = Date.now();
+  const pending = Array.from({ length: N }, (_, i) => api('POST', '/exists', { token: PUBLIC, body: { user_identifier: `d${i}` } })
+    .then((r) => ({ r, ms: Date.now() - t0 })));
+  // All of them are in the simulator at once, and the control route answers meanwhile.
+  const st = await statsUntil((x) => x.in_flight === N, `${N} delayed requests in flight`);
+  assert.equal(st.in_flight_max, N);
+  assert.equal(st.held, 0);
+  for (const { r, ms } of await Promise.all(pending)) {
+    assert.equal(assertOk(r).available, true);
+    assert.ok(ms >= DELAY - 10, `answered after ${ms} ms`);
+  }
+  const after = await statsUntil((x) => x.in_flight === 0, 'nothing in flight');
+  assert.equal(after.in_flight_max, N);
+
+  // An error envelope waits too; a change applies to the requests that arrive after it.
+  await control('POST', 'delay', { ms: 300 });
+  const t1 = Date.now();
+  assertApiError(await api('POST', '/exists', { body: { user_identifier: 'x' } }), 401, 200);
+  assert.ok(Date.now() - t1 >= 290);
+  await control('POST', 'delay', { ms: 0 });
+  assertOk(await api('POST', '/exists', { token: PUBLIC, body: { user_identifier: 'x' } }));
+
+  for (const bad of [{}, { ms: -1 }, { ms: 1.5 }, { ms: '20' }, { ms: 600001 }]) {
+    const r = await request('POST', '/__sim/delay', { body: bad });
+    assert.equal(r.status, 400, JSON.stringify(bad));
+    assert.equal(r.json.ok, false);
+  }
+});
+
+test('--delay-ms at start: every API answer waits from the first; a reset goes back to it; a bad value is refused', async () => {
+  const slow = await startSim(goodEnv(), ['--delay-ms', '200']);
+  try {
+    const get = async (p, init) => {
+      const t0 = Date.now();
+      const res = await fetch(slow.base + p, init);
+      return { json: await res.json(), ms: Date.now() - t0 };
+    };
+    const exists = { method: 'POST', headers: { 'x-sentc-app-token': PUBLIC }, body: JSON.stringify({ user_identifier: 'x' }) };
+    const a = await get('/api/v1/exists', exists);
+    assert.equal(a.json.status, true);
+    assert.ok(a.ms >= 190, `answered after ${a.ms} ms`);
+    assert.equal((await get('/__sim/stats')).json.delay_ms, 200);
+    await get('/__sim/delay', { method: 'POST', body: JSON.stringify({ ms: 0 }) });
+    assert.equal((await get('/__sim/stats')).json.delay_ms, 0);
+    await get('/__sim/reset', { method: 'POST' });
+    assert.equal((await get('/__sim/stats')).json.delay_ms, 200, 'back to --delay-ms');
+  } finally {
+    const exited = new Promise((resolve) => slow.proc.on('exit', resolve));
+    slow.proc.kill('SIGTERM');
+    await exited;
+  }
+  for (const v of ['-5', 'soon', '600001']) {
+    await assert.rejects(startSim(goodEnv(), ['--delay-ms', v]), (e) => e.code === 2 && /--delay-ms/.test(e.stderr), v);
+  }
+});
+
+test('hold: requests wait unanswered, their effects too, until release; then each is handled as usual', async () => {
+  const path = '/api/v1/user/prepare_register_device';
+  await control('POST', 'fail', { path, mode: 'hold', count: 3 });
+  await control('DELETE', 'stats');
+  const prepare = (id) => api('POST', '/user/prepare_register_device', { token: PUBLIC, body: { device_identifier: id } });
+  const held = ['h1', 'h2', 'h3'].map(prepare);
+  await statsUntil((x) => x.held === 3 && x.in_flight === 3, 'three held requests');
+  // The fault is used up: the next one answers at once, while the three still wait.
+  assert.equal(assertOk(await prepare('h4')).device_identifier, 'h4');
+  let st = await control('GET', 'stats');
+  assert.equal(st.held, 3);
+  assert.equal(st.in_flight, 3);
+  assert.equal(st.in_flight_max, 4);
+  assert.deepEqual((await control('GET', 'state')).prepared_devices.map((d) => d.device_identifier), ['h4'],
+    'the held ones took no effect yet');
+
+  assert.deepEqual(await control('POST', 'release'), { ok: true, released: 3 });
+  const answers = await Promise.all(held);
+  assert.deepEqual(answers.map((r) => assertOk(r).device_identifier), ['h1', 'h2', 'h3']);
+  st = await statsUntil((x) => x.in_flight === 0, 'nothing in flight');
+  assert.equal(st.held, 0);
+  assert.equal((await control('GET', 'state')).prepared_devices.length, 4);
+  assert.deepEqual(await control('POST', 'release'), { ok: true, released: 0 }, 'nothing left to release');
+  const { applied } = await control('GET', 'fail');
+  assert.deepEqual(applied, [{ mode: 'hold', method: 'POST', path, count: 3 }]);
+
+  // Held until cleared (rate 1), on a prefix; a reset drops them: no answer, no effect.
+  await control('POST', 'fail', { path: '/api/v1/user/*', rate: 1, modes: ['hold'] });
+  const more = ['m1', 'm2'].map(prepare);
+  await statsUntil((x) => x.held === 2, 'two held requests');
+  await control('POST', 'reset');
+  for (const r of await Promise.allSettled(more)) assert.equal(r.status, 'rejected', 'the connection closed');
+  const st2 = await statsUntil((x) => x.in_flight === 0, 'nothing in flight');
+  assert.equal(st2.held, 0);
+  assert.deepEqual((await control('GET', 'state')).prepared_devices, []);
+});
+
+test('a held request whose caller gave up still takes effect when released, and leaves the flight then', async () => {
+  await control('POST', 'fail', { path: '/api/v1/user/prepare_register_device', mode: 'hold' });
+  const ac = new AbortController();
+  const gone = fetch(`${sim.base}/api/v1/user/prepare_register_device`, {
+    method: 'POST', headers: { 'x-sentc-app-token': PUBLIC }, body: JSON.stringify({ device_identifier: 'quitter' }), signal: ac.signal,
+  });
+  await statsUntil((x) => x.held === 1, 'the held request');
+  ac.abort();
+  await assert.rejects(gone);
+  assert.equal((await control('GET', 'stats')).in_flight, 1, 'still held');
+  await control('POST', 'release');
+  await statsUntil((x) => x.in_flight === 0, 'nothing in flight');
+  assert.deepEqual((await control('GET', 'state')).prepared_devices.map((d) => d.device_identifier), ['quitter']);
+});
+
+test('stats: DELETE zeroes the counters and starts the peak again from what is in flight now', async () => {
+  await control('GET', 'health');
+  await api('GET', '/nothing');
+  let st = await control('GET', 'stats');
+  assert.ok(st.requests >= 2 && st.connections >= 1);
+  assert.equal(st.in_flight, 0);
+  assert.ok(st.in_flight_max >= 1);
+
+  await control('POST', 'fail', { path: '/api/v1/exists', mode: 'hold' });
+  const one = api('POST', '/exists', { token: PUBLIC, body: { user_identifier: 'x' } });
+  await statsUntil((x) => x.held === 1, 'the held request');
+  const cleared = await control('DELETE', 'stats');
+  assert.equal(cleared.requests, 0);
+  assert.equal(cleared.connections, 0);
+  assert.equal(cleared.in_flight, 1);
+  assert.equal(cleared.in_flight_max, 1, 'the peak is what is in flight now');
+  assert.ok(cleared.open >= 1, 'open is a gauge, not zeroed');
+  await control('POST', 'release');
+  assertOk(await one);
+  st = await statsUntil((x) => x.in_flight === 0, 'nothing in flight');
+  assert.equal(st.in_flight_max, 1);
+  assert.ok(st.requests >= 2, 'the release and the stats calls since');
 });

@@ -3,7 +3,7 @@
 /*
  * sentc-sim: a single-process simulator of the sentc API (one app) for tests and benchmarks.
  *
- *   node tests/sentc-sim/sim.js --config <env-file> --port <port> [--host 127.0.0.1]
+ *   node tests/sentc-sim/sim.js --config <env-file> --port <port> [--host 127.0.0.1] [--delay-ms N]
  *
  * It follows shared/SENTC_API.md and the public source of the sentc API server: envelopes,
  * error codes and HTTP statuses, app tokens with a token kind per endpoint, ES384 JWTs with a
@@ -58,7 +58,8 @@ const ENDPOINT_KINDS = ['public', 'secret', 'blocked'];
 // sentc's ForceServer: the forced routes and GET /user/jwt always need the secret token.
 const FORCED = 'forced';
 
-const FAULT_MODES = ['delay', '5xx', 'garbage', 'close', 'truncate', 'chunked', 'vanish'];
+const FAULT_MODES = ['delay', '5xx', 'garbage', 'close', 'truncate', 'chunked', 'vanish', 'hold'];
+const MAX_DELAY_MS = 600000;
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
@@ -162,10 +163,10 @@ function loadConfig(path) {
 
 /* --name value or --name=value; throws Error on anything else. */
 function parseArgs(argv) {
-  const args = { host: '127.0.0.1' };
-  const names = new Set(['config', 'port', 'host']);
+  const args = { host: '127.0.0.1', 'delay-ms': '0' };
+  const names = new Set(['config', 'port', 'host', 'delay-ms']);
   for (let i = 0; i < argv.length; i++) {
-    const m = /^--([a-z]+)(?:=(.*))?$/.exec(argv[i]);
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(argv[i]);
     if (!m || !names.has(m[1])) throw new Error(`unknown argument ${argv[i]}`);
     const value = m[2] !== undefined ? m[2] : argv[++i];
     if (value === undefined) throw new Error(`--${m[1]} needs a value`);
@@ -176,6 +177,10 @@ function parseArgs(argv) {
     throw new Error('--port must be a number from 0 to 65535');
   }
   args.port = Number(args.port);
+  if (!/^\d+$/.test(args['delay-ms']) || Number(args['delay-ms']) > MAX_DELAY_MS) {
+    throw new Error(`--delay-ms must be a number from 0 to ${MAX_DELAY_MS}`);
+  }
+  args.delayMs = Number(args['delay-ms']);
   return args;
 }
 
@@ -184,8 +189,17 @@ function parseArgs(argv) {
 
 let config = null; // set once at start-up
 let state = null;
-// Transport counters, kept across resets: connections accepted, open now, requests answered.
-const stats = { connections: 0, open: 0, requests: 0 };
+// Transport counters, kept across resets (DELETE /__sim/stats zeroes them): connections accepted,
+// open now, requests received; API requests being handled now (delayed and held ones included) and
+// the most at once since the start or the last DELETE /__sim/stats.
+const stats = { connections: 0, open: 0, requests: 0, in_flight: 0, in_flight_max: 0 };
+// The delay of every API answer, in ms (--delay-ms, POST /__sim/delay; a reset goes back to
+// --delay-ms): the distance to sentc. Each request waits on a timer of its own.
+let startDelayMs = 0;
+let delayMs = 0;
+// The requests a hold fault keeps: each a function that lets its request go on (true) or drops
+// it (false).
+let held = [];
 
 function newState() {
   return {
@@ -1053,6 +1067,10 @@ async function applyFault(fault, req, res) {
     case 'delay':
       await sleep(fault.delay_ms);
       return false;
+    case 'hold': // waits for POST /__sim/release, then handled as usual; a reset drops it
+      if (await new Promise((resolve) => { held.push(resolve); })) return false;
+      req.socket.destroy();
+      return true;
     case 'truncate': // handled as usual; the answer is cut short (sendApi)
     case 'chunked': // handled as usual; the answer is sent in chunks (sendApi)
     case 'vanish': // handled as usual; no answer at all (sendApi)
@@ -1260,7 +1278,33 @@ function controlGroups(input) {
 }
 
 function controlStats() {
-  return { ...stats };
+  return { ...stats, held: held.length, delay_ms: delayMs };
+}
+
+/* Zeroes the counters; the gauges (open, in_flight) stay, the peak starts again from now. */
+function controlResetStats() {
+  stats.connections = 0;
+  stats.requests = 0;
+  stats.in_flight_max = stats.in_flight;
+  return { ...stats, held: held.length, delay_ms: delayMs };
+}
+
+function controlDelay(input) {
+  const ms = optionalNumber(input, 'ms');
+  if (ms === undefined || !Number.isInteger(ms) || ms < 0 || ms > MAX_DELAY_MS) {
+    throw controlError(400, `ms must be a whole number from 0 to ${MAX_DELAY_MS}`);
+  }
+  delayMs = ms;
+  return { delay_ms: delayMs };
+}
+
+/* Lets every held request go on (each is handled as usual and answered), or drops them all (their
+ * connections close without an answer, and they take no effect). */
+function releaseHeld(go = true) {
+  const released = held;
+  held = [];
+  for (const resolve of released) resolve(go);
+  return released.length;
 }
 
 function controlRemoveMember(input) {
@@ -1314,6 +1358,8 @@ function controlSetEndpoint(input) {
 
 function controlReset() {
   state = newState();
+  delayMs = startDelayMs;
+  releaseHeld(false);
   return {};
 }
 
@@ -1331,6 +1377,9 @@ const CONTROL_ROUTES = compileRoutes([
   { method: 'POST', path: 'group/member', handler: controlSetMember },
   { method: 'POST', path: 'groups', handler: controlGroups },
   { method: 'GET', path: 'stats', handler: controlStats },
+  { method: 'DELETE', path: 'stats', handler: controlResetStats },
+  { method: 'POST', path: 'delay', handler: controlDelay },
+  { method: 'POST', path: 'release', handler: () => ({ released: releaseHeld() }) },
   { method: 'DELETE', path: 'group/member', handler: controlRemoveMember },
   { method: 'POST', path: 'revoke', handler: controlRevoke },
   { method: 'POST', path: 'keys', handler: controlAddKey },
@@ -1386,7 +1435,19 @@ function readBody(req, limit) {
   });
 }
 
+/* An API request, counted in flight from its arrival until it is answered or dropped. */
 async function handleApi(req, res, path) {
+  stats.in_flight++;
+  if (stats.in_flight > stats.in_flight_max) stats.in_flight_max = stats.in_flight;
+  try {
+    await handleApiInFlight(req, res, path);
+  } finally {
+    stats.in_flight--;
+  }
+}
+
+async function handleApiInFlight(req, res, path) {
+  const delay = delayMs;
   const body = await readBody(req, MAX_BODY);
   const token = req.headers['x-sentc-app-token'];
   const ctx = {
@@ -1403,6 +1464,8 @@ async function handleApi(req, res, path) {
   const record = state.log[state.log.length - 1];
   record.status = null;
   record.response = null;
+  // The distance to sentc: the request is handled (and answered) once it has passed.
+  if (delay > 0) await sleep(delay);
 
   const fault = takeFault(ctx.method, path);
   if (fault) countFault(fault.mode, ctx.method, path);
@@ -1486,9 +1549,11 @@ function main() {
     config = loadConfig(args.config);
   } catch (e) {
     process.stderr.write(`sentc-sim: ${e.message}\n`);
-    process.stderr.write('usage: node sim.js --config <env-file> --port <port> [--host 127.0.0.1]\n');
+    process.stderr.write('usage: node sim.js --config <env-file> --port <port> [--host 127.0.0.1] [--delay-ms N]\n');
     process.exit(2);
   }
+  startDelayMs = args.delayMs;
+  delayMs = startDelayMs;
   state = newState();
 
   server = http.createServer(onRequest);
