@@ -345,8 +345,12 @@ common(CURL *c, long timeout_ms)
 	curl_easy_setopt(c, CURLOPT_HTTPPROXYTUNNEL, 1L);
 	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open);
 	curl_easy_setopt(c, CURLOPT_CLOSESOCKETFUNCTION, on_close);
-	/* HTTP/2 where sentc offers it: requests share a connection. */
-	curl_easy_setopt(c, CURLOPT_PIPEWAIT, 1L);
+	/*
+	 * No CURLOPT_PIPEWAIT: it holds a request back for a connection
+	 * whose protocol is not known yet, and over plain HTTP/1.1 that
+	 * queued every request behind the one in flight. An HTTP/2
+	 * connection, once up, is shared by the requests anyway.
+	 */
 }
 
 int
