@@ -20,8 +20,8 @@ const { execFileSync, spawn } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
-const { sleep, freePort } = require('../lib/common');
-const { TOP, BUILD, pgUri, psql, readEnv, registerInput } = require('../integration/harness');
+const { sleep, freePort, waitFor, WAIT_MS } = require('../lib/common');
+const { TOP, BUILD, STACK_ENV, pgUri, psql, readEnv, registerInput } = require('../integration/harness');
 const { genKeyEnv } = require('../sentc-sim/keys');
 
 const PID = process.pid;
@@ -29,7 +29,7 @@ const BASE = `/tmp/sb-cluster-${PID}`;
 const PREFIX = `sbc${PID}`;
 const HOST_PORT = 8080;
 const FAIL_TIMEOUT_S = 2;	// the front's fail_timeout: how soon it tries a failed host again
-const CUT_MS = 3000;		// how long host A is cut off
+const CUT_MS = 3000;		// how long host A is cut off at least
 
 function ip(...args) {
   return execFileSync('ip', args, { encoding: 'utf8' });
@@ -98,7 +98,7 @@ function freeNet() {
 }
 
 /* An HTTP request; body an object (sent as JSON) or undefined. */
-async function request(base, method, urlPath, { body, headers = {}, timeoutMs = 60000 } = {}) {
+async function request(base, method, urlPath, { body, headers = {}, timeoutMs = WAIT_MS } = {}) {
   const init = { method, headers: { ...headers }, signal: AbortSignal.timeout(timeoutMs) };
   if (body !== undefined) {
     init.body = JSON.stringify(body);
@@ -234,17 +234,18 @@ describe('two backend hosts behind one nginx, one PostgreSQL', () => {
     const front = spawn('nginx', ['-p', `${BASE}/front`, '-c', `${BASE}/front/nginx.conf`, '-e', `${BASE}/front/front-error.log`],
       { stdio: 'ignore', detached: true });
     fs.writeFileSync(`${BASE}/front.pid`, String(front.pid));
-    for (let i = 0; i < 100; i++) {
+    await waitFor(async () => {
       try {
-        if ((await request(c.front, 'GET', '/backend/health', { timeoutMs: 2000 })).status === 200) break;
-      } catch { /* not yet */ }
-      await sleep(50);
-    }
+        return (await request(c.front, 'GET', '/backend/health', { timeoutMs: 2000 })).status === 200;
+      } catch {
+        return false;	// not yet
+      }
+    }, 'the front to answer /backend/health');
   });
 
   function startHost(h) {
     execFileSync('ip', ['netns', 'exec', c.ns[h], path.join(TOP, 'nginx/stack'), 'start'], {
-      env: { ...process.env, LISTEN: c.hosts[h], PORT: String(HOST_PORT), RUN_DIR: `${BASE}/${h}`, SENTC_CONFIG: c.config, BUILD },
+      env: { ...STACK_ENV, ...process.env, LISTEN: c.hosts[h], PORT: String(HOST_PORT), RUN_DIR: `${BASE}/${h}`, SENTC_CONFIG: c.config, BUILD },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
   }
@@ -403,21 +404,38 @@ describe('two backend hosts behind one nginx, one PostgreSQL', () => {
       }
     }
 
-    const clients = [0, 1, 2, 3].map(client);
-    await sleep(1500);
-    const cutStart = Date.now();
-    ip('-n', c.ns.a, 'link', 'set', 'veth0', 'down');
-    const cutDone = Date.now();
-    await sleep(CUT_MS);
-    const backStart = Date.now();
-    ip('-n', c.ns.a, 'link', 'set', 'veth0', 'up');
-    ip('-n', c.ns.a, 'route', 'replace', 'default', 'via', c.gw.a);
-    await sleep((FAIL_TIMEOUT_S + 3) * 1000);
-    stop = true;
-    await Promise.all(clients);
-
     const A = `${c.hosts.a}:${HOST_PORT}`;
     const B = `${c.hosts.b}:${HOST_PORT}`;
+    const clients = [0, 1, 2, 3].map(client);
+    // Each phase lasts at least ms, and until what the assertions below
+    // look at has happened, however slow the machine (or a client failed:
+    // then stop, and its failure is reported).
+    const phase = (ms, what, fn) => Promise.all([sleep(ms), waitFor(() => stop || fn(), what,
+      { detail: () => `${log.length} requests, ${log.filter((e) => e.t1 !== undefined && !e.ok).length} failed` })]);
+    let cutStart;
+    let cutDone;
+    let backStart;
+    try {
+      await phase(1500, 'both hosts to serve through the front',
+        () => log.some((e) => e.upstream === A) && log.some((e) => e.upstream === B));
+      cutStart = Date.now();
+      ip('-n', c.ns.a, 'link', 'set', 'veth0', 'down');
+      cutDone = Date.now();
+      // Ten requests during the cut (begun 1.5 s before it ends at the latest: see "during" below), one failed over.
+      await phase(CUT_MS, 'ten requests answered during the cut, one of them failed over from A to B', () => {
+        const late = Date.now() - 1500;
+        const during = log.filter((e) => e.t0 > cutDone && e.t0 < late && e.t1 !== undefined);
+        return during.length >= 10 && during.some((e) => e.upstream === `${A}, ${B}`);
+      });
+      backStart = Date.now();
+      ip('-n', c.ns.a, 'link', 'set', 'veth0', 'up');
+      ip('-n', c.ns.a, 'route', 'replace', 'default', 'via', c.gw.a);
+      await phase((FAIL_TIMEOUT_S + 3) * 1000, 'host A to serve again once it is back, and 8 users registered',
+        () => users.length >= 8 && log.some((e) => e.t0 > backStart + FAIL_TIMEOUT_S * 1000 + 500 && e.upstream === A));
+    } finally {
+      stop = true;
+      await Promise.all(clients);
+    }
     const before = log.filter((e) => e.t1 < cutStart);
     // A request that tried A within a connect timeout of its return may reach it.
     const during = log.filter((e) => e.t0 > cutDone && e.t0 < backStart - 1500);

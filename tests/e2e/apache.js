@@ -9,7 +9,7 @@ const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { sleep, freePort } = require('../lib/common');
+const { freePort, waitFor, WAIT_MS } = require('../lib/common');
 
 const { TOP } = require('../integration/harness');
 
@@ -53,7 +53,7 @@ class Apache {
   async stop() {
     if (this.child.exitCode === null && this.child.signalCode === null) {
       this.child.kill('SIGTERM');
-      const timer = setTimeout(() => this.child.kill('SIGKILL'), 10000);
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), WAIT_MS);
       await this.exited;
       clearTimeout(timer);
     }
@@ -90,17 +90,19 @@ async function startApache(stack) {
   fs.closeSync(out);
   const apache = new Apache(dir, port, child);
 
-  for (let i = 0; i < 400; i++) {
-    if (child.exitCode !== null) break;
+  const healthy = async () => {
     try {
       const res = await fetch(`${apache.base}/backend/health`);
       await res.arrayBuffer();
-      if (res.status === 200) return apache;
+      return res.status === 200;
     } catch {
-      // not listening yet
+      return false;	// not listening yet
     }
-    await sleep(50);
-  }
+  };
+  // Until it answers, or exits (then it never will); a timeout is reported below with the rest.
+  const up = await waitFor(async () => (child.exitCode !== null ? 'exited' : (await healthy()) && 'healthy'),
+    'apache2 to answer /backend/health').catch(() => 'timed out');
+  if (up === 'healthy') return apache;
   const why = fs.readFileSync(path.join(dir, 'stderr.log'), 'utf8') + apache.log();
   await apache.stop();
   throw new Error(`apache2 did not become healthy:\n${why}`);

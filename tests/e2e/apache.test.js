@@ -13,7 +13,7 @@ const net = require('node:net');
 const fs = require('node:fs');
 const path = require('node:path');
 
-const { start, TOP } = require('../integration/harness');
+const { start, waitFor, gone, TOP } = require('../integration/harness');
 const { startApache } = require('./apache');
 
 const NOT_A_UUID = 'not-a-uuid';
@@ -265,10 +265,7 @@ describe('a program that is down', () => {
     for (const name of ['register-device', 'metrics']) {
       const pid = Number(fs.readFileSync(path.join(stack.dir, 'pids', name), 'utf8'));
       process.kill(pid, 'SIGTERM');
-      for (let i = 0; i < 200; i++) {
-        try { process.kill(pid, 0); } catch { break; }
-        await new Promise((r) => { setTimeout(r, 25); });
-      }
+      await waitFor(() => gone(pid), `${name} (pid ${pid}) to stop on SIGTERM`);
     }
     for (const port of [stack.port, apache.port]) {
       const r = await request(port, 'POST', '/api/v1/user/prepare_register_device', {

@@ -8,6 +8,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { chromium } = require('playwright-core');
+const { WAIT_MS } = require('../lib/common');
 
 const CHROMIUM = process.env.SB_CHROMIUM || '/usr/bin/chromium';
 const FLAGS = [
@@ -35,8 +36,11 @@ async function launch() {
       headless: true,
       chromiumSandbox: false,
       args: FLAGS,
-      timeout: 60000,
+      timeout: WAIT_MS,
     });
+    // Every wait of Playwright's (a page load, a selector, a function) as long as any other wait.
+    context.setDefaultTimeout(WAIT_MS);
+    context.setDefaultNavigationTimeout(WAIT_MS);
   } catch (e) {
     fs.rmSync(profile, { recursive: true, force: true });
     throw e;

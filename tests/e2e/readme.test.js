@@ -13,7 +13,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 
-const { start, claims, TOP } = require('../integration/harness');
+const { start, claims, TOP, WAIT_MS } = require('../integration/harness');
 const { launch } = require('./browser');
 
 const readme = fs.readFileSync(path.join(TOP, 'README.md'), 'utf8');
@@ -60,7 +60,7 @@ describe("README: Using the SDK in a browser app, run in Chromium", () => {
       content: `${code.replace('YOUR_PUBLIC_TOKEN', stack.config.SENTC_PUBLIC_TOKEN)}
 window.readme = { user_id, jwt, me, refresh_token: user.get_refresh_token(), first_jwt: user.get_jwt() };`,
     });
-    await page.waitForFunction(() => window.readme !== undefined || false, null, { timeout: 60000 })
+    await page.waitForFunction(() => window.readme !== undefined || false, null, { timeout: WAIT_MS })
       .catch((e) => { throw new Error(`${e.message}: ${browser.errors.join('; ')}`); });
     const r = await page.evaluate(() => window.readme);
     assert.deepEqual(browser.errors, []);

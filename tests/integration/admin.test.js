@@ -12,8 +12,8 @@ const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const { execFileSync, spawnSync } = require('node:child_process');
-const { start, TOP, BUILD } = require('./harness');
-const { answer, sleep } = require('../lib/common');
+const { start, waitFor, TOP, BUILD } = require('./harness');
+const { answer } = require('../lib/common');
 
 const NOBODY = '0b7c3f0e-6a63-4a0e-9d3e-2c1a7c0f9e11';
 
@@ -548,8 +548,7 @@ describe('admin routes opened to another network, as the README shows', () => {
     execFileSync('nginx', ['-p', s.dir, '-c', path.join(s.dir, 'nginx.conf'), '-e', path.join(s.dir, 'nginx-error.log'), '-s', 'reload']);
     // Until the old workers are gone, one of them may take a connection.
     const alive = (pid) => { try { process.kill(pid, 0); return true; } catch { return false; } };
-    for (let i = 0; i < 400 && old.some(alive); i++) await sleep(50);
-    assert.ok(!old.some(alive), 'the old nginx workers exited');
+    await waitFor(() => !old.some(alive), 'the old nginx workers to exit', { detail: () => `alive: ${old.filter(alive).join(' ')}` });
     assert.ok(workers().length > 0, 'new workers run');
 
     const r = await otp('127.0.0.3');

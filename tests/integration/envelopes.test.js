@@ -16,7 +16,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
-const { start, sleep, TOP, SLOW } = require('./harness');
+const { start, waitFor, TOP, WAIT_MS } = require('./harness');
 const { freePort } = require('../lib/common');
 const { startApache } = require('../e2e/apache');
 
@@ -90,7 +90,7 @@ function ask(port, method, urlPath) {
       const m = /^HTTP\/1\.[01] (\d{3})/.exec(head);
       resolve({ status: m ? Number(m[1]) : 0, headers, head, body });
     };
-    const timer = setTimeout(done, 15000 * SLOW);
+    const timer = setTimeout(done, WAIT_MS);
     sock.on('connect', () => sock.write(`${method} ${urlPath} HTTP/1.1\r\nHost: ${HOST}\r\n`
       + 'Connection: close\r\nContent-Length: 0\r\n\r\n'));
     sock.on('data', (d) => { buf = Buffer.concat([buf, d]); });
@@ -186,12 +186,8 @@ http {
 `);
   const child = spawn('nginx', ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log')],
     { stdio: 'ignore' });
-  for (let i = 0; i < 400 * SLOW; i++) {
-    const r = await ask(port, 'GET', '/backend/health');
-    if (r.status === 200) break;
-    if (child.exitCode !== null) break;
-    await sleep(25);
-  }
+  await waitFor(async () => child.exitCode !== null || (await ask(port, 'GET', '/backend/health')).status === 200,
+    'the second nginx to answer /backend/health');
   return {
     port,
     stop: async () => {

@@ -9,7 +9,7 @@ const { describe, it, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
 const http = require('node:http');
 const path = require('node:path');
-const { start, registerInput, sleep, waitFor, SLOW } = require('./harness');
+const { start, registerInput, sleep, waitFor, SLOW, WAIT_MS } = require('./harness');
 const { Conn } = require('./fcgi');
 
 let seq = 0;
@@ -38,10 +38,11 @@ describe('a worker killed with SIGKILL in the middle of a request', () => {
     const before = s.pids('register-device');
     assert.ok(before.length >= 1);
     await s.clearLog();
-    await s.sim('POST', 'fail', { path: route, mode: 'delay', delay_ms: 3000 * SLOW, count: 1 });
+    // sentc holds the request longer than any wait: it is still in the worker when the worker is killed.
+    await s.sim('POST', 'fail', { path: route, mode: 'delay', delay_ms: 2 * WAIT_MS, count: 1 });
     const pending = s.api('POST', route, { body: { device_identifier: uniq('killed') } });
     // The request is in a worker once the simulator has it.
-    await waitFor(async () => (await s.upstream()).length === 1, 5000, 'the request upstream');
+    await waitFor(async () => (await s.upstream()).length === 1, 'the request to reach sentc');
     for (const pid of before) process.kill(pid, 'SIGKILL');
 
     const r = await pending;
@@ -49,7 +50,7 @@ describe('a worker killed with SIGKILL in the middle of a request', () => {
     await waitFor(() => {
       const now = s.pids('register-device');
       return now.length === before.length && now.every((p) => !before.includes(p));
-    }, 5000, 'new workers');
+    }, 'new workers in place of the killed ones', { detail: () => `before ${before}, now ${s.pids('register-device')}` });
     for (let i = 0; i < 3; i++) {
       const ok = await s.api('POST', route, { body: { device_identifier: uniq('after-kill') } });
       assert.equal(ok.status, 200, ok.text);
@@ -91,7 +92,7 @@ describe('the own database fails', () => {
       await s.sim('DELETE', 'fail');
       const served = new Set(s.logRecords('register').filter((r) => typeof r.status === 'number').map((r) => r.pid));
       return workers.every((p) => served.has(p));
-    }, 20000, 'every register worker to have served a request');
+    }, 'every register worker to have served a request');
   });
   after(() => s.stop());
   beforeEach(() => s.clearLog());
@@ -305,13 +306,22 @@ describe('nginx reloads under load', () => {
       while (!stop) results.push([k, await kinds[k % kinds.length]()]);
     };
     const loops = [0, 1, 2, 3, 4, 5].map(loop);
-    for (let i = 0; i < 3; i++) {
-      await sleep(400 * SLOW);
-      s.reloadNginx();
+    // Between reloads, and after the last: at least 0.4 s, and 10 more
+    // answers however slow the machine is.
+    const answered = (n) => {
+      const mark = results.length;
+      return Promise.all([sleep(400 * SLOW), waitFor(() => results.length >= mark + n, `${n} more answers`)]);
+    };
+    try {
+      for (let i = 0; i < 3; i++) {
+        await answered(10);
+        s.reloadNginx();
+      }
+      await answered(10);
+    } finally {
+      stop = true;
+      await Promise.all(loops);
     }
-    await sleep(600 * SLOW);
-    stop = true;
-    await Promise.all(loops);
 
     const failed = results.filter(([, st]) => st !== 200);
     assert.deepEqual(failed, [], `${failed.length} of ${results.length} requests failed`);
@@ -319,6 +329,6 @@ describe('nginx reloads under load', () => {
     await waitFor(() => {
       const now = s.nginxWorkers();
       return now.length > 0 && now.every((p) => !workersBefore.includes(p));
-    }, 10000, 'new nginx workers');
+    }, 'new nginx workers', { detail: () => `before ${workersBefore}, now ${s.nginxWorkers()}` });
   });
 });

@@ -5,6 +5,7 @@
  * several on one connection, connections held open.
  */
 const net = require('node:net');
+const { WAIT_MS } = require('../lib/common');
 
 const BEGIN = 1;
 const END = 3;
@@ -106,13 +107,13 @@ class Conn {
     return null;
   }
 
-  /* Sends a request; resolves its answer, or rejects after ms. */
-  async request(req, ms = 5000) {
+  /* Sends a request; resolves its answer, or rejects after ms (WAIT_MS). */
+  async request(req, ms = WAIT_MS) {
     this.socket.write(encode(req));
     return this.answer(ms);
   }
 
-  answer(ms = 5000) {
+  answer(ms = WAIT_MS) {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => { this.waiting = null; reject(new Error(`no answer within ${ms} ms`)); }, ms);
       this.waiting = () => {
@@ -127,8 +128,8 @@ class Conn {
     });
   }
 
-  /* Resolves true once the program closed the connection, false after ms. */
-  closedWithin(ms) {
+  /* Resolves true once the program closed the connection, false after ms (WAIT_MS). */
+  closedWithin(ms = WAIT_MS) {
     return new Promise((resolve) => {
       if (this.closed) { resolve(true); return; }
       const timer = setTimeout(() => resolve(false), ms);

@@ -17,7 +17,7 @@ const os = require('node:os');
 const path = require('node:path');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
-const { sleep, freePort, readEnv, children, answer } = require('../lib/common');
+const { sleep, SLOW, WAIT_MS, waitFor, gone, freePort, readEnv, children, answer } = require('../lib/common');
 const { registerInput } = require('../sentc-sim/input');
 
 const TOP = path.resolve(__dirname, '../..');
@@ -30,18 +30,16 @@ const TOP = path.resolve(__dirname, '../..');
  */
 if (process.getuid() === 0 && process.env.SENTC_BACKEND_USER === undefined) process.env.SENTC_BACKEND_USER = 'root';
 const BUILD = process.env.SB_BUILD || 'build';
-/* How much slower than usual the programs run (valgrind: 5). */
-const SLOW = Number(process.env.SB_SLOW || 1);
+/*
+ * SLOW, WAIT_MS and waitFor (tests/lib/common.js): every wait in the
+ * tests is for a condition, bounded by WAIT_MS (60 s, times SB_SLOW).
+ */
 
-/* Waits until fn() is true, polling; throws after ms (scaled by SLOW). */
-async function waitFor(fn, ms, what) {
-  const end = Date.now() + ms * SLOW;
-  for (;;) {
-    if (await fn()) return;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
+/*
+ * What nginx/stack may take to become healthy: as long as any wait
+ * (STACK_WAIT_S, unless the caller set it).
+ */
+const STACK_ENV = { STACK_WAIT_S: process.env.STACK_WAIT_S || String(Math.ceil(WAIT_MS / 1000)) };
 
 const PG = process.env.SB_TEST_PG
   ? JSON.parse(fs.readFileSync(path.join(process.env.SB_TEST_PG, 'conn.json'), 'utf8'))
@@ -66,12 +64,6 @@ function psql(db, query, pg = PG) {
 let dbSeq = 0;
 
 let userSeq = 0;
-
-/* True once pid has exited (a zombie counts as exited). */
-function gone(pid) {
-  try { process.kill(pid, 0); } catch { return true; }
-  try { return /^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return true; }
-}
 
 /* True if something accepts connections on the unix socket. */
 function accepts(sock) {
@@ -185,10 +177,10 @@ class Stack {
    * Bytes sent exactly as given on a connection of their own (no client
    * library in between: CR, LF and control characters go out as they
    * are). Resolves, once the server closed the connection or after
-   * timeout ms, with the status line's code (0 if none), the headers, the
-   * body, and whether the server closed it.
+   * timeout ms (WAIT_MS), with the status line's code (0 if none), the
+   * headers, the body, and whether the server closed it.
    */
-  rawHttp(bytes, { timeout = 10000 } = {}) {
+  rawHttp(bytes, { timeout = WAIT_MS } = {}) {
     return new Promise((resolve) => {
       const sock = net.connect(this.port, '127.0.0.1');
       let buf = Buffer.alloc(0);
@@ -210,7 +202,7 @@ class Stack {
         try { json = JSON.parse(body); } catch { json = undefined; }
         resolve({ status: m ? Number(m[1]) : 0, headers, head, body, json, closed, raw: text });
       };
-      const timer = setTimeout(done, timeout * SLOW);
+      const timer = setTimeout(done, timeout);
       sock.on('connect', () => sock.write(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes, 'latin1')));
       sock.on('data', (d) => { buf = Buffer.concat([buf, d]); });
       sock.on('error', () => {});
@@ -321,7 +313,7 @@ class Stack {
       await new Promise((r) => holder.on('close', r));
     };
     try {
-      await waitFor(() => out.includes('locked'), 5000, 'the lock');
+      await waitFor(() => out.includes('locked'), 'the other process to hold the write lock', { detail: () => `it printed ${JSON.stringify(out)}` });
     } catch (err) {
       await release();
       throw err;
@@ -355,7 +347,7 @@ class Stack {
     await waitFor(async () => {
       await this.api('DELETE', '/api/v1/user');
       return this.rows(`SELECT 1 FROM unsure WHERE due <= ${Math.floor(Date.now() / 1000)}`).length === 0;
-    }, 10000, 'a pass over the records of lost answers');
+    }, 'a pass over the records of lost answers', { detail: () => JSON.stringify(this.unsure()) });
   }
 
   /* A program's workers (the master's children); [] while there are none. */
@@ -404,8 +396,7 @@ class Stack {
     const sock = path.join(this.dir, 'sock', `${name}.sock`);
     const master = Number(fs.readFileSync(pidFile, 'utf8'));
     process.kill(master, 'SIGTERM');
-    for (let i = 0; i < 400 * SLOW && !gone(master); i++) await sleep(25);
-    assert.ok(gone(master), `${name} did not stop`);
+    await waitFor(() => gone(master), `${name} (pid ${master}) to stop on SIGTERM`);
     const log = fs.openSync(path.join(this.dir, 'backend.log'), 'a');
     const cfg = fs.readFileSync(path.join(this.dir, 'config.path'), 'utf8').trim();
     // Under the wrapper the stack runs programs under (SB_WRAP), if any.
@@ -418,11 +409,8 @@ class Stack {
     fs.closeSync(log);
     child.unref();
     fs.writeFileSync(pidFile, String(child.pid));
-    for (let i = 0; i < 400 * SLOW; i++) {
-      if (await accepts(sock)) return;
-      await sleep(25);
-    }
-    assert.fail(`${name} did not start again: ${this.log().split('\n').slice(-5).join('\n')}`);
+    await waitFor(() => accepts(sock), `${name} to start again and accept on ${sock}`,
+      { detail: () => this.log().split('\n').slice(-5).join('\n') });
   }
 
   /*
@@ -464,17 +452,15 @@ class Stack {
     const before = Object.fromEntries(names.map((n) => [n, outcome(n)]));
     for (const n of names) process.kill(this.master(n), 'SIGHUP');
     const result = {};
-    for (let i = 0; i < 800 * SLOW && Object.keys(result).length < names.length; i++) {
+    await waitFor(() => {
       for (const n of names) {
         if (result[n]) continue;
         const now = outcome(n);
         if (now.done > before[n].done) result[n] = 'complete';
         else if (now.refused > before[n].refused) result[n] = 'refused';
       }
-      if (Object.keys(result).length < names.length) await sleep(25);
-    }
-    assert.equal(Object.keys(result).length, names.length,
-      `no reload outcome from ${names.filter((n) => !result[n]).join(', ')}`);
+      return Object.keys(result).length === names.length;
+    }, 'a reload outcome from every program', { detail: () => `none from ${names.filter((n) => !result[n]).join(', ')}` });
     return result;
   }
 
@@ -514,10 +500,10 @@ async function start(env = {}) {
     extra.SENTC_BACKEND_DB = pgUri(pgdb);
   }
   execFileSync(path.join(TOP, 'nginx/stack'), ['start'], {
-    env: { ...process.env, ...extra, ...env, PORT: String(port), RUN_DIR: dir, BUILD },
+    env: { ...STACK_ENV, ...process.env, ...extra, ...env, PORT: String(port), RUN_DIR: dir, BUILD },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   return new Stack(dir, port, { ...extra, ...env }, pgdb);
 }
 
-module.exports = { start, registerInput, readEnv, checkConfig, forge, claims, sleep, waitFor, parseLogLine, pgUri, psql, PG, TOP, BUILD, SLOW };
+module.exports = { start, registerInput, readEnv, checkConfig, forge, claims, sleep, waitFor, gone, parseLogLine, pgUri, psql, PG, TOP, BUILD, SLOW, WAIT_MS, STACK_ENV };

@@ -13,20 +13,17 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { start, registerInput, parseLogLine, checkConfig, sleep, TOP, BUILD, SLOW } = require('./harness');
+const { start, registerInput, parseLogLine, checkConfig, waitFor, TOP, BUILD } = require('./harness');
 
 let seq = 0;
 const rid = (what) => `${what}-${process.pid}-${++seq}.A_b:c/d`;
 
 /* The records of the request with id, once its line is written. */
 async function recordsOf(s, id) {
-  for (let i = 0; i < 100 * SLOW; i++) {
+  return waitFor(() => {
     const rs = s.logRecords().filter((r) => r.request_id === id);
-    if (rs.some((r) => r.msg === 'request')) return rs;
-    await sleep(20);
-  }
-  assert.fail(`no request line with id ${id}`);
-  return [];
+    return rs.some((r) => r.msg === 'request') && rs;
+  }, `a request line with id ${id} in backend.log`);
 }
 
 async function requestLine(s, id) {

@@ -11,7 +11,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const http = require('node:http');
 const path = require('node:path');
-const { start, registerInput, sleep, TOP, BUILD, SLOW } = require('./harness');
+const { start, registerInput, waitFor, TOP, BUILD } = require('./harness');
 
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\["\\n])*",?)*)\})? (\S+)$/;
@@ -129,11 +129,10 @@ describe('GET /backend/metrics', () => {
   it('is the Prometheus text format, with every family and every program up', async () => {
     // A program takes its socket before it starts its workers: wait for them.
     let m;
-    for (let i = 0; i < 400 * SLOW; i++) {
+    await waitFor(async () => {
       m = await scrape();
-      if (programs.every((p) => get(m, 'sentc_backend_workers', { program: p }) === 2)) break;
-      await sleep(50);
-    }
+      return programs.every((p) => get(m, 'sentc_backend_workers', { program: p }) === 2);
+    }, 'every program to report 2 workers', { detail: () => programs.map((p) => `${p} ${get(m, 'sentc_backend_workers', { program: p })}`).join(', ') });
     const want = {
       sentc_backend_up: 'gauge',
       sentc_backend_start_time_seconds: 'gauge',
@@ -243,11 +242,10 @@ describe('GET /backend/metrics', () => {
     const [victim] = s.pids('me');
     process.kill(victim, 'SIGKILL');
     let m1;
-    for (let i = 0; i < 400 * SLOW; i++) {
-      await sleep(50);
+    await waitFor(async () => {
       m1 = await scrape();
-      if (get(m1, 'sentc_backend_worker_restarts_total', { program: 'me' }) > get(m0, 'sentc_backend_worker_restarts_total', { program: 'me' })) break;
-    }
+      return get(m1, 'sentc_backend_worker_restarts_total', { program: 'me' }) > get(m0, 'sentc_backend_worker_restarts_total', { program: 'me' });
+    }, 'a restart of me counted');
     assert.equal(get(m1, 'sentc_backend_worker_restarts_total', { program: 'me' }) - get(m0, 'sentc_backend_worker_restarts_total', { program: 'me' }), 1);
     assert.equal(get(m1, 'sentc_backend_workers', { program: 'me' }), 2, 'replaced');
     assert.equal(s.pids('me').length, 2);
@@ -271,7 +269,8 @@ describe('GET /backend/metrics', () => {
     assert.deepEqual(JSON.parse(r.text), { status: false, err_msg: 'The metrics are not served to this address', err_code: 20036 });
     const ok = await from('127.0.0.1', s.port, 'GET', '/backend/metrics');
     assert.equal(ok.status, 200);
-    await sleep(100);
+    // The loopback request's line, sent after the refused one: once it is written, a line of the other would be too.
+    await waitFor(() => s.logRecords('metrics').filter((r) => r.msg === 'request').length > before, 'the loopback request\'s line');
     assert.equal(s.logRecords('metrics').filter((r) => r.msg === 'request').length, before + 1, 'only the loopback one');
     // Other routes are served to that address as before.
     assert.equal((await from('127.0.0.2', s.port, 'GET', '/backend/health')).status, 200);
@@ -289,12 +288,11 @@ describe('GET /backend/metrics', () => {
     process.kill(pidOf('user-delete'), 'SIGTERM');
     process.kill(pidOf('items'), 'SIGKILL');
     let m;
-    for (let i = 0; i < 400 * SLOW; i++) {
-      await sleep(50);
+    await waitFor(async () => {
       m = await scrape();
-      if (['user-delete', 'items'].every((p) => get(m, 'sentc_backend_up', { program: p }) === 0
-        && get(m, 'sentc_backend_workers', { program: p }) === 0)) break;
-    }
+      return ['user-delete', 'items'].every((p) => get(m, 'sentc_backend_up', { program: p }) === 0
+        && get(m, 'sentc_backend_workers', { program: p }) === 0);
+    }, 'user-delete and items to be down with no workers');
     for (const p of ['user-delete', 'items']) {
       assert.equal(get(m, 'sentc_backend_up', { program: p }), 0, p);
       assert.equal(get(m, 'sentc_backend_workers', { program: p }), 0, p);
@@ -305,11 +303,10 @@ describe('GET /backend/metrics', () => {
   it('with the metrics program down, nginx answers its 503 envelope', async () => {
     process.kill(s.master('metrics'), 'SIGTERM');
     let r;
-    for (let i = 0; i < 400 * SLOW; i++) {
+    await waitFor(async () => {
       r = await s.api('GET', '/backend/metrics');
-      if (r.status !== 200) break;
-      await sleep(50);
-    }
+      return r.status !== 200;
+    }, 'GET /backend/metrics to fail once metrics is stopped');
     assert.equal(r.status, 503, r.text);
     assert.deepEqual(r.json, { status: false, err_msg: 'The backend is not ready', err_code: 20026 });
   });

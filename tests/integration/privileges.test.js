@@ -12,7 +12,7 @@ const { execFileSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { start, TOP, BUILD, PG } = require('./harness');
+const { start, TOP, BUILD, PG, WAIT_MS, STACK_ENV } = require('./harness');
 const { freePort } = require('../lib/common');
 
 const root = process.getuid() === 0;
@@ -34,7 +34,7 @@ describe('started as root', { skip }, () => {
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   const run = (args, env, opts = {}) => spawnSync(path.join(TOP, BUILD, 'bin/me'), args, {
-    encoding: 'utf8', timeout: 20000, ...opts,
+    encoding: 'utf8', timeout: WAIT_MS, ...opts,
     env: { PATH: process.env.PATH, SENTC_BACKEND_DB: path.join(dir, 'db'), SENTC_BACKEND_SOCKET_DIR: dir, ...env },
   });
 
@@ -71,7 +71,7 @@ describe('started as another user', { skip }, () => {
 
   const asNobody = (user) => spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups',
     path.join(TOP, BUILD, 'bin/me'), '-t', '-c', file], {
-    encoding: 'utf8', timeout: 20000,
+    encoding: 'utf8', timeout: WAIT_MS,
     env: { PATH: process.env.PATH, SENTC_BACKEND_DB: path.join(dir, 'db'), SENTC_BACKEND_USER: user },
   });
 
@@ -228,7 +228,7 @@ describe('a development stack started as root in a folder nobody cannot reach', 
     fs.chmodSync(closed, 0o700);
     const port = await freePort();
     const r = spawnSync(path.join(TOP, 'nginx/stack'), ['start'], {
-      encoding: 'utf8', timeout: 120000, env: { ...env(), PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'],
+      encoding: 'utf8', timeout: 2 * WAIT_MS, env: { ...STACK_ENV, ...env(), PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'],
     });
     assert.equal(r.status, 0, r.stderr);
     const state = fs.readFileSync(path.join(run, 'state.path'), 'utf8').trim();

@@ -10,13 +10,13 @@ const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const net = require('node:net');
 const path = require('node:path');
-const { start, sleep, SLOW } = require('./harness');
+const { start, waitFor } = require('./harness');
 const { Conn } = require('./fcgi');
 
 /* A TCP server that counts connections and bytes, and answers nothing. */
 function listener() {
   return new Promise((resolve) => {
-    const st = { connections: 0, bytes: 0, sockets: new Set() };
+    const st = { connections: 0, markers: 0, bytes: 0, sockets: new Set() };
     st.server = net.createServer((c) => {
       st.connections++;
       st.sockets.add(c);
@@ -26,12 +26,21 @@ function listener() {
     });
     st.server.listen(0, '127.0.0.1', () => {
       st.port = st.server.address().port;
-      // The count once at least n connections were accepted and a moment
-      // passed: node may see a connection after the answer it led to.
+      // The count once at least n connections were accepted and every
+      // connection made before now was seen: node may see a connection
+      // after the answer it led to. The kernel queues connections in
+      // order, so once a marker connection of ours is seen, so is every
+      // connection made before it. (The markers are not counted.)
       st.settled = async (n) => {
-        for (let i = 0; i < 100 * SLOW && st.connections < n; i++) await sleep(20);
-        await sleep(100);
-        return st.connections;
+        await waitFor(() => st.connections - st.markers >= n, `${n} connections to the stand-in API`,
+          { detail: () => `${st.connections - st.markers} seen` });
+        const marker = net.connect(st.port, '127.0.0.1');
+        marker.on('error', () => {});
+        const port = await new Promise((r) => { marker.once('connect', () => r(marker.localPort)); });
+        await waitFor(() => [...st.sockets].some((c) => c.remotePort === port), 'the marker connection to be seen');
+        marker.destroy();
+        st.markers++;
+        return st.connections - st.markers;
       };
       st.close = () => new Promise((r) => {
         for (const c of st.sockets) c.destroy();
@@ -65,19 +74,25 @@ describe('GET /backend/ready', () => {
   it('connects once per SENTC_BACKEND_READY_TTL whichever worker answers, sends nothing, and is 503 when the API cannot be reached', async () => {
     const up = await listener();
     try {
-      await s.restart('health', { SENTC_API_URL: `http://127.0.0.1:${up.port}`, SENTC_BACKEND_READY_TTL: '4' });
+      // A TTL that a burst of requests on a busy machine stays well within.
+      const TTL_MS = 10000;
+      await s.restart('health', { SENTC_API_URL: `http://127.0.0.1:${up.port}`, SENTC_BACKEND_READY_TTL: String(TTL_MS / 1000) });
       assert.equal((await s.api('GET', '/backend/ready')).status, 200);
+      let probed = Date.now();	// the shared answer was made before this
+      // Waits until the shared answer is older than the TTL.
+      const expired = () => waitFor(() => Date.now() > probed + TTL_MS + 300, 'the shared answer to be older than the TTL');
       // Then, whichever of the two workers answers, from the shared answer.
       const burst = await Promise.all([...Array(12)].map(() => s.api('GET', '/backend/ready')));
       for (const r of burst) assert.equal(r.status, 200, r.text);
       assert.equal(await up.settled(1), 1, 'one probe for all of them');
-      await sleep(4300);
+      await expired();
       assert.equal((await s.api('GET', '/backend/ready')).status, 200);
+      probed = Date.now();
       assert.equal(await up.settled(2), 2, 'a new probe once the answer is older than the TTL');
       assert.equal(up.bytes, 0, 'no request was sent');
 
       await up.close();
-      await sleep(4300);
+      await expired();
       const r = await s.api('GET', '/backend/ready');
       assert.equal(r.status, 503, r.text);
       assert.deepEqual(r.json, { status: false, err_msg: 'The backend is not ready: the sentc API cannot be reached', err_code: 20026 });
@@ -94,11 +109,10 @@ describe('GET /backend/ready', () => {
   it('is 503 when a program is down, as health is', async () => {
     process.kill(s.master('logout'), 'SIGTERM');
     let r;
-    for (let i = 0; i < 400 * SLOW; i++) {
+    await waitFor(async () => {
       r = await s.api('GET', '/backend/ready');
-      if (r.status === 503) break;
-      await sleep(50);
-    }
+      return r.status === 503;
+    }, '/backend/ready to be 503 once logout is stopped', { detail: () => r.text });
     assert.equal(r.status, 503);
     assert.equal(r.json.err_msg, 'The backend is not ready: a program is down');
     assert.equal((await s.api('GET', '/backend/health')).status, 503);

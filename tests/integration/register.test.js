@@ -2,7 +2,7 @@
 /* POST /api/v1/register through nginx, against the simulator. */
 const { describe, it, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
-const { start, registerInput: input } = require('./harness');
+const { start, registerInput: input, waitFor, gone, WAIT_MS } = require('./harness');
 
 const path = '/api/v1/register';
 let seq = 0;
@@ -187,18 +187,21 @@ describe('register with a slow or absent upstream', () => {
   after(() => s.stop());
 
   it('an upstream slower than the timeout → 504', async () => {
-    await s.sim('POST', 'fail', { path, mode: 'delay', delay_ms: 1500, count: 1 });
+    // sentc answers after any wait of the tests' (WAIT_MS), far past the timeout (0.4 s).
+    const delay = WAIT_MS;
+    await s.sim('POST', 'fail', { path, mode: 'delay', delay_ms: delay, count: 1 });
     const t0 = Date.now();
     const r = await s.api('POST', path, { body: { ...input(uniq('slow')), user_data: { a: 1 } } });
     assert.equal(r.status, 504, r.text);
     assert.equal(r.json.err_code, 20011);
-    assert.ok(Date.now() - t0 < 1400, 'answered at the timeout, not after the upstream');
+    assert.ok(Date.now() - t0 < delay, 'answered at the timeout, not after the upstream');
   });
 
   it('an upstream that is down → 502', async () => {
     const fs = require('node:fs');
-    process.kill(Number(fs.readFileSync(`${s.dir}/pids/sim`, 'utf8')), 'SIGKILL');
-    await new Promise((r) => setTimeout(r, 200));
+    const sim = Number(fs.readFileSync(`${s.dir}/pids/sim`, 'utf8'));
+    process.kill(sim, 'SIGKILL');
+    await waitFor(() => gone(sim), 'the simulator to be gone');
     const r = await s.api('POST', path, { body: input(uniq('down')) });
     assert.equal(r.status, 502, r.text);
     assert.equal(r.json.err_code, 20009);

@@ -14,7 +14,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const { start, registerInput, sleep, TOP, BUILD, SLOW } = require('./harness');
+const { start, registerInput, sleep, waitFor, TOP, BUILD } = require('./harness');
 const { genKeyEnv } = require('../sentc-sim/keys');
 
 const COOKIE_1 = crypto.randomBytes(32).toString('base64');
@@ -75,15 +75,20 @@ describe('reload on SIGHUP', () => {
     };
     const clients = [0, 1, 2, 3].map(client);
     const pidsBefore = s.pids('me');
+    // The load between the steps: at least ms, and n more requests however slow the machine.
+    const load = (ms, n) => {
+      const mark = results.length;
+      return Promise.all([sleep(ms), waitFor(() => results.length >= mark + n, `${n} more requests under load`)]);
+    };
     const reloadAll = async (changes) => {
       s.setConfig(changes);
       const out = await s.reload();
       assert.deepEqual(Object.entries(out).filter(([, v]) => v !== 'complete'), [], 'every program reloaded');
-      await sleep(150);
+      await load(150, 8);
     };
 
     try {
-      await sleep(300);
+      await load(300, 15);
       // 1. The backend learns the new JWT key before sentc signs with it.
       const k2 = genKeyEnv();
       await reloadAll({ SENTC_JWT_KEY_ID: null, SENTC_JWT_VERIFY_KEY: `${k1.kid}:${k1.verifyKeyB64},${k2.kid}:${k2.verifyKeyB64}` });
@@ -94,10 +99,10 @@ describe('reload on SIGHUP', () => {
       // The clients move to a login under the new keys.
       creds = await login(u);
       assert.equal(kidOf(creds.jwt), k2.kid);
-      await sleep(300);
+      await load(300, 15);
       // 3. The old keys go.
       await reloadAll({ SENTC_JWT_VERIFY_KEY: `${k2.kid}:${k2.verifyKeyB64}`, SENTC_BACKEND_COOKIE_KEY: COOKIE_2 });
-      await sleep(300);
+      await load(300, 15);
     } finally {
       stop = true;
       await Promise.all(clients);
@@ -230,10 +235,10 @@ describe('reload: what only a restart changes', () => {
     let err = '';
     child.stderr.on('data', (d) => { err += d; });
     try {
-      for (let i = 0; i < 400 * SLOW && !/serving with/.test(err); i++) await sleep(25);
+      await waitFor(() => /serving with/.test(err), 'me to say it serves', { detail: () => err });
       fs.appendFileSync(file, `SENTC_BACKEND_SOCKET_DIR=${path.join(dir, 'b')}\n`);
       child.kill('SIGHUP');
-      for (let i = 0; i < 400 * SLOW && !/reload: /.test(err); i++) await sleep(25);
+      await waitFor(() => /reload: /.test(err), 'me to log the outcome of its reload', { detail: () => err });
       assert.match(err, /reload: SENTC_BACKEND_SOCKET_DIR changes only with a restart; still serving with the config loaded before/);
       assert.ok(fs.existsSync(path.join(sockA, 'me.sock')));
     } finally {

@@ -6,7 +6,7 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { start, registerInput, waitFor, checkConfig, sleep, TOP, BUILD } = require('./harness');
+const { start, registerInput, waitFor, gone, checkConfig, TOP, BUILD, WAIT_MS } = require('./harness');
 
 describe('the running stack', () => {
   let s;
@@ -50,8 +50,10 @@ describe('the running stack', () => {
     const before = s.pids('register');
     assert.ok(before.length >= 1);
     process.kill(before[0], 'SIGKILL');
-    for (let i = 0; i < 50 && s.pids('register').includes(before[0]); i++) await sleep(20);
-    await sleep(100);
+    await waitFor(() => {
+      const now = s.pids('register');
+      return !now.includes(before[0]) && now.length === before.length;
+    }, 'the killed worker to be replaced', { detail: () => `before ${before}, now ${s.pids('register')}` });
     const after = s.pids('register');
     assert.equal(after.length, before.length, 'the master keeps its number of workers');
     assert.ok(!after.includes(before[0]));
@@ -77,15 +79,16 @@ describe('the running stack', () => {
   });
 
   it('finishes a request in flight when told to stop (SIGTERM drains)', async () => {
-    await s.sim('POST', 'fail', { path: '/api/v1/user/prepare_register_device', mode: 'delay', delay_ms: 600, count: 1 });
+    // sentc holds the request 3 s: the signal comes while it is held.
+    await s.clearLog();
+    await s.sim('POST', 'fail', { path: '/api/v1/user/prepare_register_device', mode: 'delay', delay_ms: 3000, count: 1 });
     const pending = s.api('POST', '/api/v1/user/prepare_register_device', { body: { device_identifier: `drain-${process.pid}` } });
-    await sleep(200);
+    await waitFor(async () => (await s.upstream()).length === 1, 'the request to reach sentc');
     const master = Number(fs.readFileSync(path.join(s.dir, 'pids', 'register-device'), 'utf8'));
     process.kill(master, 'SIGTERM');
     const r = await pending;
     assert.equal(r.status, 200, r.text);
-    const alive = () => { try { process.kill(master, 0); return true; } catch { return false; } };
-    await waitFor(() => !alive(), 10000, 'the program to exit after draining');
+    await waitFor(() => gone(master), 'the program to exit after draining');
   });
 });
 
@@ -154,11 +157,7 @@ describe('a program takes its socket from spawn-fcgi or systemd', () => {
   async function stopMe() {
     const master = Number(fs.readFileSync(path.join(s.dir, 'pids', 'me'), 'utf8'));
     process.kill(master, 'SIGTERM');
-    for (let i = 0; i < 100; i++) {
-      try { process.kill(master, 0); } catch { return; }
-      await sleep(20);
-    }
-    assert.fail('me did not stop');
+    await waitFor(() => gone(master), `me (pid ${master}) to stop on SIGTERM`);
   }
 
   /* Runs cmd until GET /backend/me answers through nginx; returns that answer. */
@@ -169,17 +168,18 @@ describe('a program takes its socket from spawn-fcgi or systemd', () => {
     let err = '';
     child.stderr.on('data', (d) => { err += d; });
     try {
-      for (let i = 0; i < 100; i++) {
-        const r = await s.api('GET', '/backend/me', { headers: s.auth });
-        if (r.status !== 503) return r;
-        await sleep(50);
-      }
-      assert.fail(`${cmd} never served: ${err.slice(0, 400)}`);
+      let r;
+      // Until it serves, or exits (then it never will).
+      await waitFor(async () => {
+        r = await s.api('GET', '/backend/me', { headers: s.auth });
+        return r.status !== 503 || child.exitCode !== null;
+      }, `${cmd} to serve GET /backend/me`, { detail: () => err.slice(0, 400) });
+      assert.notEqual(r.status, 503, `${cmd} never served: ${err.slice(0, 400)}`);
+      return r;
     } finally {
       child.kill('SIGTERM');
       await new Promise((r) => { if (child.exitCode !== null) r(); else child.on('exit', r); });
     }
-    return null;
   }
 
   it('serves on the socket spawn-fcgi passes on standard input, then on one from LISTEN_FDS', async () => {
@@ -208,7 +208,7 @@ describe('a program takes its socket from spawn-fcgi or systemd', () => {
   it('refuses to start when LISTEN_FDS names an fd that is not a listening socket', () => {
     const cfg = fs.readFileSync(path.join(s.dir, 'config.path'), 'utf8').trim();
     const r = spawnSync('bash', ['-c', 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" -c "$1" 3</dev/null',
-      path.join(TOP, BUILD, 'bin/me'), cfg], { encoding: 'utf8', timeout: 10000, env: { ...process.env, SENTC_BACKEND_DB: s.db } });
+      path.join(TOP, BUILD, 'bin/me'), cfg], { encoding: 'utf8', timeout: WAIT_MS, env: { ...process.env, SENTC_BACKEND_DB: s.db } });
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stderr, /fd 3 is not a listening socket/);
   });

@@ -12,12 +12,12 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { start, TOP, BUILD, SLOW } = require('./harness');
+const { start, TOP, BUILD, WAIT_MS, STACK_ENV } = require('./harness');
 
 /* nginx/stack CMD with env; its status, stderr and stdout. */
 function stack(cmd, env) {
   return spawnSync(path.join(TOP, 'nginx/stack'), [cmd], {
-    encoding: 'utf8', timeout: 120000 * SLOW, env: { ...process.env, BUILD, ...env },
+    encoding: 'utf8', timeout: 2 * WAIT_MS, env: { ...STACK_ENV, ...process.env, BUILD, ...env },
   });
 }
 
@@ -96,7 +96,7 @@ describe('a second stack beside a running one', () => {
     const sock = path.join(s.dir, 'sock', 'me.sock');
     const ino = fs.statSync(sock).ino;
     const r = spawnSync(path.join(TOP, BUILD, 'bin/me'), ['-c', fs.readFileSync(path.join(s.dir, 'config.path'), 'utf8').trim()], {
-      encoding: 'utf8', timeout: 60000 * SLOW,
+      encoding: 'utf8', timeout: WAIT_MS,
       env: { ...process.env, ...s.env, SENTC_BACKEND_SOCKET_DIR: path.join(s.dir, 'sock'), SENTC_BACKEND_DB: s.db },
     });
     assert.equal(r.status, 1, r.stderr);

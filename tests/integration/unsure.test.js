@@ -9,11 +9,17 @@
  */
 const { describe, it, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
-const { start, registerInput, sleep, waitFor } = require('./harness');
+const { start, registerInput, waitFor } = require('./harness');
 
 const TIMEOUT_MS = 400;
 /* sb_unsure_after(): three upstream timeouts (rounded up to seconds) and 5 s. */
 const AFTER_S = 3 * Math.ceil(TIMEOUT_MS / 1000) + 5;
+/*
+ * How long sentc holds a request that it finishes late: far past the
+ * timeout, so that what the backend does after giving up (the answer, an
+ * undo, a register of the name again) comes first on a busy machine too.
+ */
+const LATE_MS = 5000;
 const REGISTER = 1;
 const DELETE = 2;
 
@@ -33,6 +39,11 @@ describe('lost answers', () => {
   const atSentc = async (name) => (await s.sim('GET', 'state')).users.find((u) => u.device_identifier === name);
   const ownRow = (name) => s.rows(`SELECT user_id FROM users WHERE identifier = '${name}'`);
   const rowOf = (id) => s.rows(`SELECT 1 FROM users WHERE user_id = '${id}'`).length === 1;
+  /* Waits until sentc has answered every request to path it received (a delayed one included). */
+  const answered = (method, path) => waitFor(async () => {
+    const held = (await s.upstream()).filter((x) => x.method === method && x.path === path);
+    return held.length > 0 && held.every((x) => x.status !== null);
+  }, `sentc to have answered every ${method} ${path}`);
 
   before(async () => {
     s = await start({ SENTC_BACKEND_UPSTREAM_TIMEOUT_MS: String(TIMEOUT_MS) });
@@ -44,7 +55,7 @@ describe('lost answers', () => {
   describe('register', () => {
     it('sentc makes the user after the backend gave up: 504, recorded, and the user is deleted at sentc once the record is due', async () => {
       const name = uniq('late');
-      await s.sim('POST', 'fail', { path: '/api/v1/register', mode: 'delay', delay_ms: 1500, count: 1 });
+      await s.sim('POST', 'fail', { path: '/api/v1/register', mode: 'delay', delay_ms: LATE_MS, count: 1 });
       const r = await s.api('POST', '/api/v1/register', { body: input(name) });
       envelope(r, 504, 20011);
       assert.match(s.log(), /register lost its answer; recorded, to be settled in \d+ s/);
@@ -53,13 +64,13 @@ describe('lost answers', () => {
       assert.equal(rec.due - rec.since, AFTER_S, 'not settled before a register of the name that began earlier is over');
 
       // The undo came before sentc's work; the work lands later.
-      await waitFor(async () => Boolean(await atSentc(name)), 5000, 'the late register');
+      await waitFor(async () => Boolean(await atSentc(name)), 'the late register to land at sentc');
       assert.deepEqual(ownRow(name), [], 'no own row');
-      // Before it is due, passes leave it alone.
-      for (let i = 0; i < 3; i++) {
-        await s.api('DELETE', '/api/v1/user');
-        await sleep(400);
-      }
+      // Before it is due, passes leave it alone. (Due an hour later from
+      // here on, so that a busy machine cannot make it due meanwhile.)
+      s.sql(`UPDATE unsure SET due = due + 3600 WHERE key = '${name}'`);
+      // A pass runs before each request (sb_unsure.h): each has run once answered.
+      for (let i = 0; i < 3; i++) await s.api('DELETE', '/api/v1/user');
       assert.ok(await atSentc(name), 'not settled before it is due');
 
       await s.settle();
@@ -77,12 +88,12 @@ describe('lost answers', () => {
 
     it('a register of the name before the late one lands wins, and the record then ends with nothing deleted', async () => {
       const name = uniq('race');
-      await s.sim('POST', 'fail', { path: '/api/v1/register', mode: 'delay', delay_ms: 1500, count: 1 });
+      await s.sim('POST', 'fail', { path: '/api/v1/register', mode: 'delay', delay_ms: LATE_MS, count: 1 });
       envelope(await s.api('POST', '/api/v1/register', { body: input(name) }), 504, 20011);
       const again = await s.api('POST', '/api/v1/register', { body: input(name) });
       assert.equal(again.status, 200, again.text);
       const id = again.json.result.user_id;
-      await sleep(1500); // the late one lands: sentc refuses it (101)
+      await answered('POST', '/api/v1/register'); // the late one lands: sentc refuses it (101)
       assert.equal((await atSentc(name)).user_id, id);
       assert.deepEqual(ownRow(name), [{ user_id: id }]);
       assert.equal(s.unsure().filter((u) => u.key === name).length, 0);
@@ -164,7 +175,7 @@ describe('lost answers', () => {
     it('sentc deletes after the backend gave up: the backend finishes the delete, 200, gone at sentc and here', async () => {
       const u = await user('del-late');
       await s.clearLog();
-      await s.sim('POST', 'fail', { path: '/api/v1/user', method: 'DELETE', mode: 'delay', delay_ms: 1500, count: 1 });
+      await s.sim('POST', 'fail', { path: '/api/v1/user', method: 'DELETE', mode: 'delay', delay_ms: LATE_MS, count: 1 });
       const r = await s.api('DELETE', '/api/v1/user', { headers: u.auth });
       assert.equal(r.status, 200, r.text);
       assert.deepEqual(r.json, { status: true, result: 'Success' });
@@ -173,7 +184,7 @@ describe('lost answers', () => {
       assert.equal(await atSentc(u.name), undefined);
       assert.equal(rowOf(u.id), false);
       assert.equal(s.unsure().filter((x) => x.key === u.id).length, 0);
-      await sleep(1500); // the late delete finds nobody
+      await answered('DELETE', '/api/v1/user'); // the late delete finds nobody
       assert.equal(rowOf(u.id), false);
     });
 
@@ -195,7 +206,7 @@ describe('lost answers', () => {
 
     it('an admin delete whose answer is lost is finished the same way', async () => {
       const u = await user('admin-late');
-      await s.sim('POST', 'fail', { path: '/api/v1/user/forced/delete', method: 'PUT', mode: 'delay', delay_ms: 1500, count: 1 });
+      await s.sim('POST', 'fail', { path: '/api/v1/user/forced/delete', method: 'PUT', mode: 'delay', delay_ms: LATE_MS, count: 1 });
       const r = await s.api('PUT', '/api/v1/user/forced/delete', { body: { user_identifier: u.name }, headers: admin });
       assert.equal(r.status, 200, r.text);
       assert.equal(await atSentc(u.name), undefined);

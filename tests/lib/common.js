@@ -1,7 +1,7 @@
 'use strict';
 /*
  * Helpers the test scripts share (the integration harness, the end-to-end
- * and cluster tests, make bench and make soak): ports, env files,
+ * and cluster tests, make bench and make soak): waits, ports, env files,
  * processes, HTTP answers and one-time passwords.
  */
 const { execFileSync } = require('node:child_process');
@@ -10,6 +10,53 @@ const fs = require('node:fs');
 const net = require('node:net');
 
 const sleep = (ms) => new Promise((r) => { setTimeout(r, ms); });
+
+/* How much slower than usual the programs run (valgrind: 5); every bound below is scaled by it. */
+const SLOW = Number(process.env.SB_SLOW || 1);
+
+/*
+ * The bound of a wait for something that takes a moment on an idle
+ * machine: 60 s (times SLOW), so that a machine busy with other work
+ * never overruns it. A test that reaches it has found something that did
+ * not happen, not a slow machine.
+ */
+const WAIT_MS = 60000 * SLOW;
+
+/*
+ * Waits until fn() (which may be async) returns a truthy value, polling
+ * every 25 ms; resolves with that value. After opts.ms (default WAIT_MS)
+ * it throws an error that names what it waited for and, if opts.detail is
+ * given, what detail() says of the state it saw last.
+ *
+ * The older form waitFor(fn, ms, what) is still taken; its ms is then
+ * never less than WAIT_MS.
+ */
+async function waitFor(fn, what, opts = {}) {
+  if (typeof what === 'number') {
+    opts = { ms: Math.max(what * SLOW, WAIT_MS) };
+    what = arguments[2];
+  }
+  const { ms = WAIT_MS, every = 25, detail } = opts;
+  const t0 = Date.now();
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() - t0 > ms) {
+      let more = '';
+      if (detail) {
+        try { more = `: ${await detail()}`; } catch (e) { more = `: (${e.message})`; }
+      }
+      throw new Error(`timed out after ${Math.round((Date.now() - t0) / 1000)} s waiting for ${what}${more}`);
+    }
+    await sleep(every);
+  }
+}
+
+/* True once pid has exited (a zombie counts as exited). */
+function gone(pid) {
+  try { process.kill(pid, 0); } catch { return true; }
+  try { return /^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return true; }
+}
 
 /* A TCP port on host that nothing listened on when asked. */
 function freePort(host = '127.0.0.1') {
@@ -82,4 +129,4 @@ function totp(secret, t = Date.now() / 1000) {
   return String((mac.readUInt32BE(o) & 0x7fffffff) % 1e6).padStart(6, '0');
 }
 
-module.exports = { sleep, freePort, readEnv, children, answer, totp };
+module.exports = { sleep, SLOW, WAIT_MS, waitFor, gone, freePort, readEnv, children, answer, totp };

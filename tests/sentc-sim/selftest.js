@@ -12,7 +12,7 @@ const path = require('node:path');
 
 const { genKeyEnv } = require('./keys.js');
 const { registerInput } = require('./input.js');
-const { totp } = require('../lib/common');
+const { totp, waitFor } = require('../lib/common');
 // The SDK's core, for the login: what it sends and decrypts is the oracle of the login sequence.
 const { sdk, sent, forget, sdkError } = require('../e2e/sdk.js');
 
@@ -597,21 +597,28 @@ test('faults applied are counted by mode and route; a delayed request takes effe
   assert.deepEqual(await control('GET', 'fail'), { ok: true, faults: 0, applied: [] });
   const u = await register('counted');
   await control('POST', 'fail', { path: '/api/v1/user/forced/delete/*', count: 2, mode: '5xx' });
-  await control('POST', 'fail', { path: '/api/v1/register', mode: 'delay', delay_ms: 400 });
+  // Held 3 s: the caller gives up, and the state is read, before it lands, on a busy machine too.
+  await control('POST', 'fail', { path: '/api/v1/register', mode: 'delay', delay_ms: 3000 });
   assert.equal((await control('GET', 'fail')).faults, 2);
   for (let i = 0; i < 2; i++) {
     assertApiError(await api('DELETE', `/user/forced/delete/${u.user_id}`, { token: SECRET }), 500, 1);
   }
-  // The caller gives up after 50 ms; the register lands when the delay ends.
-  await assert.rejects(fetch(`${sim.base}/api/v1/register`, {
+  // The caller gives up once the simulator has the request; the register lands when the delay ends.
+  await control('DELETE', 'log');
+  const giveUp = new AbortController();
+  const late = fetch(`${sim.base}/api/v1/register`, {
     method: 'POST',
     headers: { 'x-sentc-app-token': SECRET, 'content-type': 'application/json' },
     body: JSON.stringify(registerInput('late')),
-    signal: AbortSignal.timeout(50),
-  }));
+    signal: giveUp.signal,
+  });
+  await waitFor(async () => (await control('GET', 'log')).requests.some((x) => x.path === '/api/v1/register'),
+    'the simulator to have the register');
+  giveUp.abort();
+  await assert.rejects(late);
   assert.ok(!(await control('GET', 'state')).users.some((x) => x.device_identifier === 'late'));
-  await new Promise((r) => { setTimeout(r, 600); });
-  assert.ok((await control('GET', 'state')).users.some((x) => x.device_identifier === 'late'));
+  await waitFor(async () => (await control('GET', 'state')).users.some((x) => x.device_identifier === 'late'),
+    'the late register to land');
 
   const { faults, applied } = await control('GET', 'fail');
   assert.equal(faults, 0);
