@@ -402,15 +402,19 @@ search(struct sb_req *req, struct sb_db *db, const char *gid)
 	json_object_put(res);
 }
 
-/* Does the request ask a query (a hash, a word or a sort)? */
+/* Does the request name a query's parameter (search() checks them)? */
 static bool
 is_search(struct sb_req *req)
 {
-	char	 buf[64];
+	static const char *const names[] = { "hash", "word", "sort", "min",
+				    "max", "order" };
+	char			 buf[64];
+	size_t			 i;
 
-	return sb_req_query(req, "hash", buf, sizeof(buf)) != 0 ||
-	    sb_req_query(req, "word", buf, sizeof(buf)) != 0 ||
-	    sb_req_query(req, "sort", buf, sizeof(buf)) != 0;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (sb_req_query(req, names[i], buf, sizeof(buf)) != 0)
+			return true;
+	return false;
 }
 
 static void
