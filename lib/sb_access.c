@@ -110,9 +110,9 @@ via_groups(struct sb_light *out, const struct sb_json_span *result)
 }
 
 /*
- * Was a member answer cached at out->asked revoked since (a group it
- * names deleted, the user kicked)? A store that cannot tell counts as
- * yes: sentc is asked again.
+ * Was a cached member answer revoked since sentc was asked (a group it
+ * names deleted, the user kicked)? A store that cannot tell, or an
+ * answer asked while it could not, counts as yes: sentc is asked again.
  */
 static bool
 revoked(const struct sb_light *l, const char *user, const char *gid,
@@ -128,8 +128,8 @@ revoked(const struct sb_light *l, const char *user, const char *gid,
 	ids[2] = access != NULL ? access : "";
 	for (i = 0; i < SB_LIGHT_VIA; i++)
 		ids[3 + i] = l->via[i];
-	if ((db = sb_db()) == NULL ||
-	    sb_db_access_revoked(db, ids, 3 + SB_LIGHT_VIA, l->asked, &r) !=
+	if (l->epoch < 0 || (db = sb_db()) == NULL ||
+	    sb_db_access_revoked(db, ids, 3 + SB_LIGHT_VIA, l->epoch, &r) !=
 	    SB_OK)
 		return true;
 	return r;
@@ -178,7 +178,8 @@ sb_group_light(struct sb_req *req, const char *gid, struct sb_light *out)
 	unsigned char		 key[SB_CACHE_KEY];
 	const char		*access;
 	char			 path[128];
-	int64_t			 now = sb_now();
+	int64_t			 now = sb_now(), epoch = 0;
+	struct sb_db		*db;
 	int			 rc = -1;
 
 	if (req->jwt == NULL) {
@@ -195,6 +196,10 @@ sb_group_light(struct sb_req *req, const char *gid, struct sb_light *out)
 		return 0;
 	}
 	sb_stats_add(SB_STAT_ACCESS_MISS, 1);
+	/* Ends of access from here on are newer than sentc's answer. */
+	if (sb_cfg->access_cache_ttl > 0 && ((db = sb_db()) == NULL ||
+	    sb_db_access_epoch(db, &epoch) != SB_OK))
+		epoch = -1;
 
 	snprintf(path, sizeof(path), "/group/%s/light", gid);
 	if (sb_relay_group(req, SB_GET, path, sb_cfg->token[SB_OPT_GROUP_GET],
@@ -206,7 +211,7 @@ sb_group_light(struct sb_req *req, const char *gid, struct sb_light *out)
 		goto out;
 	}
 	from_upstream(out, &res);
-	out->asked = now;
+	out->epoch = epoch;
 	if ((res.ok && out->rank < 0) || out->len == 0) {
 		sb_reply_err(req, SB_ERR_UPSTREAM_BAD, NULL);
 		goto out;

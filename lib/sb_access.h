@@ -37,7 +37,8 @@ struct sb_light {
 	int	 rank;		/* when member: 0 creator, 1 admin, 2.. */
 	size_t	 len;
 	char	 body[SB_LIGHT_MAX + 1];	/* the envelope, as sentc sent it */
-	int64_t	 asked;		/* when sentc was asked (epoch seconds) */
+	int64_t	 epoch;		/* the store's count of ends of access */
+				/* when sentc was asked (-1: unknown) */
 	/* A member's parent group and access_by groups ("" for none). */
 	char	 via[SB_LIGHT_VIA][SB_ID_LEN + 1];
 };
@@ -87,9 +88,9 @@ void	 sb_group_forget(const char *gid);
 /*
  * Ends, in every program and on every host, the cached answers that name
  * id (a group: deleted; a user or a group as member: kicked), through the
- * store (sb_db_access_revoke()): a member answer cached before now is
- * used again only if none of its user, group, path of access, parent
- * group or access_by groups was revoked since it was asked. Drops this
+ * store (sb_db_access_revoke()): a cached member answer is used again
+ * only if none of its user, group, path of access, parent group or
+ * access_by groups has been revoked since sentc was asked. Drops this
  * program's answers about id at once too. Returns SB_OK or
  * SB_ERR_STORAGE (logged).
  */

@@ -288,9 +288,16 @@ sb_db_access_revoke(struct sb_db *d, const char *id, int64_t at)
 }
 
 enum sb_err
+sb_db_access_epoch(struct sb_db *d, int64_t *epoch)
+{
+	*epoch = 0;
+	return d->ops->access_epoch(d, epoch);
+}
+
+enum sb_err
 sb_db_access_revoked(struct sb_db *d, const char *const *ids, size_t n,
-    int64_t since, bool *revoked)
+    int64_t epoch, bool *revoked)
 {
 	*revoked = false;
-	return d->ops->access_revoked(d, ids, n, since, revoked);
+	return d->ops->access_revoked(d, ids, n, epoch, revoked);
 }

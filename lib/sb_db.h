@@ -282,16 +282,21 @@ enum sb_err	 sb_db_item_search(struct sb_db *, const char *group_id,
 /*
  * Cached answers about group access made before a group was deleted or
  * a member kicked must not be used any more, in any program or on any
- * host: sb_db_access_revoke() records that every cached answer naming
- * id (a group, or a user) made at or before at is stale;
- * sb_db_access_revoked() tells whether any of ids[0..n) ("" ones are
- * skipped) was revoked at or after since. Records older than an hour
- * (beyond any cache TTL) are purged as new ones are made.
+ * host. Each end of access gets the next number of a counter the store
+ * keeps (never going back, whatever the hosts' clocks say):
+ * sb_db_access_revoke() records that the cached answers naming id (a
+ * group, or a user) end now; sb_db_access_epoch() reads the counter into
+ * *epoch (before sentc is asked, to store with the answer);
+ * sb_db_access_revoked() tells whether any of ids[0..n) (at most 8; ""
+ * ones match nothing) has ended since the counter read epoch. Records
+ * older than an hour (at, in epoch seconds: beyond any cache TTL) are
+ * purged as new ones are made.
  */
 enum sb_err	 sb_db_access_revoke(struct sb_db *, const char *id,
 		    int64_t at);
+enum sb_err	 sb_db_access_epoch(struct sb_db *, int64_t *epoch);
 enum sb_err	 sb_db_access_revoked(struct sb_db *,
-		    const char *const *ids, size_t n, int64_t since,
+		    const char *const *ids, size_t n, int64_t epoch,
 		    bool *revoked);
 
 #endif

@@ -70,6 +70,7 @@ struct sb_db_ops {
 			    void (*)(void *, const struct sb_item *, int64_t),
 			    void *);
 	enum sb_err	(*access_revoke)(struct sb_db *, const char *, int64_t);
+	enum sb_err	(*access_epoch)(struct sb_db *, int64_t *);
 	/* *revoked is false before this is called; at most 8 ids. */
 	enum sb_err	(*access_revoked)(struct sb_db *, const char *const *,
 			    size_t, int64_t, bool *);

@@ -82,6 +82,7 @@ enum stmt {
 	ST_SEARCH_BOTH_ASC,
 	ST_SEARCH_BOTH_DESC,
 	ST_REVOKE,
+	ST_EPOCH,
 	ST_REVOKED,
 	ST__MAX
 };
@@ -230,12 +231,19 @@ static const struct {
 	    "ORDER BY s.value DESC, s.item_id DESC LIMIT $9", 9, R_SAFE },
 	[ST_REVOKE] = { "revoke",
 	    "WITH p AS (DELETE FROM access_revoked WHERE at < $2::bigint - "
-	    "3600) INSERT INTO access_revoked (id, at) VALUES ($1, $2) "
-	    "ON CONFLICT (id) DO UPDATE SET "
-	    "at = GREATEST(access_revoked.at, EXCLUDED.at)", 2, R_SAFE },
+	    "3600) INSERT INTO access_revoked (id, seq, at) VALUES ($1, "
+	    "nextval('access_epoch'), $2) ON CONFLICT (id) DO UPDATE SET "
+	    "seq = EXCLUDED.seq, at = EXCLUDED.at", 2, R_SAFE },
+	/*
+	 * The sequence as every session sees it, with the numbers taken by
+	 * uncommitted ends too: an answer asked after that is fresh of them.
+	 */
+	[ST_EPOCH] = { "epoch",
+	    "SELECT CASE WHEN is_called THEN last_value ELSE 0 END "
+	    "FROM access_epoch", 0, R_SAFE },
 	[ST_REVOKED] = { "revoked",
 	    "SELECT EXISTS (SELECT 1 FROM access_revoked WHERE "
-	    "id = ANY ($1::text[]) AND at >= $2)", 2, R_SAFE },
+	    "id = ANY ($1::text[]) AND seq > $2)", 2, R_SAFE },
 };
 
 /*
@@ -318,8 +326,10 @@ static const char *const migrations[] = {
 	");"
 	"CREATE INDEX item_sortables_by_value ON item_sortables "
 	"  (group_id, name, value, item_id);"
+	"CREATE SEQUENCE access_epoch;"
 	"CREATE TABLE access_revoked ("
 	"  id TEXT COLLATE \"C\" PRIMARY KEY,"
+	"  seq BIGINT NOT NULL,"
 	"  at BIGINT NOT NULL"
 	");"
 	"CREATE INDEX access_revoked_by_at ON access_revoked (at);",
@@ -1480,8 +1490,26 @@ pg_access_revoke(struct sb_db *base, const char *id, int64_t at)
 }
 
 static enum sb_err
+pg_access_epoch(struct sb_db *base, int64_t *epoch)
+{
+	PGresult	*res;
+	enum sb_err	 e;
+	long		 v;
+
+	if ((e = run((struct pg *)base, ST_EPOCH, NULL, &res)) != SB_OK)
+		return e;
+	if (PQntuples(res) == 1 && sb_parse_long(PQgetvalue(res, 0, 0), 0,
+	    LONG_MAX, &v) == 0)
+		*epoch = v;
+	else
+		e = SB_ERR_STORAGE;
+	PQclear(res);
+	return e;
+}
+
+static enum sb_err
 pg_access_revoked(struct sb_db *base, const char *const *ids, size_t n,
-    int64_t since, bool *revoked)
+    int64_t epoch, bool *revoked)
 {
 	struct args	 a = { { NULL }, { 0 }, { 0 } };
 	struct buf	 b = { NULL, 0, 0 };
@@ -1495,7 +1523,7 @@ pg_access_revoked(struct sb_db *base, const char *const *ids, size_t n,
 			goto out;
 	if ((a.v[0] = buf_end(&b)) == NULL)
 		goto out;
-	a.v[1] = num_arg(t, sizeof(t), since);
+	a.v[1] = num_arg(t, sizeof(t), epoch);
 	if ((e = run((struct pg *)base, ST_REVOKED, &a, &res)) != SB_OK)
 		goto out;
 	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
@@ -1538,5 +1566,6 @@ const struct sb_db_ops sb_db_pg_ops = {
 	.item_put_index = pg_item_put_index,
 	.item_search = pg_item_search,
 	.access_revoke = pg_access_revoke,
+	.access_epoch = pg_access_epoch,
 	.access_revoked = pg_access_revoked,
 };

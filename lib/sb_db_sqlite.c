@@ -59,8 +59,10 @@ enum stmt {
 	ST_SEARCH_SORT_DESC,
 	ST_SEARCH_BOTH_ASC,
 	ST_SEARCH_BOTH_DESC,
+	ST_REVOKE_COUNT,
 	ST_REVOKE,
 	ST_REVOKE_PURGE,
+	ST_EPOCH,
 	ST_REVOKED,
 	ST__MAX
 };
@@ -157,11 +159,14 @@ static const char *const stmt_sql[ST__MAX] = {
 	    "(?3 = 0 OR h.last = 1) AND s.value BETWEEN ?5 AND ?6 "
 	    "AND (s.value < ?7 OR s.item_id < ?8) "
 	    "ORDER BY s.value DESC, s.item_id DESC LIMIT ?9",
-	"INSERT INTO access_revoked (id, at) VALUES (?1, ?2) "
-	    "ON CONFLICT (id) DO UPDATE SET at = max(at, excluded.at)",
+	"UPDATE access_epoch SET n = n + 1",
+	"INSERT INTO access_revoked (id, seq, at) VALUES (?1, "
+	    "(SELECT n FROM access_epoch), ?2) ON CONFLICT (id) DO UPDATE "
+	    "SET seq = excluded.seq, at = excluded.at",
 	"DELETE FROM access_revoked WHERE at < ?1",
+	"SELECT n FROM access_epoch",
 	"SELECT EXISTS (SELECT 1 FROM access_revoked WHERE id IN "
-	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) AND at >= ?9)",
+	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) AND seq > ?9)",
 };
 
 /* Migrations, in order: migrations[i] brings version i to i + 1. */
@@ -242,8 +247,11 @@ static const char *const migrations[] = {
 	"  DELETE FROM item_sortables WHERE group_id = old.group_id AND"
 	"    item_id = old.item_id;"
 	"END;"
+	"CREATE TABLE access_epoch (n INTEGER NOT NULL);"
+	"INSERT INTO access_epoch VALUES (0);"
 	"CREATE TABLE access_revoked ("
 	"  id TEXT PRIMARY KEY NOT NULL,"
+	"  seq INTEGER NOT NULL,"
 	"  at INTEGER NOT NULL"
 	") WITHOUT ROWID;"
 	"CREATE INDEX access_revoked_by_at ON access_revoked (at);",
@@ -1086,17 +1094,41 @@ lite_access_revoke(struct sb_db *base, const char *id, int64_t at)
 	sqlite3_stmt	*st;
 	enum sb_err	 e;
 
-	if ((e = key_at(d, ST_REVOKE, id, at)) != SB_OK)
+	if ((e = tx(d, ST_BEGIN)) != SB_OK)
 		return e;
-	if ((st = stmt(d, ST_REVOKE_PURGE)) == NULL)
+	if ((e = tx(d, ST_REVOKE_COUNT)) == SB_OK &&
+	    (e = key_at(d, ST_REVOKE, id, at)) == SB_OK) {
+		if ((st = stmt(d, ST_REVOKE_PURGE)) == NULL)
+			e = SB_ERR_STORAGE;
+		else {
+			sqlite3_bind_int64(st, 1, at - 3600);
+			e = run(d, st, NULL);
+		}
+	}
+	if (e == SB_OK && (e = tx(d, ST_COMMIT)) == SB_OK)
+		return SB_OK;
+	tx(d, ST_ROLLBACK);
+	return e;
+}
+
+static enum sb_err
+lite_access_epoch(struct sb_db *base, int64_t *epoch)
+{
+	struct lite	*d = (struct lite *)base;
+	sqlite3_stmt	*st;
+
+	if ((st = stmt(d, ST_EPOCH)) == NULL)
 		return SB_ERR_STORAGE;
-	sqlite3_bind_int64(st, 1, at - 3600);
-	return run(d, st, NULL);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return failed(d, st);
+	*epoch = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return SB_OK;
 }
 
 static enum sb_err
 lite_access_revoked(struct sb_db *base, const char *const *ids, size_t n,
-    int64_t since, bool *revoked)
+    int64_t epoch, bool *revoked)
 {
 	struct lite	*d = (struct lite *)base;
 	sqlite3_stmt	*st;
@@ -1106,7 +1138,7 @@ lite_access_revoked(struct sb_db *base, const char *const *ids, size_t n,
 		return SB_ERR_STORAGE;
 	for (i = 0; i < n; i++)
 		sqlite3_bind_text(st, (int)i + 1, ids[i], -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 9, since);
+	sqlite3_bind_int64(st, 9, epoch);
 	if (sqlite3_step(st) != SQLITE_ROW)
 		return failed(d, st);
 	*revoked = sqlite3_column_int(st, 0) != 0;
@@ -1144,5 +1176,6 @@ const struct sb_db_ops sb_db_sqlite_ops = {
 	.item_put_index = lite_item_put_index,
 	.item_search = lite_item_search,
 	.access_revoke = lite_access_revoke,
+	.access_epoch = lite_access_epoch,
 	.access_revoked = lite_access_revoked,
 };
