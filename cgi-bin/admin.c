@@ -9,6 +9,8 @@
  *   PUT /api/v1/user/forced/delete			{"user_identifier"}
  *   DELETE /api/v1/user/forced/delete/{user_id}
  *   GET /api/v1/group/forced/{group_id}/user/{user_id}
+ *   DELETE /api/v1/group/forced/{group_id}
+ *   DELETE /api/v1/group/forced/{user_id}/{group_id}/kick/{user_to_kick}
  *
  * DELETE on disable_otp is what the seed documents; sentc routes PUT.
  *
@@ -27,13 +29,22 @@
  * repeated: sentc's "user not found" for an id removes that id's own data.
  * If sentc's answer is lost on the way, the delete of the user with an
  * own row is finished by id (sb_unsure.h).
+ *
+ * A forced group delete, and a forced kick, end every cached answer
+ * about the group (about the kicked member) in every program and on
+ * every host (sb_access_revoke()): once before sentc is asked, so that a
+ * store that cannot record it changes nothing (503), and once more after
+ * sentc's success, for answers cached meanwhile. The delete then removes
+ * the group's own data and items. Either failing after sentc's success
+ * is SB_ERR_LEFT_OVER (500, logged).
  */
 #include "sb.h"
 
 #define IDENTIFIER_MAX		512	/* bytes of a user_identifier */
 #define SENTC_USER_NOT_FOUND	100
 
-enum { P_DISABLE_OTP, P_SESSIONS, P_DELETE, P_DELETE_ID, P_MEMBER };
+enum { P_DISABLE_OTP, P_SESSIONS, P_DELETE, P_DELETE_ID, P_MEMBER,
+    P_GROUP_DELETE, P_KICK };
 
 /*
  * The body sentc takes, {"user_identifier": "..."}, from the request's.
@@ -81,6 +92,52 @@ relay(struct sb_req *req, enum sb_method m, const char *path,
 	    &up) == -1)
 		return;
 	sb_reply_upstream(req, &up);
+	sb_upstream_res_free(&up);
+}
+
+/*
+ * The forced group delete (kicked NULL) or kick at sentc, with the cached
+ * answers ended around it (above).
+ */
+static void
+group_forced(struct sb_req *req, const char *gid, const char *kicked)
+{
+	struct sb_upstream_res	 up;
+	struct sb_db		*db;
+	const char		*access = NULL, *gone = kicked != NULL ?
+				    kicked : gid;
+	char			 path[192];
+	enum sb_err		 e;
+
+	if (kicked != NULL) {
+		snprintf(req->user, sizeof(req->user), "%s", kicked);
+		snprintf(path, sizeof(path), "/group/forced/%s/%s/kick/%s",
+		    req->id[0], gid, kicked);
+		if (sb_group_access_id(req, &access) == -1)
+			return;
+	} else
+		snprintf(path, sizeof(path), "/group/forced/%s", gid);
+	if ((db = sb_db_for(req)) == NULL)
+		return;
+	if ((e = sb_access_revoke(gone)) != SB_OK) {
+		sb_reply_err(req, e, NULL);
+		return;
+	}
+	if (sb_relay_group(req, SB_DELETE, path, SB_TOKEN_SECRET, NULL,
+	    access, NULL, 0, &up) == -1)
+		return;
+	if (up.ok && ((e = sb_access_revoke(gone)) != SB_OK ||
+	    (kicked == NULL && (e = sb_db_group_delete(db, gid)) != SB_OK))) {
+		sb_log(SB_LOG_ERR, "INCONSISTENT: %s at sentc; %s", kicked !=
+		    NULL ? "member kicked" : "group deleted", kicked != NULL ?
+		    "its cached access answers may last their TTL" :
+		    "its own data is left over");
+		sb_reply_err(req, SB_ERR_LEFT_OVER, kicked != NULL ?
+		    "The member was kicked at sentc, but the end of its "
+		    "cached access could not be recorded" : "The group was "
+		    "deleted at sentc, but its own data was not removed");
+	} else
+		sb_reply_upstream(req, &up);
 	sb_upstream_res_free(&up);
 }
 
@@ -146,6 +203,12 @@ handle(struct sb_req *req)
 		    req->id[0], req->id[1]);
 		relay(req, SB_GET, path, NULL);
 		break;
+	case P_GROUP_DELETE:
+		group_forced(req, req->id[0], NULL);
+		break;
+	case P_KICK:
+		group_forced(req, req->id[1], req->id[2]);
+		break;
 	}
 	json_object_put(body);
 }
@@ -162,6 +225,10 @@ static const struct sb_route route = {
 		    SB_M(SB_DELETE) },
 		[P_MEMBER] = { "/api/v1/group/forced/{id}/user/{id}",
 		    SB_M(SB_GET) },
+		[P_GROUP_DELETE] = { "/api/v1/group/forced/{id}",
+		    SB_M(SB_DELETE) },
+		[P_KICK] = { "/api/v1/group/forced/{id}/{id}/kick/{id}",
+		    SB_M(SB_DELETE) },
 		{ NULL },
 	},
 	.flags = SB_ROUTE_DB | SB_ROUTE_NO_CORS,

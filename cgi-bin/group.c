@@ -40,7 +40,7 @@ delete(struct sb_req *req, const char *gid)
 	    &up) == -1)
 		return;
 	if (up.ok) {
-		sb_group_forget(gid);
+		sb_access_revoke(gid);	/* in every program, on every host */
 		/* Gone at sentc: our rows are left over, never wrong. */
 		if ((db = sb_db()) == NULL ||
 		    sb_db_group_delete(db, gid) != SB_OK)

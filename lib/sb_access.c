@@ -5,6 +5,8 @@
 #include "sb_access.h"
 #include "sb_cache.h"
 #include "sb_config.h"
+#include "sb_db.h"
+#include "sb_log.h"
 #include "sb_response.h"
 #include "sb_stats.h"
 #include "sb_upstream.h"
@@ -71,6 +73,83 @@ sb_group_access_id(struct sb_req *req, const char **id)
 	return 0;
 }
 
+/* The group id member name of obj holds into out, if it holds one. */
+static void
+via_id(const struct sb_json_span *obj, const char *name, char *out)
+{
+	struct sb_json_span	 v;
+
+	if (sb_json_get(obj, name, &v) && v.type == json_type_string &&
+	    v.len == SB_ID_LEN + 2 && sb_is_uuid(v.p + 1, SB_ID_LEN)) {
+		memcpy(out, v.p + 1, SB_ID_LEN);
+		out[SB_ID_LEN] = '\0';
+	}
+}
+
+/*
+ * The groups a member answer goes through: the group's parent and the
+ * groups its access_by names ("User", {"Parent": p}, {"GroupAsUser":
+ * g}, {"GroupAsUserAsParent": {"parent": p, "group_as_user": g}}).
+ */
+static void
+via_groups(struct sb_light *out, const struct sb_json_span *result)
+{
+	struct sb_json_span	 by, both;
+
+	via_id(result, "parent_group_id", out->via[0]);
+	if (!sb_json_get(result, "access_by", &by) ||
+	    by.type != json_type_object)
+		return;
+	via_id(&by, "Parent", out->via[1]);
+	via_id(&by, "GroupAsUser", out->via[2]);
+	if (sb_json_get(&by, "GroupAsUserAsParent", &both) &&
+	    both.type == json_type_object) {
+		via_id(&both, "parent", out->via[1]);
+		via_id(&both, "group_as_user", out->via[2]);
+	}
+}
+
+/*
+ * Was a cached member answer revoked since sentc was asked (a group it
+ * names deleted, the user kicked)? A store that cannot tell, or an
+ * answer asked while it could not, counts as yes: sentc is asked again.
+ */
+static bool
+revoked(const struct sb_light *l, const char *user, const char *gid,
+    const char *access)
+{
+	const char	*ids[3 + SB_LIGHT_VIA];
+	struct sb_db	*db;
+	bool		 r;
+	size_t		 i;
+
+	ids[0] = user;
+	ids[1] = gid;
+	ids[2] = access != NULL ? access : "";
+	for (i = 0; i < SB_LIGHT_VIA; i++)
+		ids[3 + i] = l->via[i];
+	if (l->epoch < 0 || (db = sb_db()) == NULL ||
+	    sb_db_access_revoked(db, ids, 3 + SB_LIGHT_VIA, l->epoch, &r) !=
+	    SB_OK)
+		return true;
+	return r;
+}
+
+enum sb_err
+sb_access_revoke(const char *id)
+{
+	struct sb_db	*db;
+	enum sb_err	 e;
+
+	sb_group_forget(id);
+	if ((db = sb_db()) == NULL)
+		return SB_ERR_STORAGE;
+	if ((e = sb_db_access_revoke(db, id, sb_now())) != SB_OK)
+		sb_log(SB_LOG_ERR, "access cache: the end of %s's cached "
+		    "answers could not be recorded", id);
+	return e;
+}
+
 /* Reads member and rank from a /light envelope already parsed. */
 static void
 from_upstream(struct sb_light *out, const struct sb_upstream_res *res)
@@ -87,6 +166,9 @@ from_upstream(struct sb_light *out, const struct sb_upstream_res *res)
 	out->len = res->len < SB_LIGHT_MAX ? res->len : 0;
 	memcpy(out->body, res->body, out->len);
 	out->body[out->len] = '\0';
+	memset(out->via, 0, sizeof(out->via));
+	if (res->ok)
+		via_groups(out, &res->rspan);
 }
 
 int
@@ -96,7 +178,8 @@ sb_group_light(struct sb_req *req, const char *gid, struct sb_light *out)
 	unsigned char		 key[SB_CACHE_KEY];
 	const char		*access;
 	char			 path[128];
-	int64_t			 now = sb_now();
+	int64_t			 now = sb_now(), epoch = 0;
+	struct sb_db		*db;
 	int			 rc = -1;
 
 	if (req->jwt == NULL) {
@@ -107,11 +190,16 @@ sb_group_light(struct sb_req *req, const char *gid, struct sb_light *out)
 		return -1;
 	cache_key(key, req->who.aud, gid, access);
 	if (sb_cache_get(cache, key, now, out, sizeof(*out)) ==
-	    (long)sizeof(*out)) {
+	    (long)sizeof(*out) && (!out->member ||
+	    !revoked(out, req->who.aud, gid, access))) {
 		sb_stats_add(SB_STAT_ACCESS_HIT, 1);
 		return 0;
 	}
 	sb_stats_add(SB_STAT_ACCESS_MISS, 1);
+	/* Ends of access from here on are newer than sentc's answer. */
+	if (sb_cfg->access_cache_ttl > 0 && ((db = sb_db()) == NULL ||
+	    sb_db_access_epoch(db, &epoch) != SB_OK))
+		epoch = -1;
 
 	snprintf(path, sizeof(path), "/group/%s/light", gid);
 	if (sb_relay_group(req, SB_GET, path, sb_cfg->token[SB_OPT_GROUP_GET],
@@ -123,6 +211,7 @@ sb_group_light(struct sb_req *req, const char *gid, struct sb_light *out)
 		goto out;
 	}
 	from_upstream(out, &res);
+	out->epoch = epoch;
 	if ((res.ok && out->rank < 0) || out->len == 0) {
 		sb_reply_err(req, SB_ERR_UPSTREAM_BAD, NULL);
 		goto out;

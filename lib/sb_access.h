@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 #include "sb_request.h"
+#include "sb_util.h"
 
 #define SB_LIGHT_MAX	2048	/* largest answer cached */
 
@@ -28,12 +29,18 @@
 #define SB_RANK_ADMIN	1
 #define SB_RANK_ANY	INT_MAX	/* any member */
 
+#define SB_LIGHT_VIA	3	/* groups a member answer goes through */
+
 struct sb_light {
 	long	 status;	/* HTTP status of sentc's answer */
 	bool	 member;	/* status true */
 	int	 rank;		/* when member: 0 creator, 1 admin, 2.. */
 	size_t	 len;
 	char	 body[SB_LIGHT_MAX + 1];	/* the envelope, as sentc sent it */
+	int64_t	 epoch;		/* the store's count of ends of access */
+				/* when sentc was asked (-1: unknown) */
+	/* A member's parent group and access_by groups ("" for none). */
+	char	 via[SB_LIGHT_VIA][SB_ID_LEN + 1];
 };
 
 /*
@@ -77,6 +84,17 @@ int	 sb_group_member(struct sb_req *req, const char *gid, int max_rank,
 
 /* Drops every cached answer about group gid (after it was deleted). */
 void	 sb_group_forget(const char *gid);
+
+/*
+ * Ends, in every program and on every host, the cached answers that name
+ * id (a group: deleted; a user or a group as member: kicked), through the
+ * store (sb_db_access_revoke()): a cached member answer is used again
+ * only if none of its user, group, path of access, parent group or
+ * access_by groups has been revoked since sentc was asked. Drops this
+ * program's answers about id at once too. Returns SB_OK or
+ * SB_ERR_STORAGE (logged).
+ */
+enum sb_err	 sb_access_revoke(const char *id);
 
 /* Hits and misses of the access cache, for tests and metrics. */
 void	 sb_access_cache_stats(uint64_t *hits, uint64_t *misses);

@@ -221,4 +221,82 @@ enum sb_err	 sb_db_session_ended(struct sb_db *, const char *digest,
 /* Removes the records of ends made before before. */
 enum sb_err	 sb_db_session_purge(struct sb_db *, int64_t before);
 
+/*
+ * What makes an item findable without the backend reading it: the
+ * search hashes and sortable values the SDK makes from the cleartext
+ * (searchable and sortable encryption). Each hash is 43 characters of
+ * base64url; lists[i] holds list i's hashes, the last being the whole
+ * word. A sortable value is a name and an integer 0..4294967294. The
+ * caller validates; the store keeps each hash once per item, marked
+ * "last" if it is the last of any list.
+ */
+struct sb_item_sortable {
+	const char	*name;
+	int64_t		 value;
+};
+
+struct sb_item_index {
+	const char *const *const *lists;	/* nlists lists of hashes */
+	const size_t		 *nhashes;	/* hashes in each list */
+	size_t			  nlists;
+	const struct sb_item_sortable *sortables;
+	size_t			  nsortables;
+};
+
+/*
+ * Creates or replaces an item together with its hashes and sortable
+ * values (those of an earlier version go), in one transaction.
+ */
+enum sb_err	 sb_db_item_put_index(struct sb_db *, const char *group_id,
+		    const char *item_id, const char *author, const char *data,
+		    size_t len, const struct sb_item_index *);
+
+/*
+ * A query on a group's items: by hash (any hash of the item, a prefix
+ * match; or, with exact, its last hash: the whole word), by a sortable
+ * value's range, or both. Results come in a stable order: by item id
+ * without a sortable name, else by (value, item id), ascending or
+ * descending; a page starts after the cursor (after_value, after_id)
+ * of the one before ("" for the first page).
+ */
+struct sb_item_query {
+	const char	*hash;		/* NULL: any item */
+	bool		 exact;
+	const char	*sort;		/* sortable name, NULL: none */
+	int64_t		 min, max;	/* inclusive */
+	bool		 desc;
+	const char	*after_id;	/* "": the first page */
+	int64_t		 after_value;
+	long		 limit;
+};
+
+/*
+ * Calls fn for up to q->limit items (data NULL) that match, with the
+ * item's value of q->sort (0 without one), in the order q asks.
+ */
+enum sb_err	 sb_db_item_search(struct sb_db *, const char *group_id,
+		    const struct sb_item_query *q,
+		    void (*fn)(void *, const struct sb_item *, int64_t),
+		    void *arg);
+
+/*
+ * Cached answers about group access made before a group was deleted or
+ * a member kicked must not be used any more, in any program or on any
+ * host. Each end of access gets the next number of a counter the store
+ * keeps (never going back, whatever the hosts' clocks say):
+ * sb_db_access_revoke() records that the cached answers naming id (a
+ * group, or a user) end now; sb_db_access_epoch() reads the counter into
+ * *epoch (before sentc is asked, to store with the answer);
+ * sb_db_access_revoked() tells whether any of ids[0..n) (at most 8; ""
+ * ones match nothing) has ended since the counter read epoch. Records
+ * older than an hour (at, in epoch seconds: beyond any cache TTL) are
+ * purged as new ones are made.
+ */
+enum sb_err	 sb_db_access_revoke(struct sb_db *, const char *id,
+		    int64_t at);
+enum sb_err	 sb_db_access_epoch(struct sb_db *, int64_t *epoch);
+enum sb_err	 sb_db_access_revoked(struct sb_db *,
+		    const char *const *ids, size_t n, int64_t epoch,
+		    bool *revoked);
+
 #endif

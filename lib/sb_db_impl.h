@@ -14,7 +14,7 @@
  * Schema version both stores bring their database to: each has the same
  * tables and one migration per version, in its own SQL dialect.
  */
-#define SB_DB_SCHEMA_VERSION	4
+#define SB_DB_SCHEMA_VERSION	5
 
 struct sb_db_ops {
 	const char	*name;		/* "sqlite", "postgresql" */
@@ -62,6 +62,18 @@ struct sb_db_ops {
 	enum sb_err	(*session_ended)(struct sb_db *, const char *,
 			    const char *, int64_t, bool *);
 	enum sb_err	(*session_purge)(struct sb_db *, int64_t);
+	enum sb_err	(*item_put_index)(struct sb_db *, const char *,
+			    const char *, const char *, const char *, size_t,
+			    const struct sb_item_index *);
+	enum sb_err	(*item_search)(struct sb_db *, const char *,
+			    const struct sb_item_query *,
+			    void (*)(void *, const struct sb_item *, int64_t),
+			    void *);
+	enum sb_err	(*access_revoke)(struct sb_db *, const char *, int64_t);
+	enum sb_err	(*access_epoch)(struct sb_db *, int64_t *);
+	/* *revoked is false before this is called; at most 8 ids. */
+	enum sb_err	(*access_revoked)(struct sb_db *, const char *const *,
+			    size_t, int64_t, bool *);
 };
 
 /* The head of every store's handle. */

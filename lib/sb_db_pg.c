@@ -33,7 +33,7 @@
 /* Advisory lock that serialises migrations across programs and hosts. */
 #define MIGRATE_LOCK		"7310582190155489893"
 
-#define ARGS_MAX		5
+#define ARGS_MAX		9
 #define SQLSTATE_UNIQUE		"23505"
 
 /* May a statement run again after the connection broke during it? */
@@ -73,6 +73,18 @@ enum stmt {
 	ST_BEGIN,
 	ST_COMMIT,
 	ST_ROLLBACK,
+	ST_INDEX_HASHES_DELETE,
+	ST_INDEX_SORTABLES_DELETE,
+	ST_INDEX_HASHES_ADD,
+	ST_INDEX_SORTABLES_ADD,
+	ST_SEARCH_HASH,
+	ST_SEARCH_SORT_ASC,
+	ST_SEARCH_SORT_DESC,
+	ST_SEARCH_BOTH_ASC,
+	ST_SEARCH_BOTH_DESC,
+	ST_REVOKE,
+	ST_EPOCH,
+	ST_REVOKED,
 	ST__MAX
 };
 
@@ -165,6 +177,74 @@ static const struct {
 	[ST_BEGIN] = { "begin", "BEGIN", 0, R_SAFE },
 	[ST_COMMIT] = { "commit", "COMMIT", 0, R_SAFE },
 	[ST_ROLLBACK] = { "rollback", "ROLLBACK", 0, R_SAFE },
+	[ST_INDEX_HASHES_DELETE] = { "index_hashes_delete",
+	    "DELETE FROM item_hashes WHERE group_id = $1 AND item_id = $2", 2,
+	    R_SAFE },
+	[ST_INDEX_SORTABLES_DELETE] = { "index_sortables_delete",
+	    "DELETE FROM item_sortables WHERE group_id = $1 AND item_id = $2",
+	    2, R_SAFE },
+	/* Arrays, so that an item's index is one statement per table. */
+	[ST_INDEX_HASHES_ADD] = { "index_hashes_add",
+	    "INSERT INTO item_hashes (group_id, hash, item_id, last) "
+	    "SELECT $1, h, $2, bool_or(l) FROM unnest($3::text[], "
+	    "$4::boolean[]) AS t (h, l) GROUP BY h", 4, R_SAFE },
+	[ST_INDEX_SORTABLES_ADD] = { "index_sortables_add",
+	    "INSERT INTO item_sortables (group_id, item_id, name, value) "
+	    "SELECT $1, $2, n, v FROM unnest($3::text[], $4::bigint[]) "
+	    "AS t (n, v)", 4, R_SAFE },
+	[ST_SEARCH_HASH] = { "search_hash",
+	    "SELECT i.item_id, i.author, NULL, i.created_at, i.updated_at, 0 "
+	    "FROM item_hashes h JOIN items i ON i.group_id = h.group_id AND "
+	    "i.item_id = h.item_id WHERE h.group_id = $1 AND h.hash = $2 AND "
+	    "($3::int = 0 OR h.last) AND h.item_id > $4 ORDER BY h.item_id "
+	    "LIMIT $5", 5, R_SAFE },
+	[ST_SEARCH_SORT_ASC] = { "search_sort_asc",
+	    "SELECT i.item_id, i.author, NULL, i.created_at, i.updated_at, "
+	    "s.value FROM item_sortables s JOIN items i ON "
+	    "i.group_id = s.group_id AND i.item_id = s.item_id WHERE "
+	    "s.group_id = $1 AND s.name = $2 AND s.value BETWEEN $3 AND $4 "
+	    "AND (s.value > $5 OR s.item_id > $6) "
+	    "ORDER BY s.value, s.item_id LIMIT $7", 7, R_SAFE },
+	[ST_SEARCH_SORT_DESC] = { "search_sort_desc",
+	    "SELECT i.item_id, i.author, NULL, i.created_at, i.updated_at, "
+	    "s.value FROM item_sortables s JOIN items i ON "
+	    "i.group_id = s.group_id AND i.item_id = s.item_id WHERE "
+	    "s.group_id = $1 AND s.name = $2 AND s.value BETWEEN $3 AND $4 "
+	    "AND (s.value < $5 OR s.item_id < $6) "
+	    "ORDER BY s.value DESC, s.item_id DESC LIMIT $7", 7, R_SAFE },
+	[ST_SEARCH_BOTH_ASC] = { "search_both_asc",
+	    "SELECT i.item_id, i.author, NULL, i.created_at, i.updated_at, "
+	    "s.value FROM item_hashes h JOIN item_sortables s ON "
+	    "s.group_id = h.group_id AND s.item_id = h.item_id AND "
+	    "s.name = $4 JOIN items i ON i.group_id = h.group_id AND "
+	    "i.item_id = h.item_id WHERE h.group_id = $1 AND h.hash = $2 AND "
+	    "($3::int = 0 OR h.last) AND s.value BETWEEN $5 AND $6 "
+	    "AND (s.value > $7 OR s.item_id > $8) "
+	    "ORDER BY s.value, s.item_id LIMIT $9", 9, R_SAFE },
+	[ST_SEARCH_BOTH_DESC] = { "search_both_desc",
+	    "SELECT i.item_id, i.author, NULL, i.created_at, i.updated_at, "
+	    "s.value FROM item_hashes h JOIN item_sortables s ON "
+	    "s.group_id = h.group_id AND s.item_id = h.item_id AND "
+	    "s.name = $4 JOIN items i ON i.group_id = h.group_id AND "
+	    "i.item_id = h.item_id WHERE h.group_id = $1 AND h.hash = $2 AND "
+	    "($3::int = 0 OR h.last) AND s.value BETWEEN $5 AND $6 "
+	    "AND (s.value < $7 OR s.item_id < $8) "
+	    "ORDER BY s.value DESC, s.item_id DESC LIMIT $9", 9, R_SAFE },
+	[ST_REVOKE] = { "revoke",
+	    "WITH p AS (DELETE FROM access_revoked WHERE at < $2::bigint - "
+	    "3600) INSERT INTO access_revoked (id, seq, at) VALUES ($1, "
+	    "nextval('access_epoch'), $2) ON CONFLICT (id) DO UPDATE SET "
+	    "seq = EXCLUDED.seq, at = EXCLUDED.at", 2, R_SAFE },
+	/*
+	 * The sequence as every session sees it, with the numbers taken by
+	 * uncommitted ends too: an answer asked after that is fresh of them.
+	 */
+	[ST_EPOCH] = { "epoch",
+	    "SELECT CASE WHEN is_called THEN last_value ELSE 0 END "
+	    "FROM access_epoch", 0, R_SAFE },
+	[ST_REVOKED] = { "revoked",
+	    "SELECT EXISTS (SELECT 1 FROM access_revoked WHERE "
+	    "id = ANY ($1::text[]) AND seq > $2)", 2, R_SAFE },
 };
 
 /*
@@ -221,6 +301,39 @@ static const char *const migrations[] = {
 	"  at BIGINT NOT NULL"
 	");"
 	"CREATE INDEX ended_users_by_at ON ended_users (at);",
+
+	/*
+	 * Searchable and sortable items, which go with their item; the ends
+	 * of cached group access (sb_db_access_revoke()).
+	 */
+	"CREATE TABLE item_hashes ("
+	"  group_id TEXT COLLATE \"C\" NOT NULL,"
+	"  hash TEXT COLLATE \"C\" NOT NULL,"
+	"  item_id TEXT COLLATE \"C\" NOT NULL,"
+	"  last BOOLEAN NOT NULL,"
+	"  PRIMARY KEY (group_id, hash, item_id),"
+	"  FOREIGN KEY (group_id, item_id) REFERENCES items"
+	"    ON DELETE CASCADE"
+	");"
+	"CREATE INDEX item_hashes_by_item ON item_hashes (group_id, item_id);"
+	"CREATE TABLE item_sortables ("
+	"  group_id TEXT COLLATE \"C\" NOT NULL,"
+	"  item_id TEXT COLLATE \"C\" NOT NULL,"
+	"  name TEXT COLLATE \"C\" NOT NULL,"
+	"  value BIGINT NOT NULL,"
+	"  PRIMARY KEY (group_id, item_id, name),"
+	"  FOREIGN KEY (group_id, item_id) REFERENCES items"
+	"    ON DELETE CASCADE"
+	");"
+	"CREATE INDEX item_sortables_by_value ON item_sortables "
+	"  (group_id, name, value, item_id);"
+	"CREATE SEQUENCE access_epoch;"
+	"CREATE TABLE access_revoked ("
+	"  id TEXT COLLATE \"C\" PRIMARY KEY,"
+	"  seq BIGINT NOT NULL,"
+	"  at BIGINT NOT NULL"
+	");"
+	"CREATE INDEX access_revoked_by_at ON access_revoked (at);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -1239,6 +1352,296 @@ pg_session_purge(struct sb_db *base, int64_t before)
 	return run_void((struct pg *)base, ST_PURGE, &a);
 }
 
+/* An array literal being built. */
+struct buf {
+	char	*p;
+	size_t	 len, cap;
+};
+
+/*
+ * Appends s to the array literal b, in double quotes if quote (s holds
+ * no quote or backslash: the caller validated it). Returns -1 if out of
+ * memory.
+ */
+static int
+buf_add(struct buf *b, const char *s, bool quote)
+{
+	size_t	 n = strlen(s), need = b->len + n + 4;
+	char	*p, c;
+
+	if (need > b->cap) {
+		if ((p = realloc(b->p, need * 2)) == NULL)
+			return -1;
+		b->p = p;
+		b->cap = need * 2;
+	}
+	c = b->len == 0 ? '{' : ',';
+	b->p[b->len++] = c;
+	if (quote)
+		b->p[b->len++] = '"';
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	if (quote)
+		b->p[b->len++] = '"';
+	b->p[b->len] = '\0';
+	return 0;
+}
+
+/* Closes an array literal ("{}" if nothing was added). */
+static const char *
+buf_end(struct buf *b)
+{
+	if (b->p == NULL && (b->p = malloc(4)) != NULL) {
+		memcpy(b->p, "{}", 3);
+		return b->p;
+	}
+	if (b->p == NULL)
+		return NULL;
+	b->p[b->len++] = '}';
+	b->p[b->len] = '\0';
+	return b->p;
+}
+
+/* The item's index as four array literals; -1 if out of memory. */
+static int
+index_arrays(const struct sb_item_index *ix, struct buf *hs, struct buf *ls,
+    struct buf *ns, struct buf *vs)
+{
+	char	 num[24];
+	size_t	 i, j;
+
+	for (i = 0; i < ix->nlists; i++)
+		for (j = 0; j < ix->nhashes[i]; j++)
+			if (buf_add(hs, ix->lists[i][j], true) == -1 ||
+			    buf_add(ls, j + 1 == ix->nhashes[i] ? "t" : "f",
+			    false) == -1)
+				return -1;
+	for (i = 0; i < ix->nsortables; i++)
+		if (buf_add(ns, ix->sortables[i].name, true) == -1 ||
+		    buf_add(vs, num_arg(num, sizeof(num),
+		    ix->sortables[i].value), false) == -1)
+			return -1;
+	return buf_end(hs) == NULL || buf_end(ls) == NULL ||
+	    buf_end(ns) == NULL || buf_end(vs) == NULL ? -1 : 0;
+}
+
+/*
+ * One try at storing the item with its index in one transaction.
+ * Returns DONE, FAILED (logged, rolled back) or BROKEN.
+ */
+static enum outcome
+put_index_once(struct pg *p, const struct args *item, const char *group_id,
+    const char *item_id, const char *const arrays[4])
+{
+	static const enum stmt	 steps[] = { ST_BEGIN, ST_ITEM_PUT,
+				    ST_INDEX_HASHES_DELETE,
+				    ST_INDEX_SORTABLES_DELETE,
+				    ST_INDEX_HASHES_ADD, ST_INDEX_SORTABLES_ADD,
+				    ST_COMMIT };
+	struct args		 ids = { { group_id, item_id }, { 0 }, { 0 } };
+	struct args		 hs = { { group_id, item_id, arrays[0],
+				    arrays[1] }, { 0 }, { 0 } };
+	struct args		 ss = { { group_id, item_id, arrays[2],
+				    arrays[3] }, { 0 }, { 0 } };
+	const struct args	*a;
+	PGresult		*res;
+	enum outcome		 o = DONE;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]) && o == DONE; i++) {
+		switch (steps[i]) {
+		case ST_ITEM_PUT:
+			a = item;
+			break;
+		case ST_INDEX_HASHES_ADD:
+			a = &hs;
+			break;
+		case ST_INDEX_SORTABLES_ADD:
+			a = &ss;
+			break;
+		case ST_BEGIN:
+		case ST_COMMIT:
+			a = NULL;
+			break;
+		default:
+			a = &ids;
+			break;
+		}
+		o = step(p, steps[i], a, &res);
+		if (o == FAILED)
+			log_failure(p, steps[i], res);
+		PQclear(res);
+	}
+	if (o == FAILED) {
+		if (step(p, ST_ROLLBACK, NULL, &res) == FAILED)
+			log_failure(p, ST_ROLLBACK, res);
+		PQclear(res);
+	}
+	return o;
+}
+
+static enum sb_err
+pg_item_put_index(struct sb_db *base, const char *group_id,
+    const char *item_id, const char *author, const char *data, size_t len,
+    const struct sb_item_index *ix)
+{
+	struct pg	*p = (struct pg *)base;
+	struct args	 a = { { group_id, item_id, author, data },
+			    { 0, 0, 0, (int)len }, { 0, 0, 0, 1 } };
+	struct buf	 b[4];
+	const char	*arrays[4];
+	char		 now[24];
+	enum sb_err	 e = SB_ERR_STORAGE;
+	int		 tries, i;
+
+	memset(b, 0, sizeof(b));
+	if (len > INT_MAX)
+		return SB_ERR_STORAGE;
+	a.v[4] = now_arg(now, sizeof(now));
+	if (index_arrays(ix, &b[0], &b[1], &b[2], &b[3]) == -1) {
+		e = SB_ERR_INTERNAL;
+		goto out;
+	}
+	for (i = 0; i < 4; i++)
+		arrays[i] = b[i].p;
+	if (PQstatus(p->conn) != CONNECTION_OK && reconnect(p) == -1)
+		goto out;
+	/* Every step is idempotent: a broken try is run again whole. */
+	for (tries = 0; tries < 2; tries++) {
+		switch (put_index_once(p, &a, group_id, item_id, arrays)) {
+		case DONE:
+			e = SB_OK;
+			goto out;
+		case FAILED:
+			goto out;
+		case BROKEN:
+			log_lost(p, ST_ITEM_PUT, tries == 0);
+			if (tries > 0 || reconnect(p) == -1)
+				goto out;
+			break;
+		}
+	}
+out:
+	for (i = 0; i < 4; i++)
+		free(b[i].p);
+	return e;
+}
+
+static enum sb_err
+pg_item_search(struct sb_db *base, const char *group_id,
+    const struct sb_item_query *q,
+    void (*fn)(void *, const struct sb_item *, int64_t), void *arg)
+{
+	struct args	 a = { { group_id }, { 0 }, { 0 } };
+	struct sb_item	 it;
+	PGresult	*res;
+	enum stmt	 s;
+	int64_t		 min = q->min, max = q->max, cv;
+	const char	*cid;
+	char		 ex[4], mn[24], mx[24], c[24], lim[24];
+	long		 t;
+	int		 i, n = 1;
+	enum sb_err	 e;
+
+	/* The first page: a cursor before every item, in either order. */
+	cid = *q->after_id != '\0' ? q->after_id : q->desc ? "~" : "";
+	cv = *q->after_id != '\0' ? q->after_value : q->desc ? max + 1 :
+	    min - 1;
+	if (*q->after_id != '\0' && !q->desc && cv > min)
+		min = cv;
+	if (*q->after_id != '\0' && q->desc && cv < max)
+		max = cv;
+	if (q->sort == NULL)
+		s = ST_SEARCH_HASH;
+	else if (q->hash == NULL)
+		s = q->desc ? ST_SEARCH_SORT_DESC : ST_SEARCH_SORT_ASC;
+	else
+		s = q->desc ? ST_SEARCH_BOTH_DESC : ST_SEARCH_BOTH_ASC;
+	if (q->hash != NULL) {
+		a.v[n++] = q->hash;
+		a.v[n++] = num_arg(ex, sizeof(ex), q->exact);
+	}
+	if (q->sort != NULL) {
+		a.v[n++] = q->sort;
+		a.v[n++] = num_arg(mn, sizeof(mn), min);
+		a.v[n++] = num_arg(mx, sizeof(mx), max);
+		a.v[n++] = num_arg(c, sizeof(c), cv);
+	}
+	a.v[n++] = cid;
+	a.v[n++] = num_arg(lim, sizeof(lim), q->limit);
+	if (n != stmts[s].nargs)
+		return SB_ERR_INTERNAL;
+	if ((e = run((struct pg *)base, s, &a, &res)) != SB_OK)
+		return e;
+	for (i = 0; i < PQntuples(res); i++) {
+		it.item_id = PQgetvalue(res, i, 0);
+		it.author = PQgetvalue(res, i, 1);
+		it.data = NULL;
+		it.len = 0;
+		it.created_at = sb_parse_long(PQgetvalue(res, i, 3), LONG_MIN,
+		    LONG_MAX, &t) == 0 ? t : 0;
+		it.updated_at = sb_parse_long(PQgetvalue(res, i, 4), LONG_MIN,
+		    LONG_MAX, &t) == 0 ? t : 0;
+		fn(arg, &it, sb_parse_long(PQgetvalue(res, i, 5), LONG_MIN,
+		    LONG_MAX, &t) == 0 ? t : 0);
+	}
+	PQclear(res);
+	return SB_OK;
+}
+
+static enum sb_err
+pg_access_revoke(struct sb_db *base, const char *id, int64_t at)
+{
+	return key_at((struct pg *)base, ST_REVOKE, id, at);
+}
+
+static enum sb_err
+pg_access_epoch(struct sb_db *base, int64_t *epoch)
+{
+	PGresult	*res;
+	enum sb_err	 e;
+	long		 v;
+
+	if ((e = run((struct pg *)base, ST_EPOCH, NULL, &res)) != SB_OK)
+		return e;
+	if (PQntuples(res) == 1 && sb_parse_long(PQgetvalue(res, 0, 0), 0,
+	    LONG_MAX, &v) == 0)
+		*epoch = v;
+	else
+		e = SB_ERR_STORAGE;
+	PQclear(res);
+	return e;
+}
+
+static enum sb_err
+pg_access_revoked(struct sb_db *base, const char *const *ids, size_t n,
+    int64_t epoch, bool *revoked)
+{
+	struct args	 a = { { NULL }, { 0 }, { 0 } };
+	struct buf	 b = { NULL, 0, 0 };
+	PGresult	*res;
+	char		 t[24];
+	enum sb_err	 e = SB_ERR_INTERNAL;
+	size_t		 i;
+
+	for (i = 0; i < n; i++)
+		if (buf_add(&b, ids[i], true) == -1)
+			goto out;
+	if ((a.v[0] = buf_end(&b)) == NULL)
+		goto out;
+	a.v[1] = num_arg(t, sizeof(t), epoch);
+	if ((e = run((struct pg *)base, ST_REVOKED, &a, &res)) != SB_OK)
+		goto out;
+	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+		*revoked = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	else
+		e = SB_ERR_STORAGE;
+	PQclear(res);
+out:
+	free(b.p);
+	return e;
+}
+
 const struct sb_db_ops sb_db_pg_ops = {
 	.name = "postgresql",
 	.open = pg_open,
@@ -1266,4 +1669,9 @@ const struct sb_db_ops sb_db_pg_ops = {
 	.session_end_user = pg_session_end_user,
 	.session_ended = pg_session_ended,
 	.session_purge = pg_session_purge,
+	.item_put_index = pg_item_put_index,
+	.item_search = pg_item_search,
+	.access_revoke = pg_access_revoke,
+	.access_epoch = pg_access_epoch,
+	.access_revoked = pg_access_revoked,
 };

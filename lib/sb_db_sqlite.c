@@ -51,6 +51,20 @@ enum stmt {
 	ST_BEGIN,
 	ST_COMMIT,
 	ST_ROLLBACK,
+	ST_INDEX_HASHES_DELETE,
+	ST_INDEX_SORTABLES_DELETE,
+	ST_INDEX_HASH_ADD,
+	ST_INDEX_SORTABLE_ADD,
+	ST_SEARCH_HASH,
+	ST_SEARCH_SORT_ASC,
+	ST_SEARCH_SORT_DESC,
+	ST_SEARCH_BOTH_ASC,
+	ST_SEARCH_BOTH_DESC,
+	ST_REVOKE_COUNT,
+	ST_REVOKE,
+	ST_REVOKE_PURGE,
+	ST_EPOCH,
+	ST_REVOKED,
 	ST__MAX
 };
 
@@ -101,6 +115,59 @@ static const char *const stmt_sql[ST__MAX] = {
 	"BEGIN IMMEDIATE",
 	"COMMIT",
 	"ROLLBACK",
+	"DELETE FROM item_hashes WHERE group_id = ?1 AND item_id = ?2",
+	"DELETE FROM item_sortables WHERE group_id = ?1 AND item_id = ?2",
+	"INSERT INTO item_hashes (group_id, hash, item_id, last) "
+	    "VALUES (?1, ?3, ?2, ?4) ON CONFLICT (group_id, hash, item_id) "
+	    "DO UPDATE SET last = max(last, excluded.last)",
+	"INSERT INTO item_sortables (group_id, item_id, name, value) "
+	    "VALUES (?1, ?2, ?3, ?4)",
+	/*
+	 * The searches: ?1 group, ?2 hash, ?3 exact, ?4 name, ?5 min, ?6
+	 * max (the cursor's value already folded in), ?7 cursor value, ?8
+	 * cursor id, ?9 limit.
+	 */
+	"SELECT i.item_id, i.author, NULL, i.created_at, i.updated_at, 0 "
+	    "FROM item_hashes h JOIN items i ON i.group_id = h.group_id AND "
+	    "i.item_id = h.item_id WHERE h.group_id = ?1 AND h.hash = ?2 AND "
+	    "(?3 = 0 OR h.last = 1) AND h.item_id > ?8 ORDER BY h.item_id "
+	    "LIMIT ?9",
+	"SELECT i.item_id, i.author, NULL, i.created_at, i.updated_at, "
+	    "s.value FROM item_sortables s JOIN items i ON "
+	    "i.group_id = s.group_id AND i.item_id = s.item_id WHERE "
+	    "s.group_id = ?1 AND s.name = ?4 AND s.value BETWEEN ?5 AND ?6 "
+	    "AND (s.value > ?7 OR s.item_id > ?8) "
+	    "ORDER BY s.value, s.item_id LIMIT ?9",
+	"SELECT i.item_id, i.author, NULL, i.created_at, i.updated_at, "
+	    "s.value FROM item_sortables s JOIN items i ON "
+	    "i.group_id = s.group_id AND i.item_id = s.item_id WHERE "
+	    "s.group_id = ?1 AND s.name = ?4 AND s.value BETWEEN ?5 AND ?6 "
+	    "AND (s.value < ?7 OR s.item_id < ?8) "
+	    "ORDER BY s.value DESC, s.item_id DESC LIMIT ?9",
+	"SELECT i.item_id, i.author, NULL, i.created_at, i.updated_at, "
+	    "s.value FROM item_hashes h JOIN item_sortables s ON "
+	    "s.group_id = h.group_id AND s.item_id = h.item_id AND "
+	    "s.name = ?4 JOIN items i ON i.group_id = h.group_id AND "
+	    "i.item_id = h.item_id WHERE h.group_id = ?1 AND h.hash = ?2 AND "
+	    "(?3 = 0 OR h.last = 1) AND s.value BETWEEN ?5 AND ?6 "
+	    "AND (s.value > ?7 OR s.item_id > ?8) "
+	    "ORDER BY s.value, s.item_id LIMIT ?9",
+	"SELECT i.item_id, i.author, NULL, i.created_at, i.updated_at, "
+	    "s.value FROM item_hashes h JOIN item_sortables s ON "
+	    "s.group_id = h.group_id AND s.item_id = h.item_id AND "
+	    "s.name = ?4 JOIN items i ON i.group_id = h.group_id AND "
+	    "i.item_id = h.item_id WHERE h.group_id = ?1 AND h.hash = ?2 AND "
+	    "(?3 = 0 OR h.last = 1) AND s.value BETWEEN ?5 AND ?6 "
+	    "AND (s.value < ?7 OR s.item_id < ?8) "
+	    "ORDER BY s.value DESC, s.item_id DESC LIMIT ?9",
+	"UPDATE access_epoch SET n = n + 1",
+	"INSERT INTO access_revoked (id, seq, at) VALUES (?1, "
+	    "(SELECT n FROM access_epoch), ?2) ON CONFLICT (id) DO UPDATE "
+	    "SET seq = excluded.seq, at = excluded.at",
+	"DELETE FROM access_revoked WHERE at < ?1",
+	"SELECT n FROM access_epoch",
+	"SELECT EXISTS (SELECT 1 FROM access_revoked WHERE id IN "
+	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) AND seq > ?9)",
 };
 
 /* Migrations, in order: migrations[i] brings version i to i + 1. */
@@ -153,6 +220,42 @@ static const char *const migrations[] = {
 	"  at INTEGER NOT NULL"
 	") WITHOUT ROWID;"
 	"CREATE INDEX ended_users_by_at ON ended_users (at);",
+
+	/*
+	 * Searchable and sortable items; the ends of cached group access
+	 * (sb_db_access_revoke()).
+	 */
+	"CREATE TABLE item_hashes ("
+	"  group_id TEXT NOT NULL,"
+	"  hash TEXT NOT NULL,"
+	"  item_id TEXT NOT NULL,"
+	"  last INTEGER NOT NULL,"
+	"  PRIMARY KEY (group_id, hash, item_id)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX item_hashes_by_item ON item_hashes (group_id, item_id);"
+	"CREATE TABLE item_sortables ("
+	"  group_id TEXT NOT NULL,"
+	"  item_id TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  value INTEGER NOT NULL,"
+	"  PRIMARY KEY (group_id, item_id, name)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX item_sortables_by_value ON item_sortables "
+	"  (group_id, name, value, item_id);"
+	"CREATE TRIGGER items_index_delete AFTER DELETE ON items BEGIN"
+	"  DELETE FROM item_hashes WHERE group_id = old.group_id AND"
+	"    item_id = old.item_id;"
+	"  DELETE FROM item_sortables WHERE group_id = old.group_id AND"
+	"    item_id = old.item_id;"
+	"END;"
+	"CREATE TABLE access_epoch (n INTEGER NOT NULL);"
+	"INSERT INTO access_epoch VALUES (0);"
+	"CREATE TABLE access_revoked ("
+	"  id TEXT PRIMARY KEY NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  at INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE INDEX access_revoked_by_at ON access_revoked (at);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -876,6 +979,194 @@ lite_session_purge(struct sb_db *base, int64_t before)
 	return SB_OK;
 }
 
+/* Binds the item's group and id to a statement of the index. */
+static sqlite3_stmt *
+item_stmt(struct lite *d, enum stmt s, const char *group_id,
+    const char *item_id)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = stmt(d, s)) != NULL) {
+		sqlite3_bind_text(st, 1, group_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, item_id, -1, SQLITE_STATIC);
+	}
+	return st;
+}
+
+/* The item's row and index, within the caller's transaction. */
+static enum sb_err
+put_index(struct lite *d, const char *group_id, const char *item_id,
+    const char *author, const char *data, size_t len,
+    const struct sb_item_index *ix)
+{
+	sqlite3_stmt	*st;
+	enum sb_err	 e;
+	size_t		 i, j;
+
+	if ((e = lite_item_put(&d->base, group_id, item_id, author, data,
+	    len)) != SB_OK)
+		return e;
+	if ((st = item_stmt(d, ST_INDEX_HASHES_DELETE, group_id,
+	    item_id)) == NULL || (e = run(d, st, NULL)) != SB_OK)
+		return st == NULL ? SB_ERR_STORAGE : e;
+	if ((st = item_stmt(d, ST_INDEX_SORTABLES_DELETE, group_id,
+	    item_id)) == NULL || (e = run(d, st, NULL)) != SB_OK)
+		return st == NULL ? SB_ERR_STORAGE : e;
+	for (i = 0; i < ix->nlists; i++)
+		for (j = 0; j < ix->nhashes[i]; j++) {
+			if ((st = item_stmt(d, ST_INDEX_HASH_ADD, group_id,
+			    item_id)) == NULL)
+				return SB_ERR_STORAGE;
+			sqlite3_bind_text(st, 3, ix->lists[i][j], -1,
+			    SQLITE_STATIC);
+			sqlite3_bind_int(st, 4, j + 1 == ix->nhashes[i]);
+			if ((e = run(d, st, NULL)) != SB_OK)
+				return e;
+		}
+	for (i = 0; i < ix->nsortables; i++) {
+		if ((st = item_stmt(d, ST_INDEX_SORTABLE_ADD, group_id,
+		    item_id)) == NULL)
+			return SB_ERR_STORAGE;
+		sqlite3_bind_text(st, 3, ix->sortables[i].name, -1,
+		    SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, ix->sortables[i].value);
+		if ((e = run(d, st, NULL)) != SB_OK)
+			return e;
+	}
+	return SB_OK;
+}
+
+static enum sb_err
+lite_item_put_index(struct sb_db *base, const char *group_id,
+    const char *item_id, const char *author, const char *data, size_t len,
+    const struct sb_item_index *ix)
+{
+	struct lite	*d = (struct lite *)base;
+	enum sb_err	 e;
+
+	if ((e = tx(d, ST_BEGIN)) != SB_OK)
+		return e;
+	if ((e = put_index(d, group_id, item_id, author, data, len, ix)) ==
+	    SB_OK && (e = tx(d, ST_COMMIT)) == SB_OK)
+		return SB_OK;
+	tx(d, ST_ROLLBACK);
+	return e;
+}
+
+static enum sb_err
+lite_item_search(struct sb_db *base, const char *group_id,
+    const struct sb_item_query *q,
+    void (*fn)(void *, const struct sb_item *, int64_t), void *arg)
+{
+	struct lite	*d = (struct lite *)base;
+	sqlite3_stmt	*st;
+	struct sb_item	 it;
+	enum stmt	 s;
+	int64_t		 min = q->min, max = q->max, cv;
+	const char	*cid;
+	int		 rc;
+
+	if (q->sort == NULL)
+		s = ST_SEARCH_HASH;
+	else if (q->hash == NULL)
+		s = q->desc ? ST_SEARCH_SORT_DESC : ST_SEARCH_SORT_ASC;
+	else
+		s = q->desc ? ST_SEARCH_BOTH_DESC : ST_SEARCH_BOTH_ASC;
+	/* The first page: a cursor before every item, in either order. */
+	cid = *q->after_id != '\0' ? q->after_id : q->desc ? "~" : "";
+	cv = *q->after_id != '\0' ? q->after_value : q->desc ? max + 1 :
+	    min - 1;
+	if (*q->after_id != '\0' && !q->desc && cv > min)
+		min = cv;
+	if (*q->after_id != '\0' && q->desc && cv < max)
+		max = cv;
+	if ((st = stmt(d, s)) == NULL)
+		return SB_ERR_STORAGE;
+	sqlite3_bind_text(st, 1, group_id, -1, SQLITE_STATIC);
+	if (q->hash != NULL)
+		sqlite3_bind_text(st, 2, q->hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, q->exact);
+	if (q->sort != NULL)
+		sqlite3_bind_text(st, 4, q->sort, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, min);
+	sqlite3_bind_int64(st, 6, max);
+	sqlite3_bind_int64(st, 7, cv);
+	sqlite3_bind_text(st, 8, cid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 9, q->limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		it.item_id = (const char *)sqlite3_column_text(st, 0);
+		it.author = (const char *)sqlite3_column_text(st, 1);
+		it.data = NULL;
+		it.len = 0;
+		it.created_at = sqlite3_column_int64(st, 3);
+		it.updated_at = sqlite3_column_int64(st, 4);
+		fn(arg, &it, sqlite3_column_int64(st, 5));
+	}
+	if (rc != SQLITE_DONE)
+		return failed(d, st);
+	sqlite3_reset(st);
+	return SB_OK;
+}
+
+static enum sb_err
+lite_access_revoke(struct sb_db *base, const char *id, int64_t at)
+{
+	struct lite	*d = (struct lite *)base;
+	sqlite3_stmt	*st;
+	enum sb_err	 e;
+
+	if ((e = tx(d, ST_BEGIN)) != SB_OK)
+		return e;
+	if ((e = tx(d, ST_REVOKE_COUNT)) == SB_OK &&
+	    (e = key_at(d, ST_REVOKE, id, at)) == SB_OK) {
+		if ((st = stmt(d, ST_REVOKE_PURGE)) == NULL)
+			e = SB_ERR_STORAGE;
+		else {
+			sqlite3_bind_int64(st, 1, at - 3600);
+			e = run(d, st, NULL);
+		}
+	}
+	if (e == SB_OK && (e = tx(d, ST_COMMIT)) == SB_OK)
+		return SB_OK;
+	tx(d, ST_ROLLBACK);
+	return e;
+}
+
+static enum sb_err
+lite_access_epoch(struct sb_db *base, int64_t *epoch)
+{
+	struct lite	*d = (struct lite *)base;
+	sqlite3_stmt	*st;
+
+	if ((st = stmt(d, ST_EPOCH)) == NULL)
+		return SB_ERR_STORAGE;
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return failed(d, st);
+	*epoch = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return SB_OK;
+}
+
+static enum sb_err
+lite_access_revoked(struct sb_db *base, const char *const *ids, size_t n,
+    int64_t epoch, bool *revoked)
+{
+	struct lite	*d = (struct lite *)base;
+	sqlite3_stmt	*st;
+	size_t		 i;
+
+	if (n > 8 || (st = stmt(d, ST_REVOKED)) == NULL)
+		return SB_ERR_STORAGE;
+	for (i = 0; i < n; i++)
+		sqlite3_bind_text(st, (int)i + 1, ids[i], -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 9, epoch);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return failed(d, st);
+	*revoked = sqlite3_column_int(st, 0) != 0;
+	sqlite3_reset(st);
+	return SB_OK;
+}
+
 const struct sb_db_ops sb_db_sqlite_ops = {
 	.name = "sqlite",
 	.open = lite_open,
@@ -903,4 +1194,9 @@ const struct sb_db_ops sb_db_sqlite_ops = {
 	.session_end_user = lite_session_end_user,
 	.session_ended = lite_session_ended,
 	.session_purge = lite_session_purge,
+	.item_put_index = lite_item_put_index,
+	.item_search = lite_item_search,
+	.access_revoke = lite_access_revoke,
+	.access_epoch = lite_access_epoch,
+	.access_revoked = lite_access_revoked,
 };

@@ -915,6 +915,48 @@ const API_ROUTES = compileRoutes([
   { method: 'DELETE', path: '/user/forced/sessions', endpoint: FORCED, body: true, handler: forcedDeleteSessions },
 ], API_PREFIX);
 
+// ---- i21: forced group delete and forced kick (sentc's /group/forced routes) ---------------------
+// The acting user of a kick must be a user of the app (400/100) and a member of the group (400/310,
+// directly or through a parent) with rank <= 2 (301); the kicked one a direct member (300), not the
+// creator (315) and not of a stronger rank than the actor (316). (x-sentc-group-access-id is
+// recorded in the log but not applied here.)
+
+/* DELETE /group/forced/:group_id: the group, its children and their memberships. */
+function forcedGroupDelete({ params }) {
+  checkIdFormat(params.group_id);
+  if (!state.groups.has(params.group_id)) throw noGroupAccess();
+  deleteGroup(params.group_id);
+  return 'Success';
+}
+
+/* DELETE /group/forced/:user_id/:group_id/kick/:user_to_kick */
+function forcedKick({ params }) {
+  checkIdFormat(params.user_id);
+  checkIdFormat(params.group_id);
+  checkIdFormat(params.user_to_kick);
+  if (!state.users.has(params.user_id)) throw apiError(400, 100, 'User not found');
+  const group = state.groups.get(params.group_id);
+  const actor = group && memberOf(group, params.user_id);
+  if (!actor) throw noGroupAccess();
+  if (actor.rank > 2) throw wrongRank();
+  const kicked = group.members.get(params.user_to_kick);
+  if (!kicked) throw apiError(400, 300, 'User is not in the group');
+  if (kicked.rank === 0) throw apiError(400, 315, 'Can not kick the creator');
+  if (kicked.rank < actor.rank) throw apiError(400, 316, 'Can not kick a member of a higher rank');
+  group.members.delete(params.user_to_kick);
+  return 'Success';
+}
+
+const FORCED_GROUP_ROUTES = [
+  { method: 'DELETE', path: '/group/forced/:group_id', endpoint: FORCED, handler: forcedGroupDelete },
+  {
+    method: 'DELETE', path: '/group/forced/:user_id/:group_id/kick/:user_to_kick', endpoint: FORCED,
+    handler: forcedKick,
+  },
+];
+API_ROUTES.push(...compileRoutes(FORCED_GROUP_ROUTES, API_PREFIX));
+// ---- end i21 ---------------------------------------------------------------------------------------
+
 /* Turn '/a/:name/b' patterns into regexes with named groups. */
 function compileRoutes(routes, prefix) {
   return routes.map((route) => {
