@@ -396,8 +396,7 @@ sb_db_item_put_index(struct sb_db *d, const char *group_id,
     const char *item_id, const char *author, const char *data, size_t len,
     const struct sb_item_index *ix)
 {
-	return d->ops->item_put_index(d, group_id, item_id, author, data, len,
-	    ix);
+	CALL(d, item_put_index, group_id, item_id, author, data, len, ix);
 }
 
 enum sb_err
@@ -405,20 +404,20 @@ sb_db_item_search(struct sb_db *d, const char *group_id,
     const struct sb_item_query *q,
     void (*fn)(void *, const struct sb_item *, int64_t), void *arg)
 {
-	return d->ops->item_search(d, group_id, q, fn, arg);
+	CALL(d, item_search, group_id, q, fn, arg);
 }
 
 enum sb_err
 sb_db_access_revoke(struct sb_db *d, const char *id, int64_t at)
 {
-	return d->ops->access_revoke(d, id, at);
+	CALL(d, access_revoke, id, at);
 }
 
 enum sb_err
 sb_db_access_epoch(struct sb_db *d, int64_t *epoch)
 {
 	*epoch = 0;
-	return d->ops->access_epoch(d, epoch);
+	CALL(d, access_epoch, epoch);
 }
 
 enum sb_err
@@ -426,5 +425,5 @@ sb_db_access_revoked(struct sb_db *d, const char *const *ids, size_t n,
     int64_t epoch, bool *revoked)
 {
 	*revoked = false;
-	return d->ops->access_revoked(d, ids, n, epoch, revoked);
+	CALL(d, access_revoked, ids, n, epoch, revoked);
 }
