@@ -51,33 +51,27 @@ enum { P_DISABLE_OTP, P_SESSIONS, P_DELETE, P_DELETE_ID, P_MEMBER,
  * Returns it with *ident pointing into it (the caller puts it), or NULL
  * once it has answered 400 or 413.
  */
+enum { IN_IDENTIFIER };
+
+static const struct sb_input ident_in[] = {
+	[IN_IDENTIFIER] = { "user_identifier", SB_BODY, SB_TEXT, SB_REQUIRED,
+	    .max = IDENTIFIER_MAX, .msg = "user_identifier must be a non-empty "
+	    "string of at most 512 bytes without control characters" },
+	{ NULL },
+};
+
+/* The body sentc takes: {"user_identifier": ...} and nothing else. */
 static json_object *
 identifier_body(struct sb_req *req, const char **ident)
 {
-	json_object	*in, *v, *out = NULL;
-	char		 msg[160];
+	json_object	*out = json_object_new_object();
 
-	if ((in = sb_body_object(req)) == NULL)
-		return NULL;
-	if (json_object_object_get_ex(in, "user_identifier", &v) &&
-	    json_object_is_type(v, json_type_string) &&
-	    sb_valid_text(json_object_get_string(v),
-	    (size_t)json_object_get_string_len(v), IDENTIFIER_MAX)) {
-		out = json_object_new_object();
-		json_object_object_add(out, "user_identifier",
-		    json_object_get(v));
-		*ident = json_object_get_string(v);
-	} else {
-		snprintf(msg, sizeof(msg), "user_identifier must be a "
-		    "non-empty string of at most %d bytes without control "
-		    "characters", IDENTIFIER_MAX);
-		sb_reply_err(req, SB_ERR_FIELD, msg);
-	}
-	json_object_put(in);
+	*ident = req->in[IN_IDENTIFIER].s;
+	json_object_object_add(out, "user_identifier",
+	    json_object_new_string_len(*ident, (int)req->in[IN_IDENTIFIER].len));
 	return out;
 }
 
-/* Relays and answers with sentc's envelope, or 502/504 on a fault. */
 static void
 relay(struct sb_req *req, enum sb_method m, const char *path,
     json_object *body)
@@ -150,9 +144,6 @@ handle(struct sb_req *req)
 	struct sb_db	*db;
 	enum sb_err	 e;
 
-	sb_unsure_pass();
-	if (sb_auth_admin(req) == -1)
-		return;
 	switch (req->pattern) {
 	case P_DISABLE_OTP:
 		if ((body = identifier_body(req, &ident)) == NULL)
@@ -217,10 +208,12 @@ static const struct sb_route route = {
 	.name = "admin",
 	.paths = {
 		[P_DISABLE_OTP] = { "/api/v1/user/forced/disable_otp",
-		    SB_M(SB_PUT) | SB_M(SB_DELETE) },
+		    SB_M(SB_PUT) | SB_M(SB_DELETE), SB_M(SB_PUT) |
+		    SB_M(SB_DELETE), ident_in },
 		[P_SESSIONS] = { "/api/v1/user/forced/sessions",
-		    SB_M(SB_DELETE) },
-		[P_DELETE] = { "/api/v1/user/forced/delete", SB_M(SB_PUT) },
+		    SB_M(SB_DELETE), SB_M(SB_DELETE), ident_in },
+		[P_DELETE] = { "/api/v1/user/forced/delete", SB_M(SB_PUT),
+		    SB_M(SB_PUT), ident_in },
 		[P_DELETE_ID] = { "/api/v1/user/forced/delete/{id}",
 		    SB_M(SB_DELETE) },
 		[P_MEMBER] = { "/api/v1/group/forced/{id}/user/{id}",
@@ -231,7 +224,8 @@ static const struct sb_route route = {
 		    SB_M(SB_DELETE) },
 		{ NULL },
 	},
-	.flags = SB_ROUTE_DB | SB_ROUTE_NO_CORS,
+	.flags = SB_ROUTE_DB | SB_ROUTE_NO_CORS | SB_ROUTE_SETTLE,
+	.caller = SB_ADMIN,
 	.handle = handle,
 };
 

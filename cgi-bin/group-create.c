@@ -11,36 +11,30 @@
  */
 #include "sb.h"
 
+enum { IN_GROUP_DATA };
+
+static const struct sb_input in[] = {
+	[IN_GROUP_DATA] = { "group_data", SB_BODY, SB_OBJECT, SB_TAKE,
+	    .limit = SB_LIMIT_GROUP_DATA, .err = SB_ERR_BODY_SHAPE,
+	    .msg = "group_data must be a JSON object" },
+	{ NULL },
+};
+
 static void
 handle(struct sb_req *req)
 {
-	struct sb_upstream_res	 up = { 0 };
-	json_object		*body, *group_data = NULL;
-	const char		*relay, *gid, *access;
+	struct sb_upstream_res	 up;
+	json_object		*group_data = req->in[IN_GROUP_DATA].obj;
+	const char		*gid, *access;
 	char			 undo[64];
-	size_t			 len, dlen;
+	size_t			 dlen;
 	struct sb_db		*db;
-	enum sb_err		 e;
 
-	if (sb_auth_user(req, 0) == -1 ||
-	    sb_group_access_id(req, &access) == -1 ||
-	    (body = sb_body_object(req)) == NULL)
+	if (sb_group_access_id(req, &access) == -1 ||
+	    sb_relay_group(req, SB_POST, "/group",
+	    sb_cfg->token[SB_OPT_GROUP_CREATE], req->jwt, access, req->relay,
+	    req->relaylen, &up) == -1)
 		return;
-	if ((e = sb_json_take_object(body, "group_data",
-	    (size_t)sb_cfg->max_group_data, &group_data)) != SB_OK) {
-		sb_reply_err(req, e, e == SB_ERR_BODY_SHAPE ?
-		    "group_data must be a JSON object" :
-		    "group_data is larger than SENTC_BACKEND_MAX_GROUP_DATA");
-		goto out;
-	}
-	if (group_data == NULL)
-		relay = req->body, len = req->bodylen;
-	else
-		relay = sb_json_text(body, &len);
-	if (sb_relay_group(req, SB_POST, "/group",
-	    sb_cfg->token[SB_OPT_GROUP_CREATE], req->jwt, access, relay, len,
-	    &up) == -1)
-		goto out;
 	if (!up.ok) {
 		sb_reply_upstream(req, &up);
 		goto out;
@@ -62,17 +56,16 @@ handle(struct sb_req *req)
 	sb_reply_upstream(req, &up);
 out:
 	sb_upstream_res_free(&up);
-	json_object_put(group_data);
-	json_object_put(body);
 }
 
 static const struct sb_route route = {
 	.name = "group-create",
 	.paths = {
-		{ "/api/v1/group", SB_M(SB_POST) },
+		{ "/api/v1/group", SB_M(SB_POST), SB_M(SB_POST), in },
 		{ NULL },
 	},
 	.flags = SB_ROUTE_DB,
+	.caller = SB_USER,
 	.handle = handle,
 };
 

@@ -9,6 +9,14 @@
  */
 #include "sb.h"
 
+enum { IN_DATA };
+
+static const struct sb_input in[] = {
+	[IN_DATA] = { "", SB_BODY, SB_OBJECT, SB_REQUIRED,
+	    .limit = SB_LIMIT_GROUP_DATA },
+	{ NULL },
+};
+
 static void
 handle(struct sb_req *req)
 {
@@ -20,8 +28,7 @@ handle(struct sb_req *req)
 	enum sb_err	 e;
 
 	/* Who is this, and may they touch the group with this rank? */
-	if (sb_auth_user(req, 0) == -1 ||
-	    sb_group_member(req, gid, req->method == SB_PUT ?
+	if (sb_group_member(req, gid, req->method == SB_PUT ?
 	    SB_RANK_ADMIN : SB_RANK_ANY, NULL) == -1 ||
 	    (db = sb_db_for(req)) == NULL)
 		return;
@@ -34,24 +41,23 @@ handle(struct sb_req *req)
 		free(text);
 		return;
 	}
-	if ((data = sb_body_data(req, (size_t)sb_cfg->max_group_data,
-	    "SENTC_BACKEND_MAX_GROUP_DATA")) == NULL)
-		return;
+	data = req->in[IN_DATA].obj;
 	if ((e = sb_db_group_set_data(db, gid, sb_json_text(data, &len))) !=
 	    SB_OK)
 		sb_reply_err(req, e, NULL);
 	else
 		sb_reply_ok(req, data);
-	json_object_put(data);
 }
 
 static const struct sb_route route = {
 	.name = "group-data",
 	.paths = {
-		{ "/backend/groups/{id}/data", SB_M(SB_GET) | SB_M(SB_PUT) },
+		{ "/backend/groups/{id}/data", SB_M(SB_GET) | SB_M(SB_PUT),
+		    SB_M(SB_PUT), in },
 		{ NULL },
 	},
 	.flags = SB_ROUTE_DB,
+	.caller = SB_USER,
 	.handle = handle,
 };
 

@@ -54,8 +54,6 @@ delete(struct sb_req *req, const char *gid)
 static void
 handle(struct sb_req *req)
 {
-	if (sb_auth_user(req, 0) == -1)
-		return;
 	if (req->pattern == PATH_LIGHT)
 		light(req, req->id[0]);
 	else
@@ -70,6 +68,7 @@ static const struct sb_route route = {
 		{ NULL },
 	},
 	.flags = SB_ROUTE_DB,
+	.caller = SB_USER,
 	.handle = handle,
 };
 

@@ -30,17 +30,79 @@
 #include "sb.h"
 
 #define LIST_DEFAULT	100
-#define LIST_MAX	1000
-#define HASH_LEN	43	/* base64url of an HMAC-SHA256, unpadded */
-#define HASH_LISTS_MAX	16	/* indexed texts per item */
-#define HASHES_PER_LIST	200	/* the SDK hashes at most 200 bytes */
-#define HASHES_MAX	1000	/* per item, all lists */
-#define SORTABLES_MAX	4	/* named sortable values per item */
-#define SORT_NAME_MAX	32
-#define SORTABLE_MAX	4294967294LL	/* the SDK's OPE range: u32 max - 1 */
 #define CURSOR_MAX	(10 + 1 + SB_ID_LEN)	/* value.item_id */
 
 enum { PATH_ITEM, PATH_LIST };
+
+/* The inputs: of a PUT, and of a list or a query. */
+enum { IN_DATA, IN_HASHES, IN_SORTABLE };
+enum { Q_AFTER, Q_LIMIT, Q_HASH, Q_WORD, Q_SORT, Q_MIN, Q_MAX, Q_ORDER };
+
+static bool	 cursor(const char *, size_t, struct sb_value *);
+
+static const char *const orders[] = { "asc", "desc", NULL };
+
+static const struct sb_input item_in[] = {
+	[IN_DATA] = { "data", SB_BODY, SB_TEXT, SB_REQUIRED,
+	    .limit = SB_LIMIT_ITEM, .err = SB_ERR_BODY_SHAPE,
+	    .msg = "The body must be {\"data\": \"<ciphertext>\"}" },
+	[IN_HASHES] = { "hashes", SB_BODY, SB_HASHES, 0,
+	    .msg = "hashes must be a list of non-empty lists of "
+	    "43-character base64url hashes (the SDK's createSearchRaw)" },
+	[IN_SORTABLE] = { "sortable", SB_BODY, SB_SORTABLE, 0,
+	    .msg = "sortable must map names (1 to 32 of A-Z a-z 0-9 _ -) to "
+	    "integers from 0 to 4294967294, as numbers or decimal strings" },
+	{ NULL },
+};
+
+#define QUERY_MSG "hash or word must be a hash, sort a sortable name with " \
+	"min and max from 0 to 4294967294 (min <= max) and order asc or " \
+	"desc, after the next of a page before, limit a number from 1 to " \
+	"1000"
+
+static const struct sb_input list_in[] = {
+	[Q_AFTER] = { "after", SB_QUERY, SB_CUSTOM, .valid = cursor,
+	    .msg = QUERY_MSG },
+	[Q_LIMIT] = { "limit", SB_QUERY, SB_INT, .min = 1, .max = 1000,
+	    .msg = QUERY_MSG },
+	[Q_HASH] = { "hash", SB_QUERY, SB_HASH, .msg = QUERY_MSG },
+	[Q_WORD] = { "word", SB_QUERY, SB_HASH, .msg = QUERY_MSG },
+	[Q_SORT] = { "sort", SB_QUERY, SB_WORD, .max = SB_SORT_NAME_MAX,
+	    .msg = QUERY_MSG },
+	[Q_MIN] = { "min", SB_QUERY, SB_INT, .max = SB_SORTABLE_MAX,
+	    .msg = QUERY_MSG },
+	[Q_MAX] = { "max", SB_QUERY, SB_INT, .max = SB_SORTABLE_MAX,
+	    .msg = QUERY_MSG },
+	[Q_ORDER] = { "order", SB_QUERY, SB_ONE_OF, .words = orders,
+	    .msg = QUERY_MSG },
+	{ NULL },
+};
+
+/*
+ * A page's cursor: "item_id" (by id), or "value.item_id" (by a sortable
+ * value), into v->s (the id) and v->i (the value, or -1).
+ */
+static bool
+cursor(const char *s, size_t len, struct sb_value *v)
+{
+	const char	*dot = memchr(s, '.', len);
+	long		 n;
+	char		 num[16];
+
+	v->i = -1;
+	if (dot == NULL)
+		return sb_is_uuid(s, len);
+	if ((size_t)(dot - s) >= sizeof(num) || !sb_is_uuid(dot + 1,
+	    len - (size_t)(dot - s) - 1))
+		return false;
+	memcpy(num, s, (size_t)(dot - s));
+	num[dot - s] = '\0';
+	if (strspn(num, "0123456789") != strlen(num) ||
+	    sb_parse_long(num, 0, SB_SORTABLE_MAX, &n) == -1)
+		return false;
+	v->i = n;
+	return true;
+}
 
 static json_object *
 item_json(const char *gid, const struct sb_item *it)
@@ -62,8 +124,7 @@ item_json(const char *gid, const struct sb_item *it)
 
 struct found {
 	const char	*gid;
-	json_object	*list;	/* for a list, else NULL */
-	json_object	*item;	/* for one item */
+	json_object	*item;
 };
 
 static void
@@ -71,189 +132,35 @@ on_item(void *arg, const struct sb_item *it)
 {
 	struct found	*f = arg;
 
-	if (f->list != NULL)
-		json_object_array_add(f->list, item_json(f->gid, it));
-	else
-		f->item = item_json(f->gid, it);
-}
-
-/*
- * Is s[0..len) one hash: 43 base64url characters, the last one encoding
- * only the 256th bit's 4 leftover bits as zero (the SDK's canonical form)?
- */
-static bool
-valid_hash(const char *s, size_t len)
-{
-	static const char	 b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				    "abcdefghijklmnopqrstuvwxyz0123456789-_";
-	const char		*c;
-	size_t			 i;
-
-	if (len != HASH_LEN)
-		return false;
-	for (i = 0; i < len; i++)
-		if (s[i] == '\0' || (c = strchr(b64, s[i])) == NULL ||
-		    (i == len - 1 && (c - b64) % 4 != 0))
-			return false;
-	return true;
-}
-
-/* Is s a sortable value's name: 1..32 of [A-Za-z0-9_-]? */
-static bool
-valid_name(const char *s, size_t len)
-{
-	size_t	 i;
-
-	if (len == 0 || len > SORT_NAME_MAX)
-		return false;
-	for (i = 0; i < len; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' &&
-		    s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
-		    s[i] == '_' || s[i] == '-'))
-			return false;
-	return true;
-}
-
-/* A decimal 0..SORTABLE_MAX, digits only; -1 if it is none. */
-static int
-parse_value(const char *s, int64_t *out)
-{
-	long	 v;
-
-	if (*s == '\0' || strspn(s, "0123456789") != strlen(s) ||
-	    strlen(s) > 10 || sb_parse_long(s, 0, SORTABLE_MAX, &v) == -1)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-/* An item's index, read from the body: valid while the body is. */
-struct index {
-	struct sb_item_index	 ix;
-	const char		*hash[HASHES_MAX];
-	const char *const	*list[HASH_LISTS_MAX];
-	size_t			 n[HASH_LISTS_MAX];
-	struct sb_item_sortable	 sortable[SORTABLES_MAX];
-};
-
-/*
- * Reads the body's hashes and sortable members (both optional) into x.
- * Returns SB_OK, or SB_ERR_FIELD / SB_ERR_FIELD_TOO_LARGE with the
- * reason in msg.
- */
-static enum sb_err
-read_index(json_object *body, struct index *x, char *msg, size_t msglen)
-{
-	json_object	*lists, *l, *h, *sort;
-	size_t		 i, j, k = 0;
-	int64_t		 v;
-
-	memset(x, 0, sizeof(*x));
-	x->ix.lists = x->list;
-	x->ix.nhashes = x->n;
-	x->ix.sortables = x->sortable;
-	if (json_object_object_get_ex(body, "hashes", &lists)) {
-		if (!json_object_is_type(lists, json_type_array))
-			goto hashes;
-		if ((x->ix.nlists = json_object_array_length(lists)) >
-		    HASH_LISTS_MAX) {
-			snprintf(msg, msglen, "hashes holds at most %d lists",
-			    HASH_LISTS_MAX);
-			return SB_ERR_FIELD_TOO_LARGE;
-		}
-		for (i = 0; i < x->ix.nlists; i++) {
-			l = json_object_array_get_idx(lists, i);
-			if (!json_object_is_type(l, json_type_array) ||
-			    (x->n[i] = json_object_array_length(l)) == 0)
-				goto hashes;
-			if (x->n[i] > HASHES_PER_LIST ||
-			    k + x->n[i] > HASHES_MAX) {
-				snprintf(msg, msglen, "hashes holds at most %d "
-				    "hashes a list and %d in all",
-				    HASHES_PER_LIST, HASHES_MAX);
-				return SB_ERR_FIELD_TOO_LARGE;
-			}
-			x->list[i] = &x->hash[k];
-			for (j = 0; j < x->n[i]; j++, k++) {
-				h = json_object_array_get_idx(l, j);
-				if (!json_object_is_type(h, json_type_string) ||
-				    !valid_hash(json_object_get_string(h),
-				    (size_t)json_object_get_string_len(h)))
-					goto hashes;
-				x->hash[k] = json_object_get_string(h);
-			}
-		}
-	}
-	if (json_object_object_get_ex(body, "sortable", &sort)) {
-		if (!json_object_is_type(sort, json_type_object))
-			goto sortable;
-		if (json_object_object_length(sort) > SORTABLES_MAX) {
-			snprintf(msg, msglen, "sortable holds at most %d "
-			    "values", SORTABLES_MAX);
-			return SB_ERR_FIELD_TOO_LARGE;
-		}
-		json_object_object_foreach(sort, name, val) {
-			if (!valid_name(name, strlen(name)))
-				goto sortable;
-			if (json_object_is_type(val, json_type_int)) {
-				errno = 0;
-				v = json_object_get_int64(val);
-				if (errno != 0 || v < 0 || v > SORTABLE_MAX)
-					goto sortable;
-			} else if (!json_object_is_type(val,
-			    json_type_string) || parse_value(
-			    json_object_get_string(val), &v) == -1)
-				goto sortable;
-			x->sortable[x->ix.nsortables].name = name;
-			x->sortable[x->ix.nsortables++].value = v;
-		}
-	}
-	return SB_OK;
-hashes:
-	snprintf(msg, msglen, "hashes must be a list of non-empty lists of "
-	    "43-character base64url hashes (the SDK's createSearchRaw)");
-	return SB_ERR_FIELD;
-sortable:
-	snprintf(msg, msglen, "sortable must map names (1 to %d of "
-	    "A-Z a-z 0-9 _ -) to integers from 0 to 4294967294, as numbers "
-	    "or decimal strings", SORT_NAME_MAX);
-	return SB_ERR_FIELD;
+	f->item = item_json(f->gid, it);
 }
 
 static void
 put(struct sb_req *req, struct sb_db *db, const char *gid, const char *iid)
 {
-	json_object	*body;
-	struct index	*x;
-	const char	*data;
-	char		 msg[192];
-	size_t		 len;
-	enum sb_err	 e;
+	const struct sb_value	*data = &req->in[IN_DATA];
+	const struct sb_value	*h = &req->in[IN_HASHES];
+	const struct sb_value	*so = &req->in[IN_SORTABLE];
+	struct sb_item_sortable	 sort[SB_SORTABLES_MAX];
+	struct sb_item_index	 ix = { h->lists, h->count, h->n, sort, so->n };
+	enum sb_err		 e;
+	size_t			 i;
 
-	if ((body = sb_body_object(req)) == NULL)
-		return;
-	if ((x = malloc(sizeof(*x))) == NULL)
-		sb_reply_err(req, SB_ERR_INTERNAL, NULL);
-	else if ((e = sb_json_member_string(body, "data",
-	    (size_t)sb_cfg->max_item, &data, &len)) != SB_OK)
-		sb_reply_err(req, e, e == SB_ERR_BODY_SHAPE ?
-		    "The body must be {\"data\": \"<ciphertext>\"}" :
-		    "data is larger than SENTC_BACKEND_MAX_ITEM");
-	else if ((e = read_index(body, x, msg, sizeof(msg))) != SB_OK)
-		sb_reply_err(req, e, msg);
-	else if ((e = sb_db_item_put_index(db, gid, iid, req->who.aud, data,
-	    len, &x->ix)) != SB_OK)
+	for (i = 0; i < so->n; i++) {
+		sort[i].name = so->names[i];
+		sort[i].value = so->values[i];
+	}
+	if ((e = sb_db_item_put_index(db, gid, iid, req->who.aud, data->s,
+	    data->len, &ix)) != SB_OK)
 		sb_reply_err(req, e, NULL);
 	else
 		sb_reply_ok(req, NULL);
-	free(x);
-	json_object_put(body);
 }
 
 static void
 get(struct sb_req *req, struct sb_db *db, const char *gid, const char *iid)
 {
-	struct found	 f = { gid, NULL, NULL };
+	struct found	 f = { gid, NULL };
 	enum sb_err	 e;
 
 	if ((e = sb_db_item_get(db, gid, iid, on_item, &f)) != SB_OK)
@@ -282,100 +189,55 @@ on_hit(void *arg, const struct sb_item *it, int64_t value)
 	h->value = value;
 }
 
+static void
+on_listed(void *arg, const struct sb_item *it)
+{
+	on_hit(arg, it, 0);
+}
+
 /*
- * The query parameter name as a hash into buf, or as a value 0..
- * SORTABLE_MAX into *v: 1 if present, 0 if absent, -1 if malformed.
+ * A list or a query: by item id, or by a sortable value (sort), of all
+ * items or those with a hash (hash: any of theirs; word: a last one).
  */
-static int
-query_hash(struct sb_req *req, const char *name, char *buf, size_t sz)
-{
-	int	 has = sb_req_query(req, name, buf, sz);
-
-	return has == 1 && !valid_hash(buf, strlen(buf)) ? -1 : has;
-}
-
-static int
-query_value(struct sb_req *req, const char *name, int64_t *v)
-{
-	char	 num[16];
-	int	 has = sb_req_query(req, name, num, sizeof(num));
-
-	return has == 1 && parse_value(num, v) == -1 ? -1 : has;
-}
-
-/* The cursor "value.item_id" (sorted) or "item_id" into q. */
-static bool
-parse_cursor(const char *s, bool sorted, struct sb_item_query *q,
-    char *id)
-{
-	const char	*dot = strchr(s, '.');
-	char		 num[16];
-
-	if (!sorted) {
-		q->after_value = 0;
-		if (!sb_is_uuid(s, strlen(s)))
-			return false;
-		memcpy(id, s, SB_ID_LEN + 1);
-		return true;
-	}
-	if (dot == NULL || (size_t)(dot - s) >= sizeof(num) ||
-	    !sb_is_uuid(dot + 1, strlen(dot + 1)))
-		return false;
-	memcpy(num, s, (size_t)(dot - s));
-	num[dot - s] = '\0';
-	memcpy(id, dot + 1, SB_ID_LEN + 1);
-	return parse_value(num, &q->after_value) == 0;
-}
-
 static void
 search(struct sb_req *req, struct sb_db *db, const char *gid)
 {
+	const struct sb_value	*in = req->in;
 	struct sb_item_query	 q;
 	struct hits		 h = { NULL, gid, false, 0 };
 	json_object		*res, *last;
-	char			 hash[HASH_LEN + 2], word[HASH_LEN + 2];
-	char			 sort[SORT_NAME_MAX + 2], order[8], num[16];
-	char			 after[CURSOR_MAX + 2], id[SB_ID_LEN + 1] = "";
 	char			 next[CURSOR_MAX + 1];
-	int			 hh, hw, hs, hmin, hmax, ho, ha, hl;
-	long			 limit = LIST_DEFAULT;
 	size_t			 n;
 	enum sb_err		 e;
 
 	memset(&q, 0, sizeof(q));
-	q.min = 0;
-	q.max = SORTABLE_MAX;
-	hh = query_hash(req, "hash", hash, sizeof(hash));
-	hw = query_hash(req, "word", word, sizeof(word));
-	hs = sb_req_query(req, "sort", sort, sizeof(sort));
-	hmin = query_value(req, "min", &q.min);
-	hmax = query_value(req, "max", &q.max);
-	ho = sb_req_query(req, "order", order, sizeof(order));
-	ha = sb_req_query(req, "after", after, sizeof(after));
-	hl = sb_req_query(req, "limit", num, sizeof(num));
-	if (hh == -1 || hw == -1 || hs == -1 || hmin == -1 || hmax == -1 ||
-	    ho == -1 || ha == -1 || hl == -1 || (hh == 1 && hw == 1) ||
-	    (hs == 1 && !valid_name(sort, strlen(sort))) ||
-	    (hs == 0 && (hmin == 1 || hmax == 1 || ho == 1)) ||
-	    (ho == 1 && strcmp(order, "asc") != 0 &&
-	    strcmp(order, "desc") != 0) || q.min > q.max ||
-	    (ha == 1 && !parse_cursor(after, hs == 1, &q, id)) ||
-	    (hl == 1 && sb_parse_long(num, 1, LIST_MAX, &limit) == -1)) {
-		sb_reply_err(req, SB_ERR_QUERY, "hash or word must be a hash, "
-		    "sort a sortable name with min and max from 0 to "
-		    "4294967294 (min <= max) and order asc or desc, after the "
-		    "next of a page before, limit a number from 1 to 1000");
+	q.sort = in[Q_SORT].set ? in[Q_SORT].s : NULL;
+	q.min = in[Q_MIN].set ? in[Q_MIN].i : 0;
+	q.max = in[Q_MAX].set ? in[Q_MAX].i : SB_SORTABLE_MAX;
+	q.hash = in[Q_HASH].set ? in[Q_HASH].s : in[Q_WORD].set ?
+	    in[Q_WORD].s : NULL;
+	q.exact = in[Q_WORD].set;
+	q.desc = in[Q_ORDER].set && in[Q_ORDER].i == 1;
+	q.limit = in[Q_LIMIT].set ? in[Q_LIMIT].i : LIST_DEFAULT;
+	/* A cursor of the order asked; a range only on a sortable value. */
+	if ((in[Q_HASH].set && in[Q_WORD].set) || q.min > q.max ||
+	    (q.sort == NULL && (in[Q_MIN].set || in[Q_MAX].set ||
+	    in[Q_ORDER].set)) || (in[Q_AFTER].set &&
+	    (in[Q_AFTER].i >= 0) != (q.sort != NULL))) {
+		sb_reply_err(req, SB_ERR_QUERY, QUERY_MSG);
 		return;
 	}
-	q.hash = hh == 1 ? hash : hw == 1 ? word : NULL;
-	q.exact = hw == 1;
-	q.sort = hs == 1 ? sort : NULL;
-	q.desc = ho == 1 && strcmp(order, "desc") == 0;
-	q.after_id = id;
-	q.limit = limit;
+	if (in[Q_AFTER].set) {
+		q.after_id = strchr(in[Q_AFTER].s, '.') != NULL ?
+		    strchr(in[Q_AFTER].s, '.') + 1 : in[Q_AFTER].s;
+		q.after_value = in[Q_AFTER].i >= 0 ? in[Q_AFTER].i : 0;
+	} else
+		q.after_id = "";
 	h.sorted = q.sort != NULL;
 	h.list = json_object_new_array();
-	if ((e = sb_db_item_search(db, gid, &q, on_hit, &h)) != SB_OK) {
+	if ((e = q.hash == NULL && q.sort == NULL ? sb_db_item_list(db, gid,
+	    q.after_id, q.limit, on_listed, &h) : sb_db_item_search(db, gid,
+	    &q, on_hit, &h)) != SB_OK) {
 		sb_reply_err(req, e, NULL);
 		json_object_put(h.list);
 		return;
@@ -383,72 +245,20 @@ search(struct sb_req *req, struct sb_db *db, const char *gid)
 	res = json_object_new_object();
 	n = json_object_array_length(h.list);
 	/* A full page may have a next one: it starts after the last. */
-	if ((long)n == limit) {
-		last = json_object_array_get_idx(h.list, n - 1);
+	if ((long)n == q.limit) {
+		last = json_object_object_get(json_object_array_get_idx(h.list,
+		    n - 1), "item_id");
 		if (h.sorted)
 			snprintf(next, sizeof(next), "%lld.%s",
-			    (long long)h.value, json_object_get_string(
-			    json_object_object_get(last, "item_id")));
+			    (long long)h.value, json_object_get_string(last));
 		else
 			snprintf(next, sizeof(next), "%s",
-			    json_object_get_string(json_object_object_get(last,
-			    "item_id")));
+			    json_object_get_string(last));
 		json_object_object_add(res, "next",
 		    json_object_new_string(next));
 	} else
 		json_object_object_add(res, "next", NULL);
 	json_object_object_add(res, "items", h.list);
-	sb_reply_ok(req, res);
-	json_object_put(res);
-}
-
-/* Does the request name a query's parameter (search() checks them)? */
-static bool
-is_search(struct sb_req *req)
-{
-	static const char *const names[] = { "hash", "word", "sort", "min",
-				    "max", "order" };
-	char			 buf[64];
-	size_t			 i;
-
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (sb_req_query(req, names[i], buf, sizeof(buf)) != 0)
-			return true;
-	return false;
-}
-
-static void
-list(struct sb_req *req, struct sb_db *db, const char *gid)
-{
-	struct found	 f = { gid, NULL, NULL };
-	json_object	*res;
-	char		 after[SB_ID_LEN + 1] = "", num[16];
-	long		 limit = LIST_DEFAULT;
-	size_t		 n;
-	enum sb_err	 e;
-	int		 has;
-
-	if ((has = sb_req_query(req, "after", after, sizeof(after))) == -1 ||
-	    (has == 1 && !sb_is_uuid(after, strlen(after))) ||
-	    (has = sb_req_query(req, "limit", num, sizeof(num))) == -1 ||
-	    (has == 1 && sb_parse_long(num, 1, LIST_MAX, &limit) == -1)) {
-		sb_reply_err(req, SB_ERR_QUERY, "after must be an item id, "
-		    "limit a number from 1 to 1000");
-		return;
-	}
-	f.list = json_object_new_array();
-	if ((e = sb_db_item_list(db, gid, after, limit, on_item, &f)) != SB_OK) {
-		sb_reply_err(req, e, NULL);
-		json_object_put(f.list);
-		return;
-	}
-	res = json_object_new_object();
-	n = json_object_array_length(f.list);
-	/* A full page may have a next one: it starts after the last id. */
-	json_object_object_add(res, "next", (long)n == limit ?
-	    json_object_get(json_object_object_get(
-	    json_object_array_get_idx(f.list, n - 1), "item_id")) : NULL);
-	json_object_object_add(res, "items", f.list);
 	sb_reply_ok(req, res);
 	json_object_put(res);
 }
@@ -460,15 +270,12 @@ handle(struct sb_req *req)
 	struct sb_db	*db;
 	enum sb_err	 e;
 
-	if (sb_auth_user(req, 0) == -1 ||
-	    sb_group_member(req, gid, req->method == SB_DELETE ?
+	if (sb_group_member(req, gid, req->method == SB_DELETE ?
 	    SB_RANK_ADMIN : SB_RANK_ANY, NULL) == -1 ||
 	    (db = sb_db_for(req)) == NULL)
 		return;
-	if (req->pattern == PATH_LIST && is_search(req))
+	if (req->pattern == PATH_LIST)
 		search(req, db, gid);
-	else if (req->pattern == PATH_LIST)
-		list(req, db, gid);
 	else if (req->method == SB_PUT)
 		put(req, db, gid, iid);
 	else if (req->method == SB_GET)
@@ -483,11 +290,14 @@ static const struct sb_route route = {
 	.name = "items",
 	.paths = {
 		[PATH_ITEM] = { "/backend/groups/{id}/items/{id}",
-		    SB_M(SB_GET) | SB_M(SB_PUT) | SB_M(SB_DELETE) },
-		[PATH_LIST] = { "/backend/groups/{id}/items", SB_M(SB_GET) },
+		    SB_M(SB_GET) | SB_M(SB_PUT) | SB_M(SB_DELETE),
+		    SB_M(SB_PUT), item_in },
+		[PATH_LIST] = { "/backend/groups/{id}/items", SB_M(SB_GET),
+		    0, list_in },
 		{ NULL },
 	},
 	.flags = SB_ROUTE_DB,
+	.caller = SB_USER,
 	.handle = handle,
 };
 

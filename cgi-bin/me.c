@@ -7,6 +7,14 @@
  */
 #include "sb.h"
 
+enum { IN_DATA };
+
+static const struct sb_input in[] = {
+	[IN_DATA] = { "", SB_BODY, SB_OBJECT, SB_REQUIRED,
+	    .limit = SB_LIMIT_USER_DATA },
+	{ NULL },
+};
+
 static void
 handle(struct sb_req *req)
 {
@@ -16,7 +24,7 @@ handle(struct sb_req *req)
 	size_t		 len;
 	enum sb_err	 e;
 
-	if (sb_auth_user(req, 0) == -1 || (db = sb_db_for(req)) == NULL)
+	if ((db = sb_db_for(req)) == NULL)
 		return;
 	if (req->method == SB_GET) {
 		if ((e = sb_db_user_data(db, req->who.aud, &text)) != SB_OK)
@@ -26,24 +34,22 @@ handle(struct sb_req *req)
 		free(text);
 		return;
 	}
-	if ((data = sb_body_data(req, (size_t)sb_cfg->max_user_data,
-	    "SENTC_BACKEND_MAX_USER_DATA")) == NULL)
-		return;
+	data = req->in[IN_DATA].obj;
 	if ((e = sb_db_user_set_data(db, req->who.aud,
 	    sb_json_text(data, &len))) != SB_OK)
 		sb_reply_err(req, e, NULL);
 	else
 		sb_reply_ok(req, data);
-	json_object_put(data);
 }
 
 static const struct sb_route route = {
 	.name = "me",
 	.paths = {
-		{ "/backend/me", SB_M(SB_GET) | SB_M(SB_PUT) },
+		{ "/backend/me", SB_M(SB_GET) | SB_M(SB_PUT), SB_M(SB_PUT), in },
 		{ NULL },
 	},
 	.flags = SB_ROUTE_DB,
+	.caller = SB_USER,
 	.handle = handle,
 };
 

@@ -28,24 +28,6 @@
 #include "sb.h"
 
 /* True if s looks like a JWT: three base64url parts, bounded. */
-static bool
-jwt_shaped(const char *s)
-{
-	size_t	 len = strnlen(s, SB_JWT_MAX + 1), i, dots = 0;
-
-	if (len == 0 || len > SB_JWT_MAX)
-		return false;
-	for (i = 0; i < len; i++)
-		if (s[i] == '.')
-			dots++;
-		else if (!((s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_'))
-			return false;
-	return dots == 2;
-}
-
-/* Every cookie was tried and failed: the session cannot go on. */
 static void
 reject(struct sb_req *req, const char *msg)
 {
@@ -89,7 +71,7 @@ answer(struct sb_req *req, const struct sb_session *sess,
 	const char	*jwt;
 
 	if ((jwt = sb_json_string(sb_upstream_result(up), "jwt")) == NULL ||
-	    !jwt_shaped(jwt)) {
+	    !sb_jwt_shaped(jwt, strlen(jwt))) {
 		sb_reply_err(req, SB_ERR_UPSTREAM_BAD, NULL);
 		return;
 	}
@@ -110,9 +92,6 @@ handle(struct sb_req *req)
 	bool			 whole;
 	enum sb_err		 e;
 
-	if (sb_cookie_ready(req) == -1 ||
-	    sb_auth_user(req, SB_JWT_ALLOW_EXPIRED) == -1)
-		return;
 	if ((e = sb_session_find(req, &req->who, &ss)) != SB_OK) {
 		sb_reply_err(req, e, NULL);
 		return;
@@ -155,7 +134,8 @@ static const struct sb_route route = {
 		{ "/backend/refresh", SB_M(SB_GET) | SB_M(SB_POST) },
 		{ NULL },
 	},
-	.flags = SB_ROUTE_DB | SB_ROUTE_ORIGIN,
+	.flags = SB_ROUTE_DB | SB_ROUTE_ORIGIN | SB_ROUTE_COOKIE,
+	.caller = SB_USER_EXPIRED,
 	.handle = handle,
 };
 

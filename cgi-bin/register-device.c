@@ -10,22 +10,21 @@
 static void
 handle(struct sb_req *req)
 {
-	struct sb_upstream_res	 up = { 0 };
+	struct sb_upstream_res	 up;
 
-	if (sb_body_check_object(req) == -1)
-		return;
 	if (sb_relay(req, SB_POST, "/user/prepare_register_device",
-	    sb_cfg->token[SB_OPT_USER_DEVICE_REGISTER], NULL, req->body,
-	    req->bodylen,
-	    &up) == 0)
-		sb_reply_upstream(req, &up);
+	    sb_cfg->token[SB_OPT_USER_DEVICE_REGISTER], NULL, req->relay,
+	    req->relaylen, &up) == -1)
+		return;
+	sb_reply_upstream(req, &up);
 	sb_upstream_res_free(&up);
 }
 
 static const struct sb_route route = {
 	.name = "register-device",
 	.paths = {
-		{ "/api/v1/user/prepare_register_device", SB_M(SB_POST) },
+		{ "/api/v1/user/prepare_register_device", SB_M(SB_POST),
+		    SB_M(SB_POST) },
 		{ NULL },
 	},
 	.handle = handle,

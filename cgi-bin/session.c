@@ -12,26 +12,26 @@
  */
 #include "sb.h"
 
+enum { IN_TOKEN };
+
+static const struct sb_input in[] = {
+	[IN_TOKEN] = { "refresh_token", SB_BODY, SB_TEXT, SB_REQUIRED,
+	    .max = SB_REFRESH_TOKEN_MAX, .msg = "refresh_token must be a "
+	    "string of 1 to 1024 characters without control characters" },
+	{ NULL },
+};
+
 static void
 handle(struct sb_req *req)
 {
-	json_object	*body = NULL, *res = NULL, *data = NULL;
-	const char	*tok;
+	json_object	*res = NULL, *data = NULL;
+	const char	*tok = req->in[IN_TOKEN].s;
 	char		*text = NULL;
-	size_t		 len;
+	size_t		 len = req->in[IN_TOKEN].len;
 	struct sb_db	*db;
 	bool		 ended;
 	enum sb_err	 e;
 
-	if (sb_cookie_ready(req) == -1 || sb_auth_user(req, 0) == -1 ||
-	    (body = sb_body_object(req)) == NULL)
-		goto out;
-	if (sb_cookie_token(body, &tok, &len) != SB_OK) {
-		sb_reply_err(req, SB_ERR_FIELD, "refresh_token must be a "
-		    "string of 1 to 1024 characters without control "
-		    "characters");
-		goto out;
-	}
 	if ((db = sb_db_for(req)) == NULL)
 		goto out;
 	if ((e = sb_session_ended(db, tok, len, req->who.aud, req->who.iat,
@@ -65,19 +65,18 @@ out:
 	json_object_put(res);
 	json_object_put(data);
 	free(text);
-	json_object_put(body);
-	/* The request body held the refresh token. */
-	if (req->body != NULL)
-		sb_wipe(req->body, req->bodylen);
 }
 
 static const struct sb_route route = {
 	.name = "session",
 	.paths = {
-		{ "/backend/session", SB_M(SB_POST) },
+		{ "/backend/session", SB_M(SB_POST), SB_M(SB_POST), in },
 		{ NULL },
 	},
-	.flags = SB_ROUTE_DB | SB_ROUTE_ORIGIN,
+	/* The body holds the refresh token. */
+	.flags = SB_ROUTE_DB | SB_ROUTE_ORIGIN | SB_ROUTE_COOKIE |
+	    SB_ROUTE_SECRET,
+	.caller = SB_USER,
 	.handle = handle,
 };
 

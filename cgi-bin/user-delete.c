@@ -18,9 +18,6 @@
 static void
 handle(struct sb_req *req)
 {
-	sb_unsure_pass();
-	if (sb_auth_user(req, 0) == -1)
-		return;
 	/* As sentc answers it, so that the SDK sees the same. */
 	if (!req->who.fresh) {
 		sb_reply_sentc(req, 401, SENTC_NOT_FRESH,
@@ -37,7 +34,8 @@ static const struct sb_route route = {
 		{ "/api/v1/user", SB_M(SB_DELETE) },
 		{ NULL },
 	},
-	.flags = SB_ROUTE_DB,
+	.flags = SB_ROUTE_DB | SB_ROUTE_SETTLE,
+	.caller = SB_USER,
 	.handle = handle,
 };
 

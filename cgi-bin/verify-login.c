@@ -26,11 +26,9 @@ handle(struct sb_req *req)
 	struct sb_jwt_claims	 who;
 	enum sb_err		 e;
 
-	if (sb_cookie_ready(req) == -1 || sb_body_check_object(req) == -1)
-		goto out;
 	if (sb_relay(req, SB_POST, "/verify_login",
-	    sb_cfg->token[SB_OPT_USER_DONE_LOGIN], NULL, req->body, req->bodylen,
-	    &up) == -1)
+	    sb_cfg->token[SB_OPT_USER_DONE_LOGIN], NULL, req->relay,
+	    req->relaylen, &up) == -1)
 		goto out;
 	if (!up.ok) {
 		sb_reply_upstream(req, &up);
@@ -57,21 +55,20 @@ handle(struct sb_req *req)
 	sb_login_blank(up.body, &up.len, &login);
 	sb_reply_upstream(req, &up);
 out:
-	/* The answer held the refresh token, the request the auth key. */
+	/* The answer held the refresh token. */
 	if (up.body != NULL)
 		sb_wipe(up.body, up.len);
 	sb_upstream_res_free(&up);
-	if (req->body != NULL)
-		sb_wipe(req->body, req->bodylen);
 }
 
 static const struct sb_route route = {
 	.name = "verify-login",
 	.paths = {
-		{ "/api/v1/verify_login", SB_M(SB_POST) },
+		{ "/api/v1/verify_login", SB_M(SB_POST), SB_M(SB_POST) },
 		{ NULL },
 	},
-	.flags = SB_ROUTE_ORIGIN,
+	/* The request holds the auth key. */
+	.flags = SB_ROUTE_ORIGIN | SB_ROUTE_COOKIE | SB_ROUTE_SECRET,
 	.handle = handle,
 };
 

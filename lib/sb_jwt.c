@@ -573,3 +573,20 @@ sb_jwt_cache_stats(uint64_t *hits, uint64_t *misses)
 {
 	sb_cache_stats(cache, hits, misses);
 }
+
+bool
+sb_jwt_shaped(const char *s, size_t len)
+{
+	size_t	 i, dots = 0;
+
+	if (len == 0 || len > SB_JWT_MAX)
+		return false;
+	for (i = 0; i < len; i++)
+		if (s[i] == '.')
+			dots++;
+		else if (!((s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_'))
+			return false;
+	return dots == 2;
+}

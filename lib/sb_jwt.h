@@ -117,4 +117,10 @@ void	 sb_jwt_remember(const char *tok, size_t len, enum sb_err rc,
 /* Hits and misses of the cache, for tests and metrics. */
 void	 sb_jwt_cache_stats(uint64_t *hits, uint64_t *misses);
 
+/*
+ * Is s[0..len) shaped as a compact JWT: 1..SB_JWT_MAX base64url
+ * characters in three segments? No signature is checked. Pure.
+ */
+bool	 sb_jwt_shaped(const char *s, size_t len);
+
 #endif

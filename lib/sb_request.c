@@ -218,3 +218,36 @@ sb_path_match(const char *pattern, const char *path, size_t pathlen,
 	*nids = n;
 	return SB_OK;
 }
+
+struct sb_defer {
+	struct sb_defer	*next;
+	void		(*fn)(struct sb_req *, void *);
+	void		*arg;
+};
+
+int
+sb_req_defer(struct sb_req *req, void (*fn)(struct sb_req *, void *),
+    void *arg)
+{
+	struct sb_defer	*d;
+
+	if ((d = malloc(sizeof(*d))) == NULL)
+		return -1;
+	d->fn = fn;
+	d->arg = arg;
+	d->next = req->defer;
+	req->defer = d;
+	return 0;
+}
+
+void
+sb_req_end(struct sb_req *req)
+{
+	struct sb_defer	*d;
+
+	while ((d = req->defer) != NULL) {
+		req->defer = d->next;
+		d->fn(req, d->arg);
+		free(d);
+	}
+}

@@ -14,6 +14,7 @@
 
 #include "sb_error.h"
 #include "sb_fcgi.h"
+#include "sb_input.h"
 #include "sb_jwt.h"
 #include "sb_util.h"
 
@@ -38,6 +39,8 @@ enum sb_method {
 #define SB_RID_MAX	128	/* longest X-Request-Id taken from a client */
 
 struct sb_route;
+struct sb_mem;
+struct sb_defer;
 
 struct sb_req {
 	struct sb_fcgi_req	*fcgi;
@@ -50,6 +53,14 @@ struct sb_req {
 	size_t			 nids;
 	char			*body;		/* NUL-terminated, or NULL */
 	size_t			 bodylen;
+
+	/* The path's declared inputs, checked (sb_input.h). */
+	struct sb_value		 in[SB_INPUTS_MAX];
+	json_object		*json;		/* the body's tree, if read */
+	const char		*relay;		/* the body to relay */
+	size_t			 relaylen;
+	struct sb_mem		*mem;		/* freed with the request */
+	struct sb_defer		*defer;		/* run once it is answered */
 
 	/* The caller, once sb_auth_user() has verified the JWT. */
 	const char		*jwt;		/* NULL before */
@@ -70,6 +81,17 @@ struct sb_req {
 	enum sb_err		 err;
 	char			 user[SB_CLAIM_MAX + 1];
 };
+
+/*
+ * Calls fn(req, arg) once the request is answered, before its log line:
+ * the last one deferred first. Returns 0, or -1 if out of memory (fn is
+ * not called).
+ */
+int		 sb_req_defer(struct sb_req *, void (*fn)(struct sb_req *,
+		    void *), void *arg);
+
+/* Runs what was deferred (the serve loop). */
+void		 sb_req_end(struct sb_req *);
 
 /* Method names, indexed by enum sb_method. */
 extern const char *const sb_method_names[SB_METHOD__MAX];

@@ -19,6 +19,8 @@
 #include <curl/curl.h>
 
 #include "sb_access.h"
+#include "sb_auth.h"
+#include "sb_cookie.h"
 #include "sb_config.h"
 #include "sb_db.h"
 #include "sb_fcgi.h"
@@ -31,6 +33,7 @@
 #include "sb_serve.h"
 #include "sb_stats.h"
 #include "sb_task.h"
+#include "sb_unsure.h"
 #include "sb_upstream.h"
 
 #define EX_CONFIG	78
@@ -150,6 +153,25 @@ static struct {
 	uint32_t		 in_flight;	/* requests under way */
 } wk;
 
+/* The route's caller check; false once it has answered. */
+static bool
+caller_ok(struct sb_req *req)
+{
+	if ((req->route->flags & SB_ROUTE_COOKIE) && sb_cookie_ready(req) == -1)
+		return false;
+	switch (req->route->caller) {
+	case SB_USER:
+		return sb_auth_user(req, 0) == 0;
+	case SB_USER_EXPIRED:
+		return sb_auth_user(req, SB_JWT_ALLOW_EXPIRED) == 0;
+	case SB_ADMIN:
+		return sb_auth_admin(req) == 0;
+	case SB_ANYONE:
+		break;
+	}
+	return true;
+}
+
 static void
 serve_one(struct sb_fcgi_req *fr, char **out, size_t *outlen, void *arg)
 {
@@ -192,7 +214,10 @@ serve_one(struct sb_fcgi_req *fr, char **out, size_t *outlen, void *arg)
 			/* The handler answers a HEAD as the GET it stands for. */
 			if (req.head)
 				req.method = SB_GET;
-			route->handle(&req);
+			if (caller_ok(&req) &&
+			    sb_input_read(&req, &route->paths[req.pattern]) == 0)
+				route->handle(&req);
+			sb_input_free(&req, &route->paths[req.pattern]);
 			if (req.head)
 				req.method = SB_HEAD;
 		}
@@ -201,6 +226,7 @@ serve_one(struct sb_fcgi_req *fr, char **out, size_t *outlen, void *arg)
 		sb_log(SB_LOG_ERR, "route left the request unanswered");
 		sb_reply_err(&req, SB_ERR_INTERNAL, NULL);
 	}
+	sb_req_end(&req);
 	if (!busy)
 		sb_stats_in_flight(wk.slot, --wk.in_flight);
 	sb_stats_request(req.method, req.status, sb_now_ms() - req.start_ms);
@@ -259,6 +285,21 @@ conn_task(void *arg)
 	free(c);
 	wk.nconns--;
 	accepting(true);
+}
+
+/*
+ * Settles lost answers (sb_unsure.h) about once a second, in a task of
+ * its own: never inside a user's request. Ends when the worker drains.
+ */
+static void
+settler(void *arg)
+{
+	(void)arg;
+	sb_task_set_label("settle");
+	while (!wk.draining) {
+		sb_unsure_pass();
+		sb_loop_sleep(1000);
+	}
 }
 
 static void
@@ -360,6 +401,9 @@ worker_main(int fd, const struct sb_route *route, pid_t master, size_t slot)
 	if (sb_upstream_init() == -1)
 		sb_log(SB_LOG_ERR, "upstream client: set-up failed");
 	accepting(true);
+	if ((route->flags & SB_ROUTE_SETTLE) && sb_task_spawn(settler,
+	    NULL) == -1)
+		sb_log(SB_LOG_ERR, "worker: the settling task could not start");
 	while (!wk.draining || wk.nconns > 0 || sb_task_count() > 0)
 		sb_loop_once(-1);
 	sb_upstream_cleanup();

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "sb_input.h"
 #include "sb_request.h"
 
 #define SB_PATTERNS_MAX	8
@@ -26,17 +27,34 @@
 #define SB_ROUTE_DB	0x01	/* uses the database: checked at start-up */
 #define SB_ROUTE_NO_CORS 0x02	/* no CORS: OPTIONS is a 405 like any other */
 #define SB_ROUTE_ORIGIN	0x04	/* an Origin not listed is refused (403) */
+#define SB_ROUTE_SECRET	0x08	/* the body holds a secret: wiped after */
+#define SB_ROUTE_SETTLE	0x10	/* settles lost answers (sb_unsure.h) */
+#define SB_ROUTE_COOKIE	0x20	/* needs the refresh cookie's keys (503) */
 
-/* A path pattern ("{id}" segments are UUIDs) and the methods it takes. */
+/* Who may call a route: checked before its inputs (sb_auth.h). */
+enum sb_caller {
+	SB_ANYONE,
+	SB_USER,		/* a valid JWT: req->jwt, req->who */
+	SB_USER_EXPIRED,	/* a JWT sentc signed, expired or not */
+	SB_ADMIN		/* SENTC_BACKEND_ADMIN_TOKEN */
+};
+
+/*
+ * A path pattern ("{id}" segments are UUIDs), the methods it takes,
+ * those whose body is a JSON object, and its inputs (sb_input.h).
+ */
 struct sb_path {
-	const char	*pattern;
-	unsigned	 methods;	/* SB_M(SB_POST) | ... */
+	const char		*pattern;
+	unsigned		 methods;	/* SB_M(SB_POST) | ... */
+	unsigned		 body;		/* SB_M(SB_POST) | ... */
+	const struct sb_input	*in;		/* ends with { NULL } */
 };
 
 struct sb_route {
 	const char	*name;		/* program name: log, socket file */
 	struct sb_path	 paths[SB_PATTERNS_MAX + 1];	/* ends with { NULL } */
 	unsigned	 flags;
+	enum sb_caller	 caller;
 	/* Answers the request; anything it leaves unanswered is a 500. */
 	void		(*handle)(struct sb_req *);
 };

@@ -158,6 +158,86 @@ sb_unsure_registered(const char *identifier, bool stored)
  * Finishes the delete of user_id: at sentc, then here. Returns 1 once
  * the user is gone on both sides, else 0.
  */
+/*
+ * For a register: did sentc have identifier before? 1 (or sentc would
+ * not say: nothing is settled then), 0, or -1 once it has answered a
+ * fault.
+ */
+static int
+taken_for(struct sb_req *req, const char *identifier)
+{
+	struct sb_upstream_res	 up;
+	json_object		*q, *avail;
+	const char		*text;
+	size_t			 len;
+	int			 rc;
+
+	q = json_object_new_object();
+	json_object_object_add(q, "user_identifier",
+	    json_object_new_string(identifier));
+	text = sb_json_text(q, &len);
+	rc = sb_relay(req, SB_POST, "/exists",
+	    sb_cfg->token[SB_OPT_USER_EXISTS], NULL, text, len, &up);
+	json_object_put(q);
+	if (rc == -1)
+		return -1;
+	rc = !(up.ok && json_object_object_get_ex(sb_upstream_result(&up),
+	    "available", &avail) && json_object_is_type(avail,
+	    json_type_boolean) && json_object_get_boolean(avail));
+	sb_upstream_res_free(&up);
+	return rc;
+}
+
+/* The request's end: the hold of identifier goes, or stays. */
+static void
+registered(struct sb_req *req, void *arg)
+{
+	char		*identifier = arg;
+	char		 uid[SB_ID_LEN + 1];
+	struct sb_db	*db;
+
+	(void)req;
+	if ((db = sb_db()) != NULL)
+		sb_unsure_registered(identifier, sb_db_user_by_identifier(db,
+		    identifier, uid, sizeof(uid)) == SB_OK);
+	free(identifier);
+}
+
+int
+sb_relay_register(struct sb_req *req, const char *identifier,
+    const char *body, size_t len, struct sb_upstream_res *up)
+{
+	enum sb_err	 e;
+	char		*held = NULL;
+	int		 was_taken = 1, state;
+
+	memset(up, 0, sizeof(*up));
+	if (identifier != NULL) {
+		if ((state = sb_unsure_hold_register(req, identifier)) == -1)
+			return -1;
+		if (state == 1 && ((held = strdup(identifier)) == NULL ||
+		    sb_req_defer(req, registered, held) == -1)) {
+			/* Not held past here: it runs out by itself. */
+			free(held);
+			sb_reply_err(req, SB_ERR_INTERNAL, NULL);
+			return -1;
+		}
+		if ((was_taken = taken_for(req, identifier)) == -1)
+			return -1;
+	}
+	if ((e = sb_upstream(req, SB_POST, "/register",
+	    sb_cfg->token[SB_OPT_USER_REGISTER], NULL, body, len, up)) ==
+	    SB_OK)
+		return 0;
+	/* sentc's own envelope of a server error says it failed. */
+	if (up->sent && !was_taken && e != SB_ERR_UPSTREAM_ERROR)
+		sb_unsure_register(req, e, identifier);
+	else
+		sb_reply_err(req, e, NULL);
+	sb_upstream_res_free(up);
+	return -1;
+}
+
 static int
 finish_delete(struct sb_req *req, struct sb_db *db, const char *user_id)
 {

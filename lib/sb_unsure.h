@@ -26,7 +26,8 @@
  * it worked.
  *
  * sb_unsure_pass() settles what is due. The programs that make and
- * delete users call it before each request.
+ * delete users (SB_ROUTE_SETTLE) run it in a task of each worker, about
+ * once a second.
  */
 #ifndef SB_UNSURE_H
 #define SB_UNSURE_H
@@ -35,6 +36,7 @@
 
 #include "sb_error.h"
 #include "sb_request.h"
+#include "sb_upstream.h"
 
 #define SB_UNSURE_REGISTER	1
 #define SB_UNSURE_DELETE	2
@@ -46,6 +48,20 @@
  * tries: three upstream timeouts (a register's calls) and 5 s.
  */
 long	 sb_unsure_after(void);
+
+/*
+ * POST /register with body[0..len), a register of identifier (NULL if
+ * the body names none: sentc makes no user then), with the token of
+ * user_register, and the lost-answer protocol around it: an earlier
+ * lost register of the name is held (sb_unsure_hold_register()) until
+ * the request ends, sentc is asked first whether the name was taken,
+ * and a fault after the call reached sentc is settled
+ * (sb_unsure_register()). Returns 0 with sentc's answer in *up (the
+ * caller frees it), or -1 once it has answered. At the request's end the
+ * hold goes if an own row has the name, else it stays, due as it was.
+ */
+int	 sb_relay_register(struct sb_req *, const char *identifier,
+	    const char *body, size_t len, struct sb_upstream_res *up);
 
 /*
  * After fault e on a register of identifier that reached sentc: deletes
