@@ -32,7 +32,7 @@ handle(struct sb_req *req)
 
 	if (sb_group_access_id(req, &access) == -1 ||
 	    sb_relay_group(req, SB_POST, "/group",
-	    sb_cfg->token[SB_OPT_GROUP_CREATE], req->jwt, access, req->relay,
+	    sb_token_of(SB_OPT_GROUP_CREATE), req->jwt, access, req->relay,
 	    req->relaylen, &up) == -1)
 		return;
 	if (!up.ok) {
@@ -50,7 +50,7 @@ handle(struct sb_req *req)
 	    sb_json_text(group_data, &dlen) : NULL) != SB_OK) {
 		snprintf(undo, sizeof(undo), "/group/%s", gid);
 		sb_compensate(req, SB_DELETE, undo,
-		    sb_cfg->token[SB_OPT_GROUP_DELETE], req->jwt);
+		    sb_token_of(SB_OPT_GROUP_DELETE), req->jwt);
 		goto out;
 	}
 	sb_reply_upstream(req, &up);

@@ -36,7 +36,7 @@ delete(struct sb_req *req, const char *gid)
 	snprintf(path, sizeof(path), "/group/%s", gid);
 	if (sb_group_access_id(req, &access) == -1 ||
 	    sb_relay_group(req, SB_DELETE, path,
-	    sb_cfg->token[SB_OPT_GROUP_DELETE], req->jwt, access, NULL, 0,
+	    sb_token_of(SB_OPT_GROUP_DELETE), req->jwt, access, NULL, 0,
 	    &up) == -1)
 		return;
 	if (up.ok) {

@@ -13,7 +13,7 @@
  */
 #include "sb.h"
 
-#define READY	1	/* the pattern of /backend/ready */
+enum { HEALTH, READY };
 
 #ifndef SB_PROGRAMS
 #error "SB_PROGRAMS: the names of the route programs, set by the Makefile"
@@ -22,54 +22,14 @@
 static void
 handle(struct sb_req *req)
 {
-	char		 names[SB_PROGRAMS_MAX][SB_NAME_MAX + 1];
-	json_object	*res, *progs;
-	struct sb_db	*d;
-	const char	*why;
-	char		 msg[128];
-	size_t		 n, i, down = 0;
-	bool		 up, db, upstream = true;
-
-	res = json_object_new_object();
-	progs = json_object_new_object();
-	n = sb_program_list(SB_PROGRAMS, names, SB_PROGRAMS_MAX);
-	for (i = 0; i < n; i++) {
-		up = strcmp(names[i], req->route->name) == 0 ||
-		    sb_program_up(names[i]);
-		json_object_object_add(progs, names[i],
-		    json_object_new_boolean(up));
-		down += !up;
-	}
-	db = (d = sb_db()) != NULL && sb_db_ping(d) == SB_OK;
-	json_object_object_add(res, "programs", progs);
-	json_object_object_add(res, "database", json_object_new_boolean(db));
-	json_object_object_add(res, "jwt_keys", json_object_new_int64(
-	    (int64_t)sb_jwt_keys_count(sb_cfg->jwt_keys)));
-	json_object_object_add(res, "cookie_keys", json_object_new_int64(
-	    (int64_t)sb_cookie_keys_count(sb_cfg->cookie_keys)));
-	json_object_object_add(res, "allowed_origins", json_object_new_int64(
-	    (int64_t)sb_origins_count(sb_cfg->allowed_origins)));
-	if (req->pattern == READY) {
-		upstream = sb_upstream_reachable() == SB_OK;
-		json_object_object_add(res, "upstream",
-		    json_object_new_boolean(upstream));
-	}
-	why = !db ? "database unavailable" : down > 0 ? "a program is down" :
-	    !upstream ? "the sentc API cannot be reached" : NULL;
-	if (why == NULL)
-		sb_reply_ok(req, res);
-	else {
-		snprintf(msg, sizeof(msg), "The backend is not ready: %s", why);
-		sb_reply_err(req, SB_ERR_NOT_READY, msg);
-	}
-	json_object_put(res);
+	sb_health(req, SB_PROGRAMS, req->pattern == READY);
 }
 
 static const struct sb_route route = {
 	.name = "health",
 	.paths = {
-		{ "/backend/health", SB_M(SB_GET) },
-		{ "/backend/ready", SB_M(SB_GET) },
+		[HEALTH] = { "/backend/health", SB_M(SB_GET) },
+		[READY] = { "/backend/ready", SB_M(SB_GET) },
 		{ NULL },
 	},
 	.flags = SB_ROUTE_DB,

@@ -55,7 +55,7 @@ ask(struct sb_req *req, const struct sb_session *sess,
 	    json_object_object_add(body, "refresh_token", tok) == 0 &&
 	    (text = sb_json_text(body, &len)) != NULL) {
 		e = sb_upstream(req, SB_PUT, "/refresh",
-		    sb_cfg->token[SB_OPT_USER_JWT_REFRESH], req->jwt, text,
+		    sb_token_of(SB_OPT_USER_JWT_REFRESH), req->jwt, text,
 		    len, up);
 		sb_wipe((char *)text, len);
 	}

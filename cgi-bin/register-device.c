@@ -13,7 +13,7 @@ handle(struct sb_req *req)
 	struct sb_upstream_res	 up;
 
 	if (sb_relay(req, SB_POST, "/user/prepare_register_device",
-	    sb_cfg->token[SB_OPT_USER_DEVICE_REGISTER], NULL, req->relay,
+	    sb_token_of(SB_OPT_USER_DEVICE_REGISTER), NULL, req->relay,
 	    req->relaylen, &up) == -1)
 		return;
 	sb_reply_upstream(req, &up);

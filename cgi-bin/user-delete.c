@@ -24,7 +24,7 @@ handle(struct sb_req *req)
 		    "The jwt is not valid for this action");
 		return;
 	}
-	sb_user_delete(req, SB_DELETE, "/user", sb_cfg->token[SB_OPT_USER_DELETE],
+	sb_user_delete(req, SB_DELETE, "/user", sb_token_of(SB_OPT_USER_DELETE),
 	    req->jwt, NULL, req->who.aud, true, "DELETE /api/v1/user");
 }
 

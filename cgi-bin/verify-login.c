@@ -27,7 +27,7 @@ handle(struct sb_req *req)
 	enum sb_err		 e;
 
 	if (sb_relay(req, SB_POST, "/verify_login",
-	    sb_cfg->token[SB_OPT_USER_DONE_LOGIN], NULL, req->relay,
+	    sb_token_of(SB_OPT_USER_DONE_LOGIN), NULL, req->relay,
 	    req->relaylen, &up) == -1)
 		goto out;
 	if (!up.ok) {

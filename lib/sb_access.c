@@ -2,15 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sb_access.h"
-#include "sb_cache.h"
-#include "sb_config.h"
-#include "sb_db.h"
-#include "sb_log.h"
-#include "sb_response.h"
-#include "sb_stats.h"
-#include "sb_upstream.h"
-#include "sb_util.h"
+#include "extern.h"
 
 #define CODE_NO_ACCESS	310	/* sentc: no access to this group */
 #define CODE_RANK	301	/* sentc: wrong group rank */
@@ -75,13 +67,12 @@ sb_group_access_id(struct sb_req *req, const char **id)
 
 /* The group id member name of obj holds into out, if it holds one. */
 static void
-via_id(const struct sb_json_span *obj, const char *name, char *out)
+via_id(json_object *obj, const char *name, char *out)
 {
-	struct sb_json_span	 v;
+	const char	*v = sb_json_string(obj, name);
 
-	if (sb_json_get(obj, name, &v) && v.type == json_type_string &&
-	    v.len == SB_ID_LEN + 2 && sb_is_uuid(v.p + 1, SB_ID_LEN)) {
-		memcpy(out, v.p + 1, SB_ID_LEN);
+	if (v != NULL && strlen(v) == SB_ID_LEN && sb_is_uuid(v, SB_ID_LEN)) {
+		memcpy(out, v, SB_ID_LEN);
 		out[SB_ID_LEN] = '\0';
 	}
 }
@@ -92,20 +83,20 @@ via_id(const struct sb_json_span *obj, const char *name, char *out)
  * g}, {"GroupAsUserAsParent": {"parent": p, "group_as_user": g}}).
  */
 static void
-via_groups(struct sb_light *out, const struct sb_json_span *result)
+via_groups(struct sb_light *out, json_object *result)
 {
-	struct sb_json_span	 by, both;
+	json_object	*by, *both;
 
 	via_id(result, "parent_group_id", out->via[0]);
-	if (!sb_json_get(result, "access_by", &by) ||
-	    by.type != json_type_object)
+	if (!json_object_object_get_ex(result, "access_by", &by) ||
+	    !json_object_is_type(by, json_type_object))
 		return;
-	via_id(&by, "Parent", out->via[1]);
-	via_id(&by, "GroupAsUser", out->via[2]);
-	if (sb_json_get(&by, "GroupAsUserAsParent", &both) &&
-	    both.type == json_type_object) {
-		via_id(&both, "parent", out->via[1]);
-		via_id(&both, "group_as_user", out->via[2]);
+	via_id(by, "Parent", out->via[1]);
+	via_id(by, "GroupAsUser", out->via[2]);
+	if (json_object_object_get_ex(by, "GroupAsUserAsParent", &both) &&
+	    json_object_is_type(both, json_type_object)) {
+		via_id(both, "parent", out->via[1]);
+		via_id(both, "group_as_user", out->via[2]);
 	}
 }
 
@@ -152,23 +143,24 @@ sb_access_revoke(const char *id)
 
 /* Reads member and rank from a /light envelope already parsed. */
 static void
-from_upstream(struct sb_light *out, const struct sb_upstream_res *res)
+from_upstream(struct sb_light *out, struct sb_upstream_res *res)
 {
-	struct sb_json_span	 v;
-	int64_t			 rank;
+	json_object	*result = sb_upstream_result(res), *v;
+	int64_t		 rank;
 
 	out->status = res->status;
 	out->member = res->ok;
 	out->rank = -1;
-	if (res->ok && sb_json_get(&res->rspan, "rank", &v) &&
-	    sb_json_int(&v, &rank) && rank >= 0 && rank <= INT_MAX)
+	if (res->ok && json_object_object_get_ex(result, "rank", &v) &&
+	    json_object_is_type(v, json_type_int) &&
+	    (rank = json_object_get_int64(v)) >= 0 && rank <= INT_MAX)
 		out->rank = (int)rank;
 	out->len = res->len < SB_LIGHT_MAX ? res->len : 0;
 	memcpy(out->body, res->body, out->len);
 	out->body[out->len] = '\0';
 	memset(out->via, 0, sizeof(out->via));
-	if (res->ok)
-		via_groups(out, &res->rspan);
+	if (res->ok && result != NULL)
+		via_groups(out, result);
 }
 
 int

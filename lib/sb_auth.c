@@ -4,10 +4,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "sb_auth.h"
-#include "sb_config.h"
-#include "sb_keycheck.h"
-#include "sb_response.h"
+#include "extern.h"
 
 enum sb_err
 sb_bearer(const char *header, const char **tok, size_t *len)
@@ -27,6 +24,110 @@ sb_bearer(const char *header, const char **tok, size_t *len)
 	*tok = p;
 	*len = n;
 	return SB_OK;
+}
+
+/* ---- the cache of verified JWTs, shared by the program's workers ---- */
+
+/*
+ * A token's verdict in the cache: SB_OK with its claims (its signature
+ * held, here or at sentc), or sentc's refusal.
+ */
+struct verdict {
+	struct sb_jwt_claims	 claims;
+	int32_t			 rc;
+};
+
+static struct sb_cache	*cache;
+
+int
+sb_jwt_cache_init(void)
+{
+	sb_cache_free(cache);
+	cache = sb_cache_new((size_t)sb_cfg->jwt_cache_size,
+	    sizeof(struct verdict));
+	return cache == NULL ? -1 : 0;
+}
+
+/* The cache key of tok[0..len); -1 for a token that cannot be one. */
+static int
+token_key(const char *tok, size_t len, unsigned char *key)
+{
+	char		 copy[SB_JWT_MAX + 1];
+	const char	*parts[1] = { copy };
+
+	if (len == 0 || len > SB_JWT_MAX || memchr(tok, '\0', len) != NULL)
+		return -1;
+	memcpy(copy, tok, len);
+	copy[len] = '\0';
+	sb_cache_key(key, parts, 1);
+	return 0;
+}
+
+enum sb_err
+sb_jwt_check(const char *tok, size_t len, unsigned flags,
+    struct sb_jwt_claims *out)
+{
+	unsigned char	 key[SB_CACHE_KEY];
+	char		 kid[SB_KID_MAX + 1];
+	struct verdict	 v;
+	struct sb_jwt_claims c;
+	int64_t		 now = sb_now();
+	enum sb_err	 rc;
+
+	if (token_key(tok, len, key) == -1)
+		return SB_ERR_JWT_FORMAT;
+
+	/* A cached token is one whose signature held; its times still count. */
+	if (sb_cache_get(cache, key, now, &v, sizeof(v)) == (long)sizeof(v)) {
+		sb_stats_add(SB_STAT_JWT_HIT, 1);
+		if (v.rc != SB_OK)
+			return (enum sb_err)v.rc;
+		*out = v.claims;
+		if (out->iat > sb_add_sat(now, sb_cfg->jwt_leeway))
+			return SB_ERR_JWT_EXPIRED;
+		return SB_OK;
+	}
+	sb_stats_add(SB_STAT_JWT_MISS, 1);
+	rc = sb_jwt_verify(sb_cfg->jwt_keys, tok, len, now, sb_cfg->jwt_leeway,
+	    flags, out);
+	if (rc == SB_OK)
+		sb_jwt_remember(tok, len, SB_OK, out, 0);
+	/*
+	 * No key here has its kid (a key with no id may have tried): sentc
+	 * is to be asked, if it may be.
+	 */
+	if ((rc == SB_ERR_JWT_KEY || rc == SB_ERR_JWT_SIGNATURE) &&
+	    sb_cfg->jwt_key_checks > 0 &&
+	    sb_jwt_decode(tok, len, now, sb_cfg->jwt_leeway,
+	    SB_JWT_ALLOW_EXPIRED, kid, sizeof(kid), &c) == SB_OK &&
+	    !sb_jwt_keys_named(sb_cfg->jwt_keys, kid))
+		rc = SB_ERR_JWT_UNCHECKED;
+	return rc;
+}
+
+void
+sb_jwt_remember(const char *tok, size_t len, enum sb_err rc,
+    const struct sb_jwt_claims *c, int64_t until)
+{
+	unsigned char	 key[SB_CACHE_KEY];
+	struct verdict	 v = { .rc = (int32_t)rc };
+
+	if (token_key(tok, len, key) == -1)
+		return;
+	if (rc == SB_OK) {
+		/* As a token verified here (sb_jwt_cache_until()). */
+		if ((until = sb_jwt_cache_until(c, sb_now(),
+		    sb_cfg->jwt_leeway)) == 0)
+			return;
+		v.claims = *c;
+	}
+	sb_cache_put(cache, key, 0, &v, sizeof(v), until);
+}
+
+void
+sb_jwt_cache_stats(uint64_t *hits, uint64_t *misses)
+{
+	sb_cache_stats(cache, hits, misses);
 }
 
 enum sb_err

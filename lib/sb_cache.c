@@ -8,8 +8,7 @@
 
 #include <openssl/evp.h>
 
-#include "sb_cache.h"
-#include "sb_util.h"
+#include "extern.h"
 
 #define WAYS	4
 

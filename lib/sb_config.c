@@ -9,11 +9,7 @@
 
 #include <openssl/evp.h>
 
-#include "sb_config.h"
-#include "sb_cookie.h"
-#include "sb_jwt.h"
-#include "sb_origin.h"
-#include "sb_util.h"
+#include "extern.h"
 
 #define CONFIG_FILE_MAX	(64 * 1024)
 #define VALUE_MAX	4096
@@ -555,4 +551,10 @@ sb_config_free(struct sb_config *cfg)
 	cfg->cookie_keys = NULL;
 	sb_origins_free(cfg->allowed_origins);
 	cfg->allowed_origins = NULL;
+}
+
+enum sb_token
+sb_token_of(enum sb_option o)
+{
+	return sb_cfg->token[o];
 }

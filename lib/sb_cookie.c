@@ -5,10 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "sb_config.h"
-#include "sb_cookie.h"
-#include "sb_response.h"
-#include "sb_util.h"
+#include "extern.h"
 
 #define NONCE_LEN	12
 #define TAG_LEN		16
@@ -364,27 +361,6 @@ sb_cookie_open(const struct sb_cookie_keys *ks, int64_t now, long max_age,
 out:
 	sb_wipe(pt, sizeof(pt));
 	return rc;
-}
-
-enum sb_err
-sb_cookie_token(json_object *obj, const char **tok, size_t *len)
-{
-	json_object	*v;
-	const char	*s;
-	size_t		 n;
-
-	*tok = NULL;
-	*len = 0;
-	if (!json_object_object_get_ex(obj, "refresh_token", &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return SB_ERR_FIELD;
-	s = json_object_get_string(v);
-	n = (size_t)json_object_get_string_len(v);
-	if (n == 0 || n > SB_REFRESH_TOKEN_MAX || !sb_printable(s, n))
-		return SB_ERR_FIELD;
-	*tok = s;
-	*len = n;
-	return SB_OK;
 }
 
 int

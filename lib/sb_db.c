@@ -6,11 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sb_config.h"
-#include "sb_db_impl.h"
-#include "sb_log.h"
-#include "sb_response.h"
-#include "sb_task.h"
+#include "extern.h"
 
 /*
  * A worker's connections: a pool of at most SENTC_BACKEND_DB_CONNECTIONS,

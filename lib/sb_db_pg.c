@@ -15,10 +15,7 @@
 
 #include <libpq-fe.h>
 
-#include "sb_db_impl.h"
-#include "sb_log.h"
-#include "sb_loop.h"
-#include "sb_util.h"
+#include "extern.h"
 
 /* Defaults that a URI's own parameters override. */
 #define CONNECT_TIMEOUT		"5"	/* seconds to connect */

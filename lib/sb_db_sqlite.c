@@ -13,10 +13,7 @@
 
 #include <sqlite3.h>
 
-#include "sb_db_impl.h"
-#include "sb_log.h"
-#include "sb_loop.h"
-#include "sb_util.h"
+#include "extern.h"
 
 #define BUSY_TIMEOUT_MS	2000
 #define OPEN_TRIES	100	/* 20 ms apart: programs starting together */

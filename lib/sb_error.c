@@ -1,4 +1,4 @@
-#include "sb_error.h"
+#include "extern.h"
 
 /*
  * One switch, so that the compiler (-Wswitch) flags an error without a

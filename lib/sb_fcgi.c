@@ -8,10 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sb_fcgi.h"
-#include "sb_log.h"
-#include "sb_loop.h"
-#include "sb_util.h"
+#include "extern.h"
 
 /* Record types and constants of the specification. */
 #define BEGIN_REQUEST		1

@@ -7,13 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sb_config.h"
-#include "sb_input.h"
-#include "sb_json.h"
-#include "sb_request.h"
-#include "sb_response.h"
-#include "sb_serve.h"
-#include "sb_util.h"
+#include "extern.h"
 
 #define QUERY_MAX	256	/* longest query value a kind takes */
 
@@ -323,17 +317,49 @@ refuse(struct sb_req *req, const struct sb_input *in, enum verdict how)
 		    SB_BODY ? SB_ERR_FIELD : SB_ERR_QUERY, in->msg);
 }
 
-/* Reads the body: a JSON object; the tree only if members are asked. */
+/*
+ * The body read: one JSON object, checked, and its tree built if tree.
+ * Returns 0, or -1 once it has answered.
+ */
 static int
-read_body(struct sb_req *req, bool tree)
+body_object(struct sb_req *req, bool tree)
 {
-	if (tree)
-		return (req->json = sb_body_object(req)) == NULL ? -1 : 0;
-	return sb_body_check_object(req);
+	struct sb_json_span	 v;
+	enum sb_err		 e;
+
+	if ((e = sb_json_check(req->body, req->bodylen, SB_JSON_DEPTH, &v)) !=
+	    SB_OK) {
+		sb_reply_err(req, e, NULL);
+		return -1;
+	}
+	if (v.type != json_type_object) {
+		sb_reply_err(req, SB_ERR_BODY_SHAPE,
+		    "Request body must be a JSON object");
+		return -1;
+	}
+	if (tree && (e = sb_json_build(req->body, req->bodylen, SB_JSON_DEPTH,
+	    &req->json)) != SB_OK) {
+		sb_reply_err(req, e, NULL);
+		return -1;
+	}
+	return 0;
 }
 
 int
 sb_input_read(struct sb_req *req, const struct sb_path *p)
+{
+	enum sb_err	 e;
+
+	if ((p->body & SB_M(req->method)) && (e = sb_req_read_body(req,
+	    (size_t)sb_cfg->max_body)) != SB_OK) {
+		sb_reply_err(req, e, NULL);
+		return -1;
+	}
+	return sb_input_take(req, p);
+}
+
+int
+sb_input_take(struct sb_req *req, const struct sb_path *p)
 {
 	const struct sb_input	*in;
 	struct sb_value		*v;
@@ -347,7 +373,7 @@ sb_input_read(struct sb_req *req, const struct sb_path *p)
 	body = (p->body & SB_M(req->method)) != 0;
 	for (i = 0; p->in != NULL && p->in[i].name != NULL; i++)
 		tree |= p->in[i].where == SB_BODY;
-	if (body && read_body(req, tree) == -1)
+	if (body && body_object(req, tree) == -1)
 		return -1;
 	req->relay = req->body;
 	req->relaylen = req->bodylen;

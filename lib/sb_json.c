@@ -4,10 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sb_config.h"
-#include "sb_json.h"
-#include "sb_response.h"
-#include "sb_util.h"
+#include "extern.h"
 
 /*
  * The grammar is checked here, by one pass that builds nothing: json-c's
@@ -20,6 +17,9 @@ struct scan {
 	const unsigned char	*s;
 	size_t			 len, i;
 	int			 depth;		/* levels left */
+	int			 level;		/* 1 within the top value */
+	struct sb_json_member	*want;		/* its members to read */
+	size_t			 nwant;
 };
 
 /*
@@ -194,45 +194,72 @@ scan_word(struct scan *sc, const char *w)
 static bool	 scan_value(struct scan *, json_type *);
 
 /* An object or array, at its bracket: members or elements. */
+static bool	 key_is(const unsigned char *, size_t, const char *);
+
+/* A member of the top object: is it one asked for? The last one counts. */
+static void
+take_member(struct scan *sc, size_t key, size_t keyend, size_t start,
+    json_type t)
+{
+	struct sb_json_member	*m;
+	size_t			 k;
+
+	for (k = 0; k < sc->nwant; k++) {
+		m = &sc->want[k];
+		if (!key_is(sc->s + key, keyend - key, m->name))
+			continue;
+		m->v.p = (const char *)sc->s + start;
+		m->v.len = sc->i - start;
+		m->v.type = t;
+		m->n++;
+	}
+}
+
 static bool
 scan_nested(struct scan *sc, bool object)
 {
 	json_type	 t;
 	unsigned char	 close = object ? '}' : ']';
+	size_t		 key = 0, keyend = 0, start;
 
 	if (sc->depth-- == 0)
 		return false;
+	sc->level++;
 	sc->i++;
 	skip_ws(sc);
-	if (sc->i < sc->len && sc->s[sc->i] == close) {
-		sc->i++;
-		sc->depth++;
-		return true;
-	}
+	if (sc->i < sc->len && sc->s[sc->i] == close)
+		goto closed;
 	for (;;) {
 		if (object) {
+			key = sc->i + 1;
 			if (sc->i >= sc->len || sc->s[sc->i] != '"' ||
 			    !scan_string(sc))
 				return false;
+			keyend = sc->i - 1;
 			skip_ws(sc);
 			if (sc->i >= sc->len || sc->s[sc->i++] != ':')
 				return false;
 			skip_ws(sc);
 		}
+		start = sc->i;
 		if (!scan_value(sc, &t))
 			return false;
+		if (object && sc->level == 1 && sc->nwant > 0)
+			take_member(sc, key, keyend, start, t);
 		skip_ws(sc);
 		if (sc->i >= sc->len)
 			return false;
-		if (sc->s[sc->i] == close) {
-			sc->i++;
-			sc->depth++;
-			return true;
-		}
+		if (sc->s[sc->i] == close)
+			goto closed;
 		if (sc->s[sc->i++] != ',')
 			return false;
 		skip_ws(sc);
 	}
+closed:
+	sc->i++;
+	sc->depth++;
+	sc->level--;
+	return true;
 }
 
 static bool
@@ -264,35 +291,19 @@ scan_value(struct scan *sc, json_type *type)
 	}
 }
 
-/* The type of a checked value, from its text. */
-static json_type
-type_of(const char *p, size_t len)
-{
-	switch (p[0]) {
-	case '{':
-		return json_type_object;
-	case '[':
-		return json_type_array;
-	case '"':
-		return json_type_string;
-	case 't':
-	case 'f':
-		return json_type_boolean;
-	case 'n':
-		return json_type_null;
-	default:
-		return memchr(p, '.', len) || memchr(p, 'e', len) ||
-		    memchr(p, 'E', len) ? json_type_double : json_type_int;
-	}
-}
-
 enum sb_err
-sb_json_check(const char *s, size_t len, int depth, struct sb_json_span *v)
+sb_json_check_members(const char *s, size_t len, int depth,
+    struct sb_json_span *v, struct sb_json_member *want, size_t nwant)
 {
-	struct scan	 sc = { (const unsigned char *)s, len, 0, depth };
+	struct scan	 sc = { (const unsigned char *)s, len, 0, depth, 0,
+			    want, nwant };
 	json_type	 type;
-	size_t		 start;
+	size_t		 start, k;
 
+	for (k = 0; k < nwant; k++) {
+		memset(&want[k].v, 0, sizeof(want[k].v));
+		want[k].n = 0;
+	}
 	skip_ws(&sc);
 	start = sc.i;
 	if (!scan_value(&sc, &type))
@@ -306,56 +317,10 @@ sb_json_check(const char *s, size_t len, int depth, struct sb_json_span *v)
 	return sc.i == len ? SB_OK : SB_ERR_BODY_NOT_JSON;
 }
 
-/* Past the string at sc->i of a checked text: to its closing quote. */
-static void
-skip_checked_string(struct scan *sc)
+enum sb_err
+sb_json_check(const char *s, size_t len, int depth, struct sb_json_span *v)
 {
-	const unsigned char	*q;
-	size_t			 k;
-
-	for (sc->i++; (q = memchr(sc->s + sc->i, '"', sc->len - sc->i)) !=
-	    NULL;) {
-		sc->i = (size_t)(q - sc->s) + 1;
-		/* Closing, unless an odd run of backslashes stands before. */
-		for (k = 0; q[-1 - (long)k] == '\\'; k++)
-			;
-		if (k % 2 == 0)
-			return;
-	}
-}
-
-/*
- * Past the value at sc->i of a text sb_json_check() accepted: no grammar
- * to check again, only strings to step over and brackets to count.
- */
-static void
-skip_checked(struct scan *sc)
-{
-	size_t	 depth = 0;
-
-	do {
-		switch (sc->s[sc->i]) {
-		case '"':
-			skip_checked_string(sc);
-			break;
-		case '{':
-		case '[':
-			depth++;
-			sc->i++;
-			break;
-		case '}':
-		case ']':
-			depth--;
-			sc->i++;
-			break;
-		default:
-			/* A number or a word; inside, also space, , and :. */
-			while (++sc->i < sc->len &&
-			    strchr("\"{}[]", sc->s[sc->i]) == NULL &&
-			    (depth > 0 || strchr(" \t\r\n,", sc->s[sc->i]) == NULL))
-				;
-		}
-	} while (depth > 0 && sc->i < sc->len);
+	return sb_json_check_members(s, len, depth, v, NULL, 0);
 }
 
 /* Does the string body k[0..len) (a checked one) read name (ASCII)? */
@@ -381,60 +346,6 @@ key_is(const unsigned char *k, size_t len, const char *name)
 		j++;
 	}
 	return name[j] == '\0';
-}
-
-/*
- * The members of obj named name: how many, and in *v (if not NULL) the
- * last one's span.
- */
-static size_t
-members(const struct sb_json_span *obj, const char *name,
-    struct sb_json_span *v)
-{
-	struct scan	 sc = { (const unsigned char *)obj->p, obj->len, 0, 0 };
-	size_t		 key, keylen, start, n = 0;
-
-	if (obj->type != json_type_object || obj->len < 2)
-		return 0;
-	sc.i = 1;
-	skip_ws(&sc);
-	while (sc.i < sc.len && sc.s[sc.i] == '"') {
-		key = sc.i;
-		skip_checked(&sc);
-		keylen = sc.i - key - 2;
-		skip_ws(&sc);
-		sc.i++;			/* ':' */
-		skip_ws(&sc);
-		start = sc.i;
-		skip_checked(&sc);
-		/* The last of a repeated name counts, as in json-c. */
-		if (key_is(sc.s + key + 1, keylen, name)) {
-			if (v != NULL) {
-				v->p = obj->p + start;
-				v->len = sc.i - start;
-				v->type = type_of(v->p, v->len);
-			}
-			n++;
-		}
-		skip_ws(&sc);
-		if (sc.i < sc.len && sc.s[sc.i] == ',')
-			sc.i++;
-		skip_ws(&sc);
-	}
-	return n;
-}
-
-bool
-sb_json_get(const struct sb_json_span *obj, const char *name,
-    struct sb_json_span *v)
-{
-	return members(obj, name, v) > 0;
-}
-
-size_t
-sb_json_count(const struct sb_json_span *obj, const char *name)
-{
-	return members(obj, name, NULL);
 }
 
 bool
@@ -464,8 +375,8 @@ sb_json_parse(const char *s, size_t len, json_object **out)
  * text: json_tokener_reset() leaves a half-read \u escape behind, which
  * the next text would inherit.
  */
-static enum sb_err
-build(const char *s, size_t len, int depth, json_object **out)
+enum sb_err
+sb_json_build(const char *s, size_t len, int depth, json_object **out)
 {
 	json_tokener	*tok;
 	json_object	*obj;
@@ -505,7 +416,7 @@ sb_json_parse_depth(const char *s, size_t len, int depth, json_object **out)
 	*out = NULL;
 	if (sb_json_check(s, len, depth, NULL) != SB_OK)
 		return SB_ERR_BODY_NOT_JSON;
-	return build(s, len, depth, out);
+	return sb_json_build(s, len, depth, out);
 }
 
 const char *
@@ -513,48 +424,6 @@ sb_json_text(json_object *obj, size_t *len)
 {
 	return json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE, len);
-}
-
-enum sb_err
-sb_json_take_object(json_object *obj, const char *name, size_t cap,
-    json_object **out)
-{
-	json_object	*v;
-	size_t		 len;
-
-	*out = NULL;
-	if (!json_object_object_get_ex(obj, name, &v))
-		return SB_OK;
-	if (!json_object_is_type(v, json_type_object))
-		return SB_ERR_BODY_SHAPE;
-	sb_json_text(v, &len);
-	if (len > cap)
-		return SB_ERR_FIELD_TOO_LARGE;
-	*out = json_object_get(v);
-	json_object_object_del(obj, name);
-	return SB_OK;
-}
-
-enum sb_err
-sb_json_member_string(json_object *obj, const char *name, size_t cap,
-    const char **s, size_t *len)
-{
-	json_object	*v;
-
-	*s = NULL;
-	*len = 0;
-	if (!json_object_object_get_ex(obj, name, &v) ||
-	    !json_object_is_type(v, json_type_string) ||
-	    json_object_get_string_len(v) <= 0)
-		return SB_ERR_BODY_SHAPE;
-	if ((size_t)json_object_get_string_len(v) > cap)
-		return SB_ERR_FIELD_TOO_LARGE;
-	if (strlen(json_object_get_string(v)) !=
-	    (size_t)json_object_get_string_len(v))
-		return SB_ERR_BODY_SHAPE;
-	*s = json_object_get_string(v);
-	*len = (size_t)json_object_get_string_len(v);
-	return SB_OK;
 }
 
 const char *
@@ -566,59 +435,4 @@ sb_json_string(json_object *obj, const char *name)
 	    !json_object_is_type(v, json_type_string))
 		return NULL;
 	return json_object_get_string(v);
-}
-
-json_object *
-sb_body_data(struct sb_req *req, size_t cap, const char *key)
-{
-	json_object	*obj;
-	char		 msg[128];
-	size_t		 len;
-
-	if ((obj = sb_body_object(req)) == NULL)
-		return NULL;
-	sb_json_text(obj, &len);
-	if (len > cap) {
-		snprintf(msg, sizeof(msg), "The data is larger than %s", key);
-		sb_reply_err(req, SB_ERR_FIELD_TOO_LARGE, msg);
-		json_object_put(obj);
-		return NULL;
-	}
-	return obj;
-}
-
-int
-sb_body_check_object(struct sb_req *req)
-{
-	struct sb_json_span	 v;
-	enum sb_err		 e;
-
-	if ((e = sb_req_read_body(req, (size_t)sb_cfg->max_body)) != SB_OK ||
-	    (e = sb_json_check(req->body, req->bodylen, SB_JSON_DEPTH, &v)) !=
-	    SB_OK) {
-		sb_reply_err(req, e, NULL);
-		return -1;
-	}
-	if (v.type != json_type_object) {
-		sb_reply_err(req, SB_ERR_BODY_SHAPE,
-		    "Request body must be a JSON object");
-		return -1;
-	}
-	return 0;
-}
-
-json_object *
-sb_body_object(struct sb_req *req)
-{
-	json_object	*obj;
-	enum sb_err	 e;
-
-	if (sb_body_check_object(req) == -1)
-		return NULL;
-	if ((e = build(req->body, req->bodylen, SB_JSON_DEPTH, &obj)) !=
-	    SB_OK) {
-		sb_reply_err(req, e, NULL);
-		return NULL;
-	}
-	return obj;
 }

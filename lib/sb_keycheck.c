@@ -3,14 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sb_cache.h"
-#include "sb_config.h"
-#include "sb_json.h"
-#include "sb_keycheck.h"
-#include "sb_log.h"
-#include "sb_stats.h"
-#include "sb_upstream.h"
-#include "sb_util.h"
+#include "extern.h"
 
 #define KIDS		1024	/* kids remembered, per program */
 #define UNKNOWN_TTL	3600	/* s a kid sentc does not know is refused */

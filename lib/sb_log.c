@@ -5,9 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sb_log.h"
-#include "sb_task.h"
-#include "sb_serve.h"
+#include "extern.h"
 
 #define LINE_MAX_LEN	4096	/* one write(2) to a pipe stays whole */
 #define MSG_MAX		900

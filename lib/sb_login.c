@@ -1,12 +1,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "sb_cookie.h"
-#include "sb_json.h"
-#include "sb_jwt.h"
-#include "sb_login.h"
-#include "sb_upstream.h"
-#include "sb_util.h"
+#include "extern.h"
 
 /*
  * The member name of obj, when it is the only one of that name and a
@@ -14,17 +9,16 @@
  * out, in *p and *len. Returns false otherwise.
  */
 static bool
-one_string(const struct sb_json_span *obj, const char *name, size_t max,
-    const char **p, size_t *len)
+one_string(const struct sb_json_member *m, size_t max, const char **p,
+    size_t *len)
 {
-	struct sb_json_span	 v;
+	const struct sb_json_span *v = &m->v;
 
-	if (sb_json_count(obj, name) != 1 || !sb_json_get(obj, name, &v) ||
-	    v.type != json_type_string || v.len < 3 || v.len - 2 > max ||
-	    memchr(v.p + 1, '\\', v.len - 2) != NULL)
+	if (m->n != 1 || v->type != json_type_string || v->len < 3 ||
+	    v->len - 2 > max || memchr(v->p + 1, '\\', v->len - 2) != NULL)
 		return false;
-	*p = v.p + 1;
-	*len = v.len - 2;
+	*p = v->p + 1;
+	*len = v->len - 2;
 	return true;
 }
 
@@ -45,15 +39,18 @@ enum sb_err
 sb_login_take(const char *body, size_t len, struct sb_login *out)
 {
 	struct sb_upstream_res	 res;
+	struct sb_json_member	 m[] = { { .name = "jwt" },
+				    { .name = "refresh_token" } };
 
 	memset(out, 0, sizeof(*out));
 	memset(&res, 0, sizeof(res));
 	if (sb_envelope_parse(body, len, &res) != SB_OK || !res.ok ||
-	    res.rspan.type != json_type_object ||
-	    !one_string(&res.rspan, "jwt", SB_JWT_MAX, &out->jwt,
-	    &out->jwtlen) ||
-	    !one_string(&res.rspan, "refresh_token", SB_REFRESH_TOKEN_MAX,
-	    &out->token, &out->toklen) ||
+	    res.rtype != json_type_object ||
+	    sb_json_check_members(res.rtext, res.rlen, SB_JSON_DEPTH, NULL, m,
+	    2) != SB_OK ||
+	    !one_string(&m[0], SB_JWT_MAX, &out->jwt, &out->jwtlen) ||
+	    !one_string(&m[1], SB_REFRESH_TOKEN_MAX, &out->token,
+	    &out->toklen) ||
 	    occurrences(body, len, out->token, out->toklen) != 1) {
 		memset(out, 0, sizeof(*out));
 		return SB_ERR_UPSTREAM_BAD;

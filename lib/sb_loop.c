@@ -7,10 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sb_log.h"
-#include "sb_loop.h"
-#include "sb_task.h"
-#include "sb_util.h"
+#include "extern.h"
 
 #define EVENTS_MAX	256	/* taken from the kernel per epoll_wait */
 #define FDS_MAX		(1 << 20)

@@ -2,11 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sb_config.h"
-#include "sb_origin.h"
-#include "sb_response.h"
-#include "sb_serve.h"
-#include "sb_util.h"
+#include "extern.h"
 
 struct sb_origins {
 	size_t	 n;

@@ -7,8 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sb_log.h"
-#include "sb_priv.h"
+#include "extern.h"
 
 #define KEY	"SENTC_BACKEND_USER"
 

@@ -7,8 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sb_request.h"
-#include "sb_util.h"
+#include "extern.h"
 
 const char *const sb_method_names[SB_METHOD__MAX] = {
 	"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "OTHER",

@@ -3,9 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sb_response.h"
-#include "sb_serve.h"
-#include "sb_util.h"
+#include "extern.h"
 
 static const char *
 reason(int status)

@@ -18,23 +18,7 @@
 
 #include <curl/curl.h>
 
-#include "sb_access.h"
-#include "sb_auth.h"
-#include "sb_cookie.h"
-#include "sb_config.h"
-#include "sb_db.h"
-#include "sb_fcgi.h"
-#include "sb_keycheck.h"
-#include "sb_log.h"
-#include "sb_loop.h"
-#include "sb_origin.h"
-#include "sb_priv.h"
-#include "sb_response.h"
-#include "sb_serve.h"
-#include "sb_stats.h"
-#include "sb_task.h"
-#include "sb_unsure.h"
-#include "sb_upstream.h"
+#include "extern.h"
 
 #define EX_CONFIG	78
 #define BACKLOG		1024

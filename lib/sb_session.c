@@ -3,10 +3,7 @@
 
 #include <openssl/evp.h>
 
-#include "sb_config.h"
-#include "sb_log.h"
-#include "sb_session.h"
-#include "sb_util.h"
+#include "extern.h"
 
 #define DIGEST_HEX	64	/* SHA-256, in hex */
 

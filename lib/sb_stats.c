@@ -8,9 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sb_log.h"
-#include "sb_stats.h"
-#include "sb_util.h"
+#include "extern.h"
 
 const int64_t sb_stats_bounds[SB_STATS_BUCKETS - 1] = {
 	5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000,

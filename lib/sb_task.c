@@ -13,8 +13,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-#include "sb_log.h"
-#include "sb_task.h"
+#include "extern.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define SB_ASAN 1

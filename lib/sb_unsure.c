@@ -3,15 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sb_config.h"
-#include "sb_db.h"
-#include "sb_json.h"
-#include "sb_jwt.h"
-#include "sb_log.h"
-#include "sb_response.h"
-#include "sb_unsure.h"
-#include "sb_upstream.h"
-#include "sb_util.h"
+#include "extern.h"
 
 #define SENTC_USER_NOT_FOUND	100
 

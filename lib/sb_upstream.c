@@ -14,15 +14,7 @@
 
 #include <curl/curl.h>
 
-#include "sb_cache.h"
-#include "sb_json.h"
-#include "sb_log.h"
-#include "sb_loop.h"
-#include "sb_response.h"
-#include "sb_stats.h"
-#include "sb_task.h"
-#include "sb_upstream.h"
-#include "sb_util.h"
+#include "extern.h"
 
 #define URL_MAX		1024
 #define EASY_KEPT	64	/* idle easy handles kept for reuse */
@@ -479,25 +471,31 @@ sb_upstream_res_free(struct sb_upstream_res *res)
 enum sb_err
 sb_envelope_parse(const char *body, size_t len, struct sb_upstream_res *res)
 {
-	struct sb_json_span	 env, v, result = { 0 };
+	struct sb_json_member	 m[] = { { .name = "status" },
+				    { .name = "result" }, { .name = "err_code" } };
+	struct sb_json_span	 env;
 	int64_t			 code = 0;
 
 	res->result = NULL;
-	memset(&res->rspan, 0, sizeof(res->rspan));
+	res->rtext = NULL;
+	res->rlen = 0;
+	res->rtype = json_type_null;
 	res->ok = false;
 	res->err_code = 0;
-	if (sb_json_check(body, len, SB_JSON_DEPTH, &env) != SB_OK ||
-	    !sb_json_get(&env, "status", &v) ||
-	    v.type != json_type_boolean)
+	/* One pass checks the text and reads the envelope's members. */
+	if (sb_json_check_members(body, len, SB_JSON_DEPTH, &env, m, 3) !=
+	    SB_OK || env.type != json_type_object || m[0].n == 0 ||
+	    m[0].v.type != json_type_boolean)
 		return SB_ERR_UPSTREAM_BAD;
-	if (v.p[0] == 't') {
-		if (!sb_json_get(&env, "result", &result))
+	if (m[0].v.p[0] == 't') {
+		if (m[1].n == 0)
 			return SB_ERR_UPSTREAM_BAD;
-	} else if (!sb_json_get(&env, "err_code", &v) ||
-	    !sb_json_int(&v, &code))
+		res->ok = true;
+		res->rtext = m[1].v.p;
+		res->rlen = m[1].v.len;
+		res->rtype = m[1].v.type;
+	} else if (m[2].n == 0 || !sb_json_int(&m[2].v, &code))
 		return SB_ERR_UPSTREAM_BAD;
-	res->ok = result.p != NULL;
-	res->rspan = result;
 	res->err_code = (long)code;
 	return SB_OK;
 }
@@ -505,8 +503,8 @@ sb_envelope_parse(const char *body, size_t len, struct sb_upstream_res *res)
 json_object *
 sb_upstream_result(struct sb_upstream_res *res)
 {
-	if (res->ok && res->result == NULL && res->rspan.p != NULL)
-		(void)sb_json_parse(res->rspan.p, res->rspan.len, &res->result);
+	if (res->ok && res->result == NULL && res->rtext != NULL)
+		(void)sb_json_parse(res->rtext, res->rlen, &res->result);
 	return res->result;
 }
 

@@ -1,14 +1,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "sb_db.h"
-#include "sb_json.h"
-#include "sb_log.h"
-#include "sb_response.h"
-#include "sb_session.h"
-#include "sb_unsure.h"
-#include "sb_upstream.h"
-#include "sb_user.h"
+#include "extern.h"
 
 #define SENTC_USER_NOT_FOUND	100
 

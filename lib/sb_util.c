@@ -9,7 +9,7 @@
 
 #include <openssl/crypto.h>
 
-#include "sb_util.h"
+#include "extern.h"
 
 bool
 sb_printable(const char *s, size_t len)

@@ -28,9 +28,7 @@
 
 #include <fcgiapp.h>
 
-#include "sb_fcgi.h"
-#include "sb_loop.h"
-#include "sb_task.h"
+#include "extern.h"
 
 static const char answer[] =
     "Status: 200 OK\r\n"

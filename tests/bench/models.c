@@ -20,9 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sb_loop.h"
-#include "sb_task.h"
-#include "sb_util.h"
+#include "extern.h"
 
 static long	 rounds;
 

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 
 #include "fuzz.h"
-#include "sb_access.h"
+#include "extern.h"
 
 static regex_t	 re;
 

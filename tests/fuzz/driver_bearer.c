@@ -9,7 +9,7 @@
 #include <strings.h>
 
 #include "fuzz.h"
-#include "sb_auth.h"
+#include "extern.h"
 
 static enum sb_err
 oracle(const char *h, size_t *off)

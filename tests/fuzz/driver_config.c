@@ -26,10 +26,7 @@
 #include <libpq-fe.h>
 
 #include "fuzz.h"
-#include "sb_config.h"
-#include "sb_db.h"
-#include "sb_jwt.h"
-#include "sb_unsure.h"
+#include "extern.h"
 
 #define MARKER		"@SECRET@"
 #define SECRET		"s3cr3t~Zq8!x"	/* in no message the parser writes */

@@ -21,7 +21,7 @@
 #include <stdbool.h>
 
 #include "fuzz.h"
-#include "sb_cookie.h"
+#include "extern.h"
 
 #define VALS_MAX	8
 

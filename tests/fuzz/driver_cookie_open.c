@@ -34,8 +34,7 @@
 #include <openssl/evp.h>
 
 #include "fuzz.h"
-#include "sb_cookie.h"
-#include "sb_util.h"
+#include "extern.h"
 
 #define NOW		1800000000LL
 #define MAX_AGE		3600L

@@ -10,8 +10,7 @@
  * refused body leaves nothing behind.
  */
 #include "fuzz.h"
-#include "sb_json.h"
-#include "sb_upstream.h"
+#include "extern.h"
 
 /* What json-c's tree says of the body: -1 not an envelope, 0/1 its status. */
 static int
@@ -56,7 +55,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (e != SB_OK) {
 		FUZZ_CHECK(e == SB_ERR_UPSTREAM_BAD, "error %d", (int)e);
 		FUZZ_CHECK(w == -1, "refused an envelope of status %d", w);
-		FUZZ_CHECK(res.rspan.p == NULL && res.result == NULL &&
+		FUZZ_CHECK(res.rtext == NULL && res.result == NULL &&
 		    !res.ok && res.err_code == 0, "a refused body left state");
 		json_object_put(env);
 		return 0;
@@ -66,8 +65,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (res.ok) {
 		FUZZ_CHECK(res.err_code == 0, "ok with err_code %ld",
 		    res.err_code);
-		FUZZ_CHECK(res.rspan.p >= (const char *)data &&
-		    res.rspan.p + res.rspan.len <= (const char *)data + size,
+		FUZZ_CHECK(res.rtext >= (const char *)data &&
+		    res.rtext + res.rlen <= (const char *)data + size,
 		    "result outside the body");
 		FUZZ_CHECK(json_object_equal(sb_upstream_result(&res), result),
 		    "the result built is not json-c's");

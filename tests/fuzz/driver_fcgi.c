@@ -17,7 +17,7 @@
  * order, and that body (or say it is past the cap, when it is).
  */
 #include "fuzz.h"
-#include "sb_fcgi.h"
+#include "extern.h"
 
 #define CAP	4096
 

@@ -1,14 +1,14 @@
 /*
- * driver_json.c: sb_json_check(), sb_json_get(), sb_json_count() and
+ * driver_json.c: sb_json_check(), sb_json_check_members() and
  * sb_json_int(), the one-pass reading of JSON that relays and envelopes
  * use, held against json-c.
  *
  * Input: byte 0 picks the depth (1 to 64), the rest is the text. What
  * check accepts, json-c's strict parser reads as a value of the type check
  * names, from exactly the span check gives, and sb_json_parse_depth()
- * accepts. Every member json-c finds in an object (ASCII names), get finds
- * and count counts too, with a span that parses to an equal value; a name
- * json-c lacks, get lacks. An integer reads as json_object_get_int64()
+ * accepts. Every member json-c finds in an object (ASCII names), the
+ * checking pass finds too, with a span that parses to an equal value; a
+ * name json-c lacks, it lacks. An integer reads as json_object_get_int64()
  * reads it. What check refuses, sb_json_parse_depth() refuses; and if
  * json-c took it, the text breaks one of the rules json-c's strict mode
  * lets pass (a control byte, a single quote, NaN or Infinity, a number
@@ -16,7 +16,7 @@
  * UTF-8).
  */
 #include "fuzz.h"
-#include "sb_json.h"
+#include "extern.h"
 
 /* json-c's own reading: true with *out if it takes all of s[0..len). */
 static bool
@@ -91,38 +91,43 @@ ascii_name(const char *k)
 	return true;
 }
 
-static void
-members(const struct sb_json_span *top, json_object *obj, int depth)
+/* The member name of the text's top value, read in the checking pass. */
+static struct sb_json_member
+member(const char *s, size_t len, int depth, const char *name)
 {
-	struct sb_json_span	 v;
+	struct sb_json_member	 m = { .name = name };
+
+	FUZZ_CHECK(sb_json_check_members(s, len, depth, NULL, &m, 1) == SB_OK,
+	    "a text check took is refused when members are read");
+	return m;
+}
+
+static void
+members(const char *s, size_t len, json_object *obj, int depth)
+{
+	struct sb_json_member	 m;
 	json_object		*got, *want;
-	/* json-c cuts a name at an escaped NUL; get reads it whole. */
-	bool			 nul = memmem(top->p, top->len, "\\u0000", 6) !=
-				    NULL;
+	/* json-c cuts a name at an escaped NUL; the pass reads it whole. */
+	bool			 nul = memmem(s, len, "\\u0000", 6) != NULL;
 
 	json_object_object_foreach(obj, key, val) {
 		if (!ascii_name(key) || nul)
 			continue;
-		FUZZ_CHECK(sb_json_get(top, key, &v), "member \"%s\" not found",
-		    key);
-		FUZZ_CHECK(sb_json_count(top, key) >= 1, "member \"%s\" not "
-		    "counted", key);
-		FUZZ_CHECK(sb_json_parse_depth(v.p, v.len, depth, &got) ==
+		m = member(s, len, depth, key);
+		FUZZ_CHECK(m.n >= 1, "member \"%s\" not found", key);
+		FUZZ_CHECK(sb_json_parse_depth(m.v.p, m.v.len, depth, &got) ==
 		    SB_OK, "member \"%s\": its span does not parse", key);
 		want = val;
 		FUZZ_CHECK(json_object_equal(got, want),
 		    "member \"%s\": the span is another value", key);
-		FUZZ_CHECK(json_object_get_type(want) == v.type,
-		    "member \"%s\": type %d, json-c %d", key, (int)v.type,
+		FUZZ_CHECK(json_object_get_type(want) == m.v.type,
+		    "member \"%s\": type %d, json-c %d", key, (int)m.v.type,
 		    (int)json_object_get_type(want));
 		json_object_put(got);
 	}
-	FUZZ_CHECK(nul || sb_json_get(top, "status", &v) ==
+	FUZZ_CHECK(nul || (member(s, len, depth, "status").n > 0) ==
 	    json_object_object_get_ex(obj, "status", NULL),
 	    "\"status\": found where json-c has none, or missed");
-	FUZZ_CHECK(nul || (sb_json_count(top, "status") > 0) ==
-	    json_object_object_get_ex(obj, "status", NULL),
-	    "\"status\": counted where json-c has none, or not");
 }
 
 int
@@ -173,9 +178,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_object_put(mine);
 
 	if (top.type == json_type_object)
-		members(&top, obj, depth);
+		members(s, len, obj, depth);
 	else
-		FUZZ_CHECK(!sb_json_get(&top, "status", NULL),
+		FUZZ_CHECK(member(s, len, depth, "status").n == 0,
 		    "a member of a non-object");
 	if (top.type == json_type_int) {
 		FUZZ_CHECK(sb_json_int(&top, &n) &&

@@ -35,7 +35,7 @@
 #include <limits.h>
 
 #include "fuzz.h"
-#include "sb_jwt.h"
+#include "extern.h"
 
 #define NOW	1700000000LL
 #define LEEWAY	10L

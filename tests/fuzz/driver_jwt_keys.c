@@ -7,7 +7,7 @@
  * the list, at most 16; a refusal says why in a printable message.
  */
 #include "fuzz.h"
-#include "sb_jwt.h"
+#include "extern.h"
 
 /* Entries of the list: runs between commas, spaces and tabs. */
 static size_t

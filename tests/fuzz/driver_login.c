@@ -22,10 +22,7 @@
  * such bodies are left out of the comparison.)
  */
 #include "fuzz.h"
-#include "sb_cookie.h"
-#include "sb_json.h"
-#include "sb_jwt.h"
-#include "sb_login.h"
+#include "extern.h"
 
 /* How often s[0..slen) holds t[0..tlen) (tlen > 0). */
 static size_t

@@ -11,8 +11,7 @@
 #include <stdbool.h>
 
 #include "fuzz.h"
-#include "sb_request.h"
-#include "sb_util.h"
+#include "extern.h"
 
 /* Every pattern of cgi-bin/, and two that test the id limit. */
 static const char *const patterns[] = {

@@ -8,7 +8,7 @@
  * its own percent-encoding.
  */
 #include "fuzz.h"
-#include "sb_request.h"
+#include "extern.h"
 
 static const char *const names[] = { "after", "limit", "a", "" };
 static const size_t sizes[] = { 0, 1, 2, 16, 37, 256 };

@@ -11,8 +11,7 @@
 #include <stdbool.h>
 
 #include "fuzz.h"
-#include "sb_request.h"
-#include "sb_response.h"
+#include "extern.h"
 
 static bool
 oracle(const uint8_t *s, size_t len)

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "sb_cache.h"
+#include "extern.h"
 
 #define VALMAX	64
 

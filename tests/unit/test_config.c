@@ -14,11 +14,7 @@
 
 #include <openssl/evp.h>
 
-#include "sb_auth.h"
-#include "sb_config.h"
-#include "sb_cookie.h"
-#include "sb_jwt.h"
-#include "sb_origin.h"
+#include "extern.h"
 
 #define ERR_LEN		512
 #define TEXT_MAX	16384

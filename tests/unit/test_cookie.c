@@ -14,9 +14,7 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 
-#include "sb_cookie.h"
-#include "sb_origin.h"
-#include "sb_util.h"
+#include "extern.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -797,61 +795,6 @@ test_format(void **state)
 
 /* ---- the session body's refresh_token ------------------------------------- */
 
-static void
-test_token(void **state)
-{
-	static const struct {
-		const char	*body;
-		enum sb_err	 want;
-		size_t		 len;
-	} cases[] = {
-		{ "{\"refresh_token\":\"rt-1\"}", SB_OK, 4 },
-		{ "{\"refresh_token\":\"a b\",\"x\":1}", SB_OK, 3 },
-		{ "{\"refresh_token\":\"\u00e9\"}", SB_OK, 2 },
-		{ "{\"refresh_token\":\"\"}", SB_ERR_FIELD, 0 },
-		{ "{\"refresh_token\":\"a\\u0000b\"}", SB_ERR_FIELD, 0 },
-		{ "{\"refresh_token\":\"a\\tb\"}", SB_ERR_FIELD, 0 },
-		{ "{\"refresh_token\":\"a\\nb\"}", SB_ERR_FIELD, 0 },
-		{ "{\"refresh_token\":\"a\\u007fb\"}", SB_ERR_FIELD, 0 },
-		{ "{\"refresh_token\":42}", SB_ERR_FIELD, 0 },
-		{ "{\"refresh_token\":null}", SB_ERR_FIELD, 0 },
-		{ "{\"refresh_token\":[\"a\"]}", SB_ERR_FIELD, 0 },
-		{ "{\"Refresh_token\":\"a\"}", SB_ERR_FIELD, 0 },
-		{ "{}", SB_ERR_FIELD, 0 },
-	};
-	json_object	*obj;
-	const char	*tok;
-	char		 big[SB_REFRESH_TOKEN_MAX + 64];
-	size_t		 i, len;
-	enum sb_err	 e;
-	int		 wrong = 0;
-
-	for (i = 0; i < NELEM(cases); i++) {
-		if ((obj = json_tokener_parse(cases[i].body)) == NULL)
-			fail_msg("%s: not JSON", cases[i].body);
-		e = sb_cookie_token(obj, &tok, &len);
-		if (e != cases[i].want || len != cases[i].len ||
-		    (e == SB_OK) != (tok != NULL)) {
-			print_error("%s: %d, %zu\n", cases[i].body, (int)e, len);
-			wrong++;
-		}
-		json_object_put(obj);
-	}
-	assert_int_equal(wrong, 0);
-
-	/* 1024 bytes are taken, 1025 are not. */
-	for (i = 1024; i <= 1025; i++) {
-		memcpy(big, "{\"refresh_token\":\"", 18);
-		memset(big + 18, 'r', i);
-		memcpy(big + 18 + i, "\"}", 3);
-		obj = json_tokener_parse(big);
-		assert_non_null(obj);
-		assert_int_equal(sb_cookie_token(obj, &tok, &len),
-		    i == 1024 ? SB_OK : SB_ERR_FIELD);
-		json_object_put(obj);
-	}
-}
-
 /* ---- allowed origins ----------------------------------------------------- */
 
 static void
@@ -988,7 +931,6 @@ main(void)
 		cmocka_unit_test(test_next),
 		cmocka_unit_test(test_name_valid),
 		cmocka_unit_test(test_format),
-		cmocka_unit_test(test_token),
 		cmocka_unit_test(test_origin_valid),
 		cmocka_unit_test(test_origins),
 		cmocka_unit_test(test_origins_max),

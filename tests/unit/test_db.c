@@ -26,9 +26,7 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
-#include "sb_db.h"
-#include "sb_db_impl.h"
-#include "sb_util.h"
+#include "extern.h"
 
 #define SPEC_MAX	1024
 #define PASSWORD	"s3cret-Pa55word-7f1e"

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "sb_fcgi.h"
+#include "extern.h"
 
 /* A byte stream being built. */
 struct stream {

@@ -26,10 +26,7 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
-#include "sb_config.h"
-#include "sb_error.h"
-#include "sb_jwt.h"
-#include "sb_util.h"
+#include "extern.h"
 
 #define NOW		1700000000LL
 #define LEEWAY		10

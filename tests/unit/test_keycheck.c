@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "sb_keycheck.h"
+#include "extern.h"
 
 #define T0	1700000060LL	/* 20 s into a minute */
 

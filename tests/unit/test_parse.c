@@ -14,15 +14,7 @@
 
 #include <cmocka.h>
 
-#include "sb_access.h"
-#include "sb_auth.h"
-#include "sb_cookie.h"
-#include "sb_error.h"
-#include "sb_json.h"
-#include "sb_login.h"
-#include "sb_request.h"
-#include "sb_upstream.h"
-#include "sb_util.h"
+#include "extern.h"
 
 #define UUID	"0f8fad5b-d9cb-469f-a165-70867728950e"
 #define UUID_UC	"0F8FAD5B-D9CB-469F-A165-70867728950E"
@@ -606,45 +598,53 @@ test_json_check(void **state)
 }
 
 static void
-test_json_get(void **state)
+test_json_members(void **state)
 {
 	static const char	 text[] = "{ \"a\" : 1, \"b\":{\"a\":2}, "
 	    "\"\\u0063\":\"C\", \"a\":3, \"\\u00e9\":4, \"d\\n\":5, \"e\":[] }";
-	struct sb_json_span	 obj, v, inner;
+	struct sb_json_member	 m[] = { { .name = "a" }, { .name = "b" },
+				    { .name = "c" }, { .name = "d\n" },
+				    { .name = "d" }, { .name = "\xc3\xa9" },
+				    { .name = "e" }, { .name = "z" },
+				    { .name = "" } }, in[] = { { .name = "a" } };
+	struct sb_json_span	 obj, v;
 	int64_t			 n;
 
-	assert_int_equal(sb_json_check(text, strlen(text), 8, &obj), SB_OK);
-	/* The last of a repeated name, as json-c keeps it. */
-	assert_true(sb_json_get(&obj, "a", &v));
-	assert_true(sb_json_int(&v, &n));
+	assert_int_equal(sb_json_check_members(text, strlen(text), 8, &obj,
+	    m, NELEM(m)), SB_OK);
+	assert_int_equal(obj.type, json_type_object);
+	/* The last of a repeated name, as json-c keeps it; and how many. */
+	assert_int_equal(m[0].n, 2);
+	assert_true(sb_json_int(&m[0].v, &n));
 	assert_int_equal(n, 3);
-	/* Nested objects are searched from their own span. */
-	assert_true(sb_json_get(&obj, "b", &inner));
-	assert_int_equal(inner.type, json_type_object);
-	assert_true(sb_json_get(&inner, "a", &v));
-	assert_true(sb_json_int(&v, &n));
+	/* Only the top object's members: a nested one from its own text. */
+	assert_int_equal(m[1].n, 1);
+	assert_int_equal(m[1].v.type, json_type_object);
+	assert_int_equal(sb_json_check_members(m[1].v.p, m[1].v.len, 8, NULL,
+	    in, 1), SB_OK);
+	assert_int_equal(in[0].n, 1);
+	assert_true(sb_json_int(&in[0].v, &n));
 	assert_int_equal(n, 2);
 	/* Escaped names read as what they say. */
-	assert_true(sb_json_get(&obj, "c", &v));
-	assert_int_equal(v.type, json_type_string);
-	assert_true(sb_json_get(&obj, "d\n", &v));
-	assert_false(sb_json_get(&obj, "d", &v));
-	assert_false(sb_json_get(&obj, "\xc3\xa9", &v));
-	assert_true(sb_json_get(&obj, "e", &v));
-	assert_int_equal(v.type, json_type_array);
-	assert_false(sb_json_int(&v, &n));
-	assert_false(sb_json_get(&obj, "z", &v));
-	assert_false(sb_json_get(&obj, "", &v));
-	/* How many there are of a name: repeats counted, escapes read. */
-	assert_int_equal(sb_json_count(&obj, "a"), 2);
-	assert_int_equal(sb_json_count(&obj, "c"), 1);
-	assert_int_equal(sb_json_count(&obj, "b"), 1);
-	assert_int_equal(sb_json_count(&obj, "z"), 0);
-	assert_int_equal(sb_json_count(&inner, "a"), 1);
-	/* Not an object, an empty one. */
-	assert_false(sb_json_get(&v, "a", &inner));
-	assert_int_equal(sb_json_check("{}", 2, 8, &obj), SB_OK);
-	assert_false(sb_json_get(&obj, "a", &v));
+	assert_int_equal(m[2].n, 1);
+	assert_int_equal(m[2].v.type, json_type_string);
+	assert_int_equal(m[3].n, 1);
+	assert_int_equal(m[4].n, 0);
+	assert_int_equal(m[5].n, 0);
+	assert_int_equal(m[6].n, 1);
+	assert_int_equal(m[6].v.type, json_type_array);
+	assert_false(sb_json_int(&m[6].v, &n));
+	assert_int_equal(m[7].n, 0);
+	assert_int_equal(m[8].n, 0);
+	/* Not an object: nothing read; a text that fails: nothing either. */
+	assert_int_equal(sb_json_check_members("[{\"a\":1}]", 9, 8, NULL, in,
+	    1), SB_OK);
+	assert_int_equal(in[0].n, 0);
+	assert_int_equal(sb_json_check_members("{\"a\":1,}", 8, 8, NULL, in,
+	    1), SB_ERR_BODY_NOT_JSON);
+	assert_int_equal(sb_json_check_members("{}", 2, 8, NULL, in, 1),
+	    SB_OK);
+	assert_int_equal(in[0].n, 0);
 
 	/* Integers read as json_object_get_int64() reads them. */
 	assert_int_equal(sb_json_check("-9223372036854775808", 20, 8, &v),
@@ -657,131 +657,6 @@ test_json_get(void **state)
 	assert_true(n == INT64_MAX);
 	assert_int_equal(sb_json_check("1.0", 3, 8, &v), SB_OK);
 	assert_false(sb_json_int(&v, &n));
-}
-
-/* ---- sb_json_take_object ----------------------------------------------- */
-
-static json_object *
-json(const char *s)
-{
-	json_object	*o;
-
-	assert_int_equal(sb_json_parse(s, strlen(s), &o), SB_OK);
-	return o;
-}
-
-static void
-test_json_take_object(void **state)
-{
-	json_object	*obj, *out;
-	size_t		 len;
-
-	obj = json("{\"a\":{\"x\":1},\"b\":2}");
-
-	/* Absent. */
-	out = (json_object *)1;
-	assert_int_equal(sb_json_take_object(obj, "c", 100, &out), SB_OK);
-	assert_null(out);
-	assert_int_equal(json_object_object_length(obj), 2);
-
-	/* Present: removed from obj, now the caller's. */
-	assert_int_equal(sb_json_take_object(obj, "a", 100, &out), SB_OK);
-	assert_non_null(out);
-	assert_string_equal(sb_json_text(out, &len), "{\"x\":1}");
-	assert_false(json_object_object_get_ex(obj, "a", NULL));
-	assert_true(json_object_object_get_ex(obj, "b", NULL));
-	json_object_put(obj);
-	assert_int_equal(json_object_get_int(json_object_object_get(out,
-	    "x")), 1);
-	json_object_put(out);
-}
-
-static void
-test_json_take_object_shape(void **state)
-{
-	static const char *const cases[] = {
-		"{\"a\":[1]}",
-		"{\"a\":\"{}\"}",
-		"{\"a\":1}",
-		"{\"a\":true}",
-		"{\"a\":null}",
-	};
-	json_object	*obj, *out;
-	size_t		 i;
-	int		 bad = 0;
-
-	for (i = 0; i < NELEM(cases); i++) {
-		obj = json(cases[i]);
-		out = (json_object *)1;
-		bad += differs(cases[i], sb_json_take_object(obj, "a", 100,
-		    &out), SB_ERR_BODY_SHAPE);
-		bad += differs(cases[i], out == NULL, 1);
-		bad += differs(cases[i], json_object_object_get_ex(obj, "a",
-		    NULL), 1);
-		json_object_put(obj);
-	}
-	assert_int_equal(bad, 0);
-}
-
-static void
-test_json_take_object_cap(void **state)
-{
-	json_object	*obj, *out;
-
-	/* The member's compact text, {"x":"0123456789"}, is 18 bytes. */
-	obj = json("{\"a\": { \"x\" : \"0123456789\" }}");
-	out = (json_object *)1;
-	assert_int_equal(sb_json_take_object(obj, "a", 17, &out),
-	    SB_ERR_FIELD_TOO_LARGE);
-	assert_null(out);
-	assert_true(json_object_object_get_ex(obj, "a", NULL));
-
-	assert_int_equal(sb_json_take_object(obj, "a", 18, &out), SB_OK);
-	assert_non_null(out);
-	assert_false(json_object_object_get_ex(obj, "a", NULL));
-	json_object_put(out);
-	json_object_put(obj);
-}
-
-/* ---- sb_json_member_string ---------------------------------------------- */
-
-static void
-test_json_member_string(void **state)
-{
-	static const struct {
-		const char	*body;
-		size_t		 cap;
-		enum sb_err	 want;
-		size_t		 len;
-	} cases[] = {
-		{ "{\"data\":\"abc\"}", 3, SB_OK, 3 },
-		{ "{\"data\":\"\\u00e9\"}", 2, SB_OK, 2 },
-		{ "{\"data\":\"abcd\"}", 3, SB_ERR_FIELD_TOO_LARGE, 0 },
-		{ "{\"data\":\"\"}", 3, SB_ERR_BODY_SHAPE, 0 },
-		{ "{\"data\":\"a\\u0000b\"}", 3, SB_ERR_BODY_SHAPE, 0 },
-		{ "{\"data\":\"a\\u0000bcd\"}", 3, SB_ERR_FIELD_TOO_LARGE, 0 },
-		{ "{\"data\":5}", 3, SB_ERR_BODY_SHAPE, 0 },
-		{ "{\"data\":null}", 3, SB_ERR_BODY_SHAPE, 0 },
-		{ "{\"data\":[\"a\"]}", 3, SB_ERR_BODY_SHAPE, 0 },
-		{ "{\"Data\":\"a\"}", 3, SB_ERR_BODY_SHAPE, 0 },
-		{ "{}", 3, SB_ERR_BODY_SHAPE, 0 },
-	};
-	json_object	*obj;
-	const char	*v;
-	size_t		 i, len;
-	enum sb_err	 e;
-	int		 bad = 0;
-
-	for (i = 0; i < NELEM(cases); i++) {
-		obj = json(cases[i].body);
-		e = sb_json_member_string(obj, "data", cases[i].cap, &v, &len);
-		bad += differs(cases[i].body, e, cases[i].want);
-		bad += differs(cases[i].body, (long)len, (long)cases[i].len);
-		bad += differs(cases[i].body, e == SB_OK ? v != NULL &&
-		    strlen(v) == len : v == NULL, 1);
-		json_object_put(obj);
-	}
-	assert_int_equal(bad, 0);
 }
 
 /* ---- sb_query_get ------------------------------------------------------- */
@@ -920,7 +795,7 @@ test_envelope_bad(void **state)
 		memset(&res, 0, sizeof(res));
 		bad += differs(cases[i], sb_envelope_parse(cases[i],
 		    strlen(cases[i]), &res), SB_ERR_UPSTREAM_BAD);
-		bad += differs(cases[i], res.rspan.p == NULL &&
+		bad += differs(cases[i], res.rtext == NULL &&
 		    res.result == NULL && !res.ok && res.err_code == 0, 1);
 		sb_upstream_res_free(&res);
 	}
@@ -1355,11 +1230,7 @@ main(void)
 		cmocka_unit_test(test_json_parse_rejects),
 		cmocka_unit_test(test_json_parse_rfc8259),
 		cmocka_unit_test(test_json_check),
-		cmocka_unit_test(test_json_get),
-		cmocka_unit_test(test_json_take_object),
-		cmocka_unit_test(test_json_take_object_shape),
-		cmocka_unit_test(test_json_take_object_cap),
-		cmocka_unit_test(test_json_member_string),
+		cmocka_unit_test(test_json_members),
 		cmocka_unit_test(test_query_get),
 		cmocka_unit_test(test_envelope_ok),
 		cmocka_unit_test(test_envelope_bad),

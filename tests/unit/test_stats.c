@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "sb_stats.h"
+#include "extern.h"
 
 /* The rendered text of progs. The caller frees it. */
 static char *

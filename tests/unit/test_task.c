@@ -15,9 +15,7 @@
 
 #include <cmocka.h>
 
-#include "sb_loop.h"
-#include "sb_task.h"
-#include "sb_util.h"
+#include "extern.h"
 
 #define MANY	1000
 
