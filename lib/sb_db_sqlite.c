@@ -396,6 +396,14 @@ open_file(const char *spec, sqlite3 **db, char *err, size_t errlen)
 			return SQLITE_CANTOPEN;
 		}
 	}
+	/*
+	 * SQLite opens a file it cannot write read-only, and the connection
+	 * stays so when the file is writable again: not one to keep.
+	 */
+	if (rc == SQLITE_OK && sqlite3_db_readonly(*db, "main") == 1) {
+		snprintf(err, errlen, "%s: the file cannot be written", spec);
+		return SQLITE_READONLY;
+	}
 	if (rc != SQLITE_OK)
 		snprintf(err, errlen, "%s", *db != NULL ? sqlite3_errmsg(*db) :
 		    "out of memory");
