@@ -208,5 +208,7 @@ soak: deps
 	$(MAKE) all
 	SOAK_SECONDS=$(SOAK_SECONDS) SB_BUILD=$(BUILD) node tests/soak/soak.js
 
+# Every build folder: build, build-asan, build-fuzz, and any other build-*
+# (build-prof, BUILD=build-whatever). The run state (run/) stays.
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build $(wildcard build-*)
