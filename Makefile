@@ -1,8 +1,10 @@
 # sentc-backend: FastCGI route programs for apps built on sentc.
 #
 #   make            build the library and every route program
-#   make run        start nginx, every program and the simulator (PORT=8080)
-#   make test       install what the tests need, build, run every test
+#   make run        install what running needs (nginx/deps), then start
+#                   nginx, every program and the simulator (PORT=8080)
+#   make test       install what the tests need (tests/deps), build, run
+#                   every test
 #   make asan       the same programs with AddressSanitizer + UBSan
 #   make fuzz       every libFuzzer driver for FUZZ_SECONDS (60) each
 #   make valgrind   the unit tests and the integration suite under valgrind
@@ -57,7 +59,7 @@ MAN8DIR		?= $(PREFIX)/share/man/man8
 UNITDIR		?= $(PREFIX)/lib/systemd/system
 INSTALL		?= install
 
-.PHONY: all asan run test unit integration bench clean deps install \
+.PHONY: all asan run test unit integration bench clean deps run-deps install \
 	 uninstall FORCE fuzzers fuzz valgrind build-fuzz-drivers soak
 
 all: $(BINS)
@@ -116,10 +118,17 @@ fuzz: deps
 	tests/fuzz/run $(FUZZ_SECONDS)
 
 # ---- the two commands ---------------------------------------------------
+# Each installs only what is missing and says what it installs: running
+# needs the compiler, the libraries, nginx and Node.js (nginx/deps);
+# testing needs those and the rest (tests/deps: clang, valgrind, Apache,
+# PostgreSQL, Chromium, the end-to-end tests' npm packages).
+run-deps:
+	nginx/deps
+
 deps:
 	tests/deps
 
-run: deps
+run: run-deps
 	$(MAKE) all
 	PORT=$(PORT) BUILD=$(BUILD) nginx/stack run
 
