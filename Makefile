@@ -89,8 +89,9 @@ asan:
 # ---- unit tests: lib/ in C, with cmocka --------------------------------
 UNIT_SRC	 = $(wildcard tests/unit/test_*.c)
 UNIT_BINS	 = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+UNIT_HEADERS	 = $(wildcard tests/unit/*.h)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB) $(HEADERS)
+$(BUILD)/tests/%: tests/unit/%.c $(LIB) $(HEADERS) $(UNIT_HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -o $@ $< $(LIB) $(LDLIBS) \
 	    -lcmocka $(shell pkg-config --libs libjwt)

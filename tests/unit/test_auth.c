@@ -1,0 +1,67 @@
+/*
+ * test_auth.c: lib/sb_auth.c: the bearer token of an Authorization header.
+ */
+#include "unit.h"
+
+#include "sb_auth.h"
+#include "sb_error.h"
+
+/* ---- sb_bearer ---------------------------------------------------------- */
+
+static void
+test_bearer(void **state)
+{
+	static const struct {
+		const char	*header;
+		enum sb_err	 want;
+		const char	*tok;
+	} cases[] = {
+		{ "Bearer abc.def.ghi", SB_OK, "abc.def.ghi" },
+		{ "bearer abc", SB_OK, "abc" },
+		{ "BEARER abc", SB_OK, "abc" },
+		{ "bEaReR abc", SB_OK, "abc" },
+		{ "Bearer   abc", SB_OK, "abc" },
+		{ "Bearer abc ", SB_ERR_JWT_FORMAT, NULL },
+		{ "Bearer abc def", SB_ERR_JWT_FORMAT, NULL },
+		{ "Bearer abc\tdef", SB_ERR_JWT_FORMAT, NULL },
+		{ "Bearer\tabc", SB_ERR_JWT_MISSING, NULL },
+		{ "Bearerabc", SB_ERR_JWT_MISSING, NULL },
+		{ "Bearer", SB_ERR_JWT_MISSING, NULL },
+		{ "Bearer ", SB_ERR_JWT_MISSING, NULL },
+		{ "Bearer    ", SB_ERR_JWT_MISSING, NULL },
+		{ "Basic YWxhZGRpbjpvcGVuc2VzYW1l", SB_ERR_JWT_MISSING, NULL },
+		{ " Bearer abc", SB_ERR_JWT_MISSING, NULL },
+		{ "Beare abc", SB_ERR_JWT_MISSING, NULL },
+		{ "", SB_ERR_JWT_MISSING, NULL },
+	};
+	const char	*tok;
+	size_t		 i, len;
+	enum sb_err	 e;
+	int		 bad = 0;
+
+	for (i = 0; i < NELEM(cases); i++) {
+		tok = NULL;
+		len = 0;
+		e = sb_bearer(cases[i].header, &tok, &len);
+		bad += differs(cases[i].header, e, cases[i].want);
+		if (e != SB_OK || cases[i].tok == NULL)
+			continue;
+		if (len != strlen(cases[i].tok) || strcmp(tok, cases[i].tok)) {
+			print_error("%s: token %s\n", esc(cases[i].header),
+			    esc(tok));
+			bad++;
+		}
+	}
+	assert_int_equal(sb_bearer(NULL, &tok, &len), SB_ERR_JWT_MISSING);
+	assert_int_equal(bad, 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bearer),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
