@@ -2,7 +2,7 @@
  * test_request.c: lib/sb_request.c: a route's path and its ids, the query
  * string, the request's headers and its request id.
  */
-#include "unit.h"
+#include "fake.h"
 
 #include "sb_fcgi.h"
 #include "sb_request.h"
@@ -152,16 +152,6 @@ test_query_get(void **state)
 }
 
 /* ---- sb_req_header ------------------------------------------------------ */
-
-/* A request whose FastCGI parameters are params (NULL-terminated). */
-static void
-fake_req(struct sb_req *req, struct sb_fcgi_req *fr, char **params)
-{
-	memset(req, 0, sizeof(*req));
-	memset(fr, 0, sizeof(*fr));
-	fr->envp = params;
-	req->fcgi = fr;
-}
 
 static void
 test_req_header(void **state)
