@@ -5,6 +5,7 @@
 #                   nginx, every program and the simulator (PORT=8080)
 #   make test       install what the tests need (tests/deps), build, run
 #                   every test
+#   make run-deps, make test-deps   only the installing of the two above
 #   make asan       the same programs with AddressSanitizer + UBSan
 #   make fuzz       every libFuzzer driver for FUZZ_SECONDS (60) each
 #   make valgrind   the unit tests and the integration suite under valgrind
@@ -59,7 +60,8 @@ MAN8DIR		?= $(PREFIX)/share/man/man8
 UNITDIR		?= $(PREFIX)/lib/systemd/system
 INSTALL		?= install
 
-.PHONY: all asan run test unit integration bench clean deps run-deps install \
+.PHONY: all asan run test unit integration bench clean deps run-deps \
+	 test-deps install \
 	 uninstall FORCE fuzzers fuzz valgrind build-fuzz-drivers soak
 
 all: $(BINS)
@@ -114,7 +116,7 @@ fuzzers:
 
 build-fuzz-drivers: $(FUZZ_BINS)
 
-fuzz: deps
+fuzz: test-deps
 	$(MAKE) fuzzers
 	tests/fuzz/run $(FUZZ_SECONDS)
 
@@ -126,21 +128,24 @@ fuzz: deps
 run-deps:
 	nginx/deps
 
-deps:
+test-deps:
 	tests/deps
+
+# All of them: the tests' set holds the running one.
+deps: test-deps
 
 run: run-deps
 	$(MAKE) all
 	PORT=$(PORT) BUILD=$(BUILD) nginx/stack run
 
-test: deps
+test: test-deps
 	$(MAKE) all unit
 	$(MAKE) BUILD=build-asan all unit
 	$(MAKE) fuzzers
 	tests/run
 
 # Not part of `make test`: every program under memcheck is slow.
-valgrind: deps
+valgrind: test-deps
 	$(MAKE) all unit
 	tests/valgrind
 
@@ -204,7 +209,7 @@ build/bench/models: tests/bench/models.c build/libsb.a $(HEADERS) Makefile
 	$(CC) -std=c11 $(WARN) -O2 -g $(CPPFLAGS) -o $@ $< build/libsb.a \
 	    $(LDLIBS) -lpthread
 
-bench: deps
+bench: test-deps
 	tests/bench/deps
 	$(MAKE) BUILD=build all build/bench/floor build/bench/models
 	node tests/bench/bench.js
@@ -213,7 +218,7 @@ bench: deps
 # simulator failing 1 % of the calls to sentc, then the checks of
 # tests/soak/soak.js; the report is build/soak/report.md.
 SOAK_SECONDS	?= 600
-soak: deps
+soak: test-deps
 	tests/soak/deps
 	$(MAKE) all
 	SOAK_SECONDS=$(SOAK_SECONDS) SB_BUILD=$(BUILD) node tests/soak/soak.js

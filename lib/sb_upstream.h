@@ -1,12 +1,14 @@
 /*
  * sb_upstream.h: the client for the sentc API.
  *
- * One kept connection per worker: libcurl makes it (DNS, TCP, a proxy's
- * CONNECT, TLS, verified), the requests on it are written here and their
- * answers read with sb_http1.h. A kept connection is checked before a
- * request goes on it. If it closes with no answer all the same, only a GET
- * or HEAD goes once more, on a new one: any other request may have been
- * carried out by sentc, so it is a lost answer (res.sent) for the caller.
+ * libcurl does the HTTP (DNS, TCP, a proxy's CONNECT, TLS, verified), its
+ * multi interface in the worker's event loop: a call parks its request's
+ * task until the answer is in, and the worker's requests share its kept
+ * connections (outside a task, a call blocks). A kept connection is
+ * checked before a request goes on it. If it closes with no answer all
+ * the same, only a GET or HEAD goes once more, on a new one: any other
+ * request may have been carried out by sentc, so it is a lost answer
+ * (res.sent) for the caller.
  * Connect and total timeouts and the response cap come from the config.
  * An answer counts only if it is a sentc envelope: anything else is a
  * fault, mapped to 502 or 504.

@@ -1,5 +1,5 @@
 /*
- * sb_priv.h: the user a program runs as.
+ * sb_runas.h: the user a program runs as.
  *
  * Started as root, a program checks its database in a child that has
  * become SENTC_BACKEND_USER ("user" or "user:group"; the group is the
@@ -10,15 +10,15 @@
  * it stays that user: SENTC_BACKEND_USER may then only name that user (or
  * root).
  */
-#ifndef SB_PRIV_H
-#define SB_PRIV_H
+#ifndef SB_RUNAS_H
+#define SB_RUNAS_H
 
 #include <sys/types.h>
 
 #include <stdbool.h>
 #include <stddef.h>
 
-struct sb_priv {
+struct sb_runas {
 	bool	 change;	/* false: stay who we are */
 	uid_t	 uid;		/* (uid_t)-1 unless change */
 	gid_t	 gid;
@@ -30,7 +30,7 @@ struct sb_priv {
  * program is about to serve (a config check may run as root). Returns 0
  * with out filled, or -1 with a message naming the key in err.
  */
-int	 sb_priv_resolve(const char *spec, bool serving, struct sb_priv *out,
+int	 sb_runas_resolve(const char *spec, bool serving, struct sb_runas *out,
 	    char *err, size_t errlen);
 
 /*
@@ -38,6 +38,6 @@ int	 sb_priv_resolve(const char *spec, bool serving, struct sb_priv *out,
  * for good: a later setuid(0) must fail. Does nothing unless change.
  * Returns 0, or -1 with the reason in err.
  */
-int	 sb_priv_drop(const struct sb_priv *, char *err, size_t errlen);
+int	 sb_runas_become(const struct sb_runas *, char *err, size_t errlen);
 
 #endif
