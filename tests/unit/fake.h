@@ -41,8 +41,10 @@
 #include "unit.h"
 
 #include "sb_config.h"
+#include "sb_db.h"
 #include "sb_fcgi.h"
 #include "sb_request.h"
+#include "sb_upstream.h"
 
 /* ---- a request --------------------------------------------------------- */
 
@@ -445,6 +447,44 @@ fake_requests(const struct fake_sentc *f)
 		n++;
 	fclose(fp);
 	return n;
+}
+
+/* ---- all of it --------------------------------------------------------- */
+
+/* A temporary directory, the stand-in for sentc, a config for both. */
+struct fake_world {
+	char			 dir[PATH_MAX];
+	struct fake_sentc	 sentc;
+	struct sb_config	 cfg;
+};
+
+/* Starts w; extra: more config lines (NULL: none). */
+static inline void
+fake_world_start(struct fake_world *w, const char *extra)
+{
+	fake_dir(w->dir);
+	fake_sentc_start(&w->sentc, w->dir);
+	fake_config(&w->cfg, w->sentc.port, w->dir, extra);
+}
+
+/* Closes what the library opened for w, and removes w. */
+static inline void
+fake_world_stop(struct fake_world *w)
+{
+	sb_db_release();
+	sb_upstream_cleanup();
+	fake_sentc_stop(&w->sentc);
+	fake_dir_remove(w->dir);
+	sb_config_free(&w->cfg);
+	sb_cfg = NULL;
+}
+
+/* A cmocka group teardown, for a group whose setup set *state to a world. */
+static inline int
+fake_world_teardown(void **state)
+{
+	fake_world_stop(*state);
+	return 0;
 }
 
 #endif

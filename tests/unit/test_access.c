@@ -110,9 +110,7 @@ test_group_access_id(void **state)
 /* ---- sb_group_light, sb_group_member ------------------------------------ */
 
 static struct {
-	char			 dir[PATH_MAX];
-	struct fake_sentc	 sentc;
-	struct sb_config	 cfg;
+	struct fake_world	 w;
 	char			 access_param[128];
 	char			*params[2];
 	struct sb_fcgi_req	 fr;
@@ -122,22 +120,8 @@ static struct {
 static int
 setup(void **state)
 {
-	fake_dir(fx.dir);
-	fake_sentc_start(&fx.sentc, fx.dir);
-	fake_config(&fx.cfg, fx.sentc.port, fx.dir,
-	    "SENTC_BACKEND_ACCESS_CACHE_TTL=60\n");
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	sb_db_release();
-	sb_upstream_cleanup();
-	fake_sentc_stop(&fx.sentc);
-	fake_dir_remove(fx.dir);
-	sb_config_free(&fx.cfg);
-	sb_cfg = NULL;
+	fake_world_start(&fx.w, "SENTC_BACKEND_ACCESS_CACHE_TTL=60\n");
+	*state = &fx.w;
 	return 0;
 }
 
@@ -145,8 +129,8 @@ teardown(void **state)
 static int
 fresh(void **state)
 {
-	fake_clear(&fx.sentc);
-	fx.cfg.access_cache_ttl = 60;
+	fake_clear(&fx.w.sentc);
+	fx.w.cfg.access_cache_ttl = 60;
 	assert_int_equal(sb_access_init(), 0);
 	return 0;
 }
@@ -193,7 +177,7 @@ asked(const char *gid)
 	char	 path[128];
 
 	snprintf(path, sizeof(path), "/group/%s/light", gid);
-	return fake_seen(&fx.sentc, "GET", path, NULL, NULL);
+	return fake_seen(&fx.w.sentc, "GET", path, NULL, NULL);
 }
 
 static void
@@ -203,7 +187,7 @@ test_light_cached(void **state)
 	struct sb_light	 l;
 	uint64_t	 hits, misses;
 
-	fake_rule(&fx.sentc, "GET", "/group/" G1 "/light", "-", 200,
+	fake_rule(&fx.w.sentc, "GET", "/group/" G1 "/light", "-", 200,
 	    MEMBER(2));
 	assert_int_equal(light(U1, G1, NULL, &l, NULL), 0);
 	assert_true(l.member);
@@ -212,7 +196,7 @@ test_light_cached(void **state)
 	assert_int_equal(l.len, strlen(MEMBER(2)));
 	assert_string_equal(l.body, MEMBER(2));
 	/* With the caller's JWT and the app's public token, no path. */
-	assert_int_equal(fake_seen(&fx.sentc, "GET", "/group/" G1 "/light",
+	assert_int_equal(fake_seen(&fx.w.sentc, "GET", "/group/" G1 "/light",
 	    NULL, line), 1);
 	assert_non_null(strstr(line, " token=" FAKE_PUBLIC " "));
 	assert_non_null(strstr(line, " access=- "));
@@ -228,7 +212,7 @@ test_light_cached(void **state)
 
 	/* Another path of access is another key, and goes to sentc. */
 	assert_int_equal(light(U1, G1, ACCESS, &l, NULL), 0);
-	assert_int_equal(fake_seen(&fx.sentc, "GET", "/group/" G1 "/light",
+	assert_int_equal(fake_seen(&fx.w.sentc, "GET", "/group/" G1 "/light",
 	    NULL, line), 2);
 	assert_non_null(strstr(line, " access=" ACCESS " "));
 	assert_int_equal(light(U1, G1, ACCESS, &l, NULL), 0);
@@ -247,7 +231,7 @@ test_light_cached(void **state)
 	assert_int_equal(asked(G1), 5);
 
 	/* A TTL of 0: no cache, sentc every time. */
-	fx.cfg.access_cache_ttl = 0;
+	fx.w.cfg.access_cache_ttl = 0;
 	assert_int_equal(sb_access_init(), 0);
 	assert_int_equal(light(U1, G1, NULL, &l, NULL), 0);
 	assert_int_equal(light(U1, G1, NULL, &l, NULL), 0);
@@ -264,7 +248,7 @@ test_light_refused(void **state)
 	json_object	*o;
 
 	/* 310: an answer about access, cached as it came. */
-	fake_rule(&fx.sentc, "GET", "/group/" G1 "/light", "-", 400,
+	fake_rule(&fx.w.sentc, "GET", "/group/" G1 "/light", "-", 400,
 	    NO_ACCESS);
 	assert_int_equal(light(U1, G1, NULL, &l, NULL), 0);
 	assert_false(l.member);
@@ -284,7 +268,7 @@ test_light_refused(void **state)
 	fake_req_again(&fx.req);
 
 	/* Another refusal (an expired JWT): passed on, never cached. */
-	fake_rule(&fx.sentc, "GET", "/group/" G2 "/light", "-", 401, expired);
+	fake_rule(&fx.w.sentc, "GET", "/group/" G2 "/light", "-", 401, expired);
 	assert_int_equal(light(U1, G2, NULL, &l, &status), -1);
 	assert_int_equal(status, 401);
 	assert_int_equal(reply_int(&fx.req, "err_code"), 30);
@@ -294,7 +278,7 @@ test_light_refused(void **state)
 	assert_int_equal(asked(G2), 2);
 
 	/* A member answer without a rank: a bad answer, not cached. */
-	fake_rule(&fx.sentc, "GET", "/group/" G3 "/light", "-", 200,
+	fake_rule(&fx.w.sentc, "GET", "/group/" G3 "/light", "-", 200,
 	    "{\"status\":true,\"result\":{\"group_id\":\"g\"}}");
 	assert_int_equal(light(U1, G3, NULL, &l, &status), -1);
 	assert_int_equal(status, sb_err_status(SB_ERR_UPSTREAM_BAD));
@@ -303,11 +287,11 @@ test_light_refused(void **state)
 	fake_req_again(&fx.req);
 
 	/* The answer lost: a fault, and the next call asks again. */
-	fake_rule(&fx.sentc, "GET", "/group/" G3 "/light", "-", 0, "-");
+	fake_rule(&fx.w.sentc, "GET", "/group/" G3 "/light", "-", 0, "-");
 	assert_int_equal(light(U1, G3, NULL, &l, &status), -1);
 	assert_true(status >= 502 && status <= 504);
 	fake_req_again(&fx.req);
-	fake_rule(&fx.sentc, "GET", "/group/" G3 "/light", "-", 200,
+	fake_rule(&fx.w.sentc, "GET", "/group/" G3 "/light", "-", 200,
 	    MEMBER(3));
 	assert_int_equal(light(U1, G3, NULL, &l, NULL), 0);
 	assert_int_equal(l.rank, 3);
@@ -325,9 +309,9 @@ test_member_rank(void **state)
 {
 	int	 rank;
 
-	fake_rule(&fx.sentc, "GET", "/group/" G1 "/light", "-", 200,
+	fake_rule(&fx.w.sentc, "GET", "/group/" G1 "/light", "-", 200,
 	    MEMBER(2));
-	fake_rule(&fx.sentc, "GET", "/group/" G2 "/light", "-", 200,
+	fake_rule(&fx.w.sentc, "GET", "/group/" G2 "/light", "-", 200,
 	    MEMBER(0));
 	rank = -1;
 	assert_int_equal(sb_group_member(request(U1, NULL), G1, SB_RANK_ANY,
@@ -378,7 +362,7 @@ test_via_groups(void **state)
 		    cases[i].parent, cases[i].access_by);
 		snprintf(fx.access_param, sizeof(fx.access_param),
 		    "/group/%s/light", cases[i].gid);
-		fake_rule(&fx.sentc, "GET", fx.access_param, "-", 200, body);
+		fake_rule(&fx.w.sentc, "GET", fx.access_param, "-", 200, body);
 		assert_int_equal(light(U1, cases[i].gid, NULL, &l, NULL), 0);
 		assert_true(l.member);
 		assert_int_equal(l.rank, 1);
@@ -408,8 +392,8 @@ test_revoked(void **state)
 	size_t		 i;
 	int		 n = 0;
 
-	fake_rule(&fx.sentc, "GET", "/group/" G1 "/light", "-", 200, body);
-	fake_rule(&fx.sentc, "GET", "/group/" G2 "/light", "-", 400,
+	fake_rule(&fx.w.sentc, "GET", "/group/" G1 "/light", "-", 200, body);
+	fake_rule(&fx.w.sentc, "GET", "/group/" G2 "/light", "-", 400,
 	    NO_ACCESS);
 	assert_int_equal(light(U1, G1, ACCESS, &l, NULL), 0);
 	assert_int_equal(asked(G1), ++n);
@@ -453,5 +437,5 @@ main(void)
 		cmocka_unit_test_setup(test_revoked, fresh),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, fake_world_teardown);
 }

@@ -31,9 +31,7 @@
 			"\"x\",\"available\":true}}"
 
 static struct {
-	char			 dir[PATH_MAX];
-	struct fake_sentc	 sentc;
-	struct sb_config	 cfg;
+	struct fake_world	 w;
 	int			 n;		/* stores made */
 	char			*params[1];
 	struct sb_fcgi_req	 fr;
@@ -43,22 +41,8 @@ static struct {
 static int
 setup(void **state)
 {
-	fake_dir(fx.dir);
-	fake_sentc_start(&fx.sentc, fx.dir);
-	fake_config(&fx.cfg, fx.sentc.port, fx.dir,
-	    "SENTC_BACKEND_UPSTREAM_TIMEOUT_MS=2500\n");
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	sb_db_release();
-	sb_upstream_cleanup();
-	fake_sentc_stop(&fx.sentc);
-	fake_dir_remove(fx.dir);
-	sb_config_free(&fx.cfg);
-	sb_cfg = NULL;
+	fake_world_start(&fx.w, "SENTC_BACKEND_UPSTREAM_TIMEOUT_MS=2500\n");
+	*state = &fx.w;
 	return 0;
 }
 
@@ -69,10 +53,10 @@ fresh(void **state)
 	char	 path[PATH_MAX + 32];
 
 	sb_db_release();
-	snprintf(path, sizeof(path), "%s/unsure-%d.db", fx.dir, ++fx.n);
-	free(fx.cfg.db);
-	assert_non_null(fx.cfg.db = strdup(path));
-	fake_clear(&fx.sentc);
+	snprintf(path, sizeof(path), "%s/unsure-%d.db", fx.w.dir, ++fx.n);
+	free(fx.w.cfg.db);
+	assert_non_null(fx.w.cfg.db = strdup(path));
+	fake_clear(&fx.w.sentc);
 	return 0;
 }
 
@@ -144,15 +128,15 @@ static void
 store_down(void)
 {
 	sb_db_release();
-	saved_db = fx.cfg.db;
-	assert_non_null(fx.cfg.db = strdup("/nonexistent/dir/x.db"));
+	saved_db = fx.w.cfg.db;
+	assert_non_null(fx.w.cfg.db = strdup("/nonexistent/dir/x.db"));
 }
 
 static void
 store_up(void)
 {
-	free(fx.cfg.db);
-	fx.cfg.db = saved_db;
+	free(fx.w.cfg.db);
+	fx.w.cfg.db = saved_db;
 	saved_db = NULL;
 }
 
@@ -166,15 +150,15 @@ test_after(void **state)
 		{ 100, 8 }, { 1000, 8 }, { 1001, 11 }, { 2500, 14 },
 		{ 10000, 35 }, { 600000, 1805 },
 	};
-	long	 keep = fx.cfg.upstream_timeout_ms;
+	long	 keep = fx.w.cfg.upstream_timeout_ms;
 	size_t	 i;
 	int	 bad = 0;
 
 	for (i = 0; i < NELEM(cases); i++) {
-		fx.cfg.upstream_timeout_ms = cases[i].ms;
+		fx.w.cfg.upstream_timeout_ms = cases[i].ms;
 		bad += differs("after", sb_unsure_after(), cases[i].want);
 	}
-	fx.cfg.upstream_timeout_ms = keep;
+	fx.w.cfg.upstream_timeout_ms = keep;
 	assert_int_equal(bad, 0);
 }
 
@@ -184,7 +168,7 @@ test_register_undone(void **state)
 {
 	static char	 line[FAKE_BUF];
 
-	fake_rule(&fx.sentc, "PUT", "/user/forced/delete", "\"alice\"", 200,
+	fake_rule(&fx.w.sentc, "PUT", "/user/forced/delete", "\"alice\"", 200,
 	    SUCCESS);
 	sb_unsure_register(request(), SB_ERR_UPSTREAM_TIMEOUT, "alice");
 	assert_int_equal(fx.req.status, sb_err_status(SB_ERR_UPSTREAM_TIMEOUT));
@@ -192,7 +176,7 @@ test_register_undone(void **state)
 	    sb_err_code(SB_ERR_UPSTREAM_TIMEOUT));
 	fake_req_again(&fx.req);
 	/* By identifier, with the secret token. */
-	assert_int_equal(fake_seen(&fx.sentc, "PUT", "/user/forced/delete",
+	assert_int_equal(fake_seen(&fx.w.sentc, "PUT", "/user/forced/delete",
 	    NULL, line), 1);
 	assert_non_null(strstr(line, " token=" FAKE_SECRET " "));
 	assert_non_null(strstr(line, "\"user_identifier\":\"alice\""));
@@ -207,9 +191,9 @@ test_register_recorded(void **state)
 	char	 key[64];
 	int64_t	 now = sb_now();
 
-	fake_rule(&fx.sentc, "PUT", "/user/forced/delete", "\"bob\"", 400,
+	fake_rule(&fx.w.sentc, "PUT", "/user/forced/delete", "\"bob\"", 400,
 	    NOT_FOUND);
-	fake_rule(&fx.sentc, "PUT", "/user/forced/delete", "\"carl\"", 0, "-");
+	fake_rule(&fx.w.sentc, "PUT", "/user/forced/delete", "\"carl\"", 0, "-");
 	sb_unsure_register(request(), SB_ERR_UPSTREAM_DOWN, "bob");
 	assert_int_equal(fx.req.status, sb_err_status(SB_ERR_UPSTREAM_DOWN));
 	assert_int_equal(reply_int(&fx.req, "err_code"),
@@ -233,10 +217,10 @@ static void
 test_register_unrecorded(void **state)
 {
 	/* sentc has no such user: a late one would have no own row. */
-	fake_rule(&fx.sentc, "PUT", "/user/forced/delete", "\"dora\"", 400,
+	fake_rule(&fx.w.sentc, "PUT", "/user/forced/delete", "\"dora\"", 400,
 	    NOT_FOUND);
 	/* Nor can the undo be done. */
-	fake_rule(&fx.sentc, "PUT", "/user/forced/delete", "\"erin\"", 0, "-");
+	fake_rule(&fx.w.sentc, "PUT", "/user/forced/delete", "\"erin\"", 0, "-");
 	store_down();
 	sb_unsure_register(request(), SB_ERR_UPSTREAM_TIMEOUT, "dora");
 	assert_int_equal(fx.req.status, sb_err_status(SB_ERR_UPSTREAM_TIMEOUT));
@@ -282,7 +266,7 @@ test_hold_register(void **state)
 	fake_req_again(&fx.req);
 	store_up();
 	/* Nothing went to sentc for any of it. */
-	assert_int_equal(fake_requests(&fx.sentc), 0);
+	assert_int_equal(fake_requests(&fx.w.sentc), 0);
 }
 
 /* A lost delete finished at once: sentc's success, the row gone. */
@@ -294,10 +278,10 @@ test_delete_finished(void **state)
 
 	assert_int_equal(sb_db_user_create(db(), U1, "ident-1", NULL), SB_OK);
 	assert_int_equal(sb_db_user_create(db(), U2, "ident-2", NULL), SB_OK);
-	fake_rule(&fx.sentc, "DELETE", "/user/forced/delete/" U1, "-", 200,
+	fake_rule(&fx.w.sentc, "DELETE", "/user/forced/delete/" U1, "-", 200,
 	    SUCCESS);
 	/* "User not found": gone at sentc all the same. */
-	fake_rule(&fx.sentc, "DELETE", "/user/forced/delete/" U2, "-", 400,
+	fake_rule(&fx.w.sentc, "DELETE", "/user/forced/delete/" U2, "-", 400,
 	    NOT_FOUND);
 
 	sb_unsure_delete(request(), SB_ERR_UPSTREAM_TIMEOUT, U1);
@@ -309,7 +293,7 @@ test_delete_finished(void **state)
 	assert_string_equal(json_object_get_string(v), "Success");
 	json_object_put(o);
 	fake_req_again(&fx.req);
-	assert_int_equal(fake_seen(&fx.sentc, "DELETE", "/user/forced/delete/"
+	assert_int_equal(fake_seen(&fx.w.sentc, "DELETE", "/user/forced/delete/"
 	    U1, NULL, line), 1);
 	assert_non_null(strstr(line, " token=" FAKE_SECRET " "));
 	assert_false(has_row("ident-1"));
@@ -328,8 +312,8 @@ test_delete_left(void **state)
 {
 	assert_int_equal(sb_db_user_create(db(), U1, "ident-1", NULL), SB_OK);
 	assert_int_equal(sb_db_user_create(db(), U2, "ident-2", NULL), SB_OK);
-	fake_rule(&fx.sentc, "DELETE", "/user/forced/delete/" U1, "-", 0, "-");
-	fake_rule(&fx.sentc, "DELETE", "/user/forced/delete/" U2, "-", 400,
+	fake_rule(&fx.w.sentc, "DELETE", "/user/forced/delete/" U1, "-", 0, "-");
+	fake_rule(&fx.w.sentc, "DELETE", "/user/forced/delete/" U2, "-", 400,
 	    "{\"status\":false,\"err_msg\":\"x\",\"err_code\":11}");
 	sb_unsure_delete(request(), SB_ERR_UPSTREAM_TIMEOUT, U1);
 	assert_int_equal(fx.req.status, sb_err_status(SB_ERR_UPSTREAM_TIMEOUT));
@@ -348,7 +332,7 @@ test_delete_left(void **state)
 	assert_int_equal(fx.req.status, sb_err_status(SB_ERR_UPSTREAM_TIMEOUT));
 	fake_req_again(&fx.req);
 	store_up();
-	assert_int_equal(fake_seen(&fx.sentc, "DELETE", "/user/forced/delete/"
+	assert_int_equal(fake_seen(&fx.w.sentc, "DELETE", "/user/forced/delete/"
 	    U3, NULL, NULL), 0);
 }
 
@@ -364,7 +348,7 @@ pass_until_asked(const char *method, const char *path)
 
 	for (;;) {
 		sb_unsure_pass();
-		if (fake_seen(&fx.sentc, method, path, NULL, NULL) > 0)
+		if (fake_seen(&fx.w.sentc, method, path, NULL, NULL) > 0)
 			return;
 		if (sb_now() > until) {
 			print_error("no pass asked sentc %s %s\n", method, path);
@@ -401,30 +385,30 @@ test_pass(void **state)
 	    now, now - 2), SB_OK);
 	assert_int_equal(sb_db_unsure_add(db(), SB_UNSURE_DELETE, U4,
 	    now, now - 1), SB_OK);
-	fake_rule(&fx.sentc, "POST", "/exists", "\"gus\"", 200, TAKEN);
-	fake_rule(&fx.sentc, "POST", "/exists", "\"hal\"", 200, FREE);
-	fake_rule(&fx.sentc, "PUT", "/user/forced/delete", "\"gus\"", 200,
+	fake_rule(&fx.w.sentc, "POST", "/exists", "\"gus\"", 200, TAKEN);
+	fake_rule(&fx.w.sentc, "POST", "/exists", "\"hal\"", 200, FREE);
+	fake_rule(&fx.w.sentc, "PUT", "/user/forced/delete", "\"gus\"", 200,
 	    SUCCESS);
-	fake_rule(&fx.sentc, "DELETE", "/user/forced/delete/" U4, "-", 200,
+	fake_rule(&fx.w.sentc, "DELETE", "/user/forced/delete/" U4, "-", 200,
 	    SUCCESS);
-	fake_rule(&fx.sentc, "DELETE", "/user/forced/delete/" U5, "-", 0, "-");
+	fake_rule(&fx.w.sentc, "DELETE", "/user/forced/delete/" U5, "-", 0, "-");
 
 	pass_until_asked("DELETE", "/user/forced/delete/" U4);
 	assert_false(recorded(SB_UNSURE_REGISTER, "fay"));
-	assert_int_equal(fake_seen(&fx.sentc, "POST", "/exists", "fay", NULL),
+	assert_int_equal(fake_seen(&fx.w.sentc, "POST", "/exists", "fay", NULL),
 	    0);
 	assert_true(has_row("fay"));
 
 	assert_false(recorded(SB_UNSURE_REGISTER, "gus"));
-	assert_int_equal(fake_seen(&fx.sentc, "POST", "/exists", "\"gus\"",
+	assert_int_equal(fake_seen(&fx.w.sentc, "POST", "/exists", "\"gus\"",
 	    line), 1);
 	assert_non_null(strstr(line, " token=" FAKE_PUBLIC " "));
-	assert_int_equal(fake_seen(&fx.sentc, "PUT", "/user/forced/delete",
+	assert_int_equal(fake_seen(&fx.w.sentc, "PUT", "/user/forced/delete",
 	    "\"gus\"", NULL), 1);
 
-	assert_int_equal(fake_seen(&fx.sentc, "POST", "/exists", "\"hal\"",
+	assert_int_equal(fake_seen(&fx.w.sentc, "POST", "/exists", "\"hal\"",
 	    NULL), 1);
-	assert_int_equal(fake_seen(&fx.sentc, "PUT", "/user/forced/delete",
+	assert_int_equal(fake_seen(&fx.w.sentc, "PUT", "/user/forced/delete",
 	    "\"hal\"", NULL), 0);
 	assert_true(recorded(SB_UNSURE_REGISTER, "hal"));
 
@@ -459,5 +443,5 @@ main(void)
 		cmocka_unit_test_setup(test_pass, fresh),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, fake_world_teardown);
 }
