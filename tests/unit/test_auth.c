@@ -1,7 +1,8 @@
 /*
- * test_auth.c: lib/sb_auth.c: the bearer token of an Authorization header.
+ * test_auth.c: lib/sb_auth.c: the bearer token of an Authorization header,
+ * and the admin routes' check of theirs against SENTC_BACKEND_ADMIN_TOKEN.
  */
-#include "unit.h"
+#include "fake.h"
 
 #include "sb_auth.h"
 #include "sb_error.h"
@@ -56,11 +57,45 @@ test_bearer(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* ---- sb_admin_check ----------------------------------------------------- */
+
+#define ADMIN	"adm-Qz7f2KpX9wLm4Rt8Vb1Nc6Hy3Jd5Gs0E"
+
+static void
+test_admin_check(void **state)
+{
+	static const char *const wrong[] = {
+		NULL, "", "Bearer", "Bearer ", "Basic " ADMIN, ADMIN,
+		"Bearer " ADMIN "x", "Bearer x" ADMIN, "Bearer " ADMIN " x",
+		"Bearer adm-Qz7f2KpX9wLm4Rt8Vb1Nc6Hy3Jd5Gs0",
+		"Bearer " FAKE_SECRET,
+		"Bearer eyJhbGciOiJFUzM4NCJ9.eyJhdWQiOiJ1In0.c2ln",
+	};
+	struct sb_config	 cfg;
+	size_t			 i;
+
+	/* None configured: closed, whatever the caller sends. */
+	fake_config(&cfg, 0, NULL, NULL);
+	assert_int_equal(sb_admin_check("Bearer " ADMIN), SB_ERR_ADMIN_CLOSED);
+	assert_int_equal(sb_admin_check(NULL), SB_ERR_ADMIN_CLOSED);
+	sb_config_free(&cfg);
+
+	fake_config(&cfg, 0, NULL, "SENTC_BACKEND_ADMIN_TOKEN=" ADMIN "\n");
+	assert_int_equal(sb_admin_check("Bearer " ADMIN), SB_OK);
+	assert_int_equal(sb_admin_check("bearer   " ADMIN), SB_OK);
+	for (i = 0; i < NELEM(wrong); i++)
+		if (sb_admin_check(wrong[i]) != SB_ERR_ADMIN_AUTH)
+			fail_msg("accepted: %s", wrong[i] ? wrong[i] : "NULL");
+	sb_config_free(&cfg);
+	sb_cfg = NULL;
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bearer),
+		cmocka_unit_test(test_admin_check),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
