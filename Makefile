@@ -1,8 +1,11 @@
 # sentc-backend: FastCGI route programs for apps built on sentc.
 #
 #   make            build the library and every route program
-#   make run        start nginx, every program and the simulator (PORT=8080)
-#   make test       install what the tests need, build, run every test
+#   make run        install what running needs (nginx/deps), then start
+#                   nginx, every program and the simulator (PORT=8080)
+#   make test       install what the tests need (tests/deps), build, run
+#                   every test
+#   make run-deps, make test-deps   only the installing of the two above
 #   make asan       the same programs with AddressSanitizer + UBSan
 #   make fuzz       every libFuzzer driver for FUZZ_SECONDS (60) each
 #   make valgrind   the unit tests and the integration suite under valgrind
@@ -57,7 +60,8 @@ MAN8DIR		?= $(PREFIX)/share/man/man8
 UNITDIR		?= $(PREFIX)/lib/systemd/system
 INSTALL		?= install
 
-.PHONY: all asan run test unit integration bench clean deps install \
+.PHONY: all asan run test unit integration bench clean deps run-deps \
+	 test-deps install \
 	 uninstall FORCE fuzzers fuzz valgrind build-fuzz-drivers soak
 
 all: $(BINS)
@@ -87,8 +91,9 @@ asan:
 # ---- unit tests: lib/ in C, with cmocka --------------------------------
 UNIT_SRC	 = $(wildcard tests/unit/test_*.c)
 UNIT_BINS	 = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+UNIT_HEADERS	 = $(wildcard tests/unit/*.h)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB) $(HEADERS)
+$(BUILD)/tests/%: tests/unit/%.c $(LIB) $(HEADERS) $(UNIT_HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -o $@ $< $(LIB) $(LDLIBS) \
 	    -lcmocka $(shell pkg-config --libs libjwt)
@@ -111,26 +116,36 @@ fuzzers:
 
 build-fuzz-drivers: $(FUZZ_BINS)
 
-fuzz: deps
+fuzz: test-deps
 	$(MAKE) fuzzers
 	tests/fuzz/run $(FUZZ_SECONDS)
 
 # ---- the two commands ---------------------------------------------------
-deps:
+# Each installs only what is missing and says what it installs: running
+# needs the compiler, the libraries, nginx and Node.js (nginx/deps);
+# testing needs those and the rest (tests/deps: clang, valgrind, Apache,
+# PostgreSQL, Chromium, the end-to-end tests' npm packages).
+run-deps:
+	nginx/deps
+
+test-deps:
 	tests/deps
 
-run: deps
+# All of them: the tests' set holds the running one.
+deps: test-deps
+
+run: run-deps
 	$(MAKE) all
 	PORT=$(PORT) BUILD=$(BUILD) nginx/stack run
 
-test: deps
+test: test-deps
 	$(MAKE) all unit
 	$(MAKE) BUILD=build-asan all unit
 	$(MAKE) fuzzers
 	tests/run
 
 # Not part of `make test`: every program under memcheck is slow.
-valgrind: deps
+valgrind: test-deps
 	$(MAKE) all unit
 	tests/valgrind
 
@@ -194,7 +209,7 @@ build/bench/models: tests/bench/models.c build/libsb.a $(HEADERS) Makefile
 	$(CC) -std=c11 $(WARN) -O2 -g $(CPPFLAGS) -o $@ $< build/libsb.a \
 	    $(LDLIBS) -lpthread
 
-bench: deps
+bench: test-deps
 	tests/bench/deps
 	$(MAKE) BUILD=build all build/bench/floor build/bench/models
 	node tests/bench/bench.js
@@ -203,10 +218,12 @@ bench: deps
 # simulator failing 1 % of the calls to sentc, then the checks of
 # tests/soak/soak.js; the report is build/soak/report.md.
 SOAK_SECONDS	?= 600
-soak: deps
+soak: test-deps
 	tests/soak/deps
 	$(MAKE) all
 	SOAK_SECONDS=$(SOAK_SECONDS) SB_BUILD=$(BUILD) node tests/soak/soak.js
 
+# Every build folder: build, build-asan, build-fuzz, and any other build-*
+# (build-prof, BUILD=build-whatever). The run state (run/) stays.
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build $(wildcard build-*)

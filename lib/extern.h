@@ -1303,12 +1303,14 @@ int		 sb_auth_admin(struct sb_req *req);
 /*
  * sb_upstream.c: the client for the sentc API.
  *
- * One kept connection per worker: libcurl makes it (DNS, TCP, a proxy's
- * CONNECT, TLS, verified), the requests on it are written here and their
- * answers read with sb_http1.h. A kept connection is checked before a
- * request goes on it. If it closes with no answer all the same, only a GET
- * or HEAD goes once more, on a new one: any other request may have been
- * carried out by sentc, so it is a lost answer (res.sent) for the caller.
+ * libcurl does the HTTP (DNS, TCP, a proxy's CONNECT, TLS, verified), its
+ * multi interface in the worker's event loop: a call parks its request's
+ * task until the answer is in, and the worker's requests share its kept
+ * connections (outside a task, a call blocks). A kept connection is
+ * checked before a request goes on it. If it closes with no answer all
+ * the same, only a GET or HEAD goes once more, on a new one: any other
+ * request may have been carried out by sentc, so it is a lost answer
+ * (res.sent) for the caller.
  * Connect and total timeouts and the response cap come from the config.
  * An answer counts only if it is a sentc envelope: anything else is a
  * fault, mapped to 502 or 504.
@@ -1709,10 +1711,10 @@ void	 sb_unsure_delete(struct sb_req *, enum sb_err e,
  */
 void	 sb_unsure_pass(void);
 
-/* ==== sb_priv.c ======================================================= */
+/* ==== sb_runas.c ====================================================== */
 
 /*
- * sb_priv.c: the user a program runs as.
+ * sb_runas.c: the user a program runs as.
  *
  * Started as root, a program checks its database in a child that has
  * become SENTC_BACKEND_USER ("user" or "user:group"; the group is the
@@ -1724,7 +1726,7 @@ void	 sb_unsure_pass(void);
  * root).
  */
 
-struct sb_priv {
+struct sb_runas {
 	bool	 change;	/* false: stay who we are */
 	uid_t	 uid;		/* (uid_t)-1 unless change */
 	gid_t	 gid;
@@ -1736,7 +1738,7 @@ struct sb_priv {
  * program is about to serve (a config check may run as root). Returns 0
  * with out filled, or -1 with a message naming the key in err.
  */
-int	 sb_priv_resolve(const char *spec, bool serving, struct sb_priv *out,
+int	 sb_runas_resolve(const char *spec, bool serving, struct sb_runas *out,
 	    char *err, size_t errlen);
 
 /*
@@ -1744,6 +1746,6 @@ int	 sb_priv_resolve(const char *spec, bool serving, struct sb_priv *out,
  * for good: a later setuid(0) must fail. Does nothing unless change.
  * Returns 0, or -1 with the reason in err.
  */
-int	 sb_priv_drop(const struct sb_priv *, char *err, size_t errlen);
+int	 sb_runas_become(const struct sb_runas *, char *err, size_t errlen);
 
 #endif

@@ -541,18 +541,18 @@ db_check(const struct sb_config *cfg, const struct sb_route *route,
 
 /*
  * db_check() as the user the program is to become: in a child that
- * becomes that user first, when priv changes the user, so that a
+ * becomes that user first, when runas changes the user, so that a
  * database file is made by the user who is to write it. Returns 0, or -1
  * once the reason is logged.
  */
 static int
-db_check_as(const struct sb_priv *priv, const struct sb_route *route)
+db_check_as(const struct sb_runas *runas, const struct sb_route *route)
 {
 	char	 err[768];
 	pid_t	 pid;
 	int	 st;
 
-	if (!priv->change) {
+	if (!runas->change) {
 		if (db_check(&config, route, err, sizeof(err)) == 0)
 			return 0;
 		sb_log(SB_LOG_ERR, "config: %s", err);
@@ -563,7 +563,7 @@ db_check_as(const struct sb_priv *priv, const struct sb_route *route)
 		return -1;
 	}
 	if (pid == 0) {
-		if (sb_priv_drop(priv, err, sizeof(err)) == -1 ||
+		if (sb_runas_become(runas, err, sizeof(err)) == -1 ||
 		    db_check(&config, route, err, sizeof(err)) == -1) {
 			sb_log(SB_LOG_ERR, "config: %s", err);
 			_exit(1);
@@ -860,7 +860,7 @@ sb_main(int argc, char *argv[], const struct sb_route *route)
 {
 	const char	*sock = NULL;
 	char		 err[768], path[512], *end;
-	struct sb_priv	 priv;
+	struct sb_runas	 runas;
 	long		 mode = 0660;
 	int		 c, fd, check = 0, bound = 0, rc = EX_CONFIG;
 
@@ -904,7 +904,7 @@ sb_main(int argc, char *argv[], const struct sb_route *route)
 	sb_cfg = &config;
 	sb_log_json(config.log_json);
 	config_warnings(&config);
-	if (sb_priv_resolve(config.user, !check, &priv, err,
+	if (sb_runas_resolve(config.user, !check, &runas, err,
 	    sizeof(err)) == -1) {
 		sb_log(SB_LOG_ERR, "config: %s", err);
 		sb_config_free(&config);
@@ -912,7 +912,7 @@ sb_main(int argc, char *argv[], const struct sb_route *route)
 	}
 	if (check) {
 		/* The database as the user who will open it. */
-		if (sb_priv_drop(&priv, err, sizeof(err)) == -1 ||
+		if (sb_runas_become(&runas, err, sizeof(err)) == -1 ||
 		    db_check(&config, route, err, sizeof(err)) == -1)
 			sb_log(SB_LOG_ERR, "config: %s", err);
 		else {
@@ -924,7 +924,7 @@ sb_main(int argc, char *argv[], const struct sb_route *route)
 	}
 
 	/* The database first: a socket that accepts is one that serves. */
-	if (db_check_as(&priv, route) == -1) {
+	if (db_check_as(&runas, route) == -1) {
 		sb_config_free(&config);
 		return EX_CONFIG;
 	}
@@ -948,23 +948,23 @@ sb_main(int argc, char *argv[], const struct sb_route *route)
 			return 1;
 		}
 		bound = sock[0] == '/' || strchr(sock, ':') == NULL;
-		if (bound && priv.change &&
-		    chown(sock, priv.uid, priv.gid) == -1) {
+		if (bound && runas.change &&
+		    chown(sock, runas.uid, runas.gid) == -1) {
 			sb_log(SB_LOG_ERR, "socket %s: %s", sock,
 			    strerror(errno));
 			rc = 1;
 			goto out;
 		}
 	}
-	if (sb_stats_open(config.socket_dir, route->name, priv.uid,
-	    priv.gid) == -1) {
+	if (sb_stats_open(config.socket_dir, route->name, runas.uid,
+	    runas.gid) == -1) {
 		sb_log(SB_LOG_ERR, "metrics: out of memory");
 		rc = 1;
 		goto out;
 	}
 
 	/* From here on, as the user the config names. */
-	if (sb_priv_drop(&priv, err, sizeof(err)) == -1) {
+	if (sb_runas_become(&runas, err, sizeof(err)) == -1) {
 		sb_log(SB_LOG_ERR, "%s", err);
 		rc = 1;
 		goto out;

@@ -692,9 +692,11 @@ sb_upstream_group(struct sb_req *req, enum sb_method method,
 		    (unsigned char)path[i] >= 0x7f ||
 		    path[i] == '?' || path[i] == '#')
 			return SB_ERR_INTERNAL;
+	/* The base URL is set up on the first call (outside the serve loop). */
+	if (share == NULL && sb_upstream_init() == -1)
+		return SB_ERR_INTERNAL;
 	n = snprintf(url, sizeof(url), "%s%s", base, path);
 	if (path[0] != '/' || n < 0 || (size_t)n >= sizeof(url) ||
-	    (share == NULL && sb_upstream_init() == -1) ||
 	    (hdrs = headers(req, token, jwt, access, body != NULL)) == NULL ||
 	    (x.easy = easy_take()) == NULL) {
 		headers_free(hdrs);

@@ -358,7 +358,7 @@ location = /bench/return200 {
 }
 
 # The FastCGI floor on the routes' terms: an upstream kept alive as theirs,
-# the same connection loop (lib/sb_conn).
+# the same connection loop (lib/sb_serve.c and lib/sb_fcgi.c).
 location = /bench/floor {
 	fastcgi_pass bench_floor;
 	include fastcgi_params;

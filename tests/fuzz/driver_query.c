@@ -3,36 +3,34 @@
  *
  * Input: a query string. Each name the routes read ("after", "limit")
  * and a few others are looked up with buffers of several sizes; an
- * independent decoder says what the answer must be (a name given more
- * than once is refused), and a value found must come back unchanged from
- * its own percent-encoding.
+ * independent reading says what the answer must be (a name given more
+ * than once is refused; the value decoded by libcurl), and a value found
+ * must come back unchanged from its own percent-encoding.
  */
+#include <ctype.h>
+
+#include <curl/curl.h>
+
 #include "fuzz.h"
 #include "extern.h"
 
 static const char *const names[] = { "after", "limit", "a", "" };
 static const size_t sizes[] = { 0, 1, 2, 16, 37, 256 };
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* The answer by splitting on '&' and decoding in full. */
+/*
+ * The answer by splitting on '&' and decoding in full. The value is
+ * decoded by libcurl (curl_easy_unescape(), with '+' first written as
+ * "%20"); the rule that every '%' is followed by two hex digits is
+ * checked with isxdigit(3).
+ */
 static int
 oracle(const char *qs, const char *name, size_t bufsz, char *out,
     size_t outsz)
 {
-	const char	*p = NULL, *q = qs, *amp, *v;
-	size_t		 nlen = strlen(name), n = 0, seen = 0;
-	int		 hi, lo;
+	const char	*p = NULL, *q = qs, *amp, *v, *vend;
+	size_t		 nlen = strlen(name), seen = 0, k = 0;
+	char		*plus, *dec;
+	int		 declen;
 
 	if (bufsz == 0)		/* a caller's mistake, whatever the query */
 		return -1;
@@ -50,22 +48,36 @@ oracle(const char *qs, const char *name, size_t bufsz, char *out,
 		return 0;
 	if (seen > 1)
 		return -1;
-	for (v = p + nlen + 1; *v != '\0' && *v != '&'; v++) {
-		if (n + 1 >= outsz)
+	v = p + nlen + 1;
+	vend = v + strcspn(v, "&");
+	if ((plus = malloc(3 * (size_t)(vend - v) + 1)) == NULL)
+		abort();
+	for (q = v; q < vend; q++) {
+		if (*q == '%' && (vend - q < 3 ||
+		    !isxdigit((unsigned char)q[1]) ||
+		    !isxdigit((unsigned char)q[2]))) {
+			free(plus);
 			return -1;
-		if (*v == '+')
-			out[n++] = ' ';
-		else if (*v != '%')
-			out[n++] = *v;
-		else if ((hi = hexval(v[1])) < 0 || (lo = hexval(v[2])) < 0)
-			return -1;
-		else {
-			out[n++] = (char)(hi << 4 | lo);
-			v += 2;
 		}
+		if (*q == '+') {
+			memcpy(plus + k, "%20", 3);
+			k += 3;
+		} else
+			plus[k++] = *q;
 	}
-	out[n] = '\0';
-	if (n + 1 > bufsz || !fuzz_printable(out, n))
+	plus[k] = '\0';
+	dec = curl_easy_unescape(NULL, plus, (int)k, &declen);
+	free(plus);
+	if (dec == NULL)
+		abort();
+	if ((size_t)declen + 1 > outsz) {
+		curl_free(dec);
+		return -1;
+	}
+	memcpy(out, dec, (size_t)declen);
+	out[declen] = '\0';
+	curl_free(dec);
+	if ((size_t)declen + 1 > bufsz || !fuzz_printable(out, (size_t)declen))
 		return -1;
 	return 1;
 }

@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #define FUZZ_CHECK(cond, ...) do {					\
 	if (!(cond)) {							\
 		fprintf(stderr, "%s:%d: invariant broken: %s: ",	\
@@ -80,46 +82,63 @@ fuzz_lower_uuid(const char *s)
 }
 
 /*
- * The drivers' own base64url decoder, independent of lib/, to check the
- * library against. Strict: no padding, no length of the form 4k + 1, and
- * the unused bits of the last character zero. Not strict: stops at the
- * first '=' and ignores the unused bits. Returns the length, or -1.
+ * base64url, decoded by OpenSSL (EVP_DecodeBlock(), of the standard
+ * alphabet) to check the library against: the driver only maps the two
+ * alphabets onto each other and fills the last group up with 'A's (zero
+ * bits), whose bytes it then leaves off. Strict: no padding, no length of
+ * the form 4k + 1, and the text must be exactly what OpenSSL's encoder
+ * (EVP_EncodeBlock()) makes of the bytes, so that unused bits left set
+ * are refused. Not strict: stops at the first '=', and a last lone
+ * character (which holds no byte) and unused bits are ignored. Returns
+ * the length, or -1.
  */
 static inline long
 fuzz_unb64url(const char *in, size_t len, unsigned char *out, size_t outsz,
     int strict)
 {
-	unsigned long	 acc = 0;
-	size_t		 i, n = 0;
-	int		 bits = 0, v;
-	char		 c;
+	static const char url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789-_";
+	const char	*eq;
+	unsigned char	*std, *raw, *again;
+	size_t		 i, quads, n;
+	long		 rc = -1;
 
-	if (strict && len % 4 == 1)
-		return -1;
-	for (i = 0; i < len && (strict || in[i] != '='); i++) {
-		c = in[i];
-		if (c >= 'A' && c <= 'Z')
-			v = c - 'A';
-		else if (c >= 'a' && c <= 'z')
-			v = c - 'a' + 26;
-		else if (c >= '0' && c <= '9')
-			v = c - '0' + 52;
-		else if (c == '-')
-			v = 62;
-		else if (c == '_')
-			v = 63;
-		else
+	if (!strict && (eq = memchr(in, '=', len)) != NULL)
+		len = (size_t)(eq - in);
+	for (i = 0; i < len; i++)
+		if (in[i] == '\0' || memchr(url, in[i], sizeof(url) - 1) == NULL)
 			return -1;
-		acc = (acc << 6) | (unsigned long)v;
-		if ((bits += 6) >= 8) {
-			bits -= 8;
-			if (n == outsz)
-				return -1;
-			out[n++] = (unsigned char)(acc >> bits);
-			acc &= (1UL << bits) - 1;
-		}
+	if (len % 4 == 1) {
+		if (strict)
+			return -1;
+		len--;
 	}
-	return strict && acc != 0 ? -1 : (long)n;
+	n = len / 4 * 3 + (len % 4 == 0 ? 0 : len % 4 - 1);
+	if (n > outsz)
+		return -1;
+	quads = (len + 3) / 4;
+	if ((std = malloc(quads * 4 + 1)) == NULL ||
+	    (raw = malloc(quads * 3 + 1)) == NULL ||
+	    (again = malloc(quads * 4 + 1)) == NULL)
+		abort();
+	for (i = 0; i < quads * 4; i++)
+		std[i] = i >= len ? 'A' : in[i] == '-' ? '+' : in[i] == '_' ?
+		    '/' : (unsigned char)in[i];
+	std[i] = '\0';
+	if (EVP_DecodeBlock(raw, std, (int)(quads * 4)) != (int)(quads * 3))
+		goto out;
+	if (strict) {
+		EVP_EncodeBlock(again, raw, (int)n);
+		if (memcmp(again, std, len) != 0)
+			goto out;
+	}
+	memcpy(out, raw, n);
+	rc = (long)n;
+out:
+	free(again);
+	free(raw);
+	free(std);
+	return rc;
 }
 
 /*

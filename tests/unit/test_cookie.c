@@ -1,7 +1,7 @@
 /*
  * test_cookie.c: the refresh cookie (sealing and opening, tampering,
  * binding to aud and sub, age, key rotation, bad keys, the format's two
- * versions, the Cookie header and Set-Cookie) and the allowed origins.
+ * versions, the Cookie header and Set-Cookie).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -795,121 +795,6 @@ test_format(void **state)
 
 /* ---- the session body's refresh_token ------------------------------------- */
 
-/* ---- allowed origins ----------------------------------------------------- */
-
-static void
-test_origin_valid(void **state)
-{
-	static const char *const good[] = {
-		"https://app.example.com", "http://127.0.0.1:8080",
-		"http://localhost:3000", "https://a.b-c.example:8443",
-		"http://[::1]:8080", "https://x", "https://xn--bcher-kva.example",
-		"http://localhost:65535",
-	};
-	static const char *const bad[] = {
-		"", "null", "*", "app.example.com", "https://", "http://:80",
-		"https://app.example.com/", "https://app.example.com/path",
-		"https://APP.example.com", "HTTPS://app.example.com",
-		"ftp://app.example.com", "https://app.example.com:443",
-		"http://app.example.com:80", "https://app.example.com:0",
-		"https://app.example.com:08080", "https://app.example.com:65536",
-		"https://app.example.com:123456", "https://app.example.com:",
-		"https://user@app.example.com", "https://app.example.com?x",
-		"https://app.example.com#x", "https://app example.com",
-		"https://.example.com", "https://example.com.",
-		"https://-example.com", "http://[::1", "http://[]",
-		"http://[::G]", "https://app.example.com:8a",
-		"https://*.example.com",
-	};
-	size_t	 i;
-	int	 wrong = 0;
-
-	for (i = 0; i < NELEM(good); i++)
-		if (!sb_origin_valid(good[i], strlen(good[i]))) {
-			print_error("\"%s\" refused\n", good[i]);
-			wrong++;
-		}
-	for (i = 0; i < NELEM(bad); i++)
-		if (sb_origin_valid(bad[i], strlen(bad[i]))) {
-			print_error("\"%s\" accepted\n", bad[i]);
-			wrong++;
-		}
-	assert_int_equal(wrong, 0);
-}
-
-static void
-test_origins(void **state)
-{
-	static const char *const refused[] = {
-		"https://app.example.com.evil.example", "https://app.example.co",
-		"https://pp.example.com", "https://app.example.com/",
-		"http://app.example.com", "https://app.example.com:443",
-		"null", "", "https://APP.EXAMPLE.COM", "https://app.example.comx",
-		"https://app.example.com ", " https://app.example.com",
-		"https://app.example.com, https://api.example.com",
-		"*",
-	};
-	struct sb_origins	*os;
-	char			 err[256];
-	size_t			 i;
-	int			 wrong = 0;
-
-	os = sb_origins_parse(" https://app.example.com ,http://localhost:8080",
-	    err, sizeof(err));
-	assert_non_null(os);
-	assert_int_equal(sb_origins_count(os), 2);
-	assert_string_equal(sb_origin_find(os, "https://app.example.com"),
-	    "https://app.example.com");
-	assert_string_equal(sb_origin_find(os, "http://localhost:8080"),
-	    "http://localhost:8080");
-	for (i = 0; i < NELEM(refused); i++)
-		if (sb_origin_find(os, refused[i]) != NULL) {
-			print_error("\"%s\" allowed\n", refused[i]);
-			wrong++;
-		}
-	assert_int_equal(wrong, 0);
-	assert_null(sb_origin_find(os, NULL));
-	sb_origins_free(os);
-
-	/* None listed: nothing is allowed. */
-	snprintf(err, sizeof(err), "x");
-	assert_null(sb_origins_parse("", err, sizeof(err)));
-	assert_string_equal(err, "");
-	assert_null(sb_origin_find(NULL, "https://app.example.com"));
-
-	/* A bad entry: the message names the key and the entry. */
-	assert_null(sb_origins_parse("https://a.example,https://b.example/",
-	    err, sizeof(err)));
-	assert_non_null(strstr(err, "SENTC_BACKEND_ALLOWED_ORIGINS"));
-	assert_non_null(strstr(err, "https://b.example/"));
-	assert_null(sb_origins_parse("https://a.example,,https://b.example",
-	    err, sizeof(err)));
-	assert_null(sb_origins_parse("https://a.example,", err, sizeof(err)));
-	assert_null(sb_origins_parse("*", err, sizeof(err)));
-	assert_null(sb_origins_parse("null", err, sizeof(err)));
-}
-
-static void
-test_origins_max(void **state)
-{
-	char			 spec[4096], err[256];
-	struct sb_origins	*os;
-	size_t			 n = 0;
-	int			 i;
-
-	for (i = 0; i < SB_ORIGINS_MAX; i++)
-		n += (size_t)snprintf(spec + n, sizeof(spec) - n,
-		    "%shttps://h%d.example", i ? "," : "", i);
-	os = sb_origins_parse(spec, err, sizeof(err));
-	assert_non_null(os);
-	assert_int_equal(sb_origins_count(os), SB_ORIGINS_MAX);
-	assert_non_null(sb_origin_find(os, "https://h31.example"));
-	sb_origins_free(os);
-	snprintf(spec + n, sizeof(spec) - n, ",https://one-more.example");
-	assert_null(sb_origins_parse(spec, err, sizeof(err)));
-	assert_non_null(strstr(err, "more than"));
-}
-
 int
 main(void)
 {
@@ -931,9 +816,6 @@ main(void)
 		cmocka_unit_test(test_next),
 		cmocka_unit_test(test_name_valid),
 		cmocka_unit_test(test_format),
-		cmocka_unit_test(test_origin_valid),
-		cmocka_unit_test(test_origins),
-		cmocka_unit_test(test_origins_max),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

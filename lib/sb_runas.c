@@ -12,7 +12,7 @@
 #define KEY	"SENTC_BACKEND_USER"
 
 int
-sb_priv_resolve(const char *spec, bool serving, struct sb_priv *out,
+sb_runas_resolve(const char *spec, bool serving, struct sb_runas *out,
     char *err, size_t errlen)
 {
 	const struct passwd	*pw = NULL;
@@ -74,7 +74,7 @@ sb_priv_resolve(const char *spec, bool serving, struct sb_priv *out,
 }
 
 int
-sb_priv_drop(const struct sb_priv *p, char *err, size_t errlen)
+sb_runas_become(const struct sb_runas *p, char *err, size_t errlen)
 {
 	if (!p->change)
 		return 0;
