@@ -62,7 +62,7 @@ INSTALL		?= install
 
 .PHONY: all asan run test unit integration bench clean deps run-deps \
 	 test-deps install \
-	 uninstall FORCE fuzzers fuzz valgrind build-fuzz-drivers soak
+	 uninstall FORCE fuzzers fuzz valgrind build-fuzz-drivers soak api-check
 
 all: $(BINS)
 
@@ -139,10 +139,23 @@ run: run-deps
 	PORT=$(PORT) BUILD=$(BUILD) nginx/stack run
 
 test: test-deps
-	$(MAKE) all unit
+	$(MAKE) all unit api-check
 	$(MAKE) BUILD=build-asan all unit
 	$(MAKE) fuzzers
 	tests/run
+
+# The route API is lib/sb.h alone: it includes no other header of the
+# library, a route program includes nothing else of it, and each one
+# compiles against a folder that holds sb.h and nothing more.
+api-check:
+	@! grep -n '^#include "' lib/sb.h
+	@! grep -n '^#include "' cgi-bin/*.c | grep -v '"sb.h"$$'
+	@rm -rf $(BUILD)/api && mkdir -p $(BUILD)/api && cp lib/sb.h $(BUILD)/api/
+	@for f in cgi-bin/*.c; do \
+	    $(CC) $(ALL_CFLAGS) -D_GNU_SOURCE -I$(BUILD)/api \
+	    $(shell pkg-config --cflags json-c) -DSB_PROGRAMS='"$(PROGRAMS)"' \
+	    -fsyntax-only $$f || exit 1; done
+	@echo "api-check: $(words $(PROGRAMS)) route programs need lib/sb.h alone"
 
 # Not part of `make test`: every program under memcheck is slow.
 valgrind: test-deps

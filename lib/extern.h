@@ -62,9 +62,7 @@ long	 sb_b64url_encode(const unsigned char *in, size_t len, char *out,
  * Any integer types, mixed: the check is on the exact value.
  */
 #define sb_add_ok(a, b, r)	(!__builtin_add_overflow((a), (b), (r)))
-
 #define sb_sub_ok(a, b, r)	(!__builtin_sub_overflow((a), (b), (r)))
-
 #define sb_mul_ok(a, b, r)	(!__builtin_mul_overflow((a), (b), (r)))
 
 /*
@@ -144,7 +142,6 @@ void	 sb_log_request(const struct sb_req *);
  */
 
 #define SB_ADMIN_DIGEST_LEN	32	/* SHA-256 */
-
 #define SB_ADMIN_TOKEN_MIN	32	/* shortest SENTC_BACKEND_ADMIN_TOKEN */
 
 struct sb_jwt_keys;
@@ -292,11 +289,8 @@ void		 sb_task_cleanup(void);
 
 /* Events, as epoll's. */
 #define SB_EV_IN	0x001
-
 #define SB_EV_OUT	0x004
-
 #define SB_EV_ERR	0x008
-
 #define SB_EV_HUP	0x010
 
 /* Makes this process's loop. Returns 0, or -1. */
@@ -372,9 +366,7 @@ size_t	 sb_loop_watched(void);
  */
 
 #define SB_FCGI_PARAMS_MAX	(256 * 1024)	/* all parameters' bytes */
-
 #define SB_FCGI_NPARAMS_MAX	1024
-
 #define SB_FCGI_RECORD_MAX	(8 + 65535 + 255)
 
 /* What sb_fcgi_in_feed() says of the bytes it read. */
@@ -688,17 +680,11 @@ uint64_t	 sb_cache_tag(const char *s);
  */
 
 #define SB_COOKIE_PATH		"/backend"
-
 #define SB_COOKIE_OLD_PATH	"/backend/refresh"	/* version 1's */
-
 #define SB_COOKIE_VERSION_1	1	/* opened only */
-
 #define SB_COOKIE_KEY_LEN	32	/* AES-256 */
-
 #define SB_COOKIE_KEYS_MAX	8	/* keys one config may list */
-
 #define SB_COOKIE_NAME_MAX	64
-
 #define SB_COOKIE_SKEW		300	/* seconds a seal may lie ahead */
 
 /*
@@ -706,7 +692,6 @@ uint64_t	 sb_cache_tag(const char *s);
  * of them: aud and sub at their longest), and its longest encoding.
  */
 #define SB_COOKIE_OVERHEAD	(1 + 12 + 8 + 2 + 2 * SB_CLAIM_MAX + 16)
-
 #define SB_COOKIE_VALUE_MAX	\
 	(((SB_COOKIE_OVERHEAD + SB_REFRESH_TOKEN_MAX) * 4 + 2) / 3)
 
@@ -833,7 +818,6 @@ enum sb_err sb_cookie_header(struct sb_req *, const char **hdr,
  */
 
 #define SB_ORIGIN_MAX		256	/* longest origin */
-
 #define SB_ORIGINS_MAX		32	/* origins one config may list */
 
 /* The request headers that the SDK sends, for preflights. */
@@ -1028,7 +1012,6 @@ unsigned sb_route_methods(const struct sb_route *, size_t i);
 
 /* The longest program name, and the most programs one list may hold. */
 #define SB_NAME_MAX	63
-
 #define SB_PROGRAMS_MAX	64
 
 /*
@@ -1060,13 +1043,9 @@ bool	 sb_program_up(const char *name);
  */
 
 #define SB_STATS_MAGIC		0x7362737473746174ULL	/* "sbststat" */
-
 #define SB_STATS_VERSION	3	/* bumped whenever the layout changes */
-
 #define SB_STATS_BUCKETS	12	/* the last one is +Inf */
-
 #define SB_STATS_STATUSES	600	/* HTTP statuses 100-599; 0: others */
-
 #define SB_STATS_WORKERS	1024	/* worker slots of a program */
 
 /* Counters and gauges besides the requests and the histograms. */
@@ -1656,11 +1635,8 @@ void	 sb_db_pg_display(const char *spec, char *out, size_t outsz);
  */
 
 #define SB_UNSURE_REGISTER	1
-
 #define SB_UNSURE_DELETE	2
-
 #define SB_UNSURE_KEEP		3600	/* seconds a lost register is watched */
-
 #define SB_UNSURE_PASS_MAX	4	/* records one pass settles at most */
 
 /*

@@ -131,7 +131,6 @@ int	 sb_parse_long(const char *s, long min, long max, long *out);
 void	 sb_wipe(void *p, size_t len);
 
 #define SB_JWT_MAX	8192	/* longest token accepted */
-
 #define SB_CLAIM_MAX	64	/* longest aud or sub accepted */
 
 /*
@@ -172,21 +171,26 @@ enum sb_token	 sb_token_of(enum sb_option o);
 
 /* ---- Inputs ------------------------------------------------------------ */
 
+/*
+ * What a route takes, declared in its table and checked before its
+ * handler runs. Each path (struct sb_path) names the methods whose body
+ * is a JSON object and its inputs: members of that body and parameters
+ * of the query, each with a kind, a cap, whether it is required, and
+ * the message for a bad one. The serve loop reads and checks them all;
+ * the handler finds each in req->in[i], i its index in the table, typed.
+ * A bad or missing one is answered in the sentc envelope (400, or 413
+ * past a configured cap) and the handler does not run.
+ */
+
 #define SB_INPUTS_MAX	12	/* inputs one path may declare */
 
 /* Searchable and sortable items: what the SDK makes (items.c). */
 #define SB_HASH_LEN		43	/* base64url of an HMAC-SHA256 */
-
 #define SB_HASH_LISTS_MAX	16	/* indexed texts per item */
-
 #define SB_HASHES_PER_LIST	200	/* the SDK hashes at most 200 bytes */
-
 #define SB_HASHES_MAX		1000	/* per item, all lists */
-
 #define SB_SORTABLES_MAX	4	/* named sortable values per item */
-
 #define SB_SORT_NAME_MAX	32
-
 #define SB_SORTABLE_MAX		4294967294LL	/* the SDK's range: u32 - 1 */
 
 enum sb_where {
@@ -216,7 +220,6 @@ enum sb_limit {
 };
 
 #define SB_REQUIRED	0x01	/* absent is bad */
-
 #define SB_TAKE		0x02	/* a top-level body member kept here:
 
 				   not relayed */
@@ -274,11 +277,8 @@ enum sb_method {
 
 /* A set of methods, for struct sb_route. */
 #define SB_M(m)		(1u << (m))
-
 #define SB_IDS_MAX	4	/* ids one path may hold */
-
 #define SB_HDRS_MAX	4096	/* extra response header bytes */
-
 #define SB_RID_MAX	128	/* longest X-Request-Id taken from a client */
 
 struct sb_jwt_claims {
@@ -355,15 +355,10 @@ int		 sb_req_defer(struct sb_req *, void (*fn)(struct sb_req *,
  * SB_ROUTE_NO_CORS (routes no browser may call, such as admin routes).
  */
 #define SB_ROUTE_DB	0x01	/* uses the database: checked at start-up */
-
 #define SB_ROUTE_NO_CORS 0x02	/* no CORS: OPTIONS is a 405 like any other */
-
 #define SB_ROUTE_ORIGIN	0x04	/* an Origin not listed is refused (403) */
-
 #define SB_ROUTE_SECRET	0x08	/* the body holds a secret: wiped after */
-
 #define SB_ROUTE_SETTLE	0x10	/* settles lost answers (sb_unsure.h) */
-
 #define SB_ROUTE_COOKIE	0x20	/* needs the refresh cookie's keys (503) */
 
 /* Who may call a route: checked before its inputs (sb_auth.h). */
@@ -580,11 +575,8 @@ enum sb_err	 sb_auth_token(struct sb_req *req, const char *tok,
 
 /* Ranks for sb_group_member(): lower is stronger. */
 #define SB_RANK_CREATOR	0
-
 #define SB_RANK_ADMIN	1
-
 #define SB_RANK_ANY	INT_MAX	/* any member */
-
 #define SB_LIGHT_VIA	3	/* groups a member answer goes through */
 
 struct sb_light {
@@ -792,7 +784,6 @@ enum sb_err	 sb_db_item_search(struct sb_db *, const char *group_id,
 /* ---- The refresh cookie and sessions ----------------------------------- */
 
 #define SB_COOKIE_VERSION	2	/* sealed */
-
 #define SB_REFRESH_TOKEN_MAX	1024	/* longest refresh token sealed */
 
 /* What sb_cookie_open() found besides the token. */
