@@ -172,10 +172,11 @@ SUBST		 = sed -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' \
 		       -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
 APACHE_ERRORS	 = $(notdir $(wildcard apache/errors/*.asis))
 UNITS		 = sentc-backend@.socket sentc-backend@.service
+DOCS		 = $(notdir $(wildcard docs/*.md))
 
 install: all
 	$(INSTALL) -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SHAREDIR)/nginx \
-	    $(DESTDIR)$(SHAREDIR)/apache/errors $(DESTDIR)$(DOCDIR) \
+	    $(DESTDIR)$(SHAREDIR)/apache/errors $(DESTDIR)$(DOCDIR)/docs \
 	    $(DESTDIR)$(MAN8DIR) $(DESTDIR)$(UNITDIR)
 	$(INSTALL) -m 0755 $(BINS) $(DESTDIR)$(LIBEXECDIR)
 	$(INSTALL) -m 0644 nginx/sentc-backend.conf \
@@ -185,9 +186,10 @@ install: all
 	chmod 0644 $(DESTDIR)$(SHAREDIR)/apache/sentc-backend.conf
 	$(INSTALL) -m 0644 $(APACHE_ERRORS:%=apache/errors/%) \
 	    $(DESTDIR)$(SHAREDIR)/apache/errors
-	$(INSTALL) -m 0644 doc/backend.env.example $(DESTDIR)$(SHAREDIR)
+	$(INSTALL) -m 0644 etc/backend.env.example $(DESTDIR)$(SHAREDIR)
 	$(INSTALL) -m 0644 README.md $(DESTDIR)$(DOCDIR)
-	$(SUBST) doc/sentc-backend.8 >$(DESTDIR)$(MAN8DIR)/sentc-backend.8
+	$(INSTALL) -m 0644 $(DOCS:%=docs/%) $(DESTDIR)$(DOCDIR)/docs
+	$(SUBST) man/sentc-backend.8 >$(DESTDIR)$(MAN8DIR)/sentc-backend.8
 	$(SUBST) systemd/sentc-backend@.service.in \
 	    >$(DESTDIR)$(UNITDIR)/sentc-backend@.service
 	$(SUBST) systemd/sentc-backend@.socket \
@@ -203,12 +205,13 @@ uninstall:
 	    $(DESTDIR)$(SHAREDIR)/apache/sentc-backend.conf \
 	    $(APACHE_ERRORS:%=$(DESTDIR)$(SHAREDIR)/apache/errors/%) \
 	    $(DESTDIR)$(SHAREDIR)/backend.env.example \
-	    $(DESTDIR)$(DOCDIR)/README.md \
+	    $(DESTDIR)$(DOCDIR)/README.md $(DOCS:%=$(DESTDIR)$(DOCDIR)/docs/%) \
 	    $(DESTDIR)$(MAN8DIR)/sentc-backend.8 \
 	    $(UNITS:%=$(DESTDIR)$(UNITDIR)/%)
 	-rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SHAREDIR)/nginx \
 	    $(DESTDIR)$(SHAREDIR)/apache/errors $(DESTDIR)$(SHAREDIR)/apache \
-	    $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(DOCDIR) 2>/dev/null
+	    $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(DOCDIR) \
+	    2>/dev/null
 
 # ---- the benchmark: never part of `make test` --------------------------
 # The plain build only; tests/bench/bench.js says what it measures.

@@ -112,7 +112,7 @@ async function request(base, method, urlPath, { body, headers = {}, timeoutMs = 
 }
 
 function frontConf(dir, port, hosts) {
-  return `# The front of the cluster test: README "Scaling out" shows the same.
+  return `# The front of the cluster test: docs/SCALING.md shows the same.
 ${process.getuid() === 0 ? 'user root;' : ''}
 worker_processes 2;
 daemon off;

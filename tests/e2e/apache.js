@@ -20,7 +20,7 @@ const WORKER_USER = 'www-data';
 
 /*
  * As root, the workers are WORKER_USER: they must reach the stack's sockets,
- * as the README says for a deployment (the sockets' group, a directory they
+ * as docs/DEPLOY.md says for a deployment (the sockets' group, a directory they
  * may pass through).
  */
 function openSockets(stack) {

@@ -1,6 +1,6 @@
 'use strict';
 /*
- * The README's browser section tells the truth: its code runs as written
+ * The README's browser quick start tells the truth: its code runs as written
  * in headless Chromium, on a page of the backend's origin that serves
  * sentc_wasm's web build at /sentc_wasm/ (site.conf), against the stack
  * (the app's public token put in for YOUR_PUBLIC_TOKEN), and does what its
@@ -27,7 +27,7 @@ function jsBlocks(title) {
   return [...text.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]);
 }
 
-describe("README: Using the SDK in a browser app, run in Chromium", () => {
+describe("README: Browser quick start, run in Chromium", () => {
   let stack;
   let browser;
 
@@ -42,7 +42,7 @@ describe("README: Using the SDK in a browser app, run in Chromium", () => {
   });
 
   it('runs as written and does what its comments say', async () => {
-    const blocks = jsBlocks('Using the SDK in a browser app');
+    const blocks = jsBlocks('Browser quick start');
     assert.equal(blocks.length, 1, 'one code block');
     const code = blocks[0];
     assert.ok(code.includes('YOUR_PUBLIC_TOKEN'));

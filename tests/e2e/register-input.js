@@ -3,7 +3,7 @@
 /*
  * Prints the register input the SDK makes (sentc_wasm's prepare_register)
  * for a name and a password, with an app's user_data added if given: the
- * body of POST /api/v1/register, for shell examples (README.md).
+ * body of POST /api/v1/register, for shell examples (README.md, docs/ROUTES.md).
  *
  *   node tests/e2e/register-input.js NAME PASSWORD [USER_DATA_JSON]
  */

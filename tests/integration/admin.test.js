@@ -523,7 +523,7 @@ describe('admin routes without SENTC_BACKEND_ADMIN_TOKEN', () => {
   });
 });
 
-describe('admin routes opened to another network, as the README shows', () => {
+describe('admin routes opened to another network, as docs/DEPLOY.md shows', () => {
   let s;
   before(async () => { s = await start(); });
   after(() => s.stop());
@@ -534,7 +534,7 @@ describe('admin routes opened to another network, as the README shows', () => {
     const otp = (addr) => from(addr, s.port, 'PUT', '/api/v1/user/forced/disable_otp', admin, { user_identifier: u.name });
     assert.equal((await otp('127.0.0.3')).status, 403, 'closed before');
 
-    // The README's edit, with 127.0.0.2/31 standing in for a private range.
+    // docs/DEPLOY.md's edit, with 127.0.0.2/31 standing in for a private range.
     const conf = path.join(s.dir, 'sentc-backend.conf');
     const text = fs.readFileSync(conf, 'utf8');
     // Two deny lines: the admin location's first, then the metrics location's.

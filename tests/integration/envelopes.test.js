@@ -1,7 +1,7 @@
 'use strict';
 /*
  * Every answer under the backend's locations is the sentc envelope, with a
- * code the README lists, and no answer is built from the request's Host:
+ * code docs/ERRORS.md lists, and no answer is built from the request's Host:
  * through the development server (nginx/stack, where / is the backend's
  * too), through the nginx snippet in a server of the user's own (whose /
  * stays the user's), and through the Apache config. Each location is
@@ -23,8 +23,8 @@ const { startApache } = require('../e2e/apache');
 const ID = crypto.randomUUID();
 const HOST = 'host-reflected.example';
 
-// The backend's error codes and their HTTP statuses, as the README lists them.
-const CODES = new Map([...fs.readFileSync(path.join(TOP, 'README.md'), 'utf8')
+// The backend's error codes and their HTTP statuses, as docs/ERRORS.md lists them.
+const CODES = new Map([...fs.readFileSync(path.join(TOP, 'docs/ERRORS.md'), 'utf8')
   .matchAll(/^\| (20\d{3}) \| (\d{3}) \|/gm)].map((m) => [Number(m[1]), Number(m[2])]));
 
 // Every location of the snippet, and paths below the backend's prefixes
@@ -142,8 +142,8 @@ function verdict(method, p, r) {
   if (typeof env.err_msg !== 'string' || !Number.isInteger(env.err_code)) return 'not an error envelope';
   // sentc's own codes (below 1000) pass through; the backend's are listed.
   if (env.err_code >= 1000) {
-    if (!CODES.has(env.err_code)) return `err_code ${env.err_code} is not in the README`;
-    if (CODES.get(env.err_code) !== r.status) return `HTTP ${r.status}, not the README's ${CODES.get(env.err_code)}`;
+    if (!CODES.has(env.err_code)) return `err_code ${env.err_code} is not in docs/ERRORS.md`;
+    if (CODES.get(env.err_code) !== r.status) return `HTTP ${r.status}, not docs/ERRORS.md's ${CODES.get(env.err_code)}`;
   }
   return null;
 }

@@ -16,6 +16,7 @@ const path = require('node:path');
 const { start, TOP, BUILD } = require('./harness');
 
 const PROGRAMS = fs.readdirSync(path.join(TOP, 'cgi-bin')).filter((f) => f.endsWith('.c')).map((f) => f.slice(0, -2)).sort();
+const DOCS = fs.readdirSync(path.join(TOP, 'docs')).filter((f) => f.endsWith('.md')).sort();
 const ASIS = fs.readdirSync(path.join(TOP, 'apache/errors')).filter((f) => f.endsWith('.asis')).sort();
 
 function make(...args) {
@@ -50,7 +51,7 @@ describe('make install DESTDIR=… (PREFIX /usr/local)', () => {
     fs.rmSync(dest, { recursive: true, force: true });
   });
 
-  it('installs exactly the programs, the nginx and Apache configs, the example config, the README, the man page and the units', () => {
+  it('installs exactly the programs, the nginx and Apache configs, the example config, the README and docs, the man page and the units', () => {
     const want = {
       ...Object.fromEntries(PROGRAMS.map((p) => [`usr/local/libexec/sentc-backend/${p}`, '755'])),
       'usr/local/share/sentc-backend/nginx/sentc-backend.conf': '644',
@@ -59,6 +60,7 @@ describe('make install DESTDIR=… (PREFIX /usr/local)', () => {
       ...Object.fromEntries(ASIS.map((f) => [`usr/local/share/sentc-backend/apache/errors/${f}`, '644'])),
       'usr/local/share/sentc-backend/backend.env.example': '644',
       'usr/local/share/doc/sentc-backend/README.md': '644',
+      ...Object.fromEntries(DOCS.map((f) => [`usr/local/share/doc/sentc-backend/docs/${f}`, '644'])),
       'usr/local/share/man/man8/sentc-backend.8': '644',
       'usr/local/lib/systemd/system/sentc-backend@.service': '644',
       'usr/local/lib/systemd/system/sentc-backend@.socket': '644',
@@ -70,6 +72,10 @@ describe('make install DESTDIR=… (PREFIX /usr/local)', () => {
     }
     assert.equal(fs.readFileSync(path.join(prefix, 'share/doc/sentc-backend/README.md'), 'utf8'),
       fs.readFileSync(path.join(TOP, 'README.md'), 'utf8'));
+    for (const f of DOCS) {
+      assert.equal(fs.readFileSync(path.join(prefix, 'share/doc/sentc-backend/docs', f), 'utf8'),
+        fs.readFileSync(path.join(TOP, 'docs', f), 'utf8'), f);
+    }
   });
 
   it('names the installed paths in what it installs, with nothing left to fill in', () => {

@@ -148,7 +148,7 @@ describe('a stack started as root with SENTC_BACKEND_USER=nobody:www-data', { sk
     assert.match(s.logRecords('me').filter((r) => /^reload: /.test(r.msg)).at(-1).msg, /config file .*: Permission denied/);
     const u = await s.user('priv2', { n: 2 });
     assert.equal((await s.api('GET', '/backend/me', { headers: u.auth })).status, 200);
-    // Readable by its group: the way the README sets up /etc/sentc-backend.
+    // Readable by its group: the way docs/DEPLOY.md sets up /etc/sentc-backend.
     fs.chownSync(file, 0, gid);
     fs.chmodSync(file, 0o640);
     assert.equal((await s.reload(['me'])).me, 'complete');

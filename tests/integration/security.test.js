@@ -343,13 +343,13 @@ describe('slow requests are cut off', () => {
   const setting = (name) => new RegExp(`^${name}\\s+([^;]+);`, 'm').exec(conf)?.[1];
   const seconds = (v) => Number(/^(\d+)s$/.exec(v)?.[1]);
 
-  it('the nginx snippet sets the limits, and the README names each with its value', () => {
-    const readme = fs.readFileSync(path.join(TOP, 'README.md'), 'utf8');
+  it('the nginx snippet sets the limits, and docs/DEPLOY.md names each with its value', () => {
+    const readme = fs.readFileSync(path.join(TOP, 'docs/DEPLOY.md'), 'utf8');
     for (const name of ['client_max_body_size', 'client_header_timeout', 'client_body_timeout', 'send_timeout',
       'keepalive_timeout', 'client_header_buffer_size', 'large_client_header_buffers']) {
       const v = setting(name);
       assert.ok(v, `the snippet sets ${name}`);
-      assert.ok(readme.includes(`${name} ${v}`), `README names ${name} ${v}`);
+      assert.ok(readme.includes(`${name} ${v}`), `docs/DEPLOY.md names ${name} ${v}`);
     }
     assert.ok(seconds(setting('client_header_timeout')) <= 30);
     assert.ok(seconds(setting('client_body_timeout')) <= 30);
