@@ -27,7 +27,7 @@ handle(struct sb_req *req)
 	size_t		 len;
 	enum sb_err	 e;
 
-	/* Who is this, and may they touch the group with this rank? */
+	/* May they touch the group with this rank? */
 	if (sb_group_member(req, gid, req->method == SB_PUT ?
 	    SB_RANK_ADMIN : SB_RANK_ANY, NULL) == -1 ||
 	    (db = sb_db_for(req)) == NULL)

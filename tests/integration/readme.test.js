@@ -250,7 +250,7 @@ describe('the reference pages', () => {
   });
 
   it('ERRORS.md lists every error code with its status', () => {
-    const src = read('lib/sb_error.h');
+    const src = read('lib/sb.h');
     const codes = [...src.matchAll(/\/\* (2\d{4}) (\d{3}) /g)].map((m) => [m[1], m[2]]);
     assert.ok(codes.length > 20);
     const errors = read('docs/ERRORS.md');
