@@ -67,8 +67,8 @@ identifier_body(struct sb_req *req, const char **ident)
 	json_object	*out = json_object_new_object();
 
 	*ident = req->in[IN_IDENTIFIER].s;
-	json_object_object_add(out, "user_identifier",
-	    json_object_new_string_len(*ident, (int)req->in[IN_IDENTIFIER].len));
+	json_object_object_add(out, "user_identifier", json_object_new_string_len(
+	    *ident, (int)req->in[IN_IDENTIFIER].len));
 	return out;
 }
 

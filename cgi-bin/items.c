@@ -142,7 +142,8 @@ put(struct sb_req *req, struct sb_db *db, const char *gid, const char *iid)
 	const struct sb_value	*h = &req->in[IN_HASHES];
 	const struct sb_value	*so = &req->in[IN_SORTABLE];
 	struct sb_item_sortable	 sort[SB_SORTABLES_MAX];
-	struct sb_item_index	 ix = { h->lists, h->count, h->n, sort, so->n };
+	struct sb_item_index	 ix = { h->lists, h->count, h->n, sort,
+				    so->n };
 	enum sb_err		 e;
 	size_t			 i;
 

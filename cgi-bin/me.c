@@ -45,7 +45,8 @@ handle(struct sb_req *req)
 static const struct sb_route route = {
 	.name = "me",
 	.paths = {
-		{ "/backend/me", SB_M(SB_GET) | SB_M(SB_PUT), SB_M(SB_PUT), in },
+		{ "/backend/me", SB_M(SB_GET) | SB_M(SB_PUT), SB_M(SB_PUT),
+		    in },
 		{ NULL },
 	},
 	.flags = SB_ROUTE_DB,
