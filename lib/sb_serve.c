@@ -21,6 +21,7 @@
 #include "extern.h"
 
 #define EX_CONFIG	78
+#define EX_SOFTWARE	70
 #define BACKLOG		1024
 #define DRAIN_SECONDS	30	/* then remaining workers are killed */
 #define PATH_MAX_LEN	2048
@@ -855,6 +856,47 @@ usage(const char *name)
 	    name);
 }
 
+/*
+ * The route's table as the serve loop needs it: at least one path, at
+ * most SB_PATTERNS_MAX, each with at most SB_INPUTS_MAX inputs, a body
+ * only for methods it takes, a kind for each input. Returns 0, or -1
+ * with the flaw in err.
+ */
+static int
+table_check(const struct sb_route *route, char *err, size_t errlen)
+{
+	const struct sb_path	*p;
+	const struct sb_input	*in;
+	size_t			 i, n;
+
+	if (route->handle == NULL || route->paths[0].pattern == NULL) {
+		snprintf(err, errlen, "no handler, or no path");
+		return -1;
+	}
+	for (i = 0; (p = &route->paths[i])->pattern != NULL; i++) {
+		if (i == SB_PATTERNS_MAX || (p->body & ~p->methods) != 0) {
+			snprintf(err, errlen, "%s: too many paths, or a body for "
+			    "a method the path does not take", p->pattern);
+			return -1;
+		}
+		for (n = 0; p->in != NULL && (in = &p->in[n])->name != NULL;
+		    n++)
+			if (n == SB_INPUTS_MAX || (in->kind == SB_ONE_OF &&
+			    in->words == NULL) || (in->kind == SB_CUSTOM &&
+			    in->valid == NULL) || (in->where == SB_QUERY &&
+			    in->kind != SB_TEXT && in->kind != SB_UUID &&
+			    in->kind != SB_INT && in->kind != SB_WORD &&
+			    in->kind != SB_ONE_OF && in->kind != SB_HASH &&
+			    in->kind != SB_CUSTOM)) {
+				snprintf(err, errlen, "%s: input %zu: more than "
+				    "%d inputs, or a kind without what it "
+				    "needs", p->pattern, n, SB_INPUTS_MAX);
+				return -1;
+			}
+	}
+	return 0;
+}
+
 int
 sb_main(int argc, char *argv[], const struct sb_route *route)
 {
@@ -865,6 +907,10 @@ sb_main(int argc, char *argv[], const struct sb_route *route)
 	int		 c, fd, check = 0, bound = 0, rc = EX_CONFIG;
 
 	sb_log_init(route->name);
+	if (table_check(route, err, sizeof(err)) == -1) {
+		sb_log(SB_LOG_ERR, "route table: %s", err);
+		return EX_SOFTWARE;
+	}
 	/* A SIGHUP before the workers run must not end the program. */
 	signal(SIGHUP, SIG_IGN);
 	cfgpath = getenv("SENTC_CONFIG");
