@@ -14,6 +14,7 @@
 #include "sb_cookie.h"
 #include "sb_db.h"
 #include "sb_error.h"
+#include "sb_files.h"
 #include "sb_json.h"
 #include "sb_jwt.h"
 #include "sb_log.h"

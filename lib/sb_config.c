@@ -95,6 +95,15 @@ static const struct key keys[] = {
 	    OFF(max_group_data) },
 	{ "SENTC_BACKEND_MAX_ITEM", K_LONG, "65536", 1, 1L << 24,
 	    OFF(max_item) },
+	/* Encrypted file parts on the app's own storage (docs/FILES.md). */
+	{ "SENTC_BACKEND_FILE_DIR", K_STRING, "/var/lib/sentc-backend/files",
+	    0, 0, OFF(file_dir) },
+	{ "SENTC_BACKEND_FILE_MAX_PART", K_LONG, "5242880", 1024, 1L << 30,
+	    OFF(file_max_part) },
+	{ "SENTC_BACKEND_FILE_ACCEL", K_STRING, "/.sentc-backend/file-parts/",
+	    0, 0, OFF(file_accel) },
+	{ "SENTC_BACKEND_FILE_AUTH_TOKEN", K_SECRET, "", 0, 0,
+	    OFF(file_auth_token) },
 	/* The token per endpoint: sentc's defaults for the app options. */
 	{ "SENTC_BACKEND_TOKEN_USER_REGISTER", K_TOKEN_KIND, "secret", 0, 0,
 	    OFF(token[SB_OPT_USER_REGISTER]) },
@@ -342,7 +351,8 @@ convert(struct sb_config *cfg, const struct key *k, const char *v,
 
 	switch (k->kind) {
 	case K_SECRET:
-		if (*v == '\0') {
+		/* Empty only where that is its default (an optional secret). */
+		if (*v == '\0' && (k->def == NULL || *k->def != '\0')) {
 			snprintf(err, errlen, "%s must not be empty", k->name);
 			return -1;
 		}

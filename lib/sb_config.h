@@ -69,6 +69,10 @@ struct sb_config {
 	long			 access_cache_size;
 	long			 max_group_data;
 	long			 max_item;
+	char			*file_dir;	/* where file parts live */
+	long			 file_max_part;	/* bytes of one part */
+	char			*file_accel;	/* "": the program sends parts */
+	char			*file_auth_token;	/* "": callback closed */
 	enum sb_token		 token[SB_OPT__MAX];	/* by app option */
 
 	/*

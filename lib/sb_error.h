@@ -53,6 +53,9 @@ enum sb_err {
 	SB_ERR_SETTLING,	/* 20039 503 a lost answer on this name settling */
 	SB_ERR_JWT_UNCHECKED,	/* 20040 503 kid not configured, sentc not asked */
 	SB_ERR_BUSY,		/* 20041 503 SENTC_BACKEND_MAX_IN_FLIGHT reached */
+	SB_ERR_NO_FILE_PART,	/* 20042 404 no such file part stored here */
+	SB_ERR_FILE_TOKEN,	/* 20043 401 delete callback token missing/wrong */
+	SB_ERR_FILE_CLOSED,	/* 20044 403 no SENTC_BACKEND_FILE_AUTH_TOKEN */
 	SB_ERR__MAX
 };
 

@@ -124,7 +124,9 @@ enum sb_err	 sb_req_read_body(struct sb_req *, size_t cap);
 
 /*
  * Matches a path against a pattern whose "{id}" segments stand for
- * UUIDs, which are copied (lower-cased) into ids. Returns SB_OK,
+ * UUIDs, which are copied (lower-cased) into ids, and whose "{n}"
+ * segments stand for whole numbers (0 to 999999999, no leading zero),
+ * copied as they are. Returns SB_OK,
  * SB_ERR_NOT_FOUND if the literal segments differ, or SB_ERR_BAD_ID if
  * only an id is malformed. Pure: used by the serve loop and the fuzzer.
  */

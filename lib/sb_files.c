@@ -1,0 +1,240 @@
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sb_config.h"
+#include "sb_files.h"
+#include "sb_log.h"
+#include "sb_util.h"
+
+/* Served by nginx: its workers read through the group. */
+static bool
+group_reads(void)
+{
+	return sb_cfg->file_accel[0] != '\0';
+}
+
+/*
+ * The folder, opened (made first if missing). Returns its descriptor, or
+ * -1 (logged).
+ */
+static int
+dir_open(void)
+{
+	const char	*dir = sb_cfg->file_dir;
+	mode_t		 mode = group_reads() ? 0750 : 0700;
+	int		 fd;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1)
+		return fd;
+	if (errno == ENOENT && mkdir(dir, mode) == 0)
+		(void)chmod(dir, mode);	/* whatever the umask */
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		sb_log(SB_LOG_ERR, "file parts: cannot open the folder %s: %s",
+		    dir, strerror(errno));
+	return fd;
+}
+
+static int
+write_all(int fd, const char *p, size_t len)
+{
+	ssize_t	 n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+enum sb_err
+sb_files_stage(const void *data, size_t len, struct sb_files_stage *st)
+{
+	static unsigned long	 seq;
+	unsigned char		 rnd[8];
+	int			 fd, saved;
+
+	st->dirfd = -1;
+	st->tmp[0] = '\0';
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		memset(rnd, 0, sizeof(rnd));
+	snprintf(st->tmp, sizeof(st->tmp),
+	    ".tmp-%ld-%lu-%02x%02x%02x%02x%02x%02x%02x%02x", (long)getpid(),
+	    ++seq, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6],
+	    rnd[7]);
+	if ((st->dirfd = dir_open()) == -1)
+		return SB_ERR_STORAGE;
+	fd = openat(st->dirfd, st->tmp, O_WRONLY | O_CREAT | O_EXCL |
+	    O_CLOEXEC, group_reads() ? 0640 : 0600);
+	if (fd == -1)
+		goto fail;
+	if (fchmod(fd, group_reads() ? 0640 : 0600) == -1 ||
+	    write_all(fd, data, len) == -1 || fsync(fd) == -1) {
+		saved = errno;
+		close(fd);
+		(void)unlinkat(st->dirfd, st->tmp, 0);
+		errno = saved;
+		goto fail;
+	}
+	if (close(fd) == -1) {
+		saved = errno;
+		(void)unlinkat(st->dirfd, st->tmp, 0);
+		errno = saved;
+		goto fail;
+	}
+	return SB_OK;
+fail:
+	sb_log(SB_LOG_ERR, "file parts: cannot write a part to %s: %s",
+	    sb_cfg->file_dir, strerror(errno));
+	close(st->dirfd);
+	st->dirfd = -1;
+	return SB_ERR_STORAGE;
+}
+
+enum sb_err
+sb_files_commit(struct sb_files_stage *st, const char *part_id)
+{
+	enum sb_err	 e = SB_OK;
+
+	if (st->dirfd == -1 || !sb_is_uuid(part_id, strlen(part_id)))
+		return SB_ERR_INTERNAL;
+	if (renameat(st->dirfd, st->tmp, st->dirfd, part_id) == -1) {
+		sb_log(SB_LOG_ERR, "file parts: cannot name part %s in %s: %s",
+		    part_id, sb_cfg->file_dir, strerror(errno));
+		(void)unlinkat(st->dirfd, st->tmp, 0);
+		e = SB_ERR_STORAGE;
+	} else if (fsync(st->dirfd) == -1) {
+		/* The name may not survive a crash: not kept. */
+		sb_log(SB_LOG_ERR, "file parts: cannot sync %s: %s",
+		    sb_cfg->file_dir, strerror(errno));
+		(void)unlinkat(st->dirfd, part_id, 0);
+		e = SB_ERR_STORAGE;
+	}
+	close(st->dirfd);
+	st->dirfd = -1;
+	return e;
+}
+
+void
+sb_files_abort(struct sb_files_stage *st)
+{
+	if (st->dirfd == -1)
+		return;
+	(void)unlinkat(st->dirfd, st->tmp, 0);
+	close(st->dirfd);
+	st->dirfd = -1;
+}
+
+enum sb_err
+sb_files_exists(const char *part_id)
+{
+	struct stat	 sb;
+	int		 dfd;
+	enum sb_err	 e = SB_OK;
+
+	if ((dfd = dir_open()) == -1)
+		return SB_ERR_STORAGE;
+	if (fstatat(dfd, part_id, &sb, AT_SYMLINK_NOFOLLOW) == -1) {
+		if (errno == ENOENT)
+			e = SB_ERR_NO_FILE_PART;
+		else {
+			sb_log(SB_LOG_ERR, "file parts: part %s: %s", part_id,
+			    strerror(errno));
+			e = SB_ERR_STORAGE;
+		}
+	} else if (!S_ISREG(sb.st_mode))
+		e = SB_ERR_NO_FILE_PART;
+	close(dfd);
+	return e;
+}
+
+enum sb_err
+sb_files_read(const char *part_id, size_t cap, char **data, size_t *len)
+{
+	struct stat	 sb;
+	char		*buf = NULL;
+	size_t		 got = 0;
+	ssize_t		 n;
+	int		 dfd, fd;
+	enum sb_err	 e = SB_ERR_STORAGE;
+
+	*data = NULL;
+	*len = 0;
+	if ((dfd = dir_open()) == -1)
+		return SB_ERR_STORAGE;
+	fd = openat(dfd, part_id, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	close(dfd);
+	if (fd == -1) {
+		if (errno == ENOENT || errno == ELOOP)
+			return SB_ERR_NO_FILE_PART;
+		goto fail;
+	}
+	if (fstat(fd, &sb) == -1)
+		goto fail;
+	if (!S_ISREG(sb.st_mode)) {
+		close(fd);
+		return SB_ERR_NO_FILE_PART;
+	}
+	if ((size_t)sb.st_size > cap) {
+		errno = EFBIG;
+		goto fail;
+	}
+	if ((buf = malloc((size_t)sb.st_size + 1)) == NULL)
+		goto fail;
+	while (got < (size_t)sb.st_size) {
+		n = read(fd, buf + got, (size_t)sb.st_size - got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto fail;
+		got += (size_t)n;
+	}
+	close(fd);
+	buf[got] = '\0';
+	*data = buf;
+	*len = got;
+	return SB_OK;
+fail:
+	sb_log(SB_LOG_ERR, "file parts: cannot read part %s: %s", part_id,
+	    strerror(errno));
+	if (fd != -1)
+		close(fd);
+	free(buf);
+	return e;
+}
+
+enum sb_err
+sb_files_delete(const char *const *ids, size_t n)
+{
+	size_t		 i;
+	int		 dfd;
+	enum sb_err	 e = SB_OK;
+
+	if ((dfd = dir_open()) == -1)
+		return SB_ERR_STORAGE;
+	for (i = 0; i < n; i++)
+		if (unlinkat(dfd, ids[i], 0) == -1 && errno != ENOENT) {
+			sb_log(SB_LOG_ERR, "file parts: cannot remove part "
+			    "%s: %s", ids[i], strerror(errno));
+			e = SB_ERR_STORAGE;
+		}
+	if (fsync(dfd) == -1) {
+		sb_log(SB_LOG_ERR, "file parts: cannot sync %s: %s",
+		    sb_cfg->file_dir, strerror(errno));
+		e = SB_ERR_STORAGE;
+	}
+	close(dfd);
+	return e;
+}
