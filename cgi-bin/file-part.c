@@ -57,6 +57,7 @@ upload(struct sb_req *req, bool end)
 	struct sb_upstream_res	 up;
 	json_object		*res, *v;
 	const char		*part_id;
+	struct sb_db		*db = NULL;
 	char			 path[192], msg[128];
 	enum sb_err		 e;
 
@@ -75,8 +76,17 @@ upload(struct sb_req *req, bool end)
 		return;
 	}
 
-	/* On disk first: sentc is asked only for a part that is safe. */
-	if ((e = sb_files_stage(req->body, req->bodylen, &st)) != SB_OK) {
+	/*
+	 * In the folder, on disk first: sentc is asked only for a part that
+	 * is safe. In the database, the store must answer before sentc is
+	 * asked.
+	 */
+	st.dirfd = -1;
+	if (sb_cfg->file_store_db) {
+		if ((db = sb_db_for(req)) == NULL)
+			return;
+	} else if ((e = sb_files_stage(req->body, req->bodylen, &st)) !=
+	    SB_OK) {
 		sb_reply_err(req, e, NULL);
 		return;
 	}
@@ -107,7 +117,11 @@ upload(struct sb_req *req, bool end)
 		return;
 	}
 	part_id = json_object_get_string(v);
-	if (sb_files_commit(&st, part_id) != SB_OK) {
+	if (sb_cfg->file_store_db)
+		e = sb_db_file_part_put(db, part_id, req->body, req->bodylen);
+	else
+		e = sb_files_commit(&st, part_id);
+	if (e != SB_OK) {
 		snprintf(path, sizeof(path), "/file/part/%s", part_id);
 		sb_compensate(req, SB_DELETE, path, SB_TOKEN_SECRET, NULL);
 	} else
@@ -120,6 +134,7 @@ download(struct sb_req *req)
 {
 	const char	*part_id = req->id[0], *tok;
 	char		 where[SB_HEADER_MAX];
+	struct sb_db	*db;
 	char		*data;
 	size_t		 len;
 	enum sb_err	 e;
@@ -131,7 +146,12 @@ download(struct sb_req *req)
 		sb_reply_sentc(req, 401, 200, "No valid app token");
 		return;
 	}
-	if (sb_cfg->file_accel[0] != '\0') {
+	if (sb_cfg->file_store_db) {
+		if ((db = sb_db_for(req)) == NULL)
+			return;
+		e = sb_db_file_part_get(db, part_id,
+		    (size_t)sb_cfg->file_max_part * 2, &data, &len);
+	} else if (sb_cfg->file_accel[0] != '\0') {
 		if ((e = sb_files_exists(part_id)) != SB_OK) {
 			sb_reply_err(req, e, NULL);
 			return;
@@ -144,9 +164,10 @@ download(struct sb_req *req)
 		}
 		sb_reply_raw(req, 200, "application/octet-stream", "", 0);
 		return;
-	}
-	if ((e = sb_files_read(part_id, (size_t)sb_cfg->file_max_part * 2,
-	    &data, &len)) != SB_OK) {
+	} else
+		e = sb_files_read(part_id, (size_t)sb_cfg->file_max_part * 2,
+		    &data, &len);
+	if (e != SB_OK) {
 		sb_reply_err(req, e, NULL);
 		return;
 	}
@@ -158,6 +179,7 @@ static void
 delete_callback(struct sb_req *req)
 {
 	const char	*ids[CALLBACK_IDS_MAX], *tok, *s;
+	struct sb_db	*db;
 	json_object	*arr, *v;
 	size_t		 i, n;
 	enum sb_err	 e;
@@ -196,7 +218,14 @@ delete_callback(struct sb_req *req)
 		}
 		ids[i] = s;
 	}
-	if ((e = sb_files_delete(ids, n)) != SB_OK)
+	if (!sb_cfg->file_store_db)
+		e = sb_files_delete(ids, n);
+	else if ((db = sb_db_for(req)) == NULL) {
+		json_object_put(arr);
+		return;		/* answered */
+	} else
+		e = sb_db_file_part_delete(db, ids, n);
+	if (e != SB_OK)
 		sb_reply_err(req, e, NULL);
 	else
 		sb_reply_ok(req, NULL);

@@ -33,6 +33,7 @@ enum kind {
 	K_COOKIE_NAME,	/* a cookie name (RFC 6265 token) */
 	K_ORIGINS,	/* exact origins, comma-separated */
 	K_LOG_FORMAT,	/* "text" or "json" */
+	K_FILE_STORE,	/* "dir" or "db" */
 	K_UNNEEDED	/* accepted, never used: only whether it is set */
 };
 
@@ -96,6 +97,8 @@ static const struct key keys[] = {
 	{ "SENTC_BACKEND_MAX_ITEM", K_LONG, "65536", 1, 1L << 24,
 	    OFF(max_item) },
 	/* Encrypted file parts on the app's own storage (docs/FILES.md). */
+	{ "SENTC_BACKEND_FILE_STORE", K_FILE_STORE, "dir", 0, 0,
+	    OFF(file_store_db) },
 	{ "SENTC_BACKEND_FILE_DIR", K_STRING, "/var/lib/sentc-backend/files",
 	    0, 0, OFF(file_dir) },
 	{ "SENTC_BACKEND_FILE_MAX_PART", K_LONG, "5242880", 1024, 1L << 30,
@@ -417,6 +420,13 @@ convert(struct sb_config *cfg, const struct key *k, const char *v,
 			return -1;
 		}
 		*(bool *)((char *)cfg + k->off) = strcmp(v, "json") == 0;
+		return 0;
+	case K_FILE_STORE:
+		if (strcmp(v, "dir") != 0 && strcmp(v, "db") != 0) {
+			snprintf(err, errlen, "%s must be dir or db", k->name);
+			return -1;
+		}
+		*(bool *)((char *)cfg + k->off) = strcmp(v, "db") == 0;
 		return 0;
 	case K_UNNEEDED:
 		*(bool *)((char *)cfg + k->off) = *v != '\0';

@@ -69,6 +69,7 @@ struct sb_config {
 	long			 access_cache_size;
 	long			 max_group_data;
 	long			 max_item;
+	bool			 file_store_db;	/* parts in SENTC_BACKEND_DB */
 	char			*file_dir;	/* where file parts live */
 	long			 file_max_part;	/* bytes of one part */
 	char			*file_accel;	/* "": the program sends parts */

@@ -299,4 +299,20 @@ enum sb_err	 sb_db_access_revoked(struct sb_db *,
 		    const char *const *ids, size_t n, int64_t epoch,
 		    bool *revoked);
 
+/*
+ * Encrypted file parts kept in the store (SENTC_BACKEND_FILE_STORE=db,
+ * docs/FILES.md), by the part id sentc gave them. sb_db_file_part_put()
+ * stores data[0..len) under part_id (one stored already is left as it
+ * is); sb_db_file_part_get() reads one whole, at most cap bytes, into
+ * *data (the caller frees it), SB_ERR_NO_FILE_PART if none;
+ * sb_db_file_part_delete() removes ids[0..n) (at most 1000), ones
+ * already gone being no error.
+ */
+enum sb_err	 sb_db_file_part_put(struct sb_db *, const char *part_id,
+		    const void *data, size_t len);
+enum sb_err	 sb_db_file_part_get(struct sb_db *, const char *part_id,
+		    size_t cap, char **data, size_t *len);
+enum sb_err	 sb_db_file_part_delete(struct sb_db *,
+		    const char *const *ids, size_t n);
+
 #endif

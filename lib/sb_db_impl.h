@@ -14,7 +14,7 @@
  * Schema version both stores bring their database to: each has the same
  * tables and one migration per version, in its own SQL dialect.
  */
-#define SB_DB_SCHEMA_VERSION	5
+#define SB_DB_SCHEMA_VERSION	6
 
 struct sb_db_ops {
 	const char	*name;		/* "sqlite", "postgresql" */
@@ -74,6 +74,13 @@ struct sb_db_ops {
 	/* *revoked is false before this is called; at most 8 ids. */
 	enum sb_err	(*access_revoked)(struct sb_db *, const char *const *,
 			    size_t, int64_t, bool *);
+	enum sb_err	(*file_part_put)(struct sb_db *, const char *,
+			    const void *, size_t);
+	/* *data is NULL, *len 0 before this is called. */
+	enum sb_err	(*file_part_get)(struct sb_db *, const char *, size_t,
+			    char **, size_t *);
+	enum sb_err	(*file_part_delete)(struct sb_db *,
+			    const char *const *, size_t);
 };
 
 /* The head of every store's handle. */
