@@ -96,7 +96,6 @@ static const struct {
 	const char	*sql;
 	int		 nargs;
 	enum retry	 retry;
-	int		 binary;	/* 1: the result comes in binary */
 } stmts[ST__MAX] = {
 	[ST_USER_CREATE] = { "user_create",
 	    "INSERT INTO users (user_id, identifier, user_data, created_at) "
@@ -253,10 +252,15 @@ static const struct {
 	    "INSERT INTO file_parts (part_id, data, created_at) VALUES "
 	    "($1, $2, $3) ON CONFLICT (part_id) DO NOTHING", 3, R_SAFE },
 	[ST_FILE_PART_GET] = { "file_part_get",
-	    "SELECT data FROM file_parts WHERE part_id = $1", 1, R_SAFE, 1 },
+	    "SELECT data FROM file_parts WHERE part_id = $1", 1, R_SAFE },
 	[ST_FILE_PART_DELETE] = { "file_part_delete",
 	    "DELETE FROM file_parts WHERE part_id = ANY ($1::text[])", 1,
 	    R_SAFE },
+};
+
+/* The statements whose result comes in binary (bytes, not hex text). */
+static const int binary_result[ST__MAX] = {
+	[ST_FILE_PART_GET] = 1,
 };
 
 /*
@@ -632,7 +636,7 @@ step(struct pg *p, enum stmt s, const struct args *a, PGresult **out)
 	}
 	res = PQsendQueryPrepared(p->conn, stmts[s].name, stmts[s].nargs,
 	    a != NULL ? a->v : NULL, a != NULL ? a->len : NULL,
-	    a != NULL ? a->fmt : NULL, stmts[s].binary) ? await(p->conn) :
+	    a != NULL ? a->fmt : NULL, binary_result[s]) ? await(p->conn) :
 	    NULL;
 	if (result_ok(res)) {
 		*out = res;
