@@ -10,7 +10,8 @@
  * file_download_and_decrypt_file_part_start / _part from file_part_url)
  * and decrypts to the same bytes. Deleting the file at sentc makes sentc's
  * worker call the backend's storage_url with the auth_token, and the parts
- * are gone.
+ * are gone. On each store: the folder, and the database (SQLite, or
+ * PostgreSQL with SB_TEST_PG).
  */
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -25,18 +26,20 @@ const PASSWORD = 'correct horse battery staple';
 const CHUNK = 4 * 1024 * 1024; // the JS wrapper's Uploader chunk_size
 const AUTH_TOKEN = `cb-${crypto.randomBytes(16).toString('hex')}`;
 
-describe('files on own storage with sentc_wasm', () => {
+for (const store of ['dir', 'db']) describe(`files on own storage with sentc_wasm (SENTC_BACKEND_FILE_STORE=${store})`, () => {
   let s; let user; let key; let token; let partUrl; let dir;
+  const has = (id) => (store === 'dir' ? fs.existsSync(path.join(dir, id))
+    : s.rows(`SELECT part_id FROM file_parts WHERE part_id = '${id}'`).length === 1);
 
   before(async () => {
-    s = await start({ SENTC_BACKEND_FILE_AUTH_TOKEN: AUTH_TOKEN });
+    s = await start({ SENTC_BACKEND_FILE_AUTH_TOKEN: AUTH_TOKEN, SENTC_BACKEND_FILE_STORE: store });
     dir = path.join(s.dir, 'files');
     token = s.config.SENTC_PUBLIC_TOKEN;
     partUrl = `${s.base}/backend/files/part`;
     await s.sim('POST', 'files/options', {
       file_storage: 1, storage_url: `${s.base}/backend/files/delete`, auth_token: AUTH_TOKEN,
     });
-    const name = `files-${process.pid}`;
+    const name = `files-${store}-${process.pid}`;
     await sdk.register(s.base, token, name, PASSWORD);
     user = await sdk.login(s.base, token, name, PASSWORD);
     [key] = user.get_user_keys();
@@ -83,7 +86,7 @@ describe('files on own storage with sentc_wasm', () => {
     const meta = (await res.json()).result;
     assert.equal(meta.part_list.length, 3);
     const ids = meta.part_list.map((p) => p.part_id);
-    for (const id of ids) assert.ok(fs.existsSync(path.join(dir, id)), `part ${id} stored under its id`);
+    for (const id of ids) assert.ok(has(id), `part ${id} stored under its id`);
 
     // Downloader: getNonRegisteredKey, then each part decrypted with the key the one before gave
     const fileKey = sdk.done_fetch_sym_key(key.group_key, meta.encrypted_key, true);
@@ -104,7 +107,7 @@ describe('files on own storage with sentc_wasm', () => {
       headers: { 'x-sentc-app-token': token, authorization: `Bearer ${jwt}`, 'content-type': 'application/json' },
     });
     assert.equal((await del.json()).status, true);
-    await waitFor(() => ids.every((id) => !fs.existsSync(path.join(dir, id))), 'the parts to be removed');
+    await waitFor(() => ids.every((id) => !has(id)), 'the parts to be removed');
     for (const id of ids) {
       const r = await fetch(`${partUrl}/${id}`, { headers: { 'x-sentc-app-token': token } });
       assert.equal(r.status, 404);
