@@ -1,18 +1,23 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sb_config.h"
 #include "sb_files.h"
 #include "sb_log.h"
 #include "sb_util.h"
+
+#define TMP_PREFIX	".tmp-"
+#define TMP_MAX_AGE	(24 * 60 * 60)	/* a crash's left-over, surely */
 
 /* Served by nginx: its workers read through the group. */
 static bool
@@ -40,6 +45,40 @@ dir_open(void)
 		sb_log(SB_LOG_ERR, "file parts: cannot open the folder %s: %s",
 		    dir, strerror(errno));
 	return fd;
+}
+
+/*
+ * Removes temporary files older than a day: what a crash between writing
+ * a part and naming it left behind (never a part: those have UUIDs for
+ * names). Once per process, at its first write.
+ */
+static void
+sweep(int dfd)
+{
+	static bool	 swept;
+	struct dirent	*de;
+	struct stat	 sb;
+	DIR		*d;
+	int		 fd;
+	time_t		 now = time(NULL);
+
+	if (swept)
+		return;
+	swept = true;
+	if ((fd = dup(dfd)) == -1)
+		return;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0 &&
+		    fstatat(dfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(sb.st_mode) && sb.st_mtime < now - TMP_MAX_AGE &&
+		    unlinkat(dfd, de->d_name, 0) == 0)
+			sb_log(SB_LOG_WARN, "file parts: removed %s, a part "
+			    "never named (left by a crash)", de->d_name);
+	closedir(d);
 }
 
 static int
@@ -71,11 +110,13 @@ sb_files_stage(const void *data, size_t len, struct sb_files_stage *st)
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 		memset(rnd, 0, sizeof(rnd));
 	snprintf(st->tmp, sizeof(st->tmp),
-	    ".tmp-%ld-%lu-%02x%02x%02x%02x%02x%02x%02x%02x", (long)getpid(),
+	    TMP_PREFIX "%ld-%lu-%02x%02x%02x%02x%02x%02x%02x%02x",
+	    (long)getpid(),
 	    ++seq, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6],
 	    rnd[7]);
 	if ((st->dirfd = dir_open()) == -1)
 		return SB_ERR_STORAGE;
+	sweep(st->dirfd);
 	fd = openat(st->dirfd, st->tmp, O_WRONLY | O_CREAT | O_EXCL |
 	    O_CLOEXEC, group_reads() ? 0640 : 0600);
 	if (fd == -1)

@@ -6,7 +6,9 @@
  * bytes are safe on disk, and a crash never leaves a part half there:
  * sb_files_stage() writes a temporary file in the same folder and syncs
  * it; sb_files_commit() renames it to the part id and syncs the folder;
- * sb_files_abort() drops it. The folder is made on first use. Parts are
+ * sb_files_abort() drops it. A temporary file older than a day, which
+ * only a crash leaves, is removed by the first write of each process.
+ * The folder is made on first use. Parts are
  * readable by their owner only (0600, folder 0700), or by the owner's
  * group as well (0640, 0750) when nginx serves them
  * (SENTC_BACKEND_FILE_ACCEL set): nginx's workers must then be in that

@@ -250,6 +250,23 @@ for (const store of ['dir', 'db']) describe(`file parts on own storage (SENTC_BA
     assert.equal(cb.status, 200, cb.body);
   });
 
+  it('a temporary file a crash left (older than a day) goes at the first upload of a program; a fresh one stays', { skip: store !== 'dir' && 'the folder store only' }, async () => {
+    const old = path.join(dir, '.tmp-crashed-old');
+    const young = path.join(dir, '.tmp-crashed-young');
+    fs.writeFileSync(old, 'half a part');
+    fs.writeFileSync(young, 'being written');
+    const day = Date.now() / 1000 - 25 * 3600;
+    fs.utimesSync(old, day, day);
+    await s.restart('file-part', { SENTC_BACKEND_FILE_DIR: dir, SENTC_BACKEND_FILE_AUTH_TOKEN: AUTH_TOKEN });
+    const { session_id } = await newFile();
+    // every worker of the program sweeps at its first upload: one upload is enough for one
+    assert.equal((await put(session_id, 1, true, 'bytes')).status, 200);
+    assert.ok(!fs.existsSync(old), 'the old one is gone');
+    assert.ok(fs.existsSync(young), 'the young one stays');
+    fs.rmSync(young);
+    assert.match(s.log(), /file parts: removed \.tmp-crashed-old, a part never named/);
+  });
+
   it('with SENTC_BACKEND_FILE_ACCEL empty the program sends the part itself; without an auth_token the callback is closed', { skip: store !== 'dir' && 'the folder store only' }, async () => {
     await s.restart('file-part', { SENTC_BACKEND_FILE_DIR: dir, SENTC_BACKEND_FILE_ACCEL: '', SENTC_BACKEND_FILE_AUTH_TOKEN: '' });
     try {
