@@ -175,6 +175,11 @@ struct sb_config {
 	long			 access_cache_size;
 	long			 max_group_data;
 	long			 max_item;
+	bool			 file_store_db;	/* parts in SENTC_BACKEND_DB */
+	char			*file_dir;	/* where file parts live */
+	long			 file_max_part;	/* bytes of one part */
+	char			*file_accel;	/* "": the program sends parts */
+	char			*file_auth_token;	/* "": callback closed */
 	enum sb_token		 token[SB_OPT__MAX];	/* by app option */
 
 	/*
@@ -931,7 +936,9 @@ enum sb_err	 sb_req_read_body(struct sb_req *, size_t cap);
 
 /*
  * Matches a path against a pattern whose "{id}" segments stand for
- * UUIDs, which are copied (lower-cased) into ids. Returns SB_OK,
+ * UUIDs, which are copied (lower-cased) into ids, and whose "{n}"
+ * segments stand for whole numbers (0 to 999999999, no leading zero),
+ * copied as they are. Returns SB_OK,
  * SB_ERR_NOT_FOUND if the literal segments differ, or SB_ERR_BAD_ID if
  * only an id is malformed. Pure: used by the serve loop and the fuzzer.
  */
@@ -1511,6 +1518,22 @@ enum sb_err	 sb_db_access_revoked(struct sb_db *,
 		    const char *const *ids, size_t n, int64_t epoch,
 		    bool *revoked);
 
+/*
+ * Encrypted file parts kept in the store (SENTC_BACKEND_FILE_STORE=db,
+ * docs/FILES.md), by the part id sentc gave them. sb_db_file_part_put()
+ * stores data[0..len) under part_id (one stored already is left as it
+ * is); sb_db_file_part_get() reads one whole, at most cap bytes, into
+ * *data (the caller frees it), SB_ERR_NO_FILE_PART if none;
+ * sb_db_file_part_delete() removes ids[0..n) (at most 1000), ones
+ * already gone being no error.
+ */
+enum sb_err	 sb_db_file_part_put(struct sb_db *, const char *part_id,
+		    const void *data, size_t len);
+enum sb_err	 sb_db_file_part_get(struct sb_db *, const char *part_id,
+		    size_t cap, char **data, size_t *len);
+enum sb_err	 sb_db_file_part_delete(struct sb_db *,
+		    const char *const *ids, size_t n);
+
 /* ==== sb_db_impl.c ==================================================== */
 
 /*
@@ -1525,7 +1548,7 @@ enum sb_err	 sb_db_access_revoked(struct sb_db *,
  * Schema version both stores bring their database to: each has the same
  * tables and one migration per version, in its own SQL dialect.
  */
-#define SB_DB_SCHEMA_VERSION	5
+#define SB_DB_SCHEMA_VERSION	6
 
 struct sb_db_ops {
 	const char	*name;		/* "sqlite", "postgresql" */
@@ -1585,6 +1608,13 @@ struct sb_db_ops {
 	/* *revoked is false before this is called; at most 8 ids. */
 	enum sb_err	(*access_revoked)(struct sb_db *, const char *const *,
 			    size_t, int64_t, bool *);
+	enum sb_err	(*file_part_put)(struct sb_db *, const char *,
+			    const void *, size_t);
+	/* *data is NULL, *len 0 before this is called. */
+	enum sb_err	(*file_part_get)(struct sb_db *, const char *, size_t,
+			    char **, size_t *);
+	enum sb_err	(*file_part_delete)(struct sb_db *,
+			    const char *const *, size_t);
 };
 
 /* The head of every store's handle. */
@@ -1686,6 +1716,72 @@ void	 sb_unsure_delete(struct sb_req *, enum sb_err e,
  * second per process; errors are logged and left for the next pass.
  */
 void	 sb_unsure_pass(void);
+
+/* ==== sb_files.c ====================================================== */
+
+/*
+ * sb_files.c: encrypted file parts on the app's own storage, one file per
+ * part in SENTC_BACKEND_FILE_DIR, named by the part id sentc gave it.
+ *
+ * A part is written in two steps so that sentc is asked only once the
+ * bytes are safe on disk, and a crash never leaves a part half there:
+ * sb_files_stage() writes a temporary file in the same folder and syncs
+ * it; sb_files_commit() renames it to the part id and syncs the folder;
+ * sb_files_abort() drops it. A temporary file older than a day, which
+ * only a crash leaves, is removed by the first write of each process.
+ * The folder is made on first use. Parts are
+ * readable by their owner only (0600, folder 0700), or by the owner's
+ * group as well (0640, 0750) when nginx serves them
+ * (SENTC_BACKEND_FILE_ACCEL set): nginx's workers must then be in that
+ * group.
+ */
+
+#define SB_FILES_TMP_MAX	64
+
+/* A part written but not yet named. */
+struct sb_files_stage {
+	int	 dirfd;			/* -1: nothing staged */
+	char	 tmp[SB_FILES_TMP_MAX];	/* its name in the folder */
+};
+
+/*
+ * Writes data[0..len) to a new temporary file in the folder and syncs
+ * it. Returns SB_OK with st filled in, or SB_ERR_STORAGE (logged) with
+ * nothing left behind.
+ */
+enum sb_err	 sb_files_stage(const void *data, size_t len,
+		    struct sb_files_stage *st);
+
+/*
+ * Names the staged part part_id (a UUID) and syncs the folder. Returns
+ * SB_OK, or SB_ERR_STORAGE (logged) with the temporary file removed. st
+ * is empty afterwards in both cases.
+ */
+enum sb_err	 sb_files_commit(struct sb_files_stage *st,
+		    const char *part_id);
+
+/* Removes a staged part, if any; st is empty afterwards. */
+void		 sb_files_abort(struct sb_files_stage *st);
+
+/*
+ * Does part part_id exist? SB_OK, SB_ERR_NO_FILE_PART, or SB_ERR_STORAGE
+ * (the folder cannot be read; logged).
+ */
+enum sb_err	 sb_files_exists(const char *part_id);
+
+/*
+ * Reads part part_id whole, at most cap bytes. Returns SB_OK with *data
+ * (the caller frees it) and *len, SB_ERR_NO_FILE_PART, or SB_ERR_STORAGE.
+ */
+enum sb_err	 sb_files_read(const char *part_id, size_t cap, char **data,
+		    size_t *len);
+
+/*
+ * Removes the parts ids[0..n) (UUIDs); one already gone is no error. The
+ * folder is synced once at the end. Returns SB_OK, or SB_ERR_STORAGE
+ * (logged) if one could not be removed: the others are gone all the same.
+ */
+enum sb_err	 sb_files_delete(const char *const *ids, size_t n);
 
 /* ==== sb_runas.c ====================================================== */
 

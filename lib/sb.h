@@ -89,6 +89,9 @@ enum sb_err {
 	SB_ERR_SETTLING,	/* 20039 503 a lost answer on this name settling */
 	SB_ERR_JWT_UNCHECKED,	/* 20040 503 kid not configured, sentc not asked */
 	SB_ERR_BUSY,		/* 20041 503 SENTC_BACKEND_MAX_IN_FLIGHT reached */
+	SB_ERR_NO_FILE_PART,	/* 20042 404 no such file part stored here */
+	SB_ERR_FILE_TOKEN,	/* 20043 401 delete callback token missing/wrong */
+	SB_ERR_FILE_CLOSED,	/* 20044 403 no SENTC_BACKEND_FILE_AUTH_TOKEN */
 	SB_ERR__MAX
 };
 
@@ -360,6 +363,7 @@ int		 sb_req_defer(struct sb_req *, void (*fn)(struct sb_req *,
 #define SB_ROUTE_SECRET	0x08	/* the body holds a secret: wiped after */
 #define SB_ROUTE_SETTLE	0x10	/* settles lost answers (sb_unsure.h) */
 #define SB_ROUTE_COOKIE	0x20	/* needs the refresh cookie's keys (503) */
+#define SB_ROUTE_FILE_BODY 0x40	/* bodies up to SENTC_BACKEND_FILE_MAX_PART */
 
 /* Who may call a route: checked before its inputs (sb_auth.h). */
 enum sb_caller {
@@ -568,6 +572,24 @@ void	 sb_user_delete(struct sb_req *req, enum sb_method method,
  */
 enum sb_err	 sb_auth_token(struct sb_req *req, const char *tok,
 		    size_t len, unsigned flags, struct sb_jwt_claims *who);
+
+/* ---- Files on the app's own storage ------------------------------------ */
+
+/*
+ * The routes of the app's file_part_url and storage_url (docs/FILES.md),
+ * each answering the request itself. sb_file_part_upload(): the body is
+ * one encrypted part of upload session (a UUID), number seq, the last
+ * if end; the caller's JWT may have expired (its signature must hold);
+ * sentc registers it (the secret token), and it is kept under the part
+ * id sentc gives, or, if it cannot be kept, deleted at sentc again.
+ * sb_file_part_download(): part part_id, for the app's token (no JWT).
+ * sb_file_parts_deleted(): sentc's delete callback, a JSON array of part
+ * ids, checked against SENTC_BACKEND_FILE_AUTH_TOKEN.
+ */
+void	 sb_file_part_upload(struct sb_req *, const char *session,
+	    const char *seq, bool end);
+void	 sb_file_part_download(struct sb_req *, const char *part_id);
+void	 sb_file_parts_deleted(struct sb_req *);
 
 /* ---- Groups ------------------------------------------------------------ */
 

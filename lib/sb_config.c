@@ -29,6 +29,7 @@ enum kind {
 	K_COOKIE_NAME,	/* a cookie name (RFC 6265 token) */
 	K_ORIGINS,	/* exact origins, comma-separated */
 	K_LOG_FORMAT,	/* "text" or "json" */
+	K_FILE_STORE,	/* "dir" or "db" */
 	K_UNNEEDED	/* accepted, never used: only whether it is set */
 };
 
@@ -91,6 +92,17 @@ static const struct key keys[] = {
 	    OFF(max_group_data) },
 	{ "SENTC_BACKEND_MAX_ITEM", K_LONG, "65536", 1, 1L << 24,
 	    OFF(max_item) },
+	/* Encrypted file parts on the app's own storage (docs/FILES.md). */
+	{ "SENTC_BACKEND_FILE_STORE", K_FILE_STORE, "dir", 0, 0,
+	    OFF(file_store_db) },
+	{ "SENTC_BACKEND_FILE_DIR", K_STRING, "/var/lib/sentc-backend/files",
+	    0, 0, OFF(file_dir) },
+	{ "SENTC_BACKEND_FILE_MAX_PART", K_LONG, "5242880", 1024, 1L << 30,
+	    OFF(file_max_part) },
+	{ "SENTC_BACKEND_FILE_ACCEL", K_STRING, "/.sentc-backend/file-parts/",
+	    0, 0, OFF(file_accel) },
+	{ "SENTC_BACKEND_FILE_AUTH_TOKEN", K_SECRET, "", 0, 0,
+	    OFF(file_auth_token) },
 	/* The token per endpoint: sentc's defaults for the app options. */
 	{ "SENTC_BACKEND_TOKEN_USER_REGISTER", K_TOKEN_KIND, "secret", 0, 0,
 	    OFF(token[SB_OPT_USER_REGISTER]) },
@@ -338,7 +350,8 @@ convert(struct sb_config *cfg, const struct key *k, const char *v,
 
 	switch (k->kind) {
 	case K_SECRET:
-		if (*v == '\0') {
+		/* Empty only where that is its default (an optional secret). */
+		if (*v == '\0' && (k->def == NULL || *k->def != '\0')) {
 			snprintf(err, errlen, "%s must not be empty", k->name);
 			return -1;
 		}
@@ -403,6 +416,13 @@ convert(struct sb_config *cfg, const struct key *k, const char *v,
 			return -1;
 		}
 		*(bool *)((char *)cfg + k->off) = strcmp(v, "json") == 0;
+		return 0;
+	case K_FILE_STORE:
+		if (strcmp(v, "dir") != 0 && strcmp(v, "db") != 0) {
+			snprintf(err, errlen, "%s must be dir or db", k->name);
+			return -1;
+		}
+		*(bool *)((char *)cfg + k->off) = strcmp(v, "db") == 0;
 		return 0;
 	case K_UNNEEDED:
 		*(bool *)((char *)cfg + k->off) = *v != '\0';

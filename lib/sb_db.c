@@ -423,3 +423,27 @@ sb_db_access_revoked(struct sb_db *d, const char *const *ids, size_t n,
 	*revoked = false;
 	CALL(d, access_revoked, ids, n, epoch, revoked);
 }
+
+enum sb_err
+sb_db_file_part_put(struct sb_db *d, const char *part_id, const void *data,
+    size_t len)
+{
+	CALL(d, file_part_put, part_id, data, len);
+}
+
+enum sb_err
+sb_db_file_part_get(struct sb_db *d, const char *part_id, size_t cap,
+    char **data, size_t *len)
+{
+	*data = NULL;
+	*len = 0;
+	CALL(d, file_part_get, part_id, cap, data, len);
+}
+
+enum sb_err
+sb_db_file_part_delete(struct sb_db *d, const char *const *ids, size_t n)
+{
+	if (n == 0)
+		return SB_OK;
+	CALL(d, file_part_delete, ids, n);
+}

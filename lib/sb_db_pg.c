@@ -82,6 +82,9 @@ enum stmt {
 	ST_REVOKE,
 	ST_EPOCH,
 	ST_REVOKED,
+	ST_FILE_PART_PUT,
+	ST_FILE_PART_GET,
+	ST_FILE_PART_DELETE,
 	ST__MAX
 };
 
@@ -242,6 +245,19 @@ static const struct {
 	[ST_REVOKED] = { "revoked",
 	    "SELECT EXISTS (SELECT 1 FROM access_revoked WHERE "
 	    "id = ANY ($1::text[]) AND seq > $2)", 2, R_SAFE },
+	[ST_FILE_PART_PUT] = { "file_part_put",
+	    "INSERT INTO file_parts (part_id, data, created_at) VALUES "
+	    "($1, $2, $3) ON CONFLICT (part_id) DO NOTHING", 3, R_SAFE },
+	[ST_FILE_PART_GET] = { "file_part_get",
+	    "SELECT data FROM file_parts WHERE part_id = $1", 1, R_SAFE },
+	[ST_FILE_PART_DELETE] = { "file_part_delete",
+	    "DELETE FROM file_parts WHERE part_id = ANY ($1::text[])", 1,
+	    R_SAFE },
+};
+
+/* The statements whose result comes in binary (bytes, not hex text). */
+static const int binary_result[ST__MAX] = {
+	[ST_FILE_PART_GET] = 1,
 };
 
 /*
@@ -331,6 +347,17 @@ static const char *const migrations[] = {
 	"  at BIGINT NOT NULL"
 	");"
 	"CREATE INDEX access_revoked_by_at ON access_revoked (at);",
+
+	/*
+	 * Encrypted file parts kept in the store (docs/FILES.md): bytea,
+	 * stored as it comes (parts are ciphertext: nothing to compress).
+	 */
+	"CREATE TABLE file_parts ("
+	"  part_id TEXT COLLATE \"C\" PRIMARY KEY,"
+	"  data BYTEA NOT NULL,"
+	"  created_at BIGINT NOT NULL"
+	");"
+	"ALTER TABLE file_parts ALTER COLUMN data SET STORAGE EXTERNAL;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -606,7 +633,8 @@ step(struct pg *p, enum stmt s, const struct args *a, PGresult **out)
 	}
 	res = PQsendQueryPrepared(p->conn, stmts[s].name, stmts[s].nargs,
 	    a != NULL ? a->v : NULL, a != NULL ? a->len : NULL,
-	    a != NULL ? a->fmt : NULL, 0) ? await(p->conn) : NULL;
+	    a != NULL ? a->fmt : NULL, binary_result[s]) ? await(p->conn) :
+	    NULL;
 	if (result_ok(res)) {
 		*out = res;
 		return DONE;
@@ -1639,6 +1667,64 @@ out:
 	return e;
 }
 
+static enum sb_err
+pg_file_part_put(struct sb_db *base, const char *part_id, const void *data,
+    size_t len)
+{
+	struct args	 a = { { part_id, data }, { 0, (int)len }, { 0, 1 } };
+	char		 now[24];
+
+	if (len > INT_MAX)
+		return SB_ERR_STORAGE;
+	a.v[2] = now_arg(now, sizeof(now));
+	return run_void((struct pg *)base, ST_FILE_PART_PUT, &a);
+}
+
+static enum sb_err
+pg_file_part_get(struct sb_db *base, const char *part_id, size_t cap,
+    char **data, size_t *len)
+{
+	struct args	 a = { { part_id }, { 0 }, { 0 } };
+	PGresult	*res;
+	size_t		 n;
+	enum sb_err	 e;
+
+	if ((e = run((struct pg *)base, ST_FILE_PART_GET, &a, &res)) != SB_OK)
+		return e;
+	if (PQntuples(res) != 1)
+		e = SB_ERR_NO_FILE_PART;
+	else if ((n = (size_t)PQgetlength(res, 0, 0)) > cap)
+		e = SB_ERR_STORAGE;
+	else if ((*data = malloc(n + 1)) == NULL)
+		e = SB_ERR_INTERNAL;
+	else {
+		memcpy(*data, PQgetvalue(res, 0, 0), n);
+		(*data)[n] = '\0';
+		*len = n;
+	}
+	PQclear(res);
+	return e;
+}
+
+static enum sb_err
+pg_file_part_delete(struct sb_db *base, const char *const *ids, size_t n)
+{
+	struct args	 a = { { NULL }, { 0 }, { 0 } };
+	struct buf	 b = { NULL, 0, 0 };
+	enum sb_err	 e = SB_ERR_INTERNAL;
+	size_t		 i;
+
+	for (i = 0; i < n; i++)
+		if (buf_add(&b, ids[i], true) == -1)
+			goto out;
+	if ((a.v[0] = buf_end(&b)) == NULL)
+		goto out;
+	e = run_void((struct pg *)base, ST_FILE_PART_DELETE, &a);
+out:
+	free(b.p);
+	return e;
+}
+
 const struct sb_db_ops sb_db_pg_ops = {
 	.name = "postgresql",
 	.open = pg_open,
@@ -1671,4 +1757,7 @@ const struct sb_db_ops sb_db_pg_ops = {
 	.access_revoke = pg_access_revoke,
 	.access_epoch = pg_access_epoch,
 	.access_revoked = pg_access_revoked,
+	.file_part_put = pg_file_part_put,
+	.file_part_get = pg_file_part_get,
+	.file_part_delete = pg_file_part_delete,
 };

@@ -62,6 +62,9 @@ enum stmt {
 	ST_REVOKE_PURGE,
 	ST_EPOCH,
 	ST_REVOKED,
+	ST_FILE_PART_PUT,
+	ST_FILE_PART_GET,
+	ST_FILE_PART_DELETE,
 	ST__MAX
 };
 
@@ -165,6 +168,10 @@ static const char *const stmt_sql[ST__MAX] = {
 	"SELECT n FROM access_epoch",
 	"SELECT EXISTS (SELECT 1 FROM access_revoked WHERE id IN "
 	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) AND seq > ?9)",
+	"INSERT INTO file_parts (part_id, data, created_at) VALUES "
+	    "(?1, ?2, ?3) ON CONFLICT (part_id) DO NOTHING",
+	"SELECT data FROM file_parts WHERE part_id = ?1",
+	"DELETE FROM file_parts WHERE part_id = ?1",
 };
 
 /* Migrations, in order: migrations[i] brings version i to i + 1. */
@@ -253,6 +260,13 @@ static const char *const migrations[] = {
 	"  at INTEGER NOT NULL"
 	") WITHOUT ROWID;"
 	"CREATE INDEX access_revoked_by_at ON access_revoked (at);",
+
+	/* Encrypted file parts kept in the store (docs/FILES.md). */
+	"CREATE TABLE file_parts ("
+	"  part_id TEXT PRIMARY KEY NOT NULL,"
+	"  data BLOB NOT NULL,"
+	"  created_at INTEGER NOT NULL"
+	");",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -1172,6 +1186,79 @@ lite_access_revoked(struct sb_db *base, const char *const *ids, size_t n,
 	return SB_OK;
 }
 
+static enum sb_err
+lite_file_part_put(struct sb_db *base, const char *part_id,
+    const void *data, size_t len)
+{
+	struct lite	*d = (struct lite *)base;
+	sqlite3_stmt	*st;
+
+	if (len > INT_MAX || (st = stmt(d, ST_FILE_PART_PUT)) == NULL)
+		return SB_ERR_STORAGE;
+	sqlite3_bind_text(st, 1, part_id, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, data, (int)len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, sb_now());
+	return run(d, st, NULL);
+}
+
+static enum sb_err
+lite_file_part_get(struct sb_db *base, const char *part_id, size_t cap,
+    char **data, size_t *len)
+{
+	struct lite	*d = (struct lite *)base;
+	sqlite3_stmt	*st;
+	const void	*p;
+	size_t		 n;
+	int		 rc;
+
+	if ((st = stmt(d, ST_FILE_PART_GET)) == NULL)
+		return SB_ERR_STORAGE;
+	sqlite3_bind_text(st, 1, part_id, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_DONE) {
+		sqlite3_reset(st);
+		return SB_ERR_NO_FILE_PART;
+	}
+	if (rc != SQLITE_ROW)
+		return failed(d, st);
+	p = sqlite3_column_blob(st, 0);
+	n = (size_t)sqlite3_column_bytes(st, 0);
+	if (n > cap || (*data = malloc(n + 1)) == NULL) {
+		sqlite3_reset(st);
+		return n > cap ? SB_ERR_STORAGE : SB_ERR_INTERNAL;
+	}
+	if (n > 0)
+		memcpy(*data, p, n);
+	(*data)[n] = '\0';
+	*len = n;
+	sqlite3_reset(st);
+	return SB_OK;
+}
+
+static enum sb_err
+lite_file_part_delete(struct sb_db *base, const char *const *ids, size_t n)
+{
+	struct lite	*d = (struct lite *)base;
+	sqlite3_stmt	*st;
+	enum sb_err	 e;
+	size_t		 i;
+
+	if ((e = tx(d, ST_BEGIN)) != SB_OK)
+		return e;
+	for (i = 0; i < n; i++) {
+		if ((st = stmt(d, ST_FILE_PART_DELETE)) == NULL) {
+			e = SB_ERR_STORAGE;
+			break;
+		}
+		sqlite3_bind_text(st, 1, ids[i], -1, SQLITE_STATIC);
+		if ((e = run(d, st, NULL)) != SB_OK)
+			break;
+	}
+	if (e == SB_OK && (e = tx(d, ST_COMMIT)) == SB_OK)
+		return SB_OK;
+	tx(d, ST_ROLLBACK);
+	return e;
+}
+
 const struct sb_db_ops sb_db_sqlite_ops = {
 	.name = "sqlite",
 	.open = lite_open,
@@ -1204,4 +1291,7 @@ const struct sb_db_ops sb_db_sqlite_ops = {
 	.access_revoke = lite_access_revoke,
 	.access_epoch = lite_access_epoch,
 	.access_revoked = lite_access_revoked,
+	.file_part_put = lite_file_part_put,
+	.file_part_get = lite_file_part_get,
+	.file_part_delete = lite_file_part_delete,
 };

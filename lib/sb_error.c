@@ -146,6 +146,17 @@ describe(enum sb_err e, int *status, const char **msg)
 		*status = 503, *msg = "The backend carries as many requests as "
 		    "it is set to: try again shortly";
 		return;
+	case SB_ERR_NO_FILE_PART:
+		*status = 404, *msg = "No such file part";
+		return;
+	case SB_ERR_FILE_TOKEN:
+		*status = 401, *msg = "The delete callback's token is missing "
+		    "or wrong";
+		return;
+	case SB_ERR_FILE_CLOSED:
+		*status = 403, *msg = "The delete callback is closed: no "
+		    "SENTC_BACKEND_FILE_AUTH_TOKEN is configured";
+		return;
 	case SB_ERR__MAX:
 		break;
 	}

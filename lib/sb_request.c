@@ -207,6 +207,21 @@ sb_path_match(const char *pattern, const char *path, size_t pathlen,
 			for (i = 0; i < seglen; i++)
 				ids[n][i] = (char)tolower((unsigned char)seg[i]);
 			ids[n++][seglen] = '\0';
+		} else if (patlen == 3 && memcmp(patseg, "{n}", 3) == 0) {
+			/* A whole number, 0 to 999999999, kept as written. */
+			if (n == SB_IDS_MAX)
+				return SB_ERR_NOT_FOUND;
+			if (seglen == 0 || seglen > 9 ||
+			    (seglen > 1 && seg[0] == '0')) {
+				badid = 1;
+				ids[n++][0] = '\0';
+				continue;
+			}
+			for (i = 0; i < seglen; i++)
+				if (!isdigit((unsigned char)seg[i]))
+					badid = 1;
+			memcpy(ids[n], seg, seglen);
+			ids[n++][seglen] = '\0';
 		} else if (patlen != seglen || memcmp(patseg, seg, seglen) != 0)
 			return SB_ERR_NOT_FOUND;
 	}

@@ -259,7 +259,9 @@ conn_task(void *arg)
 {
 	struct conn	*c = arg;
 
-	sb_fcgi_serve(c->fd, (size_t)sb_cfg->max_body, serve_one,
+	sb_fcgi_serve(c->fd, (size_t)((wk.route->flags & SB_ROUTE_FILE_BODY) &&
+	    sb_cfg->file_max_part > sb_cfg->max_body ? sb_cfg->file_max_part :
+	    sb_cfg->max_body), serve_one,
 	    (void *)wk.route, &wk.draining);
 	if (c->prev != NULL)
 		c->prev->next = c->next;

@@ -21,6 +21,14 @@
  * program's memory (RSS and PSS, /proc/PID/smaps_rollup, master and
  * workers) idle at the start and after the runs at each delay.
  *
+ * then file parts (docs/FILES.md): BENCH_FILES MiB in the SDK's 4 MiB parts,
+ * uploaded one after another as the SDK sends them (each registered at the
+ * simulator and kept by the store SENTC_BACKEND_FILE_STORE names), then
+ * downloaded the same way, in MB/s, against dd on the same disk: a write
+ * of as many 4 MiB blocks, each synced (oflag=dsync, as the store syncs
+ * each part), and a read of that file (both from the page cache, as the
+ * downloads are);
+ *
  * then a soak: every route at once for BENCH_SOAK seconds, with each
  * worker's resident memory before and after; then the JWT cache's hot path
  * under callgrind (a token seen before must cost a hash lookup, not an
@@ -43,6 +51,8 @@
  *   BENCH_DELAY_CONNECTIONS (64)  wrk's -c on the latency axis (a delayed
  *                      upstream needs many requests in flight)
  *   SENTC_BACKEND_WORKERS (4)   workers per program
+ *   BENCH_FILES (64)   MiB of file parts for the file section (below); 0
+ *                      skips it
  *   BENCH_BUILD (build)  the build whose programs run (another one for an A/B)
  *   BENCH_DIR (build/bench)
  */
@@ -77,6 +87,8 @@ const DEFAULT_WORKERS = 4;
 const CALLGRIND_HITS = 200;
 const DELAYS = delays('BENCH_DELAYS', '0,20,80');
 const DELAY_CONNS = num('BENCH_DELAY_CONNECTIONS', 64);
+const FILES_MIB = num('BENCH_FILES', 64);
+const FILE_PART = 4 * 1024 * 1024; // the SDK's part size
 // The targets of issue 18 on the latency axis: a route's req/s over proxy_pass's at the same
 // delay (at 0 ms: the single calls; above: two calls to sentc, register, need less), and the p99
 // of the single calls at 80 ms and more over proxy_pass's.
@@ -708,6 +720,109 @@ async function runSet(ctx, set, results, opts = {}) {
 // ---------------------------------------------------------------------------------------------
 // Set-up of the data the routes need
 
+/* One binary request: resolves with {status, body (a Buffer)}. */
+function binRequest(port, method, p, headers, body) {
+  return new Promise((resolve, reject) => {
+    const h = { ...headers };
+    if (body !== undefined) h['content-length'] = body.length;
+    const req = http.request({ host: '127.0.0.1', port, method, path: p, headers: h, agent: false }, (res) => {
+      const chunks = [];
+      res.on('data', (d) => chunks.push(d));
+      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks) }));
+    });
+    req.setTimeout(60000, () => req.destroy(new Error(`${method} ${p}: timed out`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/* dd's figure: the bytes and seconds of its last line, in MB/s. */
+function ddRate(args) {
+  const r = spawnSync('dd', args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`dd ${args.join(' ')}: ${r.stderr}`);
+  const m = /^(\d+) bytes .* copied, ([\d.,]+) s/m.exec(r.stderr);
+  if (!m) throw new Error(`dd said: ${r.stderr}`);
+  return Number(m[1]) / 1e6 / Number(m[2].replace(',', '.'));
+}
+
+/*
+ * The file section: BENCH_FILES MiB in 4 MiB parts up and down, one part
+ * at a time as the SDK sends them, and dd on the same folder.
+ */
+async function filesBench(ctx) {
+  const { port, simPort } = ctx;
+  const cfg = Object.fromEntries(fs.readFileSync(ctx.configFile, 'utf8').split('\n')
+    .filter((l) => /^[A-Z_]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  const app = { 'x-sentc-app-token': cfg.SENTC_PUBLIC_TOKEN };
+  const auth = { authorization: `Bearer ${ctx.jwt}` };
+  const store = process.env.SENTC_BACKEND_FILE_STORE || 'dir';
+  const dir = process.env.SENTC_BACKEND_FILE_DIR || path.join(RUN, 'files');
+  const n = Math.max(1, Math.round(FILES_MIB / 4));
+  say(`file parts: ${n} × 4 MiB up and down (SENTC_BACKEND_FILE_STORE=${store}), dd in ${dir}`);
+  const o = await request(simPort, 'POST', '/__sim/files/options', { body: { file_storage: 1 } });
+  if (!o.json || !o.json.ok) throw new Error(`the file options: ${o.text}`);
+  const { session_id: session, file_id: fileId } = mustOk(await request(port, 'POST', '/api/v1/file', {
+    headers: { ...auth, ...app },
+    body: { master_key_id: 'bench', encrypted_key: 'YmVuY2g=', encrypted_key_alg: 'AES-GCM-256', belongs_to_type: 'None' },
+  }), 'register a file');
+  // curl, one process for all parts, one after another on one connection:
+  // a client that costs the machine next to nothing.
+  const partFile = path.join(OUT, 'part.bench');
+  const part = crypto.randomBytes(FILE_PART);
+  fs.writeFileSync(partFile, part);
+  const hdr = (h) => Object.entries(h).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
+  const W = ['-s', '-w', '%{http_code} %{size_download}\\n'];	// per URL group (--next resets them)
+  const curl = (args) => {
+    const t = process.hrtime.bigint();
+    const r = spawnSync('curl', args, { encoding: 'utf8', maxBuffer: 1 << 20 });
+    const secs = Number(process.hrtime.bigint() - t) / 1e9;
+    if (r.status !== 0) throw new Error(`curl: ${r.stderr}`);
+    return { secs, lines: r.stdout.split('\n').filter(Boolean) };
+  };
+  const base = `http://127.0.0.1:${port}`;
+  const ups = [];
+  for (let i = 1; i <= n; i++) {
+    if (i > 1) ups.push('--next');
+    ups.push(...W, ...hdr({ ...auth, ...app, 'content-type': 'application/json' }), '-o', '/dev/null',
+      '--data-binary', `@${partFile}`, `${base}/backend/files/part/${session}/${i}/${i === n}`);
+  }
+  const up = curl(ups);
+  if (up.lines.length !== n || !up.lines.every((l) => l.startsWith('200 '))) throw new Error(`uploads: ${up.lines.join(', ')}`);
+  const upS = up.secs;
+  const ids = mustOk(await request(port, 'GET', `/api/v1/file/${fileId}`, { headers: { ...auth, ...app } }), 'the part list')
+    .part_list.map((p) => p.part_id);
+  if (ids.length !== n) throw new Error(`${ids.length} parts listed, ${n} uploaded`);
+  const check = await binRequest(port, 'GET', `/backend/files/part/${ids[0]}`, app);
+  if (check.status !== 200 || !check.body.equals(part)) throw new Error(`download of ${ids[0]}: HTTP ${check.status}`);
+  const down = curl([...W, ...hdr(app), ...ids.flatMap((id) => ['-o', '/dev/null', `${base}/backend/files/part/${id}`])]);
+  if (down.lines.length !== n || !down.lines.every((l) => l === `200 ${FILE_PART}`)) throw new Error(`downloads: ${down.lines.join(', ')}`);
+  const downS = down.secs;
+  fs.rmSync(partFile, { force: true });
+  const bytes = n * FILE_PART;
+  const ddFile = path.join(store === 'dir' ? dir : RUN, 'dd.bench');
+  const ddWrite = ddRate(['if=/dev/zero', `of=${ddFile}`, 'bs=4M', `count=${n}`, 'oflag=dsync']);
+  const ddRead = ddRate([`if=${ddFile}`, 'of=/dev/null', 'bs=4M']);
+  fs.rmSync(ddFile, { force: true });
+  return {
+    store, parts: n, part_bytes: FILE_PART,
+    upload_mb_s: bytes / 1e6 / upS, download_mb_s: bytes / 1e6 / downS,
+    dd_write_mb_s: ddWrite, dd_read_mb_s: ddRead,
+  };
+}
+
+function reportFiles(f) {
+  return [
+    `File parts (SENTC_BACKEND_FILE_STORE=${f.store}): ${f.parts} parts of 4 MiB, one at a time as the SDK sends them, through nginx (curl, one connection); `
+      + 'an upload is registered at the simulator (no delay) and synced to the store before it is answered; dd on the same disk, '
+      + 'a 4 MiB block each synced (oflag=dsync) and the read of that file.',
+    '',
+    '| direction | MB/s | dd MB/s | ÷ dd |',
+    '|---|---:|---:|---:|',
+    `| upload | ${f.upload_mb_s.toFixed(0)} | ${f.dd_write_mb_s.toFixed(0)} (write, dsync) | ${(f.upload_mb_s / f.dd_write_mb_s).toFixed(2)} |`,
+    `| download | ${f.download_mb_s.toFixed(0)} | ${f.dd_read_mb_s.toFixed(0)} (read) | ${(f.download_mb_s / f.dd_read_mb_s).toFixed(2)} |`,
+  ];
+}
+
 async function setUp(ctx) {
   const { port, simPort } = ctx;
   mustOk(await request(port, 'POST', '/api/v1/register', {
@@ -979,6 +1094,7 @@ function report(res) {
   out.push(`Upstream connections opened per route run: ${conns.map((c) => `${c.id} ${r[c.id].upstream_connections}`).join(', ')} `
     + `(target ≤ 2 × ${res.workers} workers: ${bad.length === 0 ? 'met' : `NOT met for ${bad.map((c) => c.id).join(', ')}`}).`);
   void by;
+  if (res.files) out.push('', ...reportFiles(res.files));
   if (res.latency) out.push('', ...reportLatency(res));
   return `${out.join('\n')}\n`;
 }
@@ -1175,6 +1291,7 @@ async function main() {
     say(`${set.map((c) => c.id).join(', ')}: ${ROUNDS} rounds of ${SECONDS} s`);
     await runSet(ctx, set, res.results);
   }
+  if (FILES_MIB > 0) res.files = await filesBench(ctx);
   if (DELAYS.length > 0) res.latency = await latencyAxis(ctx, list, memoryIdle);
   if (SOAK > 0) res.soak = await soak(ctx, list);
   if (CALLGRIND) {

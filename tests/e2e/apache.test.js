@@ -32,7 +32,7 @@ function request(port, method, urlPath, { headers = {}, body, localAddress } = {
         const text = Buffer.concat(chunks).toString('utf8');
         let json;
         try { json = JSON.parse(text); } catch { json = undefined; }
-        resolve({ status: res.statusCode, headers: res.headers, text, json });
+        resolve({ status: res.statusCode, headers: res.headers, text, json, raw: Buffer.concat(chunks) });
       });
     });
     req.on('error', reject);
@@ -287,5 +287,49 @@ describe("Apache's log", () => {
     assert.ok(log.length > 0);
     for (const k of ['SENTC_SECRET_TOKEN', 'SENTC_JWT_SIGN_KEY']) assert.ok(!log.includes(stack.config[k]), k);
     assert.ok(!log.includes(owner.jwt), 'a user\'s JWT');
+  });
+});
+
+describe('file parts behind Apache (SENTC_BACKEND_FILE_ACCEL empty: the program sends them)', () => {
+  let st; let ap;
+  before(async () => {
+    st = await start({ SENTC_BACKEND_FILE_ACCEL: '', SENTC_BACKEND_FILE_AUTH_TOKEN: 'apache-auth-token' });
+    ap = await startApache(st);
+  });
+  after(async () => {
+    if (ap) await ap.stop();
+    if (st) st.stop();
+  });
+
+  it('takes a 4 MiB part, gives it back byte for byte, refuses one past 6 MiB, and takes the delete callback', async () => {
+    const u = await st.user('apache-files');
+    const app = { 'x-sentc-app-token': st.config.SENTC_PUBLIC_TOKEN };
+    await st.sim('POST', 'files/options', { file_storage: 1 });
+    let r = await request(ap.port, 'POST', '/api/v1/file', {
+      headers: json({ ...u.auth, ...app }),
+      body: JSON.stringify({ master_key_id: 'k', encrypted_key: 'ZQ==', encrypted_key_alg: 'a', belongs_to_type: 'None' }),
+    });
+    assert.equal(r.status, 200, r.text);
+    const { session_id: session, file_id: fileId } = r.json.result;
+    const part = crypto.randomBytes(4 * 1024 * 1024 + 99);
+    r = await request(ap.port, 'POST', `/backend/files/part/${session}/1/true`, { headers: json({ ...u.auth, ...app }), body: part });
+    assert.deepEqual(r.json, { status: true, result: 'Success' });
+    r = await request(ap.port, 'GET', `/api/v1/file/${fileId}`, { headers: { ...u.auth, ...app } });
+    const [{ part_id: pid }] = r.json.result.part_list;
+    r = await request(ap.port, 'GET', `/backend/files/part/${pid}`, { headers: app });
+    assert.equal(r.status, 200);
+    assert.ok(r.raw.equals(part), 'the same bytes');
+    r = await request(ap.port, 'POST', `/backend/files/part/${session}/2/true`, {
+      headers: json({ ...u.auth, ...app }), body: Buffer.alloc(6 * 1024 * 1024 + 1),
+    });
+    assert.equal(r.status, 413, r.text);
+    assert.equal(r.json.err_code, 20005);
+    r = await request(ap.port, 'POST', '/backend/files/delete', {
+      headers: json({ 'x-sentc-app-token': 'apache-auth-token' }), body: JSON.stringify([pid]),
+    });
+    assert.deepEqual(r.json, { status: true, result: 'Success' });
+    r = await request(ap.port, 'GET', `/backend/files/part/${pid}`, { headers: app });
+    assert.equal(r.status, 404, r.text);
+    assert.equal(r.json.err_code, 20042);
   });
 });

@@ -4,8 +4,8 @@
  * Input: the path as the serve loop hands it over (REQUEST_URI before
  * any '?'), matched against each route's patterns. An independent
  * oracle splits path and pattern into segments and says what the answer
- * must be; an accepted path's ids must be lower-case UUIDs that give the
- * path back.
+ * must be; an accepted path's ids must be lower-case UUIDs ({id}) or
+ * whole numbers ({n}) that give the path back.
  */
 #include <ctype.h>
 #include <stdbool.h>
@@ -34,6 +34,11 @@ static const char *const patterns[] = {
 	"/backend/groups/{id}/data",
 	"/backend/groups/{id}/items/{id}",
 	"/backend/groups/{id}/items",
+	"/backend/files/part/{id}/{n}/true",
+	"/backend/files/part/{id}/{n}/false",
+	"/backend/files/part/{id}",
+	"/backend/files/delete",
+	"/{n}/{id}/{n}/{id}",
 	"/{id}/{id}/{id}/{id}",
 	"/{id}/{id}/{id}/{id}/{id}",
 };
@@ -50,6 +55,20 @@ oracle_uuid(const char *s, size_t len)
 			if (s[i] != '-')
 				return false;
 		} else if (!isxdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+/* 0 to 999999999, no leading zero. */
+static bool
+oracle_number(const char *s, size_t len)
+{
+	size_t	 i;
+
+	if (len == 0 || len > 9 || (len > 1 && s[0] == '0'))
+		return false;
+	for (i = 0; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
 			return false;
 	return true;
 }
@@ -90,6 +109,11 @@ oracle(const char *pat, const char *path, size_t len)
 				return SB_ERR_NOT_FOUND;
 			if (!oracle_uuid(sseg[i], slen[i]))
 				bad = true;
+		} else if (plen[i] == 3 && memcmp(pseg[i], "{n}", 3) == 0) {
+			if (++ids > SB_IDS_MAX)
+				return SB_ERR_NOT_FOUND;
+			if (!oracle_number(sseg[i], slen[i]))
+				bad = true;
 		} else if (plen[i] != slen[i] ||
 		    memcmp(pseg[i], sseg[i], slen[i]) != 0)
 			return SB_ERR_NOT_FOUND;
@@ -113,6 +137,12 @@ rebuilds(const char *pat, const char *path, size_t len,
 				    ids[n][k])
 					return false;
 			i += SB_ID_LEN, n++, pat += 4;
+		} else if (strncmp(pat, "{n}", 3) == 0) {
+			k = strlen(n < nids ? ids[n] : "");
+			if (n == nids || i + k > len ||
+			    memcmp(path + i, ids[n], k) != 0)
+				return false;
+			i += k, n++, pat += 3;
 		} else {
 			if (i == len || path[i] != *pat)
 				return false;
@@ -144,9 +174,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		FUZZ_CHECK(nids <= SB_IDS_MAX, "%zu ids", nids);
 		for (k = 0; k < nids; k++)
-			FUZZ_CHECK(fuzz_lower_uuid(ids[k]),
-			    "%s: id %zu is not a lower-case UUID", patterns[i],
-			    k);
+			FUZZ_CHECK(fuzz_lower_uuid(ids[k]) ||
+			    oracle_number(ids[k], strlen(ids[k])),
+			    "%s: id %zu is not a lower-case UUID nor a number",
+			    patterns[i], k);
 		FUZZ_CHECK(rebuilds(patterns[i], path, size, ids, nids),
 		    "%s: the ids do not give the path back", patterns[i]);
 	}

@@ -86,9 +86,9 @@ describe('the store, on either database', () => {
     try {
       const r = run();
       assert.equal(r.status, 78);
-      assert.match(r.stderr, /SENTC_BACKEND_DB .*schema version 99 is newer than this program's 5/);
+      assert.match(r.stderr, /SENTC_BACKEND_DB .*schema version 99 is newer than this program's 6/);
     } finally {
-      s.sql('UPDATE schema_version SET version = 5');
+      s.sql('UPDATE schema_version SET version = 6');
     }
   });
 });

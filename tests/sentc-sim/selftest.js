@@ -1036,3 +1036,101 @@ test('stats: DELETE zeroes the counters and starts the peak again from what is i
   assert.equal(st.in_flight_max, 1);
   assert.ok(st.requests >= 2, 'the release and the stats calls since');
 });
+
+// ---- files on the app's own storage ------------------------------------------------------------
+
+test('files: register, part register (secret, 520/510/511/12), part delete, part list, 512/521', async () => {
+  const owner = await registerWithSession('grace');
+  const other = await registerWithSession('heidi');
+  const input = {
+    master_key_id: 'k', encrypted_key: 'ZQ==', encrypted_key_alg: 'AES-GCM-256', belongs_to_id: null,
+    belongs_to_type: 'None', encrypted_file_name: null,
+  };
+  assertApiError(await api('POST', '/file', { token: PUBLIC, body: input }), 401, 31);
+  assertApiError(await api('POST', '/file', { token: PUBLIC, jwt: owner.jwt, body: { ...input, belongs_to_type: 'Nope' } }), 422, 11);
+  const { file_id: fileId, session_id: session } = assertOk(await api('POST', '/file', { token: PUBLIC, jwt: owner.jwt, body: input }));
+  assert.match(fileId, /^[0-9a-f-]{36}$/);
+  assert.match(session, /^[0-9a-f-]{36}$/);
+
+  const reg = (seq, end, user = owner.user_id, token = SECRET, s = session) => api('PATCH', `/file/part/${s}/${seq}/${end}/${user}`, { token });
+  // the app stores on sentc by default: own-storage calls are refused
+  assertApiError(await reg(1, false), 400, 520);
+  await control('POST', 'files/options', { file_storage: 1 });
+  assertApiError(await reg(1, false, owner.user_id, PUBLIC), 400, 203);
+  assertApiError(await api('PATCH', `/file/part/${session}/1/false/${owner.user_id}`, {}), 401, 200);
+  assertApiError(await reg('x', false), 400, 12);
+  assertApiError(await reg(1, 'maybe'), 400, 12);
+  assertApiError(await reg(1, false, other.user_id), 400, 510);
+  assertApiError(await reg(1, false, owner.user_id, SECRET, crypto.randomUUID()), 400, 510);
+  const p1 = assertOk(await reg(1, false)).part_id;
+  const p2 = assertOk(await reg(2, true)).part_id;
+  assert.match(p1, /^[0-9a-f-]{36}$/);
+  assert.notEqual(p1, p2);
+  // the last part ends the session
+  assertApiError(await reg(3, true), 400, 510);
+
+  const meta = assertOk(await api('GET', `/file/${fileId}`, { token: PUBLIC, jwt: owner.jwt }));
+  assert.deepEqual(meta.part_list, [{ part_id: p1, sequence: 1, extern_storage: true }, { part_id: p2, sequence: 2, extern_storage: true }]);
+  assert.deepEqual(Object.keys(meta).sort(), ['belongs_to', 'belongs_to_type', 'encrypted_file_name', 'encrypted_key',
+    'encrypted_key_alg', 'file_id', 'master_key_id', 'owner', 'part_list']);
+
+  assertApiError(await api('DELETE', `/file/part/${p2}`, { token: PUBLIC }), 400, 203);
+  assert.equal(assertOk(await api('DELETE', `/file/part/${p2}`, { token: SECRET })), 'Success');
+  assert.deepEqual(assertOk(await api('GET', `/file/${fileId}`, { token: PUBLIC, jwt: owner.jwt })).part_list.map((p) => p.part_id), [p1]);
+
+  assertApiError(await api('DELETE', `/file/${fileId}`, { token: PUBLIC, jwt: other.jwt }), 400, 521);
+  assert.equal(assertOk(await api('DELETE', `/file/${fileId}`, { token: PUBLIC, jwt: owner.jwt })), 'Success');
+  assertApiError(await api('GET', `/file/${fileId}`, { token: PUBLIC, jwt: owner.jwt }), 400, 512);
+
+  // a session older than 24 h: 511
+  const late = assertOk(await api('POST', '/file', { token: PUBLIC, jwt: owner.jwt, body: input }));
+  await control('POST', 'clock', { advance: 24 * 3600 + 1 });
+  try {
+    const fresh = await control('POST', 'session', { user_id: owner.user_id });
+    assertApiError(await reg(1, true, owner.user_id, SECRET, late.session_id), 400, 511);
+    assertOk(await api('GET', `/file/${late.file_id}`, { token: PUBLIC, jwt: fresh.jwt }));
+  } finally {
+    await control('POST', 'clock', { set_offset: 0 });
+  }
+});
+
+test("files: the file worker POSTs the deleted file's part ids to storage_url with the auth_token", async () => {
+  const got = [];
+  const srv = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => { body += d; });
+    req.on('end', () => {
+      got.push({ method: req.method, token: req.headers['x-sentc-app-token'], type: req.headers['content-type'], body });
+      res.end('{"status":true,"result":"Success"}');
+    });
+  });
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  try {
+    const url = `http://127.0.0.1:${srv.address().port}/delete`;
+    const owner = await registerWithSession('ivan');
+    await control('POST', 'files/options', { file_storage: 1, storage_url: url, auth_token: 'the-auth-token' });
+    const f = assertOk(await api('POST', '/file', { token: PUBLIC, jwt: owner.jwt, body: {
+      master_key_id: 'k', encrypted_key: 'ZQ==', encrypted_key_alg: 'a', belongs_to_type: 'None' } }));
+    const ids = [];
+    for (const seq of [1, 2, 3]) {
+      ids.push(assertOk(await api('PATCH', `/file/part/${f.session_id}/${seq}/${seq === 3}/${owner.user_id}`, { token: SECRET })).part_id);
+    }
+    assertOk(await api('DELETE', `/file/${f.file_id}`, { token: PUBLIC, jwt: owner.jwt }));
+    await waitFor(() => got.length === 1, 'the delete callback');
+    assert.deepEqual(got[0], { method: 'POST', token: 'the-auth-token', type: 'application/json', body: JSON.stringify(ids) });
+    await waitFor(async () => (await control('GET', 'files/callbacks')).callbacks[0].outcome === 'answered', 'its outcome');
+    const [cb] = (await control('GET', 'files/callbacks')).callbacks;
+    assert.deepEqual([cb.ids, cb.url, cb.status], [ids, url, 200]);
+
+    // without an auth_token: no header
+    await control('POST', 'files/options', { auth_token: null });
+    const g = assertOk(await api('POST', '/file', { token: PUBLIC, jwt: owner.jwt, body: {
+      master_key_id: 'k', encrypted_key: 'ZQ==', encrypted_key_alg: 'a', belongs_to_type: 'None' } }));
+    assertOk(await api('PATCH', `/file/part/${g.session_id}/1/true/${owner.user_id}`, { token: SECRET }));
+    assertOk(await api('DELETE', `/file/${g.file_id}`, { token: PUBLIC, jwt: owner.jwt }));
+    await waitFor(() => got.length === 2, 'the second callback');
+    assert.equal(got[1].token, undefined);
+  } finally {
+    srv.close();
+  }
+});

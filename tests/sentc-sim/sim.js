@@ -224,6 +224,14 @@ function newState() {
     faultsApplied: new Map(), // "mode method route" -> how many requests that fault hit
     jwtCache: new Map(), // jwt -> verified claims (signature checks are the costly part)
     refreshJwts: new Map(), // "user device kid" -> {iat, jwt}: the last JWT a refresh signed
+    // Files (server_api_file): file_id -> {file_id, owner, ..., parts: [{part_id, sequence, end,
+    // extern_storage}], deleted}; session_id -> {file_id, user_id, created_ms}; the app's file
+    // options (the dashboard's: file_storage -1 none, 0 sentc, 1 own; storage_url; auth_token);
+    // the delete callbacks sent to storage_url and how each ended.
+    files: new Map(),
+    fileSessions: new Map(),
+    fileOptions: { file_storage: 0, storage_url: null, auth_token: null },
+    fileCallbacks: [],
   };
 }
 
@@ -1430,6 +1438,150 @@ const CONTROL_ROUTES = compileRoutes([
   { method: 'POST', path: 'reset', handler: controlReset },
   { method: 'POST', path: 'drop', handler: () => { server.closeIdleConnections(); return {}; } },
 ], CONTROL_PREFIX);
+
+// ---- i21: files on the app's own storage (sentc's server_api_file) ------------------------------
+// POST /file registers a file and opens an upload session (24 h); with own storage the customer's
+// backend registers each part it stored (PATCH /file/part/:session/:seq/:end/:user_id, secret
+// token: ForceServer) and may drop one again (DELETE /file/part/:part_id, secret). GET /file/:id
+// gives the file with its part list; DELETE /file/:id marks it deleted, and sentc's file worker
+// then POSTs the ids of its parts on own storage to the app's storage_url as a JSON array, with
+// x-sentc-app-token: <auth_token> if one is set, a 10 s timeout, and does not wait for the
+// answer (file_worker.rs). Here the worker runs at once after the delete; each callback's
+// outcome is kept for the tests (GET /__sim/files/callbacks).
+
+const FILE_SESSION_ALIVE_MS = 24 * 60 * 60 * 1000;
+const FILE_STORAGE_OWN = 1;
+const FILE_PART_LIST_MAX = 500;
+const BELONGS_TO = ['Group', 'User', 'None'];
+
+const fileError = (code, message) => apiError(400, code, message);
+const uploadNotAllowed = () => fileError(520, 'File upload is not allowed');
+
+function fileRegister({ body, auth }) {
+  requireObject(body, 'FileRegisterInput');
+  for (const m of ['encrypted_key', 'encrypted_key_alg', 'master_key_id']) requireString(body, m);
+  if (!BELONGS_TO.includes(body.belongs_to_type)) throw wrongInput('belongs_to_type');
+  for (const m of ['belongs_to_id', 'encrypted_file_name']) {
+    if (body[m] !== undefined && body[m] !== null && typeof body[m] !== 'string') throw wrongInput(m);
+  }
+  const file = {
+    file_id: crypto.randomUUID(),
+    owner: auth.user.user_id,
+    belongs_to: body.belongs_to_type === 'None' ? null : (body.belongs_to_id ?? null),
+    belongs_to_type: body.belongs_to_id ? body.belongs_to_type : 'None',
+    master_key_id: body.master_key_id,
+    encrypted_key: body.encrypted_key,
+    encrypted_key_alg: body.encrypted_key_alg,
+    encrypted_file_name: body.encrypted_file_name ?? null,
+    parts: [],
+    deleted: false,
+  };
+  const sessionId = crypto.randomUUID();
+  state.files.set(file.file_id, file);
+  state.fileSessions.set(sessionId, { file_id: file.file_id, user_id: auth.user.user_id, created_ms: nowMs() });
+  return { file_id: file.file_id, session_id: sessionId };
+}
+
+function filePartRegister({ params }) {
+  if (state.fileOptions.file_storage !== FILE_STORAGE_OWN) throw uploadNotAllowed();
+  if (!/^-?[0-9]+$/.test(params.seq) || Math.abs(Number(params.seq)) > 2147483647) {
+    throw fileError(12, 'Parameter sequence has a wrong format');
+  }
+  if (params.end !== 'true' && params.end !== 'false') throw fileError(12, 'Parameter end has a wrong format');
+  const session = state.fileSessions.get(params.session_id);
+  if (!session || session.user_id !== params.user_id) throw fileError(510, 'File upload session not found');
+  if (session.created_ms + FILE_SESSION_ALIVE_MS < nowMs()) {
+    state.fileSessions.delete(params.session_id);
+    throw fileError(511, 'File upload session expired');
+  }
+  const file = state.files.get(session.file_id);
+  const part = { part_id: crypto.randomUUID(), sequence: Number(params.seq), end: params.end === 'true', extern_storage: true };
+  file.parts.push(part);
+  if (part.end) state.fileSessions.delete(params.session_id);
+  return { part_id: part.part_id };
+}
+
+function filePartDelete({ params }) {
+  if (state.fileOptions.file_storage !== FILE_STORAGE_OWN) throw uploadNotAllowed();
+  for (const file of state.files.values()) file.parts = file.parts.filter((p) => p.part_id !== params.part_id);
+  return 'Success';
+}
+
+function liveFile(fileId) {
+  const file = state.files.get(fileId);
+  if (!file || file.deleted) throw fileError(512, 'File not found');
+  return file;
+}
+
+function fileGet({ params }) {
+  const file = liveFile(params.file_id);
+  const part_list = [...file.parts].sort((a, b) => a.sequence - b.sequence).slice(0, FILE_PART_LIST_MAX)
+    .map((p) => ({ part_id: p.part_id, sequence: p.sequence, extern_storage: p.extern_storage }));
+  return {
+    file_id: file.file_id, master_key_id: file.master_key_id, owner: file.owner, belongs_to: file.belongs_to,
+    belongs_to_type: file.belongs_to_type, encrypted_key: file.encrypted_key,
+    encrypted_key_alg: file.encrypted_key_alg, encrypted_file_name: file.encrypted_file_name, part_list,
+  };
+}
+
+/* The file worker's POST to storage_url; never awaited by the API request. */
+function sendDeleteCallback(ids) {
+  const { storage_url: url, auth_token: token } = state.fileOptions;
+  const record = { ids, url, outcome: 'pending', status: null, body: null };
+  state.fileCallbacks.push(record);
+  const headers = { 'content-type': 'application/json' };
+  if (token) headers['x-sentc-app-token'] = token;
+  fetch(url, { method: 'POST', headers, body: JSON.stringify(ids), signal: AbortSignal.timeout(10000) })
+    .then(async (r) => { record.status = r.status; record.body = await r.text(); record.outcome = 'answered'; })
+    .catch((e) => { record.outcome = `failed: ${e.message}`; });
+}
+
+function fileDelete({ params, auth }) {
+  const file = liveFile(params.file_id);
+  if (file.owner !== auth.user.user_id) throw fileError(521, 'No access to this file');
+  file.deleted = true;
+  const ids = file.parts.filter((p) => p.extern_storage).map((p) => p.part_id);
+  if (ids.length > 0 && state.fileOptions.storage_url) {
+    for (let i = 0; i < ids.length; i += FILE_PART_LIST_MAX) sendDeleteCallback(ids.slice(i, i + FILE_PART_LIST_MAX));
+  }
+  return 'Success';
+}
+
+API_ROUTES.push(...compileRoutes([
+  { method: 'POST', path: '/file', endpoint: 'file_register', jwt: 'valid', body: true, handler: fileRegister },
+  { method: 'GET', path: '/file/:file_id', endpoint: 'file_get', jwt: 'valid', handler: fileGet },
+  { method: 'DELETE', path: '/file/:file_id', endpoint: 'file_delete', jwt: 'valid', handler: fileDelete },
+  { method: 'PATCH', path: '/file/part/:session_id/:seq/:end/:user_id', endpoint: FORCED, handler: filePartRegister },
+  { method: 'DELETE', path: '/file/part/:part_id', endpoint: FORCED, handler: filePartDelete },
+], API_PREFIX));
+
+/* POST /__sim/files/options {file_storage?, storage_url?, auth_token?}: the dashboard's file options. */
+function controlFileOptions(input) {
+  const o = { ...state.fileOptions };
+  if (input.file_storage !== undefined) {
+    if (![-1, 0, 1].includes(input.file_storage)) throw controlError(400, 'file_storage must be -1, 0 or 1');
+    o.file_storage = input.file_storage;
+  }
+  for (const m of ['storage_url', 'auth_token']) {
+    if (input[m] === undefined) continue;
+    if (input[m] !== null && typeof input[m] !== 'string') throw controlError(400, `${m} must be a string or null`);
+    o[m] = input[m];
+  }
+  state.fileOptions = o;
+  return { options: o };
+}
+
+/* GET /__sim/files: every file with its parts; GET /__sim/files/callbacks: the delete callbacks. */
+function controlFiles() {
+  return { files: [...state.files.values()] };
+}
+
+CONTROL_ROUTES.push(...compileRoutes([
+  { method: 'POST', path: 'files/options', handler: controlFileOptions },
+  { method: 'GET', path: 'files', handler: controlFiles },
+  { method: 'GET', path: 'files/callbacks', handler: () => ({ callbacks: state.fileCallbacks }) },
+], CONTROL_PREFIX));
+// ---- end i21 files -----------------------------------------------------------------------------
 
 // ---------------------------------------------------------------------------------------------
 // HTTP

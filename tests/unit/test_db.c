@@ -730,7 +730,7 @@ test_migrate_from_3(void **state)
 	exec_sql(f, f->pg ? "DROP SEQUENCE access_epoch" :
 	    "DROP TABLE access_epoch; DROP TRIGGER items_index_delete");
 	exec_sql(f, "DROP TABLE item_hashes; DROP TABLE item_sortables; "
-	    "DROP TABLE access_revoked; "
+	    "DROP TABLE access_revoked; DROP TABLE file_parts; "
 	    "DROP TABLE ended_tokens; DROP TABLE ended_users; "
 	    "UPDATE schema_version SET version = 3");
 	assert_int_equal(sb_db_open(f->spec, &again, err, sizeof(err)), SB_OK);
@@ -1098,6 +1098,49 @@ test_open_errors_hide_password(void **state)
 	assert_null(strstr(err, PASSWORD));
 }
 
+/* File parts: binary bytes back as stored; a second put keeps the first. */
+static void
+test_file_parts(void **state)
+{
+	struct fix		*f = *state;
+	static const char	 a[] = "1dbd4b2f-3a40-4d5e-9a0e-1f2a3b4c5d6e",
+				 b[] = "2dbd4b2f-3a40-4d5e-9a0e-1f2a3b4c5d6e";
+	const char		*ids[] = { a, b,
+				    "3dbd4b2f-3a40-4d5e-9a0e-1f2a3b4c5d6e" };
+	unsigned char		 bytes[70000];
+	char			*data;
+	size_t			 len, i;
+
+	for (i = 0; i < sizeof(bytes); i++)
+		bytes[i] = (unsigned char)(i * 7 + (i >> 8));
+	bytes[10] = 0;
+	assert_int_equal(sb_db_file_part_put(f->db, a, bytes, sizeof(bytes)),
+	    SB_OK);
+	assert_int_equal(sb_db_file_part_put(f->db, b, "x", 1), SB_OK);
+	assert_int_equal(sb_db_file_part_put(f->db, b, "yy", 2), SB_OK);
+	assert_int_equal(sb_db_file_part_get(f->db, a, sizeof(bytes), &data,
+	    &len), SB_OK);
+	assert_int_equal(len, sizeof(bytes));
+	assert_memory_equal(data, bytes, sizeof(bytes));
+	free(data);
+	assert_int_equal(sb_db_file_part_get(f->db, b, 10, &data, &len),
+	    SB_OK);
+	assert_int_equal(len, 1);
+	assert_memory_equal(data, "x", 1);
+	free(data);
+	/* over the cap: not read */
+	assert_int_equal(sb_db_file_part_get(f->db, a, 100, &data, &len),
+	    SB_ERR_STORAGE);
+	assert_null(data);
+	assert_int_equal(sb_db_file_part_delete(f->db, ids, 3), SB_OK);
+	assert_int_equal(sb_db_file_part_get(f->db, a, sizeof(bytes), &data,
+	    &len), SB_ERR_NO_FILE_PART);
+	assert_null(data);
+	assert_int_equal(sb_db_file_part_get(f->db, b, 10, &data, &len),
+	    SB_ERR_NO_FILE_PART);
+	assert_int_equal(sb_db_file_part_delete(f->db, ids, 1), SB_OK);
+}
+
 #define BOTH(t) \
 	cmocka_unit_test_setup_teardown(t, setup_sqlite, teardown), \
 	cmocka_unit_test_setup_teardown(t, setup_pg, teardown)
@@ -1107,6 +1150,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		BOTH(test_users),
+		BOTH(test_file_parts),
 		BOTH(test_user_data_checked),
 		BOTH(test_values_are_bound),
 		BOTH(test_items),

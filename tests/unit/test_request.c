@@ -49,6 +49,24 @@ test_path_match(void **state)
 	{ "/a/b", "/a/b/../b", SB_ERR_NOT_FOUND, 0, NULL, NULL },
 	{ "/{id}/{id}/{id}/{id}/{id}", "/" UUID "/" UUID "/" UUID "/" UUID
 	    "/" UUID, SB_ERR_NOT_FOUND, 0, NULL, NULL },
+	{ "/part/{id}/{n}/true", "/part/" UUID "/17/true", SB_OK, 2, UUID,
+	    "17" },
+	{ "/part/{id}/{n}/true", "/part/" UUID "/0/true", SB_OK, 2, UUID,
+	    "0" },
+	{ "/part/{id}/{n}/true", "/part/" UUID "/999999999/true", SB_OK, 2,
+	    UUID, "999999999" },
+	{ "/part/{id}/{n}/true", "/part/" UUID "/1000000000/true",
+	    SB_ERR_BAD_ID, 0, NULL, NULL },
+	{ "/part/{id}/{n}/true", "/part/" UUID "/017/true", SB_ERR_BAD_ID, 0,
+	    NULL, NULL },
+	{ "/part/{id}/{n}/true", "/part/" UUID "/-1/true", SB_ERR_BAD_ID, 0,
+	    NULL, NULL },
+	{ "/part/{id}/{n}/true", "/part/" UUID "/1x/true", SB_ERR_BAD_ID, 0,
+	    NULL, NULL },
+	{ "/part/{id}/{n}/true", "/part/" UUID "//true", SB_ERR_BAD_ID, 0,
+	    NULL, NULL },
+	{ "/part/{id}/{n}/true", "/part/" UUID "/1/false", SB_ERR_NOT_FOUND,
+	    0, NULL, NULL },
 	};
 	char		 ids[SB_IDS_MAX][SB_ID_LEN + 1];
 	size_t		 i, nids;
