@@ -31,6 +31,9 @@ const NOT_RUN = {
     'make run     # build,': 'starts the stack the examples run against',
     'make && sudo make install': 'a host\'s install; install.test.js runs make install into a DESTDIR',
   },
+  'docs/FILES.md': {
+    'SIM="http://127.0.0.1:$(cat run/sim.port)"': 'files-doc.test.js runs it against a stack with the file store and the simulator\'s file options set',
+  },
   'docs/DEVELOPING.md': {
     'make run     # build,': 'starts the stack the examples run against',
     'make run SENTC_CONFIG=': 'needs a config of a real app',
