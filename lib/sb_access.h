@@ -86,6 +86,17 @@ int	 sb_group_member(struct sb_req *req, const char *gid, int max_rank,
 void	 sb_group_forget(const char *gid);
 
 /*
+ * Drops every cached answer that names id (the user, the group, the
+ * group of access, a parent or access_by group), in this program: what
+ * an end of access recorded elsewhere (lib/sb_notify.h) is told with.
+ * Returns how many it dropped.
+ */
+size_t	 sb_access_drop(const char *id);
+
+/* Drops every cached answer of this program. */
+void	 sb_access_drop_all(void);
+
+/*
  * Ends, in every program and on every host, the cached answers that name
  * id (a group: deleted; a user or a group as member: kicked), through the
  * store (sb_db_access_revoke()): a cached member answer is used again

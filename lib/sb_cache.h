@@ -12,6 +12,7 @@
 #ifndef SB_CACHE_H
 #define SB_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,6 +56,15 @@ int		 sb_cache_add(struct sb_cache *, const unsigned char *key,
 
 /* Drops every entry stored with tag. */
 void		 sb_cache_drop_tag(struct sb_cache *, uint64_t tag);
+
+/*
+ * Drops every entry whose value fn (called with the set locked: it must
+ * not touch the cache) says yes to; fn NULL drops every entry. Returns
+ * how many it dropped (expired ones not yet reused among them).
+ */
+size_t		 sb_cache_drop_if(struct sb_cache *,
+		    bool (*fn)(const void *val, size_t len, void *arg),
+		    void *arg);
 
 /* Hit and miss counts since creation, over all workers. */
 void		 sb_cache_stats(const struct sb_cache *, uint64_t *hits,
