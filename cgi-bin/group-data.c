@@ -51,7 +51,7 @@ static const struct sb_route route = {
 		{ "/backend/groups/{id}/data", SB_M(SB_GET) | SB_M(SB_PUT) },
 		{ NULL },
 	},
-	.flags = SB_ROUTE_DB,
+	.flags = SB_ROUTE_DB | SB_ROUTE_ACCESS,
 	.handle = handle,
 };
 

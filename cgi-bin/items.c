@@ -487,7 +487,7 @@ static const struct sb_route route = {
 		[PATH_LIST] = { "/backend/groups/{id}/items", SB_M(SB_GET) },
 		{ NULL },
 	},
-	.flags = SB_ROUTE_DB,
+	.flags = SB_ROUTE_DB | SB_ROUTE_ACCESS,
 	.handle = handle,
 };
 

@@ -31,8 +31,10 @@ struct shared {
 };
 
 static struct shared	*sh;		/* shared by the master and its children */
-static bool		 enabled;
+static bool		 enabled;	/* this program listens */
+static bool		 wait_db;	/* the store did not answer at start */
 static pid_t		 current, retired[8];
+static bool		 waiting;	/* current is a waiter, not a listener */
 static volatile sig_atomic_t stop_now;
 
 bool
@@ -52,9 +54,10 @@ sb_notify_spec_waitable(const char *spec)
 }
 
 int
-sb_notify_init(bool uses_db)
+sb_notify_init(bool caches)
 {
-	enabled = uses_db && sb_notify_spec_waitable(sb_cfg->db);
+	enabled = caches && sb_cfg->access_cache_ttl > 0 &&
+	    sb_notify_spec_waitable(sb_cfg->db);
 	if (sh == NULL) {
 		sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
 		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -202,16 +205,32 @@ listen_on(PGconn *c)
 	    "(%s); cached access answers are not used until it is back", err);
 }
 
-static _Noreturn void
-listener_main(pid_t master)
+void
+sb_notify_wait_db(void)
+{
+	wait_db = true;
+}
+
+/* Logs a failed try, and sleeps for the backoff (which then grows). */
+static void
+failed_try(PGconn *c, long tries, int *backoff)
+{
+	char	 err[512];
+
+	why(c, err, sizeof(err));
+	sb_log(SB_LOG_WARN, "database: cannot be reached (%s); try %ld, "
+	    "next in %d s; meanwhile requests that need it get 503%s", err,
+	    tries, *backoff, enabled ? " and cached access answers are not "
+	    "used" : "");
+	nap(*backoff);
+	*backoff = *backoff * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : *backoff * 2;
+}
+
+static void
+child_signals(pid_t master)
 {
 	struct sigaction sa;
 	sigset_t	 none;
-	PGconn		*c;
-	PGresult	*res;
-	char		 err[512];
-	long		 tries = 0;
-	int		 backoff = 1;
 
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != master)
@@ -226,7 +245,45 @@ listener_main(pid_t master)
 	signal(SIGALRM, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+}
 
+/*
+ * A program that does not listen, whose store did not answer at start:
+ * tries again with backoff, logging each try, until it answers once.
+ * The workers open their own connections as requests need them.
+ */
+static _Noreturn void
+waiter_main(pid_t master)
+{
+	PGconn		*c;
+	long		 tries = 0;
+	int		 backoff = 1;
+
+	child_signals(master);
+	while (!stop_now) {
+		tries++;
+		c = connect_db();
+		if (c != NULL && PQstatus(c) == CONNECTION_OK) {
+			PQfinish(c);
+			sb_log(SB_LOG_INFO, "database: reachable (try %ld)",
+			    tries);
+			_exit(0);
+		}
+		failed_try(c, tries, &backoff);
+		PQfinish(c);
+	}
+	_exit(0);
+}
+
+static _Noreturn void
+listener_main(pid_t master)
+{
+	PGconn		*c;
+	PGresult	*res;
+	long		 tries = 0;
+	int		 backoff = 1;
+
+	child_signals(master);
 	while (!stop_now) {
 		set_deaf(true);
 		tries++;
@@ -249,14 +306,8 @@ listener_main(pid_t master)
 			}
 			PQclear(res);
 		}
-		why(c, err, sizeof(err));
+		failed_try(c, tries, &backoff);
 		PQfinish(c);
-		sb_log(SB_LOG_WARN, "database: cannot be reached (%s); try %ld, "
-		    "next in %d s; meanwhile requests that need it get 503 and "
-		    "cached access answers are not used", err, tries, backoff);
-		nap(backoff);
-		backoff = backoff * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S :
-		    backoff * 2;
 	}
 	_exit(0);
 }
@@ -267,7 +318,7 @@ sb_notify_start(void)
 	pid_t	 master = getpid(), pid;
 	size_t	 i;
 
-	if (!enabled)
+	if (!enabled && !wait_db)
 		return 0;
 	if (current > 0) {
 		kill(current, SIGTERM);
@@ -278,13 +329,16 @@ sb_notify_start(void)
 			}
 		current = 0;
 	}
-	set_deaf(true);
+	set_deaf(enabled);
+	waiting = !enabled;
+	wait_db = false;
 	switch ((pid = fork())) {
 	case -1:
-		sb_log(SB_LOG_ERR, "invalidation: fork: %s; cached access "
-		    "answers are not used", strerror(errno));
+		sb_log(SB_LOG_ERR, "invalidation: fork: %s", strerror(errno));
 		return -1;
 	case 0:
+		if (waiting)
+			waiter_main(master);
 		listener_main(master);
 		/* NOTREACHED */
 	default:
@@ -294,7 +348,7 @@ sb_notify_start(void)
 }
 
 bool
-sb_notify_reaped(pid_t pid, bool stopping)
+sb_notify_reaped(pid_t pid, int status, bool stopping)
 {
 	size_t	 i;
 
@@ -306,10 +360,13 @@ sb_notify_reaped(pid_t pid, bool stopping)
 	if (pid <= 0 || pid != current)
 		return false;
 	current = 0;
-	set_deaf(true);
+	set_deaf(enabled);
+	if (waiting && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return true;	/* the store answered */
 	if (!stopping) {
-		sb_log(SB_LOG_ERR, "invalidation: the listener %d ended; "
-		    "starting it again", (int)pid);
+		sb_log(SB_LOG_ERR, "invalidation: the %s %d ended; starting "
+		    "it again", waiting ? "waiter" : "listener", (int)pid);
+		wait_db = waiting;
 		/* One that keeps dying must not spin. */
 		sleep(1);
 		sb_notify_start();

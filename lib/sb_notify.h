@@ -28,23 +28,33 @@
 
 /*
  * In the master, before the workers fork: makes the shared state, and
- * decides whether this program listens (its route uses the store, and
- * the store is PostgreSQL). Returns 0, or -1 if out of memory.
+ * decides whether this program listens: its route caches group access
+ * (caches, with SENTC_BACKEND_ACCESS_CACHE_TTL above 0) and the store is
+ * PostgreSQL. Returns 0, or -1 if out of memory.
  */
-int	 sb_notify_init(bool uses_db);
+int	 sb_notify_init(bool caches);
+
+/*
+ * In the master: the store could not be reached at start (or reload).
+ * A program that does not listen then starts a child that tries again
+ * with backoff, logging each try, until the store answers once.
+ */
+void	 sb_notify_wait_db(void);
 
 /*
  * In the master: starts the listener (again: the one running is told to
- * stop, e.g. after a reload made the caches anew). Does nothing where the
- * program does not listen. Returns 0, or -1 if fork failed (logged).
+ * stop, e.g. after a reload made the caches anew), or the child that
+ * waits for the store (sb_notify_wait_db()). Does nothing where neither
+ * is needed. Returns 0, or -1 if fork failed (logged).
  */
 int	 sb_notify_start(void);
 
 /*
- * In the master, for every child reaped: true if pid was a listener. The
- * current one is started again unless stopping is true.
+ * In the master, for every child reaped (status as waitpid() gave it):
+ * true if pid was a listener or waiter. A listener that ended is started
+ * again unless stopping is true; a waiter, only if it failed.
  */
-bool	 sb_notify_reaped(pid_t pid, bool stopping);
+bool	 sb_notify_reaped(pid_t pid, int status, bool stopping);
 
 /* In the master: tells the listener to stop. */
 void	 sb_notify_stop(void);

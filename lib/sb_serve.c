@@ -425,7 +425,7 @@ reap(int fd, const struct sb_route *route)
 	bool	 retired = false;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		if (sb_notify_reaped(pid, got_term))
+		if (sb_notify_reaped(pid, st, got_term))
 			continue;
 		for (i = 0; i < SLOTS && ws[i].pid != pid; i++)
 			continue;
@@ -585,6 +585,7 @@ reload(int fd, const struct sb_route *route)
 		/* A PostgreSQL server that is down is waited for. */
 		sb_log(SB_LOG_WARN, "reload: %s; reloading anyway: requests "
 		    "that need the database get 503 until it answers", err);
+		sb_notify_wait_db();
 		rc = 0;
 	}
 	if (rc == 0 && alive(NULL) + next.workers > SLOTS) {
@@ -606,7 +607,7 @@ reload(int fd, const struct sb_route *route)
 	config_warnings(&config);
 	if (sb_jwt_cache_init() == -1 || sb_access_init() == -1 ||
 	    sb_upstream_probe_init() == -1 || sb_keycheck_init() == -1 ||
-	    sb_notify_init(route->flags & SB_ROUTE_DB) == -1)
+	    sb_notify_init(route->flags & SB_ROUTE_ACCESS) == -1)
 		sb_log(SB_LOG_ERR, "reload: out of memory for the caches: "
 		    "they are off until a restart");
 	/* The listener drops entries from the caches just made. */
@@ -848,6 +849,7 @@ sb_main(int argc, char *argv[], const struct sb_route *route)
 	struct sb_priv	 priv;
 	long		 mode = 0660;
 	int		 c, fd, check = 0, bound = 0, rc = EX_CONFIG;
+	bool		 db_down = false;
 
 	sb_log_init(route->name);
 	/* A SIGHUP before the workers run must not end the program. */
@@ -922,6 +924,7 @@ sb_main(int argc, char *argv[], const struct sb_route *route)
 		}
 		sb_log(SB_LOG_WARN, "database: not reachable at start; serving "
 		    "anyway, and trying again with backoff");
+		db_down = true;
 	}
 
 	/* What needs root: the socket, the metrics file. */
@@ -968,11 +971,13 @@ sb_main(int argc, char *argv[], const struct sb_route *route)
 	    sb_jwt_cache_init() == -1 ||
 	    sb_access_init() == -1 || sb_upstream_probe_init() == -1 ||
 	    sb_keycheck_init() == -1 ||
-	    sb_notify_init(route->flags & SB_ROUTE_DB) == -1) {
+	    sb_notify_init(route->flags & SB_ROUTE_ACCESS) == -1) {
 		sb_log(SB_LOG_ERR, "library set-up failed");
 		rc = 1;
 		goto out;
 	}
+	if (db_down)
+		sb_notify_wait_db();
 	rc = supervise(fd, route);
 	sb_log(SB_LOG_INFO, "stopped");
 	curl_global_cleanup();

@@ -26,6 +26,8 @@
 #define SB_ROUTE_DB	0x01	/* uses the database: checked at start-up */
 #define SB_ROUTE_NO_CORS 0x02	/* no CORS: OPTIONS is a 405 like any other */
 #define SB_ROUTE_ORIGIN	0x04	/* an Origin not listed is refused (403) */
+#define SB_ROUTE_ACCESS	0x08	/* caches group access: on PostgreSQL, */
+				/* listens for its ends (sb_notify.h) */
 
 /* A path pattern ("{id}" segments are UUIDs) and the methods it takes. */
 struct sb_path {

@@ -41,8 +41,9 @@ describe('PostgreSQL: ends of access told to every program, a server that comes 
   const listeners = () => s.rows(`SELECT pid FROM pg_stat_activity WHERE datname = '${s.pgdb}' `
     + "AND application_name = 'sentc-backend-listen'").map((x) => x.pid);
   const lines = (program, re) => s.logRecords(program).filter((r) => re.test(r.msg)).length;
-  // The programs that use the store: each has one listener.
+  // The programs that use the store; of them, those that cache group access listen.
   const dbPrograms = () => fs.readdirSync(path.join(TOP, BUILD, 'bin')).filter((n) => !['metrics', 'register-device', 'verify-login'].includes(n));
+  const listenPrograms = () => ['group', 'group-data', 'items'];
 
   async function cachedGroup() {
     const gid = await s.group(owner);
@@ -54,10 +55,11 @@ describe('PostgreSQL: ends of access told to every program, a server that comes 
     return gid;
   }
 
-  it('has one listener per program that uses the store, each listening', async () => {
-    await waitFor(() => listeners().length === dbPrograms().length, 'a listener per program',
-      { detail: () => `${listeners().length} listening of ${dbPrograms().length}` });
-    for (const p of dbPrograms()) assert.ok(lines(p, /^invalidation: listening/) >= 1, `${p} listens`);
+  it('has one listener per program that caches group access, each listening', async () => {
+    await waitFor(() => listeners().length === listenPrograms().length, 'a listener per program',
+      { detail: () => `${listeners().length} listening of ${listenPrograms().length}` });
+    for (const p of listenPrograms()) assert.ok(lines(p, /^invalidation: listening/) >= 1, `${p} listens`);
+    for (const p of dbPrograms().filter((x) => !listenPrograms().includes(x))) assert.equal(lines(p, /^invalidation: listening/), 0, `${p} does not listen`);
   });
 
   it('tells the group program of a kick through the admin program: its cached answers naming the member go', async () => {
@@ -76,7 +78,7 @@ describe('PostgreSQL: ends of access told to every program, a server that comes 
   });
 
   it('while its listening connection is down, uses no cached answer; once back, drops what it had', async () => {
-    await waitFor(() => listeners().length === dbPrograms().length, 'every listener back');
+    await waitFor(() => listeners().length === listenPrograms().length, 'every listener back');
     const gid = await cachedGroup();
     const lost = lines('group', /^invalidation: the listening connection was lost/);
     const back = lines('group', /^invalidation: listening/);
@@ -121,13 +123,14 @@ describe('PostgreSQL: ends of access told to every program, a server that comes 
       allow(true);
     }
     await waitFor(async () => (await s.api('GET', '/backend/ready')).status === 200, '/backend/ready once the server answers');
+    await waitFor(() => lines('health', /^database: reachable \(try \d+\)/) >= 1, 'the waiter to see the server answer');
     r = await s.api('GET', '/backend/me', { headers: member.auth });
     assert.equal(r.status, 200, r.text);
   });
 
   it('opens no more connections than its configuration says, whatever the load', async () => {
-    await waitFor(() => listeners().length === dbPrograms().length, 'every listener back');
-    const bound = dbPrograms().length * (WORKERS * DB_CONNECTIONS + 1);
+    await waitFor(() => listeners().length === listenPrograms().length, 'every listener back');
+    const bound = dbPrograms().length * WORKERS * DB_CONNECTIONS + listenPrograms().length;
     const count = () => Number(psql('postgres', `SELECT count(*) FROM pg_stat_activity WHERE datname = '${s.pgdb}'`));
     let most = 0;
     for (let round = 0; round < 5; round++) {
@@ -142,10 +145,10 @@ describe('PostgreSQL: ends of access told to every program, a server that comes 
       for (const x of rs) assert.equal(x.status, 200, x.text);
       most = Math.max(most, count());
     }
-    assert.ok(most <= bound, `at most ${bound} connections (programs × (workers × connections + 1)); seen ${most}`);
+    assert.ok(most <= bound, `at most ${bound} connections (programs × workers × connections + listeners); seen ${most}`);
     // The "me" program's own share: at most workers × connections, however many requests wait.
     const perApp = s.rows(`SELECT application_name AS a, count(*)::int AS n FROM pg_stat_activity WHERE datname = '${s.pgdb}' GROUP BY 1`);
     const listen = perApp.find((x) => x.a === 'sentc-backend-listen');
-    assert.equal(listen && listen.n, dbPrograms().length, `one listener per program: ${JSON.stringify(perApp)}`);
+    assert.equal(listen && listen.n, listenPrograms().length, `one listener per program that caches access: ${JSON.stringify(perApp)}`);
   });
 });
