@@ -73,6 +73,11 @@ function cleanup(dir, prefix) {
   for (const f of ['front.pid', 'sim.pid']) {
     try { process.kill(-Number(fs.readFileSync(path.join(dir, f), 'utf8')), 'SIGKILL'); } catch { /* gone */ }
   }
+  if (fs.existsSync(path.join(dir, 'standby', 'data'))) {
+    try {
+      execFileSync('runuser', ['-u', 'postgres', '--', pgBin('pg_ctl'), '-D', path.join(dir, 'standby', 'data'), '-m', 'immediate', '-w', 'stop'], { stdio: 'ignore' });
+    } catch { /* gone */ }
+  }
   if (fs.existsSync(path.join(dir, 'pg'))) {
     try { execFileSync(path.join(TOP, 'tests/pg-server'), ['stop', path.join(dir, 'pg')], { stdio: 'ignore' }); } catch { /* gone */ }
   }
@@ -796,5 +801,58 @@ describe('two backend hosts behind one nginx, one PostgreSQL', () => {
     const orphans = psql('sentc', `SELECT count(*) FROM item_hashes h WHERE h.group_id = '${gid}' AND NOT EXISTS `
       + '(SELECT 1 FROM items i WHERE i.group_id = h.group_id AND i.item_id = h.item_id)', c.pg);
     assert.equal(orphans, '0');
+  });
+
+  it('switches to a promoted standby with a multi-host connection string (target_session_attrs=read-write)', async () => {
+    // Host B was killed above: host A and the front go on.
+    const sb = `${BASE}/standby`;
+    fs.mkdirSync(sb, { recursive: true });
+    execFileSync('chown', ['postgres:', sb]);
+    fs.chmodSync(sb, 0o711);
+    execFileSync('runuser', ['-u', 'postgres', '--', 'env', `PGPASSWORD=${c.pg.password}`, pgBin('pg_basebackup'),
+      '-h', c.pg.host, '-p', String(c.pg.port), '-U', c.pg.user, '-D', `${sb}/data`, '-R', '-X', 'stream', '-c', 'fast'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync('runuser', ['-u', 'postgres', '--', pgBin('pg_ctl'), '-D', `${sb}/data`, '-l', `${sb}/server.log`, '-w', '-t', '60', '-o',
+      `-c port=5433 -c listen_addresses='${c.svc}' -c unix_socket_directories='${sb}' -c max_connections=300 -c fsync=off`, 'start'],
+    { stdio: ['ignore', 'ignore', 'inherit'] });
+    const standby = { ...c.pg, host: sb, port: 5433 };
+    assert.equal(psql('sentc', 'SELECT pg_is_in_recovery()', standby), 't');
+
+    // Both servers in the string; libpq keeps the one that takes writes.
+    const multi = `host=${c.svc},${c.svc} port=${c.pg.port},5433 dbname=sentc user=${c.pg.user} password=${c.pg.password} target_session_attrs=read-write`;
+    const cfg = fs.readFileSync(c.config, 'utf8').split('\n').filter((l) => !l.startsWith('SENTC_BACKEND_DB=') && l !== '');
+    fs.writeFileSync(c.config, `${[...cfg, `SENTC_BACKEND_DB=${multi}`].join('\n')}\n`, { mode: 0o600 });
+    const programs = fs.readdirSync(path.join(TOP, BUILD, 'bin'));
+    for (const h of ['a', 'b']) {
+      const masters = programs.map((n) => Number(fs.readFileSync(`${BASE}/${h}/pids/${n}`, 'utf8'))).filter(alive);
+      if (masters.length === 0) continue;	// killed above
+      const before = logCount(h, /info: reload complete/);
+      for (const pid of masters) process.kill(pid, 'SIGHUP');
+      await waitFor(() => logCount(h, /info: reload complete/) >= before + masters.length, `every program of host ${h} to reload`);
+    }
+
+    const u = await user(c.front, { v: 'before' });
+    // The standby has it once it has replayed the primary's WAL.
+    await waitFor(() => psql('sentc', `SELECT count(*) FROM users WHERE user_id = '${u.id}'`, standby) === '1', 'the standby to replay the write');
+
+    // The primary goes; the standby is promoted.
+    pgCtl('-m', 'immediate', 'stop');
+    execFileSync('runuser', ['-u', 'postgres', '--', pgBin('pg_ctl'), '-D', `${sb}/data`, '-w', '-t', '60', 'promote'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    assert.equal(psql('sentc', 'SELECT pg_is_in_recovery()', standby), 'f');
+
+    // Host A serves on the promoted server by itself: new connections land there.
+    let r;
+    await waitFor(async () => {
+      r = await request(c.front, 'PUT', '/backend/me', { body: { v: 'after' }, headers: u.auth });
+      return r.status === 200;
+    }, 'a write through the front after the failover', { detail: () => `${r && r.status} ${r && r.text}` });
+    r = await request(c.front, 'GET', '/backend/me', { headers: u.auth });
+    assert.deepEqual(r.json.result, { v: 'after' });
+    assert.deepEqual(JSON.parse(psql('sentc', `SELECT user_data FROM users WHERE user_id = '${u.id}'`, standby)), { v: 'after' });
+    const u2 = await user(c.front, { v: 'new' });
+    assert.equal(psql('sentc', `SELECT count(*) FROM users WHERE user_id = '${u2.id}'`, standby), '1');
+    // The listeners moved too, and access answers are cached again.
+    await waitFor(() => Number(psql('sentc', `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'sentc-backend-listen' AND host(client_addr) = '${c.hosts.a}'`, standby)) === LISTENERS.length,
+      'host A\'s listeners on the promoted server');
+    await waitFor(async () => (await request(host('a'), 'GET', '/backend/ready')).status === 200, 'host A ready');
   });
 });
