@@ -53,6 +53,21 @@ sb_notify_spec_waitable(const char *spec)
 	return true;
 }
 
+bool
+sb_notify_db_answers(const char *spec)
+{
+	static const char *const kw[] = { "fallback_application_name",
+	    "connect_timeout", "dbname", NULL };
+	const char	*val[] = { SB_NOTIFY_APP_NAME, "5", spec, NULL };
+	PGconn		*c;
+	bool		 ok;
+
+	c = PQconnectdbParams(kw, val, 1);
+	ok = c != NULL && PQstatus(c) == CONNECTION_OK;
+	PQfinish(c);
+	return ok;
+}
+
 int
 sb_notify_init(bool caches)
 {

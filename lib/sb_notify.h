@@ -68,4 +68,11 @@ bool	 sb_notify_deaf(void);
  */
 bool	 sb_notify_spec_waitable(const char *spec);
 
+/*
+ * True if the PostgreSQL server of spec accepts a connection now: a
+ * store that fails to open although it does (a schema newer than the
+ * program, say) is no reason to wait.
+ */
+bool	 sb_notify_db_answers(const char *spec);
+
 #endif

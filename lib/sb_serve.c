@@ -581,7 +581,8 @@ reload(int fd, const struct sb_route *route)
 		rc = -1;
 	}
 	if (rc == 0 && (rc = db_check(&next, route, err, sizeof(err))) == -1 &&
-	    sb_notify_spec_waitable(next.db)) {
+	    sb_notify_spec_waitable(next.db) &&
+	    !sb_notify_db_answers(next.db)) {
 		/* A PostgreSQL server that is down is waited for. */
 		sb_log(SB_LOG_WARN, "reload: %s; reloading anyway: requests "
 		    "that need the database get 503 until it answers", err);
@@ -918,7 +919,8 @@ sb_main(int argc, char *argv[], const struct sb_route *route)
 	 */
 	if (db_check_as(&priv, route) == -1) {
 		if (!(route->flags & SB_ROUTE_DB) ||
-		    !sb_notify_spec_waitable(config.db)) {
+		    !sb_notify_spec_waitable(config.db) ||
+		    sb_notify_db_answers(config.db)) {
 			sb_config_free(&config);
 			return EX_CONFIG;
 		}

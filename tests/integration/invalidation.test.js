@@ -14,7 +14,9 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 
-const { start, psql, waitFor, PG, TOP, BUILD } = require('./harness');
+const { spawnSync } = require('node:child_process');
+
+const { start, psql, waitFor, PG, TOP, BUILD, WAIT_MS } = require('./harness');
 
 const WORKERS = 2;
 const DB_CONNECTIONS = 2;
@@ -126,6 +128,20 @@ describe('PostgreSQL: ends of access told to every program, a server that comes 
     await waitFor(() => lines('health', /^database: reachable \(try \d+\)/) >= 1, 'the waiter to see the server answer');
     r = await s.api('GET', '/backend/me', { headers: member.auth });
     assert.equal(r.status, 200, r.text);
+  });
+
+  it('still refuses to start on a store it reaches but cannot use (a newer schema): exit 78, no waiting', () => {
+    const cfg = fs.readFileSync(path.join(s.dir, 'config.path'), 'utf8').trim();
+    s.sql('UPDATE schema_version SET version = 99');
+    try {
+      const r = spawnSync(path.join(TOP, BUILD, 'bin/me'), ['-c', cfg, '-s', path.join(s.dir, 'never.sock')], {
+        encoding: 'utf8', timeout: WAIT_MS, env: { PATH: process.env.PATH, SENTC_BACKEND_DB: s.db, SENTC_BACKEND_USER: process.env.SENTC_BACKEND_USER || '' },
+      });
+      assert.equal(r.status, 78, r.stderr);
+      assert.match(r.stderr, /schema version 99 is newer than this program's/);
+    } finally {
+      s.sql('UPDATE schema_version SET version = 5');
+    }
   });
 
   it('opens no more connections than its configuration says, whatever the load', async () => {
