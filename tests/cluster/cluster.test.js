@@ -10,6 +10,16 @@
  *                                   ──veth── 10.N.2.2:8080 host B: nginx + programs
  *     simulator, PostgreSQL on 10.N.0.1      namespace sbc<pid>b
  *
+ * Besides serving and failing over between the hosts, it proves what makes
+ * them one (docs/SCALING.md): an end of access through A is in force on B
+ * at once and reaches B's listeners; a PostgreSQL restart under load costs
+ * 503 envelopes only, the hosts reconnect by themselves and the rows match
+ * the simulator's state, with the connections per host within their bound;
+ * a host started while PostgreSQL is down serves, is not ready, and becomes
+ * ready by itself; a host killed with SIGKILL mid-write leaves nothing
+ * half-written while the other serves on; and a promoted standby takes
+ * over through libpq's multi-host connection string.
+ *
  * Every name carries this process's pid, and everything it starts lives
  * under /tmp/sb-cluster-<pid>: a run that was killed leaves names no
  * other run uses, and the next run removes what it left (its pid is gone).
