@@ -56,7 +56,7 @@ static const struct sb_route route = {
 		    SB_M(SB_PUT), in },
 		{ NULL },
 	},
-	.flags = SB_ROUTE_DB,
+	.flags = SB_ROUTE_DB | SB_ROUTE_ACCESS,
 	.caller = SB_USER,
 	.handle = handle,
 };

@@ -67,7 +67,7 @@ static const struct sb_route route = {
 		[PATH_GROUP] = { "/api/v1/group/{id}", SB_M(SB_DELETE) },
 		{ NULL },
 	},
-	.flags = SB_ROUTE_DB,
+	.flags = SB_ROUTE_DB | SB_ROUTE_ACCESS,
 	.caller = SB_USER,
 	.handle = handle,
 };

@@ -1,9 +1,12 @@
 /*
  * GET /backend/health: liveness. 200 once every program answers on its
- * socket and the database answers; 503 naming what is down otherwise.
+ * socket; 503 naming what is down otherwise. Whether the database
+ * answers is told ("database"), but a database that is down (a
+ * PostgreSQL server restarting, say) leaves the programs alive: they
+ * wait for it, so a supervisor has nothing to restart.
  *
- * GET /backend/ready: readiness, for a load balancer: the same, and the
- * sentc API can be reached (a TCP connection, with the TLS handshake for
+ * GET /backend/ready: readiness, for a load balancer: every program
+ * answers, the database answers, and the sentc API can be reached (a TCP connection, with the TLS handshake for
  * https, but no request: no sentc call is spent; the answer is reused
  * for SENTC_BACKEND_READY_TTL seconds).
  *

@@ -297,7 +297,7 @@ static const struct sb_route route = {
 		    0, list_in },
 		{ NULL },
 	},
-	.flags = SB_ROUTE_DB,
+	.flags = SB_ROUTE_DB | SB_ROUTE_ACCESS,
 	.caller = SB_USER,
 	.handle = handle,
 };

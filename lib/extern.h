@@ -641,6 +641,15 @@ int		 sb_cache_add(struct sb_cache *, const unsigned char *key,
 /* Drops every entry stored with tag. */
 void		 sb_cache_drop_tag(struct sb_cache *, uint64_t tag);
 
+/*
+ * Drops every entry whose value fn (called with the set locked: it must
+ * not touch the cache) says yes to; fn NULL drops every entry. Returns
+ * how many it dropped (expired ones not yet reused among them).
+ */
+size_t		 sb_cache_drop_if(struct sb_cache *,
+		    bool (*fn)(const void *val, size_t len, void *arg),
+		    void *arg);
+
 /* Hit and miss counts since creation, over all workers. */
 void		 sb_cache_stats(const struct sb_cache *, uint64_t *hits,
 		    uint64_t *misses);
@@ -1370,6 +1379,17 @@ void	 sb_group_forget(const char *gid);
 /* Hits and misses of the access cache, for tests and metrics. */
 void	 sb_access_cache_stats(uint64_t *hits, uint64_t *misses);
 
+/*
+ * Drops every cached answer that names id (the user, the group, the
+ * group of access, a parent or access_by group), in this program: what
+ * an end of access recorded elsewhere (sb_notify.c) is told with.
+ * Returns how many it dropped.
+ */
+size_t	 sb_access_drop(const char *id);
+
+/* Drops every cached answer of this program. */
+void	 sb_access_drop_all(void);
+
 /* ==== sb_db.c ========================================================= */
 
 /*
@@ -1716,6 +1736,80 @@ void	 sb_unsure_delete(struct sb_req *, enum sb_err e,
  * second per process; errors are logged and left for the next pass.
  */
 void	 sb_unsure_pass(void);
+
+/* ==== sb_notify.c ===================================================== */
+
+/*
+ * sb_notify.c: ends of access told to every program on every host, over
+ * PostgreSQL's LISTEN/NOTIFY.
+ *
+ * The store NOTIFYs channel SB_NOTIFY_CHANNEL, in the transaction that
+ * records an end of access or of a user's sessions, with the id it names
+ * as payload. Each program that uses a PostgreSQL store has one listener:
+ * a child process of its master (beside the workers) that holds one
+ * connection, LISTENs, and drops the cached answers naming each id it is
+ * told from the program's shared access cache.
+ *
+ * While the listener is not listening (at start, when its connection is
+ * lost, until it is back) the program is deaf: it neither uses nor stores
+ * cached access answers (a TTL of zero), and when it listens again it
+ * drops every cached answer first, since it cannot know what it missed.
+ * On SQLite there is no listener and a program is never deaf.
+ */
+
+#define SB_NOTIFY_CHANNEL	"sentc_backend_drop"
+
+/* The application_name of the listener's connection. */
+#define SB_NOTIFY_APP_NAME	"sentc-backend-listen"
+
+/*
+ * In the master, before the workers fork: makes the shared state, and
+ * decides whether this program listens: its route caches group access
+ * (caches, with SENTC_BACKEND_ACCESS_CACHE_TTL above 0) and the store is
+ * PostgreSQL. Returns 0, or -1 if out of memory.
+ */
+int	 sb_notify_init(bool caches);
+
+/*
+ * In the master: the store could not be reached at start (or reload).
+ * A program that does not listen then starts a child that tries again
+ * with backoff, logging each try, until the store answers once.
+ */
+void	 sb_notify_wait_db(void);
+
+/*
+ * In the master: starts the listener (again: the one running is told to
+ * stop, e.g. after a reload made the caches anew), or the child that
+ * waits for the store (sb_notify_wait_db()). Does nothing where neither
+ * is needed. Returns 0, or -1 if fork failed (logged).
+ */
+int	 sb_notify_start(void);
+
+/*
+ * In the master, for every child reaped (status as waitpid() gave it):
+ * true if pid was a listener or waiter. A listener that ended is started
+ * again unless stopping is true; a waiter, only if it failed.
+ */
+bool	 sb_notify_reaped(pid_t pid, int status, bool stopping);
+
+/* In the master: tells the listener to stop. */
+void	 sb_notify_stop(void);
+
+/* True while the program listens for ends of access but is not told. */
+bool	 sb_notify_deaf(void);
+
+/*
+ * True if spec names a PostgreSQL store that libpq can read: one that
+ * cannot be reached at start is waited for, not a reason to exit.
+ */
+bool	 sb_notify_spec_waitable(const char *spec);
+
+/*
+ * True if the PostgreSQL server of spec accepts a connection now: a
+ * store that fails to open although it does (a schema newer than the
+ * program, say) is no reason to wait.
+ */
+bool	 sb_notify_db_answers(const char *spec);
 
 /* ==== sb_files.c ====================================================== */
 

@@ -364,6 +364,8 @@ int		 sb_req_defer(struct sb_req *, void (*fn)(struct sb_req *,
 #define SB_ROUTE_SETTLE	0x10	/* settles lost answers (sb_unsure.h) */
 #define SB_ROUTE_COOKIE	0x20	/* needs the refresh cookie's keys (503) */
 #define SB_ROUTE_FILE_BODY 0x40	/* bodies up to SENTC_BACKEND_FILE_MAX_PART */
+#define SB_ROUTE_ACCESS	0x80	/* caches group access: on PostgreSQL, */
+				/* listens for its ends (docs/SCALING.md) */
 
 /* Who may call a route: checked before its inputs (sb_auth.h). */
 enum sb_caller {

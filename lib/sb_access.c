@@ -1,4 +1,5 @@
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,6 +12,17 @@
 
 static struct sb_cache	*cache;
 
+/*
+ * What the cache holds: sentc's answer and the ids it was asked for, so
+ * that an end of access named by any of them (sb_access_drop()) finds it.
+ */
+struct cached {
+	struct sb_light	 l;
+	char		 user[SB_CLAIM_MAX + 1];
+	char		 gid[SB_ID_LEN + 1];
+	char		 access[SB_ID_LEN + 1];
+};
+
 int
 sb_access_init(void)
 {
@@ -18,7 +30,7 @@ sb_access_init(void)
 		    (size_t)sb_cfg->access_cache_size : 0;
 
 	sb_cache_free(cache);
-	cache = sb_cache_new(n, sizeof(struct sb_light));
+	cache = sb_cache_new(n, sizeof(struct cached));
 	return cache == NULL ? -1 : 0;
 }
 
@@ -132,7 +144,7 @@ sb_access_revoke(const char *id)
 	struct sb_db	*db;
 	enum sb_err	 e;
 
-	sb_group_forget(id);
+	sb_access_drop(id);
 	if ((db = sb_db()) == NULL)
 		return SB_ERR_STORAGE;
 	if ((e = sb_db_access_revoke(db, id, sb_now())) != SB_OK)
@@ -168,8 +180,10 @@ sb_group_light(struct sb_req *req, const char *gid, struct sb_light *out)
 {
 	struct sb_upstream_res	 res;
 	unsigned char		 key[SB_CACHE_KEY];
+	struct cached		 c;
 	const char		*access;
 	char			 path[128];
+	bool			 deaf;
 	int64_t			 now = sb_now(), epoch = 0;
 	struct sb_db		*db;
 	int			 rc = -1;
@@ -181,9 +195,12 @@ sb_group_light(struct sb_req *req, const char *gid, struct sb_light *out)
 	if (sb_group_access_id(req, &access) == -1)
 		return -1;
 	cache_key(key, req->who.aud, gid, access);
-	if (sb_cache_get(cache, key, now, out, sizeof(*out)) ==
-	    (long)sizeof(*out) && (!out->member ||
-	    !revoked(out, req->who.aud, gid, access))) {
+	/* Deaf to other hosts' ends of access: nothing cached is used. */
+	deaf = sb_notify_deaf();
+	if (!deaf && sb_cache_get(cache, key, now, &c, sizeof(c)) ==
+	    (long)sizeof(c) && (!c.l.member ||
+	    !revoked(&c.l, req->who.aud, gid, access))) {
+		*out = c.l;
 		sb_stats_add(SB_STAT_ACCESS_HIT, 1);
 		return 0;
 	}
@@ -208,9 +225,16 @@ sb_group_light(struct sb_req *req, const char *gid, struct sb_light *out)
 		sb_reply_err(req, SB_ERR_UPSTREAM_BAD, NULL);
 		goto out;
 	}
-	if (out->len > 0 && sb_cfg->access_cache_ttl > 0)
-		sb_cache_put(cache, key, sb_cache_tag(gid), out, sizeof(*out),
+	if (out->len > 0 && sb_cfg->access_cache_ttl > 0 && !deaf) {
+		memset(&c, 0, sizeof(c));
+		c.l = *out;
+		snprintf(c.user, sizeof(c.user), "%s", req->who.aud);
+		snprintf(c.gid, sizeof(c.gid), "%s", gid);
+		snprintf(c.access, sizeof(c.access), "%s",
+		    access != NULL ? access : "");
+		sb_cache_put(cache, key, sb_cache_tag(gid), &c, sizeof(c),
 		    sb_add_sat(now, sb_cfg->access_cache_ttl));
+	}
 	rc = 0;
 out:
 	sb_upstream_res_free(&res);
@@ -244,6 +268,39 @@ void
 sb_group_forget(const char *gid)
 {
 	sb_cache_drop_tag(cache, sb_cache_tag(gid));
+}
+
+/* Does the cached answer v name the id arg? */
+static bool
+names(const void *v, size_t len, void *arg)
+{
+	const struct cached	*c = v;
+	const char		*id = arg;
+	size_t			 i;
+
+	if (len != sizeof(*c))
+		return true;
+	if (strcmp(c->user, id) == 0 || strcmp(c->gid, id) == 0 ||
+	    strcmp(c->access, id) == 0)
+		return true;
+	for (i = 0; i < SB_LIGHT_VIA; i++)
+		if (strcmp(c->l.via[i], id) == 0)
+			return true;
+	return false;
+}
+
+size_t
+sb_access_drop(const char *id)
+{
+	if (id == NULL || *id == '\0')
+		return 0;
+	return sb_cache_drop_if(cache, names, (void *)(uintptr_t)id);
+}
+
+void
+sb_access_drop_all(void)
+{
+	sb_cache_drop_if(cache, NULL, NULL);
 }
 
 void

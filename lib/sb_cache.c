@@ -235,6 +235,34 @@ sb_cache_drop_tag(struct sb_cache *c, uint64_t tag)
 	}
 }
 
+size_t
+sb_cache_drop_if(struct sb_cache *c, bool (*fn)(const void *, size_t, void *),
+    void *arg)
+{
+	struct entry	*e;
+	size_t		 s, i, n = 0;
+
+	if (c == NULL)
+		return 0;
+	for (s = 0; s < c->nsets; s++) {
+		if (pthread_mutex_lock(&c->sets[s].lock) == EOWNERDEAD) {
+			for (i = 0; i < WAYS; i++)
+				slot(c, s, i)->expires = 0;
+			pthread_mutex_consistent(&c->sets[s].lock);
+		}
+		for (i = 0; i < WAYS; i++) {
+			e = slot(c, s, i);
+			if (e->expires != 0 && (fn == NULL ||
+			    fn(e + 1, e->len, arg))) {
+				e->expires = 0;
+				n++;
+			}
+		}
+		unlock_set(c, s);
+	}
+	return n;
+}
+
 void
 sb_cache_stats(const struct sb_cache *c, uint64_t *hits, uint64_t *misses)
 {

@@ -162,8 +162,13 @@ static const struct {
 	    "INSERT INTO ended_tokens (digest, at) VALUES ($1, $2) "
 	    "ON CONFLICT (digest) DO UPDATE SET "
 	    "at = GREATEST(ended_tokens.at, EXCLUDED.at)", 2, R_SAFE },
+	/*
+	 * The ends below NOTIFY every program's listener (lib/sb_notify.h)
+	 * in their own transaction: the id reaches them once it is stored.
+	 */
 	[ST_END_USER] = { "end_user",
-	    "INSERT INTO ended_users (user_id, at) VALUES ($1, $2) "
+	    "INSERT INTO ended_users (user_id, at) SELECT $1::text, $2::bigint "
+	    "FROM (SELECT pg_notify('" SB_NOTIFY_CHANNEL "', $1::text)) n "
 	    "ON CONFLICT (user_id) DO UPDATE SET "
 	    "at = GREATEST(ended_users.at, EXCLUDED.at)", 2, R_SAFE },
 	[ST_ENDED] = { "ended",
@@ -232,8 +237,9 @@ static const struct {
 	    "ORDER BY s.value DESC, s.item_id DESC LIMIT $9", 9, R_SAFE },
 	[ST_REVOKE] = { "revoke",
 	    "WITH p AS (DELETE FROM access_revoked WHERE at < $2::bigint - "
-	    "3600) INSERT INTO access_revoked (id, seq, at) VALUES ($1, "
-	    "nextval('access_epoch'), $2) ON CONFLICT (id) DO UPDATE SET "
+	    "3600) INSERT INTO access_revoked (id, seq, at) SELECT $1::text, "
+	    "nextval('access_epoch'), $2::bigint FROM (SELECT pg_notify('"
+	    SB_NOTIFY_CHANNEL "', $1::text)) n ON CONFLICT (id) DO UPDATE SET "
 	    "seq = EXCLUDED.seq, at = EXCLUDED.at", 2, R_SAFE },
 	/*
 	 * The sequence as every session sees it, with the numbers taken by

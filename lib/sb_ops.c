@@ -45,7 +45,8 @@ sb_health(struct sb_req *req, const char *programs, bool ready)
 		json_object_object_add(res, "upstream",
 		    json_object_new_boolean(upstream));
 	}
-	why = !db ? "database unavailable" : down > 0 ? "a program is down" :
+	why = down > 0 ? "a program is down" :
+	    !db && ready ? "database unavailable" :
 	    !upstream ? "the sentc API cannot be reached" : NULL;
 	if (why == NULL)
 		sb_reply_ok(req, res);

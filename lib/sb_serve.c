@@ -455,6 +455,8 @@ reap(int fd, const struct sb_route *route)
 	bool	 retired = false;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (sb_notify_reaped(pid, st, got_term))
+			continue;
 		for (i = 0; i < SLOTS && ws[i].pid != pid; i++)
 			continue;
 		if (i == SLOTS)
@@ -608,8 +610,15 @@ reload(int fd, const struct sb_route *route)
 		    "with a restart");
 		rc = -1;
 	}
-	if (rc == 0)
-		rc = db_check(&next, route, err, sizeof(err));
+	if (rc == 0 && (rc = db_check(&next, route, err, sizeof(err))) == -1 &&
+	    sb_notify_spec_waitable(next.db) &&
+	    !sb_notify_db_answers(next.db)) {
+		/* A PostgreSQL server that is down is waited for. */
+		sb_log(SB_LOG_WARN, "reload: %s; reloading anyway: requests "
+		    "that need the database get 503 until it answers", err);
+		sb_notify_wait_db();
+		rc = 0;
+	}
 	if (rc == 0 && alive(NULL) + next.workers > SLOTS) {
 		snprintf(err, sizeof(err), "too many workers of earlier "
 		    "configs are still finishing; try again");
@@ -628,9 +637,12 @@ reload(int fd, const struct sb_route *route)
 	sb_log_json(config.log_json);
 	config_warnings(&config);
 	if (sb_jwt_cache_init() == -1 || sb_access_init() == -1 ||
-	    sb_upstream_probe_init() == -1 || sb_keycheck_init() == -1)
+	    sb_upstream_probe_init() == -1 || sb_keycheck_init() == -1 ||
+	    sb_notify_init(route->flags & SB_ROUTE_ACCESS) == -1)
 		sb_log(SB_LOG_ERR, "reload: out of memory for the caches: "
 		    "they are off until a restart");
+	/* The listener drops entries from the caches just made. */
+	sb_notify_start();
 	for (i = 0; i < SLOTS; i++)
 		if (ws[i].pid > 0) {
 			ws[i].retiring = true;
@@ -664,6 +676,7 @@ supervise(int fd, const struct sb_route *route)
 
 	sb_log(SB_LOG_INFO, "serving with %ld workers",
 	    spawn_all(fd, route));
+	sb_notify_start();
 	while (!got_term) {
 		sigsuspend(&old);
 		if (got_chld) {
@@ -677,6 +690,7 @@ supervise(int fd, const struct sb_route *route)
 	}
 
 	/* Drain: workers finish the request at hand, then exit. */
+	sb_notify_stop();
 	for (i = 0; i < SLOTS; i++)
 		if (ws[i].pid > 0)
 			kill(ws[i].pid, SIGTERM);
@@ -907,6 +921,7 @@ sb_main(int argc, char *argv[], const struct sb_route *route)
 	struct sb_runas	 runas;
 	long		 mode = 0660;
 	int		 c, fd, check = 0, bound = 0, rc = EX_CONFIG;
+	bool		 db_down = false;
 
 	sb_log_init(route->name);
 	if (table_check(route, err, sizeof(err)) == -1) {
@@ -971,10 +986,22 @@ sb_main(int argc, char *argv[], const struct sb_route *route)
 		return rc;
 	}
 
-	/* The database first: a socket that accepts is one that serves. */
+	/*
+	 * The database first: a socket that accepts is one that serves. A
+	 * PostgreSQL server that cannot be reached yet is waited for: the
+	 * program serves (503 for what needs it, /backend/ready not ready)
+	 * and its listener tries again with backoff, logging each try.
+	 */
 	if (db_check_as(&runas, route) == -1) {
-		sb_config_free(&config);
-		return EX_CONFIG;
+		if (!(route->flags & SB_ROUTE_DB) ||
+		    !sb_notify_spec_waitable(config.db) ||
+		    sb_notify_db_answers(config.db)) {
+			sb_config_free(&config);
+			return EX_CONFIG;
+		}
+		sb_log(SB_LOG_WARN, "database: not reachable at start; serving "
+		    "anyway, and trying again with backoff");
+		db_down = true;
 	}
 
 	/* What needs root: the socket, the metrics file. */
@@ -1020,11 +1047,14 @@ sb_main(int argc, char *argv[], const struct sb_route *route)
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
 	    sb_jwt_cache_init() == -1 ||
 	    sb_access_init() == -1 || sb_upstream_probe_init() == -1 ||
-	    sb_keycheck_init() == -1) {
+	    sb_keycheck_init() == -1 ||
+	    sb_notify_init(route->flags & SB_ROUTE_ACCESS) == -1) {
 		sb_log(SB_LOG_ERR, "library set-up failed");
 		rc = 1;
 		goto out;
 	}
+	if (db_down)
+		sb_notify_wait_db();
 	rc = supervise(fd, route);
 	sb_log(SB_LOG_INFO, "stopped");
 	curl_global_cleanup();

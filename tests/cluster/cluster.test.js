@@ -10,6 +10,16 @@
  *                                   ──veth── 10.N.2.2:8080 host B: nginx + programs
  *     simulator, PostgreSQL on 10.N.0.1      namespace sbc<pid>b
  *
+ * Besides serving and failing over between the hosts, it proves what makes
+ * them one (docs/SCALING.md): an end of access through A is in force on B
+ * at once and reaches B's listeners; a PostgreSQL restart under load costs
+ * 503 envelopes only, the hosts reconnect by themselves and the rows match
+ * the simulator's state, with the connections per host within their bound;
+ * a host started while PostgreSQL is down serves, is not ready, and becomes
+ * ready by itself; a host killed with SIGKILL mid-write leaves nothing
+ * half-written while the other serves on; and a promoted standby takes
+ * over through libpq's multi-host connection string.
+ *
  * Every name carries this process's pid, and everything it starts lives
  * under /tmp/sb-cluster-<pid>: a run that was killed leaves names no
  * other run uses, and the next run removes what it left (its pid is gone).
@@ -30,6 +40,20 @@ const PREFIX = `sbc${PID}`;
 const HOST_PORT = 8080;
 const FAIL_TIMEOUT_S = 2;	// the front's fail_timeout: how soon it tries a failed host again
 const CUT_MS = 3000;		// how long host A is cut off at least
+const WORKERS = 2;
+const DB_CONNECTIONS = 2;
+// The programs that use the store each hold workers × connections; those
+// that cache group access one listening connection more.
+const DB_PROGRAMS = fs.readdirSync(path.join(TOP, BUILD, 'bin')).filter((n) => !['metrics', 'register-device', 'verify-login'].includes(n));
+const LISTENERS = ['group', 'group-data', 'items'];
+const HOST_BOUND = DB_PROGRAMS.length * WORKERS * DB_CONNECTIONS + LISTENERS.length;
+
+/* The PostgreSQL server binaries (Debian: per major version, off PATH). */
+function pgBin(name) {
+  const dirs = fs.readdirSync('/usr/lib/postgresql').map((v) => `/usr/lib/postgresql/${v}/bin`)
+    .filter((d) => fs.existsSync(`${d}/${name}`)).sort((x, y) => Number(path.basename(path.dirname(x))) - Number(path.basename(path.dirname(y))));
+  return `${dirs[dirs.length - 1]}/${name}`;
+}
 
 function ip(...args) {
   return execFileSync('ip', args, { encoding: 'utf8' });
@@ -58,6 +82,11 @@ function cleanup(dir, prefix) {
   // with their master.
   for (const f of ['front.pid', 'sim.pid']) {
     try { process.kill(-Number(fs.readFileSync(path.join(dir, f), 'utf8')), 'SIGKILL'); } catch { /* gone */ }
+  }
+  if (fs.existsSync(path.join(dir, 'standby', 'data'))) {
+    try {
+      execFileSync('runuser', ['-u', 'postgres', '--', pgBin('pg_ctl'), '-D', path.join(dir, 'standby', 'data'), '-m', 'immediate', '-w', 'stop'], { stdio: 'ignore' });
+    } catch { /* gone */ }
   }
   if (fs.existsSync(path.join(dir, 'pg'))) {
     try { execFileSync(path.join(TOP, 'tests/pg-server'), ['stop', path.join(dir, 'pg')], { stdio: 'ignore' }); } catch { /* gone */ }
@@ -204,6 +233,11 @@ describe('two backend hosts behind one nginx, one PostgreSQL', () => {
       // Longer than the cut, so that what was in flight on A finishes once
       // it is back.
       'SENTC_BACKEND_UPSTREAM_TIMEOUT_MS=20000',
+      // Long: an end of access must reach the other host through the
+      // database (docs/SCALING.md), not by expiry.
+      'SENTC_BACKEND_ACCESS_CACHE_TTL=300',
+      `SENTC_BACKEND_WORKERS=${WORKERS}`,
+      `SENTC_BACKEND_DB_CONNECTIONS=${DB_CONNECTIONS}`,
       '',
     ].join('\n'), { mode: 0o600 });
 
@@ -479,5 +513,356 @@ describe('two backend hosts behind one nginx, one PostgreSQL', () => {
       assert.ok([u.acked, ...u.unknown].some((d) => JSON.stringify(d) === JSON.stringify(stored)),
         `${u.name}: stored ${row.user_data}, last acknowledged ${JSON.stringify(u.acked)}`);
     }
+  });
+
+  /* pg_ctl on the shared server, as its owner. */
+  const pgCtl = (...args) => execFileSync('runuser', ['-u', 'postgres', '--', pgBin('pg_ctl'), '-D', `${BASE}/pg/data`, '-w', '-t', '60', ...args],
+    { stdio: ['ignore', 'ignore', 'ignore'] });
+  /* The same, while the test's own requests go on. */
+  const pgCtlAsync = (...args) => new Promise((resolve, reject) => {
+    const p = spawn('runuser', ['-u', 'postgres', '--', pgBin('pg_ctl'), '-D', `${BASE}/pg/data`, '-w', '-t', '60', ...args], { stdio: 'ignore' });
+    p.on('error', reject);
+    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`pg_ctl ${args.join(' ')}: ${code}`))));
+  });
+  const hostLog = (h) => (fs.existsSync(`${BASE}/${h}/backend.log`) ? fs.readFileSync(`${BASE}/${h}/backend.log`, 'utf8') : '');
+  const logCount = (h, re) => hostLog(h).split('\n').filter((l) => re.test(l)).length;
+  /* The backend's connections to the shared database, per host and kind. */
+  function connections() {
+    const rows = JSON.parse(psql('postgres', "SELECT coalesce(json_agg(t), '[]') FROM (SELECT host(client_addr) AS addr, "
+      + "application_name AS app, count(*)::int AS n FROM pg_stat_activity WHERE datname = 'sentc' GROUP BY 1, 2) t", c.pg));
+    const per = { a: { total: 0, listen: 0 }, b: { total: 0, listen: 0 } };
+    for (const r of rows) {
+      const h = r.addr === c.hosts.a ? 'a' : r.addr === c.hosts.b ? 'b' : null;
+      if (!h) continue;
+      per[h].total += r.n;
+      if (r.app === 'sentc-backend-listen') per[h].listen += r.n;
+    }
+    return per;
+  }
+  const listening = () => {
+    const p = connections();
+    return p.a.listen === LISTENERS.length && p.b.listen === LISTENERS.length;
+  };
+
+  it('refuses on host B an access revoked through host A at once, and B\'s listeners drop its cached answers', async () => {
+    await waitFor(listening, 'every program of both hosts to listen', { detail: () => JSON.stringify(connections()) });
+    const owner = await user(host('a'), {});
+    const member = await user(host('a'), {});
+    let r = await request(host('a'), 'POST', '/api/v1/group', { body: { keys: 'opaque' }, headers: owner.auth });
+    assert.equal(r.status, 200, r.text);
+    const gid = r.json.result.group_id;
+    await sim('POST', 'group/member', { group_id: gid, user_id: member.id, rank: 3 });
+    // Cached on B (TTL 300 s): the second ask does not reach sentc.
+    for (let i = 0; i < 2; i++) {
+      r = await request(host('b'), 'GET', `/api/v1/group/${gid}/light`, { headers: member.auth });
+      assert.equal(r.status, 200, r.text);
+    }
+    await sim('DELETE', 'log');
+    r = await request(host('b'), 'GET', `/api/v1/group/${gid}/light`, { headers: member.auth });
+    assert.equal(r.status, 200, r.text);
+    assert.equal((await sim('GET', 'log')).requests.filter((x) => x.path.endsWith('/light')).length, 0, 'cached on B');
+    const dropped = new RegExp(`group\\[\\d+\\] info: invalidation: 1 cached access answers naming ${gid} dropped`);
+    const before = logCount('b', dropped);
+    // The owner deletes the group through A.
+    r = await request(host('a'), 'DELETE', `/api/v1/group/${gid}`, { headers: owner.auth });
+    assert.equal(r.status, 200, r.text);
+    const t0 = Date.now();
+    // B refuses the very next request: no waiting for a TTL.
+    r = await request(host('b'), 'GET', `/api/v1/group/${gid}/light`, { headers: member.auth });
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.json.err_code, 310, r.text);
+    // And B's group program was told through LISTEN/NOTIFY.
+    await waitFor(() => logCount('b', dropped) > before, 'host B\'s group program to drop the deleted group\'s cached answers');
+    if (process.env.SB_VERBOSE) console.log(`told on B after ${Date.now() - t0} ms at most`);
+  });
+
+  /*
+   * Load through the front: registers, then writes and reads of each
+   * user's data. Returns { log, users, stop() }.
+   */
+  function load(clients, { register = true, pool = [] } = {}) {
+    const st = { log: [], users: [...pool], stop: false };
+    async function timed(what, fn) {
+      const e = { what, t0: Date.now() };
+      st.log.push(e);
+      try {
+        const r = await fn();
+        Object.assign(e, { t1: Date.now(), status: r.status, json: r.json, upstream: r.upstream || '', ok: r.status === 200 });
+        return r;
+      } catch (err) {
+        Object.assign(e, { t1: Date.now(), status: 0, ok: false, error: String(err) });
+        return null;
+      }
+    }
+    async function one(k) {
+      let round = 0;
+      while (!st.stop) {
+        let u;
+        if (register) {
+          const name = uniq(`rs${k}`);
+          const data = { k, n: 0 };
+          const r = await timed('register', () => request(c.front, 'POST', '/api/v1/register',
+            { body: { ...registerInput(name), user_data: data } }));
+          if (!r || r.status !== 200) {
+            await sleep(50);
+            continue;
+          }
+          u = { id: r.json.result.user_id, name, acked: data, unknown: [] };
+          u.auth = { authorization: `Bearer ${(await sim('POST', 'session', { user_id: u.id })).jwt}` };
+          st.users.push(u);
+        } else {
+          u = pool[k % pool.length];
+          round++;
+        }
+        for (let n = 1; n <= 6 && !st.stop; n++) {
+          const next = { k, n, r: round };
+          const p = await timed('put', () => request(c.front, 'PUT', '/backend/me', { body: next, headers: u.auth }));
+          if (p && p.status === 200) {
+            u.acked = next;
+            u.unknown = [];
+          } else {
+            u.unknown.push(next);
+          }
+          await timed('get', () => request(c.front, 'GET', '/backend/me', { headers: u.auth }));
+        }
+      }
+    }
+    const running = Array.from({ length: clients }, (_, k) => one(k).catch((err) => { st.stop = true; throw err; }));
+    st.finish = async () => {
+      st.stop = true;
+      await Promise.all(running);
+    };
+    return st;
+  }
+
+  /* The database against the simulator: the same users; each user's data a write it sent. */
+  async function sameAsSim(users, prefix) {
+    const state = await sim('GET', 'state');
+    const simUsers = new Map(state.users.filter((x) => x.device_identifier.startsWith(prefix)).map((x) => [x.user_id, x]));
+    const dbUsers = new Map(JSON.parse(psql('sentc', "SELECT coalesce(json_agg(t), '[]') FROM "
+      + `(SELECT user_id, identifier, user_data FROM users WHERE identifier LIKE '${prefix}%') t`, c.pg)).map((x) => [x.user_id, x]));
+    assert.deepEqual([...dbUsers.keys()].sort(), [...simUsers.keys()].sort(), 'the same users in the database and at sentc');
+    for (const u of users) {
+      const row = dbUsers.get(u.id);
+      assert.ok(row, `user ${u.name} registered with 200 is in the database`);
+      const stored = JSON.parse(row.user_data);
+      assert.ok([u.acked, ...u.unknown].some((d) => JSON.stringify(d) === JSON.stringify(stored)),
+        `${u.name}: stored ${row.user_data}, last acknowledged ${JSON.stringify(u.acked)}`);
+    }
+  }
+
+  it('survives a PostgreSQL restart under load: what fails gets a 503 envelope, both hosts reconnect by themselves, nothing lost or duplicated, connections bounded', async () => {
+    await waitFor(listening, 'every program of both hosts to listen', { detail: () => JSON.stringify(connections()) });
+    const killedBefore = logCount('a', /killed by signal/) + logCount('b', /killed by signal/);
+    const st = load(6);
+    let most = { a: 0, b: 0 };
+    let restartStart;
+    let restartDone;
+    try {
+      await waitFor(() => st.stop || st.users.length >= 4, 'load under way');
+      for (let i = 0; i < 5; i++) {
+        const p = connections();
+        most = { a: Math.max(most.a, p.a.total), b: Math.max(most.b, p.b.total) };
+        await sleep(100);
+      }
+      restartStart = Date.now();
+      await pgCtlAsync('-m', 'fast', 'restart');
+      restartDone = Date.now();
+      // Served again: 20 requests in a row begun after the restart, all answered 200.
+      await waitFor(() => {
+        if (st.stop) return true;
+        const after = st.log.filter((e) => e.t0 > restartDone && e.t1 !== undefined);
+        return after.length >= 20 && after.slice(-20).every((e) => e.ok);
+      }, 'service to recover after the restart', { detail: () => JSON.stringify(st.log.slice(-5)) });
+      for (let i = 0; i < 5; i++) {
+        const p = connections();
+        most = { a: Math.max(most.a, p.a.total), b: Math.max(most.b, p.b.total) };
+        await sleep(100);
+      }
+    } finally {
+      await st.finish();
+    }
+    const failed = st.log.filter((e) => !e.ok);
+    const summary = JSON.stringify({ total: st.log.length, failed: failed.length, most, bound: HOST_BOUND,
+      kinds: failed.slice(0, 10).map((e) => ({ what: e.what, status: e.status, code: e.json && e.json.err_code, t0: e.t0 - restartStart })) });
+    if (process.env.SB_VERBOSE) console.log(summary);
+    // Every failure: a clear 503 envelope, while the server restarted.
+    for (const e of failed) {
+      assert.equal(e.status, 503, `a failure other than 503: ${summary}`);
+      assert.equal(e.json && e.json.status, false, `a 503 without the envelope: ${summary}`);
+      assert.ok([20020, 20026].includes(e.json.err_code), `503 code ${e.json.err_code}: ${summary}`);
+    }
+    assert.equal(logCount('a', /killed by signal/) + logCount('b', /killed by signal/), killedBefore, 'no worker crashed');
+    // Both hosts serve again, directly, and are ready.
+    for (const h of ['a', 'b']) {
+      const r = await request(host(h), 'GET', '/backend/ready');
+      assert.equal(r.status, 200, `${h}: ${r.text}`);
+    }
+    // Bounded: per host, programs × (workers × connections + a listener).
+    assert.ok(most.a <= HOST_BOUND && most.b <= HOST_BOUND, `connections per host: ${summary}`);
+    await waitFor(listening, 'every listener back after the restart', { detail: () => JSON.stringify(connections()) });
+    await sameAsSim(st.users, 'rs');
+  });
+
+  it('a host started while PostgreSQL is down serves, is not ready, and becomes ready by itself when it comes up', async () => {
+    const u0 = await user(host('a'), { early: true });
+    execFileSync(path.join(TOP, 'nginx/stack'), ['stop'], { env: { ...process.env, RUN_DIR: `${BASE}/b` }, stdio: 'ignore' });
+    pgCtl('-m', 'fast', 'stop');
+    let up = false;
+    try {
+      const before = logCount('b', /database: not reachable at start; serving anyway/);
+      startHost('b');
+      // (A connection kept alive to the B that was stopped fails once.)
+      let r;
+      await waitFor(async () => {
+        try {
+          r = await request(host('b'), 'GET', '/backend/health');
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'host B to answer');
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.result.database, false);
+      r = await request(host('b'), 'GET', '/backend/ready');
+      assert.equal(r.status, 503, r.text);
+      assert.equal(r.json.err_code, 20026);
+      assert.ok(logCount('b', /database: not reachable at start; serving anyway/) > before);
+      await waitFor(() => logCount('b', /database: cannot be reached .*try 2, next in 2 s/) > 0, 'each try logged');
+      r = await request(host('b'), 'GET', '/backend/me', { headers: u0.auth });
+      assert.equal(r.status, 503, r.text);
+      assert.equal(r.json.err_code, 20020);
+      // restart starts a stopped server with the options it last ran with.
+      pgCtl('-m', 'fast', 'restart');
+      up = true;
+    } finally {
+      if (!up) pgCtl('-m', 'fast', 'restart');
+    }
+    await waitFor(async () => (await request(host('b'), 'GET', '/backend/ready')).status === 200, 'host B ready once PostgreSQL is up');
+    await waitFor(async () => (await request(host('a'), 'GET', '/backend/ready')).status === 200, 'host A ready again');
+    const u = await user(host('b'), { late: true });
+    const r = await request(host('a'), 'GET', '/backend/me', { headers: u.auth });
+    assert.deepEqual(r.json.result, { late: true });
+  });
+
+  it('a host killed with SIGKILL during writes leaves no half-written state; the other goes on serving', async () => {
+    await waitFor(listening, 'every program of both hosts to listen', { detail: () => JSON.stringify(connections()) });
+    // Users made before: the load only writes (no register is cut in half).
+    const pool = [];
+    for (let i = 0; i < 4; i++) {
+      const u = await user(host('a'), { k: i, n: 0 });
+      pool.push({ ...u, acked: { k: i, n: 0 }, unknown: [] });
+    }
+    // Items with search hashes and sortable values, written in one transaction each.
+    const owner = pool[0];
+    let r = await request(host('a'), 'POST', '/api/v1/group', { body: { keys: 'opaque' }, headers: owner.auth });
+    const gid = r.json.result.group_id;
+    let stopItems = false;
+    const itemLog = [];
+    const itemWriter = (async () => {
+      let n = 0;
+      while (!stopItems) {
+        const iid = crypto.randomUUID();
+        const hs = [crypto.createHash('sha256').update(`w${n}`).digest('base64url'), crypto.createHash('sha256').update(`v${n}`).digest('base64url')];
+        const e = { iid, t0: Date.now() };
+        itemLog.push(e);
+        try {
+          const x = await request(c.front, 'PUT', `/backend/groups/${gid}/items/${iid}`,
+            { body: { data: `d${n}`, hashes: [hs], sortable: { n: n++, m: 7 } }, headers: owner.auth });
+          e.status = x.status;
+        } catch (err) {
+          e.status = 0;
+        }
+      }
+    })();
+    const st = load(4, { register: false, pool });
+    const B = `${c.hosts.b}:${HOST_PORT}`;
+    let killAt;
+    try {
+      await waitFor(() => st.stop || (st.log.some((e) => e.upstream === B) && itemLog.length >= 5), 'host B to serve writes');
+      killAt = Date.now();
+      for (const p of ipQuiet('netns', 'pids', c.ns.b).split('\n').filter(Boolean)) {
+        try { process.kill(Number(p), 'SIGKILL'); } catch { /* gone */ }
+      }
+      // A goes on serving: 30 requests begun after the kill answered 200 in a row.
+      await waitFor(() => {
+        if (st.stop) return true;
+        const after = st.log.filter((e) => e.t0 > killAt + 500 && e.t1 !== undefined);
+        return after.length >= 30 && after.slice(-30).every((e) => e.ok && !e.upstream.endsWith(B));
+      }, 'host A to serve alone', { detail: () => JSON.stringify(st.log.slice(-3)) });
+    } finally {
+      stopItems = true;
+      await st.finish();
+      await itemWriter;
+    }
+    const summary = JSON.stringify({ total: st.log.length, failed: st.log.filter((e) => !e.ok).map((e) => ({ s: e.status, t0: e.t0 - killAt, t1: e.t1 - killAt })) });
+    // Only what was in flight at the kill may have failed.
+    for (const e of st.log.filter((x) => !x.ok)) assert.ok(e.t0 <= killAt + 1000, `a request failed well after the kill: ${summary}`);
+    // Every user's data is a write it sent; the last acknowledged or one in flight.
+    await sameAsSim(pool, 'cl');
+    // Every item is whole: its row, its two hashes and both sortable values, or nothing.
+    const rows = JSON.parse(psql('sentc', "SELECT coalesce(json_agg(t), '[]') FROM (SELECT i.item_id, "
+      + '(SELECT count(*) FROM item_hashes h WHERE h.group_id = i.group_id AND h.item_id = i.item_id)::int AS hashes, '
+      + '(SELECT count(*) FROM item_sortables s WHERE s.group_id = i.group_id AND s.item_id = i.item_id)::int AS sortables '
+      + `FROM items i WHERE i.group_id = '${gid}') t`, c.pg));
+    for (const x of rows) assert.deepEqual([x.hashes, x.sortables], [2, 2], `item ${x.item_id} half-written`);
+    const stored = new Set(rows.map((x) => x.item_id));
+    for (const e of itemLog) if (e.status === 200) assert.ok(stored.has(e.iid), `item ${e.iid} acknowledged and missing`);
+    const orphans = psql('sentc', `SELECT count(*) FROM item_hashes h WHERE h.group_id = '${gid}' AND NOT EXISTS `
+      + '(SELECT 1 FROM items i WHERE i.group_id = h.group_id AND i.item_id = h.item_id)', c.pg);
+    assert.equal(orphans, '0');
+  });
+
+  it('switches to a promoted standby with a multi-host connection string (target_session_attrs=read-write)', async () => {
+    // Host B was killed above: host A and the front go on.
+    const sb = `${BASE}/standby`;
+    fs.mkdirSync(sb, { recursive: true });
+    execFileSync('chown', ['postgres:', sb]);
+    fs.chmodSync(sb, 0o711);
+    execFileSync('runuser', ['-u', 'postgres', '--', 'env', `PGPASSWORD=${c.pg.password}`, pgBin('pg_basebackup'),
+      '-h', c.pg.host, '-p', String(c.pg.port), '-U', c.pg.user, '-D', `${sb}/data`, '-R', '-X', 'stream', '-c', 'fast'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync('runuser', ['-u', 'postgres', '--', pgBin('pg_ctl'), '-D', `${sb}/data`, '-l', `${sb}/server.log`, '-w', '-t', '60', '-o',
+      `-c port=5433 -c listen_addresses='${c.svc}' -c unix_socket_directories='${sb}' -c max_connections=300 -c fsync=off`, 'start'],
+    { stdio: ['ignore', 'ignore', 'inherit'] });
+    const standby = { ...c.pg, host: sb, port: 5433 };
+    assert.equal(psql('sentc', 'SELECT pg_is_in_recovery()', standby), 't');
+
+    // Both servers in the string; libpq keeps the one that takes writes.
+    const multi = `host=${c.svc},${c.svc} port=${c.pg.port},5433 dbname=sentc user=${c.pg.user} password=${c.pg.password} target_session_attrs=read-write`;
+    const cfg = fs.readFileSync(c.config, 'utf8').split('\n').filter((l) => !l.startsWith('SENTC_BACKEND_DB=') && l !== '');
+    fs.writeFileSync(c.config, `${[...cfg, `SENTC_BACKEND_DB=${multi}`].join('\n')}\n`, { mode: 0o600 });
+    const programs = fs.readdirSync(path.join(TOP, BUILD, 'bin'));
+    for (const h of ['a', 'b']) {
+      const masters = programs.map((n) => Number(fs.readFileSync(`${BASE}/${h}/pids/${n}`, 'utf8'))).filter(alive);
+      if (masters.length === 0) continue;	// killed above
+      const before = logCount(h, /info: reload complete/);
+      for (const pid of masters) process.kill(pid, 'SIGHUP');
+      await waitFor(() => logCount(h, /info: reload complete/) >= before + masters.length, `every program of host ${h} to reload`);
+    }
+
+    const u = await user(c.front, { v: 'before' });
+    // The standby has it once it has replayed the primary's WAL.
+    await waitFor(() => psql('sentc', `SELECT count(*) FROM users WHERE user_id = '${u.id}'`, standby) === '1', 'the standby to replay the write');
+
+    // The primary goes; the standby is promoted.
+    pgCtl('-m', 'immediate', 'stop');
+    execFileSync('runuser', ['-u', 'postgres', '--', pgBin('pg_ctl'), '-D', `${sb}/data`, '-w', '-t', '60', 'promote'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    assert.equal(psql('sentc', 'SELECT pg_is_in_recovery()', standby), 'f');
+
+    // Host A serves on the promoted server by itself: new connections land there.
+    let r;
+    await waitFor(async () => {
+      r = await request(c.front, 'PUT', '/backend/me', { body: { v: 'after' }, headers: u.auth });
+      return r.status === 200;
+    }, 'a write through the front after the failover', { detail: () => `${r && r.status} ${r && r.text}` });
+    r = await request(c.front, 'GET', '/backend/me', { headers: u.auth });
+    assert.deepEqual(r.json.result, { v: 'after' });
+    assert.deepEqual(JSON.parse(psql('sentc', `SELECT user_data FROM users WHERE user_id = '${u.id}'`, standby)), { v: 'after' });
+    const u2 = await user(c.front, { v: 'new' });
+    assert.equal(psql('sentc', `SELECT count(*) FROM users WHERE user_id = '${u2.id}'`, standby), '1');
+    // The listeners moved too, and access answers are cached again.
+    await waitFor(() => Number(psql('sentc', `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'sentc-backend-listen' AND host(client_addr) = '${c.hosts.a}'`, standby)) === LISTENERS.length,
+      'host A\'s listeners on the promoted server');
+    await waitFor(async () => (await request(host('a'), 'GET', '/backend/ready')).status === 200, 'host A ready');
   });
 });

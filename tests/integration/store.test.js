@@ -224,9 +224,14 @@ describe('PostgreSQL: connections that break, a server that refuses them', { ski
       let r = await s.api('GET', '/backend/me', { headers: u.auth });
       assert.equal(r.status, 503, r.text);
       assert.equal(r.json.err_code, 20020);
+      // Alive, and says the database is down; not ready.
       r = await s.api('GET', '/backend/health');
-      assert.equal(r.status, 503);
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.result.database, false);
+      r = await s.api('GET', '/backend/ready');
+      assert.equal(r.status, 503, r.text);
       assert.equal(r.json.err_code, 20026);
+      assert.match(r.json.err_msg, /database unavailable/);
       // Register asks the store first (for a lost register of the name,
       // lib/sb_unsure.h): nothing reaches sentc.
       await s.clearLog();
@@ -245,6 +250,8 @@ describe('PostgreSQL: connections that break, a server that refuses them', { ski
     r = await s.api('GET', '/backend/health');
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json.result.database, true);
+    r = await s.api('GET', '/backend/ready');
+    assert.equal(r.status, 200, r.text);
     assert.match(s.log(), /database: reconnecting failed: .*not currently accepting connections/);
   });
 });

@@ -240,6 +240,44 @@ test_drop_tag(void **state)
 	sb_cache_free(c);
 }
 
+/* The value names the id given? (Values here: one letter and a NUL.) */
+static bool
+value_is(const void *v, size_t len, void *arg)
+{
+	return len == 2 && memcmp(v, arg, 2) == 0;
+}
+
+static void
+test_drop_if(void **state)
+{
+	struct sb_cache	*c;
+	unsigned char	 a[SB_CACHE_KEY], b[SB_CACHE_KEY], d[SB_CACHE_KEY];
+	char		 out[VALMAX];
+
+	assert_non_null(c = sb_cache_new(64, VALMAX));
+	key_of(a, "a");
+	key_of(b, "b");
+	key_of(d, "d");
+	assert_int_equal(sb_cache_put(c, a, 0, "x", 2, 1000), 0);
+	assert_int_equal(sb_cache_put(c, b, 0, "y", 2, 1000), 0);
+	assert_int_equal(sb_cache_put(c, d, 0, "x", 2, 1000), 0);
+
+	/* What the function says yes to goes, and only that. */
+	assert_int_equal(sb_cache_drop_if(c, value_is, "z"), 0);
+	assert_int_equal(sb_cache_drop_if(c, value_is, "x"), 2);
+	assert_int_equal(sb_cache_get(c, a, 0, out, sizeof(out)), -1);
+	assert_int_equal(sb_cache_get(c, b, 0, out, sizeof(out)), 2);
+	assert_int_equal(sb_cache_get(c, d, 0, out, sizeof(out)), -1);
+
+	/* NULL: everything. */
+	assert_int_equal(sb_cache_put(c, a, 0, "x", 2, 1000), 0);
+	assert_int_equal(sb_cache_drop_if(c, NULL, NULL), 2);
+	assert_int_equal(sb_cache_get(c, a, 0, out, sizeof(out)), -1);
+	assert_int_equal(sb_cache_get(c, b, 0, out, sizeof(out)), -1);
+	assert_int_equal(sb_cache_drop_if(NULL, NULL, NULL), 0);
+	sb_cache_free(c);
+}
+
 static void
 test_size_zero(void **state)
 {
@@ -446,6 +484,7 @@ main(void)
 		cmocka_unit_test(test_replace),
 		cmocka_unit_test(test_bounded),
 		cmocka_unit_test(test_drop_tag),
+		cmocka_unit_test(test_drop_if),
 		cmocka_unit_test(test_size_zero),
 		cmocka_unit_test(test_size_overflow),
 		cmocka_unit_test(test_expiry_extremes),
