@@ -523,7 +523,7 @@ function wrk(ctx, req, seconds, { connections = CONNS, threads = THREADS, groupF
   const port = req.sim ? ctx.simPort : ctx.port;
   const out = path.join(OUT, `wrk-${process.pid}-${++runSeq}.json`);
   const args = ['-t', String(threads), '-c', String(connections), '-d', `${seconds}s`, '--timeout', '5s', '--latency', '-s', LUA];
-  for (const h of req.headers || []) args.push('-H', h);
+  for (const h of req.headers || []) args.push('-H', withJwt(ctx, h));
   args.push(`http://127.0.0.1:${port}${req.path}`);
   const env = {
     ...process.env,
@@ -564,7 +564,8 @@ function wrk(ctx, req, seconds, { connections = CONNS, threads = THREADS, groupF
 async function checkCase(ctx, c) {
   const r = c.req;
   const headers = {};
-  for (const h of r.headers || []) {
+  for (const h0 of r.headers || []) {
+    const h = withJwt(ctx, h0);
     const i = h.indexOf(':');
     headers[h.slice(0, i).toLowerCase()] = h.slice(i + 1).trim();
   }
@@ -689,7 +690,25 @@ function combine(c, runs, warm) {
  * that a change in the machine's load meets all of them alike. A ratio is
  * the median of the rounds' ratios.
  */
+/*
+ * Today's JWTs live 300 s, and a run takes longer: each set runs with one
+ * at most two minutes old, fetched as the SDK would get a fresh one. The
+ * cases' headers name the first; withJwt() puts the current one in.
+ */
+async function freshJwt(ctx) {
+  if (Date.now() - ctx.jwtAt < 120000) return;
+  const s = (await request(ctx.simPort, 'POST', '/__sim/session', { body: { device_identifier: 'bench-user' } })).json;
+  if (!s || !s.ok) throw new Error('no fresh session from the simulator');
+  ctx.jwt = s.jwt;
+  ctx.jwtAt = Date.now();
+}
+
+function withJwt(ctx, header) {
+  return ctx.jwt0 ? header.split(ctx.jwt0).join(ctx.jwt) : header;
+}
+
 async function runSet(ctx, set, results, opts = {}) {
+  await freshJwt(ctx);
   const runs = new Map(set.map((c) => [c.id, []]));
   const warm = new Map();
   for (const c of set) {
@@ -831,6 +850,8 @@ async function setUp(ctx) {
   const s = (await request(simPort, 'POST', '/__sim/session', { body: { device_identifier: 'bench-user' } })).json;
   if (!s || !s.ok) throw new Error('no session from the simulator');
   ctx.jwt = s.jwt;
+  ctx.jwt0 = s.jwt;
+  ctx.jwtAt = Date.now();
   ctx.refreshToken = s.refresh_token;
   ctx.userId = s.user_id;
 
@@ -915,6 +936,7 @@ function rssTable() {
 }
 
 async function soak(ctx, list) {
+  await freshJwt(ctx);
   const routes = list.filter((c) => c.kind === 'route');
   const per = Math.max(2, Math.floor(CONNS / routes.length));
   const s0 = await simStats(ctx);
