@@ -46,6 +46,7 @@
  *   BENCH_CASES        only these cases (comma-separated ids; floors are
  *                      kept), for tuning one route
  *   BENCH_CALLGRIND (1)  0 skips the callgrind check
+ *   BENCH_SEARCH_ITEMS (1000)  searchable items in the bench group
  *   BENCH_DELAYS ("0,20,80")  the latency axis: sentc's delays in ms; ""
  *                      skips it
  *   BENCH_DELAY_CONNECTIONS (64)  wrk's -c on the latency axis (a delayed
@@ -86,6 +87,7 @@ const GROUPS = 250000; // fresh groups for the uncached access checks
 const DEFAULT_WORKERS = 4;
 const CALLGRIND_HITS = 200;
 const DELAYS = delays('BENCH_DELAYS', '0,20,80');
+const SEARCH_ITEMS = Number(process.env.BENCH_SEARCH_ITEMS || 1000);
 const DELAY_CONNS = num('BENCH_DELAY_CONNECTIONS', 64);
 const FILES_MIB = num('BENCH_FILES', 64);
 const FILE_PART = 4 * 1024 * 1024; // the SDK's part size
@@ -499,6 +501,14 @@ function cases(ctx) {
       id: 'light-cached', label: 'group access, cached', kind: 'route', program: 'group', floor: 'floor', target: 0.70,
       req: { path: `/api/v1/group/${gid}/light`, headers: [bearer] },
     },
+    {
+      id: 'search-hash', label: `items: by hash (${SEARCH_ITEMS} items, 20 a hash)`, kind: 'route', program: 'items', floor: 'floor',
+      req: { path: `/backend/groups/${gid}/items?hash=${ctx.searchHash}&limit=20`, headers: [bearer] },
+    },
+    {
+      id: 'search-sort', label: `items: a sortable range (${SEARCH_ITEMS} items, 20 a page)`, kind: 'route', program: 'items', floor: 'floor',
+      req: { path: `/backend/groups/${gid}/items?sort=date&min=${SEARCH_ITEMS * 250}&order=desc&limit=20`, headers: [bearer] },
+    },
   ];
   for (const r of relays) {
     list.push({
@@ -868,11 +878,32 @@ async function setUp(ctx) {
     headers: { authorization: `Bearer ${s.jwt}` }, body: { keys: 'bench' },
   }), 'POST /api/v1/group').group_id;
 
+  await searchItems(ctx, s.jwt);
+
   const g = (await request(simPort, 'POST', '/__sim/groups', { body: { user_id: s.user_id, count: GROUPS } })).json;
   if (!g || !g.ok) throw new Error('no groups from the simulator');
   ctx.gids = g.group_ids;
   ctx.groupsFile = path.join(OUT, 'groups.txt');
   fs.writeFileSync(ctx.groupsFile, `${g.group_ids.join('\n')}\n`);
+}
+
+/*
+ * The group's searchable items: SEARCH_ITEMS of them, each with one list
+ * of three hashes (two prefixes and the word, as createSearchRaw makes
+ * them: 43 base64url characters; here of HMAC-SHA256 with a bench key)
+ * shared with 1 in 50 of the others, and a sortable "date".
+ */
+async function searchItems(ctx, jwt) {
+  const h = (t) => crypto.createHmac('sha256', 'bench').update(t).digest('base64url');
+  for (let i = 0; i < SEARCH_ITEMS; i++) {
+    const w = `word${i % 50}`;
+    const iid = crypto.randomUUID();
+    mustOk(await request(ctx.port, 'PUT', `/backend/groups/${ctx.gid}/items/${iid}`, {
+      headers: { authorization: `Bearer ${jwt}` },
+      body: { data: crypto.randomBytes(96).toString('base64'), hashes: [[h(w.slice(0, 2)), h(w.slice(0, 4)), h(w)]], sortable: { date: i * 1000 } },
+    }), 'PUT an item');
+  }
+  ctx.searchHash = h('word7');
 }
 
 // ---------------------------------------------------------------------------------------------
