@@ -4,14 +4,10 @@
  * The register input from prepareRegister, relayed with the token of the
  * app option user_register (the secret one, unless configured otherwise).
  * Its optional top-level user_data object stays here, stored with the new
- * user. If it cannot be stored, the user is deleted at sentc again.
- *
- * An answer lost on the way is the library's to settle (sb_unsure.h):
- * there is to be no sentc user without its own row.
+ * user. If it cannot be stored, the user is deleted at sentc again. A
+ * lost answer is the library's to settle (docs/FAILURES.md).
  */
 #include "sb.h"
-
-#define IDENTIFIER_MAX	512	/* bytes of a device_identifier */
 
 enum { IN_USER_DATA, IN_IDENTIFIER };
 
@@ -20,8 +16,8 @@ static const struct sb_input in[] = {
 	    .limit = SB_LIMIT_USER_DATA, .err = SB_ERR_BODY_SHAPE,
 	    .msg = "user_data must be a JSON object" },
 	[IN_IDENTIFIER] = { "device.device_identifier", SB_BODY, SB_TEXT,
-	    .max = IDENTIFIER_MAX, .msg = "device.device_identifier must be "
-	    "a non-empty string without control characters" },
+	    .max = 512, .msg = "device.device_identifier must be a non-empty "
+	    "string of at most 512 bytes without control characters" },
 	{ NULL },
 };
 
@@ -42,7 +38,6 @@ handle(struct sb_req *req)
 		sb_reply_upstream(req, &up);
 		goto out;
 	}
-
 	user_id = sb_json_string(sb_upstream_result(&up), "user_id");
 	identifier = sb_json_string(sb_upstream_result(&up),
 	    "device_identifier");
