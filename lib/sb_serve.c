@@ -868,8 +868,48 @@ sb_program_up(const char *name)
 static void
 usage(const char *name)
 {
-	fprintf(stderr, "usage: %s [-t] [-c config] [-s socket] [-m mode]\n",
+	fprintf(stderr, "usage: %s [-rt] [-c config] [-s socket] [-m mode]\n",
 	    name);
+}
+
+/*
+ * -r: the route's table on standard output, a path a line: the program,
+ * the pattern, its methods (HEAD wherever GET), those with a JSON body,
+ * and the route's flags, tab-separated; "-" for none.
+ */
+/* The names of set's members among names[0..n), comma-separated, or "-". */
+static void
+print_set(unsigned set, const char *const *names, size_t n, int end)
+{
+	const char	*sep = "";
+	size_t		 k;
+
+	for (k = 0; k < n; k++)
+		if (set & (1u << k)) {
+			printf("%s%s", sep, names[k]);
+			sep = ",";
+		}
+	printf("%s%c", *sep == '\0' ? "-" : "", end);
+}
+
+static int
+print_table(const struct sb_route *route)
+{
+	static const char *const flags[] = { "db", "no-cors", "origin",
+				    "secret", "settle", "cookie", "file-body",
+				    "access" };
+	const struct sb_path	*p;
+	size_t			 i;
+
+	for (i = 0; (p = &route->paths[i])->pattern != NULL; i++) {
+		printf("%s\t%s\t", route->name, p->pattern);
+		print_set(sb_route_methods(route, i), sb_method_names,
+		    SB_METHOD__MAX, '\t');
+		print_set(p->body, sb_method_names, SB_METHOD__MAX, '\t');
+		print_set(route->flags, flags, sizeof(flags) /
+		    sizeof(flags[0]), '\n');
+	}
+	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
 }
 
 /*
@@ -931,8 +971,10 @@ sb_main(int argc, char *argv[], const struct sb_route *route)
 	/* A SIGHUP before the workers run must not end the program. */
 	signal(SIGHUP, SIG_IGN);
 	cfgpath = getenv("SENTC_CONFIG");
-	while ((c = getopt(argc, argv, "c:s:m:t")) != -1)
+	while ((c = getopt(argc, argv, "c:s:m:rt")) != -1)
 		switch (c) {
+		case 'r':
+			return print_table(route);
 		case 'c':
 			cfgpath = optarg;
 			break;
