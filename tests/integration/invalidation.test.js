@@ -132,6 +132,7 @@ describe('PostgreSQL: ends of access told to every program, a server that comes 
 
   it('still refuses to start on a store it reaches but cannot use (a newer schema): exit 78, no waiting', () => {
     const cfg = fs.readFileSync(path.join(s.dir, 'config.path'), 'utf8').trim();
+    const [{ version }] = s.rows('SELECT version FROM schema_version');
     s.sql('UPDATE schema_version SET version = 99');
     try {
       const r = spawnSync(path.join(TOP, BUILD, 'bin/me'), ['-c', cfg, '-s', path.join(s.dir, 'never.sock')], {
@@ -140,7 +141,7 @@ describe('PostgreSQL: ends of access told to every program, a server that comes 
       assert.equal(r.status, 78, r.stderr);
       assert.match(r.stderr, /schema version 99 is newer than this program's/);
     } finally {
-      s.sql('UPDATE schema_version SET version = 5');
+      s.sql(`UPDATE schema_version SET version = ${Number(version)}`);
     }
   });
 
