@@ -19,6 +19,7 @@
 
 /* Defaults that a URI's own parameters override. */
 #define CONNECT_TIMEOUT		"5"	/* seconds to connect */
+#define CONNECT_TIMEOUT_S	5	/* the same, as a number */
 #define TCP_USER_TIMEOUT	"15000"	/* ms data may go unacknowledged */
 #define APP_NAME		"sentc-backend"
 /*
@@ -440,14 +441,14 @@ static long
 connect_seconds(PGconn *c)
 {
 	PQconninfoOption	*opts, *o;
-	long			 s = atol(CONNECT_TIMEOUT);
+	long			 s = CONNECT_TIMEOUT_S;
 
 	if ((opts = PQconninfo(c)) == NULL)
 		return s;
 	for (o = opts; o->keyword != NULL; o++)
 		if (strcmp(o->keyword, "connect_timeout") == 0 &&
 		    o->val != NULL && sb_parse_long(o->val, 1, 3600, &s) == -1)
-			s = atol(CONNECT_TIMEOUT);
+			s = CONNECT_TIMEOUT_S;
 	PQconninfoFree(opts);
 	return s;
 }
